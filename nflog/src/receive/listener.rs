@@ -1,0 +1,296 @@
+//! The listener: a socket with its groups, a receive buffer, statistics and a stop handle.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+use crate::config::GroupConfig;
+use crate::error::Error;
+use crate::receive::batch::Batch;
+use crate::receive::stats::{Accounting, Stats};
+use crate::receive::stop::StopHandle;
+use crate::socket::{wait_readable, Socket, MAX_DATAGRAM};
+use crate::wire::packet::Packet;
+
+/// The receive buffer size a [`ListenerBuilder`] asks for by default: 8 MiB (the kernel
+/// grants twice that). It bounds memory only when the reader falls behind.
+pub const DEFAULT_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
+
+/// Receives the packets logged to one or more groups.
+///
+/// Three ways to consume, all over the same zero-copy parser:
+/// - [`run`](Self::run): a callback for each packet until the [`StopHandle`] fires;
+/// - [`recv`](Self::recv): one [`Batch`] of borrowed packets at a time, blocking;
+/// - [`try_recv`](Self::try_recv): never blocks, for epoll, mio or an async runtime,
+///   with the file descriptor from [`AsFd`].
+///
+/// ENOBUFS (the kernel dropped batches because the receive buffer was full) never ends
+/// reception: it is counted in [`Stats::overruns`] and receiving goes on.
+#[derive(Debug)]
+pub struct Listener {
+    socket: Socket,
+    buffer: Vec<u8>,
+    accounting: Accounting,
+    stop: StopHandle,
+    groups: Vec<u16>,
+}
+
+/// Sets up a [`Listener`]: groups, their settings, and the socket's options.
+#[derive(Debug, Clone)]
+pub struct ListenerBuilder {
+    groups: Vec<u16>,
+    config: GroupConfig,
+    receive_buffer: Option<usize>,
+    no_enobufs: bool,
+    buffer_size: usize,
+}
+
+impl Default for ListenerBuilder {
+    fn default() -> Self {
+        ListenerBuilder {
+            groups: Vec::new(),
+            config: GroupConfig::default(),
+            receive_buffer: Some(DEFAULT_RECEIVE_BUFFER),
+            no_enobufs: false,
+            buffer_size: MAX_DATAGRAM,
+        }
+    }
+}
+
+impl ListenerBuilder {
+    /// Adds a group to bind.
+    pub fn group(mut self, group: u16) -> Self {
+        self.groups.push(group);
+        self
+    }
+
+    /// Adds several groups to bind.
+    pub fn groups(mut self, groups: impl IntoIterator<Item = u16>) -> Self {
+        self.groups.extend(groups);
+        self
+    }
+
+    /// Sets the settings applied to every group.
+    pub fn config(mut self, config: GroupConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Sets the socket receive buffer to ask for, or `None` to leave the system's default
+    /// (`net.core.rmem_default`).
+    pub fn receive_buffer(mut self, bytes: Option<usize>) -> Self {
+        self.receive_buffer = bytes;
+        self
+    }
+
+    /// Sets `NETLINK_NO_ENOBUFS`: the kernel stops reporting overruns, and loss shows only
+    /// as sequence gaps (set [`Flags::SEQ`](crate::Flags::SEQ) to see them). Off by default.
+    pub fn no_enobufs(mut self, on: bool) -> Self {
+        self.no_enobufs = on;
+        self
+    }
+
+    /// Sets the size of the buffer datagrams are received into. The default,
+    /// [`MAX_DATAGRAM`], holds the largest the kernel sends; a smaller one cuts big
+    /// datagrams, which [`Stats::truncated`] counts.
+    pub fn buffer_size(mut self, bytes: usize) -> Self {
+        self.buffer_size = bytes;
+        self
+    }
+
+    /// Opens the socket, sets its options and binds every group.
+    ///
+    /// # Errors
+    ///
+    /// Any error of [`Socket::open`], [`Socket::set_receive_buffer`] and
+    /// [`Socket::bind_group`]. On error nothing stays bound.
+    pub fn bind(self) -> Result<Listener, Error> {
+        let socket = Socket::open()?;
+        if let Some(bytes) = self.receive_buffer {
+            socket.set_receive_buffer(bytes)?;
+        }
+        if self.no_enobufs {
+            socket.set_no_enobufs(true)?;
+        }
+        let mut listener = Listener {
+            socket,
+            buffer: vec![0; self.buffer_size],
+            accounting: Accounting::default(),
+            stop: StopHandle::new()?,
+            groups: Vec::with_capacity(self.groups.len()),
+        };
+        for group in self.groups {
+            listener.add_group(group, &self.config)?;
+        }
+        Ok(listener)
+    }
+}
+
+impl Listener {
+    /// Opens a socket and binds `group` with the default settings: the one call to get
+    /// going.
+    ///
+    /// # Errors
+    ///
+    /// As [`ListenerBuilder::bind`].
+    pub fn bind(group: u16) -> Result<Listener, Error> {
+        Listener::builder().group(group).bind()
+    }
+
+    /// A builder for several groups, other settings or socket options.
+    pub fn builder() -> ListenerBuilder {
+        ListenerBuilder::default()
+    }
+
+    /// Binds one more group.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::bind_group`].
+    pub fn add_group(&mut self, group: u16, config: &GroupConfig) -> Result<(), Error> {
+        self.socket.bind_group(group, config)?;
+        self.accounting.seq.reset(group);
+        self.groups.push(group);
+        Ok(())
+    }
+
+    /// Unbinds a group.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::unbind_group`].
+    pub fn remove_group(&mut self, group: u16) -> Result<(), Error> {
+        self.socket.unbind_group(group)?;
+        self.groups.retain(|g| *g != group);
+        Ok(())
+    }
+
+    /// Changes the settings of a bound group.
+    ///
+    /// # Errors
+    ///
+    /// As [`Socket::configure_group`].
+    pub fn configure(&mut self, group: u16, config: &GroupConfig) -> Result<(), Error> {
+        self.socket.configure_group(group, config)
+    }
+
+    /// The groups bound, in the order they were bound.
+    pub fn groups(&self) -> &[u16] {
+        &self.groups
+    }
+
+    /// The socket, for its options.
+    pub fn socket(&self) -> &Socket {
+        &self.socket
+    }
+
+    /// What was received and lost so far.
+    pub fn stats(&self) -> Stats {
+        self.accounting.stats
+    }
+
+    /// A handle that stops [`run`](Self::run) and [`recv`](Self::recv) from anywhere.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Calls `callback` for each packet until the stop handle fires, then returns the
+    /// statistics.
+    ///
+    /// A message that does not parse is counted in [`Stats::malformed`] and skipped; use
+    /// [`recv`](Self::recv) to see the error itself.
+    ///
+    /// # Errors
+    ///
+    /// A receive error other than ENOBUFS (which is counted, not returned), or an error
+    /// message from the kernel among the packets.
+    pub fn run<F>(&mut self, mut callback: F) -> Result<Stats, Error>
+    where
+        F: FnMut(Packet<'_>),
+    {
+        while let Some(batch) = self.recv()? {
+            for item in batch {
+                match item {
+                    Ok(packet) => callback(packet),
+                    Err(Error::Parse(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(self.stats())
+    }
+
+    /// Waits for the next datagram and returns its packets, or `None` once the stop handle
+    /// has fired.
+    ///
+    /// # Errors
+    ///
+    /// A receive error other than ENOBUFS, which is counted in [`Stats::overruns`].
+    pub fn recv(&mut self) -> Result<Option<Batch<'_>>, Error> {
+        loop {
+            if self.stop.is_stopped() {
+                return Ok(None);
+            }
+            if let Some(full_len) = self.receive_datagram()? {
+                return Ok(Some(self.batch(full_len)));
+            }
+            wait_readable([self.socket.as_fd(), self.stop.wake_fd()], None)
+                .map_err(|e| Error::io("waiting for nfnetlink_log", e))?;
+        }
+    }
+
+    /// Returns the next datagram's packets if one is waiting, else `None` at once.
+    ///
+    /// For event loops: wait for the file descriptor to be readable, then call this until
+    /// it returns `None`. Call it once after binding or configuring a group too: datagrams
+    /// that arrived while the kernel's acknowledgement was awaited are held aside and do not
+    /// make the descriptor readable.
+    ///
+    /// # Errors
+    ///
+    /// A receive error other than ENOBUFS, which is counted in [`Stats::overruns`].
+    pub fn try_recv(&mut self) -> Result<Option<Batch<'_>>, Error> {
+        match self.receive_datagram()? {
+            Some(full_len) => Ok(Some(self.batch(full_len))),
+            None => Ok(None),
+        }
+    }
+
+    /// Receives one datagram into the buffer without waiting; `None` when there is none.
+    fn receive_datagram(&mut self) -> Result<Option<usize>, Error> {
+        loop {
+            match self.socket.recv(&mut self.buffer, false) {
+                Ok(full_len) => {
+                    self.accounting.stats.datagrams += 1;
+                    if full_len > self.buffer.len() {
+                        self.accounting.stats.truncated += 1;
+                    }
+                    return Ok(Some(full_len));
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    self.accounting.stats.overruns += 1;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(Error::io("receiving from nfnetlink_log", e)),
+            }
+        }
+    }
+
+    fn batch(&mut self, full_len: usize) -> Batch<'_> {
+        let truncated = full_len > self.buffer.len();
+        let len = full_len.min(self.buffer.len());
+        Batch::new(&self.buffer[..len], truncated, &mut self.accounting)
+    }
+}
+
+impl AsFd for Listener {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+impl AsRawFd for Listener {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}

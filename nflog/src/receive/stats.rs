@@ -1,0 +1,142 @@
+//! Counters of what was received and what was lost.
+
+use core::fmt;
+
+use crate::wire::packet::Packet;
+
+/// What a [`Listener`](crate::Listener) has received and lost so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams received from the kernel.
+    pub datagrams: u64,
+    /// Packet messages parsed.
+    pub packets: u64,
+    /// Payload bytes received (what the copy range let through).
+    pub bytes: u64,
+    /// Times the kernel reported a full receive buffer (ENOBUFS): each time, one or more
+    /// whole batches were dropped.
+    pub overruns: u64,
+    /// Packets missing from the groups' sequence numbers (flag `SEQ`): how many the
+    /// overruns cost, counted when a later packet of the same group arrives.
+    pub seq_gaps: u64,
+    /// Datagrams cut because they were larger than the receive buffer (`MSG_TRUNC`); the
+    /// whole messages before the cut were still delivered.
+    pub truncated: u64,
+    /// Messages that did not parse.
+    pub malformed: u64,
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} packets ({} bytes) in {} datagrams; {} kernel overruns, {} packets lost by \
+             sequence, {} truncated datagrams, {} malformed messages",
+            self.packets,
+            self.bytes,
+            self.datagrams,
+            self.overruns,
+            self.seq_gaps,
+            self.truncated,
+            self.malformed
+        )
+    }
+}
+
+/// The expected next sequence number of each group, to count gaps.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SeqTracker {
+    /// (group, next expected `NFULA_SEQ`), one entry per group seen or bound.
+    next: Vec<(u16, u32)>,
+}
+
+impl SeqTracker {
+    /// Forgets what was seen of `group`: a newly bound group's numbers start again at 0.
+    pub(crate) fn reset(&mut self, group: u16) {
+        self.next.retain(|(g, _)| *g != group);
+        self.next.push((group, 0));
+    }
+
+    /// Records one packet's sequence number; returns how many packets are missing before it.
+    pub(crate) fn observe(&mut self, group: u16, seq: u32) -> u32 {
+        let entry = match self.next.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, next)) => next,
+            None => {
+                self.next.push((group, seq));
+                &mut self.next.last_mut().expect("just pushed").1
+            }
+        };
+        let gap = seq.wrapping_sub(*entry);
+        *entry = seq.wrapping_add(1);
+        // A number below the expected one (the group was rebound elsewhere, or numbers
+        // wrapped oddly) is a restart, not a loss of four billion packets.
+        if gap < 1 << 31 {
+            gap
+        } else {
+            0
+        }
+    }
+}
+
+/// Statistics and sequence tracking, updated as a batch is walked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Accounting {
+    pub(crate) stats: Stats,
+    pub(crate) seq: SeqTracker,
+}
+
+impl Accounting {
+    pub(crate) fn packet(&mut self, packet: &Packet<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += packet.payload().map_or(0, |p| p.len() as u64);
+        if let Some(seq) = packet.seq() {
+            self.stats.seq_gaps += u64::from(self.seq.observe(packet.group(), seq));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_counted_per_group() {
+        let mut t = SeqTracker::default();
+        t.reset(5);
+        t.reset(6);
+        assert_eq!(t.observe(5, 0), 0);
+        assert_eq!(t.observe(5, 1), 0);
+        assert_eq!(t.observe(6, 3), 3, "group 6 starts at 0: 0, 1, 2 are missing");
+        assert_eq!(t.observe(5, 10), 8);
+        assert_eq!(t.observe(5, 11), 0);
+        assert_eq!(t.observe(6, 4), 0);
+    }
+
+    #[test]
+    fn a_group_first_seen_without_reset_starts_where_it_is() {
+        let mut t = SeqTracker::default();
+        assert_eq!(t.observe(9, 100), 0);
+        assert_eq!(t.observe(9, 102), 1);
+    }
+
+    #[test]
+    fn wrap_around_is_not_a_gap_and_going_back_is_a_restart() {
+        let mut t = SeqTracker::default();
+        t.reset(1);
+        assert_eq!(t.observe(1, u32::MAX - 1), u32::MAX - 1);
+        assert_eq!(t.observe(1, u32::MAX), 0);
+        assert_eq!(t.observe(1, 0), 0);
+        assert_eq!(t.observe(1, 2), 1);
+        assert_eq!(t.observe(1, 1), 0, "a number going back is not counted as loss");
+        assert_eq!(t.observe(1, 2), 0);
+    }
+
+    #[test]
+    fn reset_after_rebinding_starts_from_zero() {
+        let mut t = SeqTracker::default();
+        t.reset(1);
+        assert_eq!(t.observe(1, 50), 50);
+        t.reset(1);
+        assert_eq!(t.observe(1, 0), 0);
+    }
+}

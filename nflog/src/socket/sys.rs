@@ -1,0 +1,130 @@
+//! The system calls, in one place. Most go through rustix; the one socket option rustix does
+//! not know (`NETLINK_NO_ENOBUFS`) is the crate's only `unsafe` code.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::time::Duration;
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::net::netlink::{self, SocketAddrNetlink};
+use rustix::net::{sockopt, AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType};
+
+/// `SOL_NETLINK`.
+const SOL_NETLINK: i32 = 270;
+/// `NETLINK_NO_ENOBUFS`.
+const NETLINK_NO_ENOBUFS: i32 = 5;
+
+/// Opens a `NETLINK_NETFILTER` socket, close-on-exec.
+pub fn open_netfilter_socket() -> io::Result<OwnedFd> {
+    Ok(rustix::net::socket_with(
+        AddressFamily::NETLINK,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC,
+        Some(netlink::NETFILTER),
+    )?)
+}
+
+/// Binds to a kernel-chosen port id, connects to the kernel (port 0) so that no other
+/// process can send us messages, and returns the port id.
+pub fn bind_and_connect_to_kernel(fd: BorrowedFd<'_>) -> io::Result<u32> {
+    rustix::net::bind(fd, &SocketAddrNetlink::new(0, 0))?;
+    // A connected netlink socket accepts unicasts only from its peer (af_netlink.c:
+    // netlink_getsockbyportid), here the kernel: other processes get ECONNREFUSED.
+    rustix::net::connect(fd, &SocketAddrNetlink::new(0, 0))?;
+    let addr = rustix::net::getsockname(fd)?;
+    let addr = SocketAddrNetlink::try_from(addr).map_err(|_| io::Error::other("not a netlink address"))?;
+    Ok(addr.pid())
+}
+
+/// Sends one datagram to the kernel.
+pub fn send(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<()> {
+    let sent = rustix::net::send(fd, bytes, SendFlags::empty())?;
+    if sent != bytes.len() {
+        return Err(io::Error::new(io::ErrorKind::WriteZero, "netlink message sent in part"));
+    }
+    Ok(())
+}
+
+/// Receives one datagram into `buf`; returns the datagram's full length, which is larger
+/// than `buf` when it was cut (`MSG_TRUNC`).
+pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], wait: bool) -> io::Result<usize> {
+    let mut flags = RecvFlags::TRUNC;
+    if !wait {
+        flags |= RecvFlags::DONTWAIT;
+    }
+    let (_, full_len) = rustix::net::recv(fd, buf, flags)?;
+    Ok(full_len)
+}
+
+/// Waits until one of `fds` is readable or `timeout` passes; returns which are readable.
+/// A signal that interrupts the wait ends it early, with nothing readable.
+pub fn wait_readable<const N: usize>(
+    fds: [BorrowedFd<'_>; N],
+    timeout: Option<Duration>,
+) -> io::Result<[bool; N]> {
+    let mut poll_fds = fds.map(|fd| PollFd::from_borrowed_fd(fd, PollFlags::IN));
+    let timespec = timeout.map(|t| Timespec {
+        tv_sec: t.as_secs().try_into().unwrap_or(i64::MAX),
+        tv_nsec: t.subsec_nanos().into(),
+    });
+    match poll(&mut poll_fds, timespec.as_ref()) {
+        Ok(_) => Ok(poll_fds.map(|p| !p.revents().is_empty())),
+        Err(rustix::io::Errno::INTR) => Ok([false; N]),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sets `O_NONBLOCK`.
+pub fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> io::Result<()> {
+    rustix::io::ioctl_fionbio(fd, nonblocking)?;
+    Ok(())
+}
+
+/// Asks for a receive buffer of `bytes`, with `SO_RCVBUFFORCE` (past `rmem_max`, needs
+/// CAP_NET_ADMIN) and else `SO_RCVBUF`; returns what the kernel granted (it doubles the
+/// request for its bookkeeping).
+pub fn set_receive_buffer(fd: BorrowedFd<'_>, bytes: usize) -> io::Result<usize> {
+    if sockopt::set_socket_recv_buffer_size_force(fd, bytes).is_err() {
+        sockopt::set_socket_recv_buffer_size(fd, bytes)?;
+    }
+    receive_buffer(fd)
+}
+
+/// The receive buffer's size, as `SO_RCVBUF` reports it.
+pub fn receive_buffer(fd: BorrowedFd<'_>) -> io::Result<usize> {
+    Ok(sockopt::socket_recv_buffer_size(fd)?)
+}
+
+/// Sets or clears `NETLINK_NO_ENOBUFS`.
+pub fn set_no_enobufs(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    let value: libc::c_int = on.into();
+    // SAFETY: `fd` is a valid open socket for the duration of the call (it is borrowed), and
+    // the option value points to a live c_int whose size is passed alongside it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            SOL_NETLINK,
+            NETLINK_NO_ENOBUFS,
+            (&value as *const libc::c_int).cast(),
+            core::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Makes a non-blocking, close-on-exec eventfd.
+pub fn eventfd() -> io::Result<OwnedFd> {
+    use rustix::event::EventfdFlags;
+    Ok(rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?)
+}
+
+/// Adds 1 to an eventfd; async-signal-safe.
+pub fn eventfd_signal(fd: BorrowedFd<'_>) {
+    // A full counter (EAGAIN) is already readable, which is all a waiter needs.
+    let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
+}
