@@ -122,8 +122,7 @@ mod tests {
     #[test]
     fn wrap_around_is_not_a_gap_and_going_back_is_a_restart() {
         let mut t = SeqTracker::default();
-        t.reset(1);
-        assert_eq!(t.observe(1, u32::MAX - 1), u32::MAX - 1);
+        assert_eq!(t.observe(1, u32::MAX - 1), 0);
         assert_eq!(t.observe(1, u32::MAX), 0);
         assert_eq!(t.observe(1, 0), 0);
         assert_eq!(t.observe(1, 2), 1);
