@@ -73,7 +73,11 @@ fn main() -> ExitCode {
 fn describe(p: &Packet<'_>) -> String {
     let opt = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
     let payload = p.payload().unwrap_or(&[]);
-    let head: String = payload.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let head: String = payload
+        .iter()
+        .take(16)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!(
         "group={} prefix={:?} family={} hook={} mark={} in={} out={} uid={} seq={} len={} data={}",
         p.group(),

@@ -193,8 +193,6 @@ impl GroupConfig {
         self
     }
 
-
-
     /// The copy range the kernel will apply: 0 and values over 65531 become 65531.
     pub fn effective_copy_range(&self) -> u32 {
         match self.copy_range {
@@ -203,15 +201,11 @@ impl GroupConfig {
         }
     }
 
-
     /// The flush timeout in the kernel's unit, hundredths of a second, rounded up.
     pub fn timeout_centis(&self) -> Option<u32> {
         let nanos = self.flush_timeout.as_nanos();
         u32::try_from(nanos.div_ceil(10_000_000)).ok()
     }
-
-
-
 
     /// The smallest `nlbufsiz` this crate lets through: the page size, at most 8 KiB.
     ///
@@ -292,7 +286,11 @@ mod tests {
 
     #[test]
     fn timeout_is_rounded_up_to_hundredths() {
-        let centis = |ms| GroupConfig::new().flush_timeout(Duration::from_millis(ms)).timeout_centis();
+        let centis = |ms| {
+            GroupConfig::new()
+                .flush_timeout(Duration::from_millis(ms))
+                .timeout_centis()
+        };
         assert_eq!(centis(0), Some(0));
         assert_eq!(centis(1), Some(1));
         assert_eq!(centis(10), Some(1));
@@ -305,8 +303,14 @@ mod tests {
 
     #[test]
     fn copy_range_is_clamped_as_the_kernel_does() {
-        assert_eq!(GroupConfig::new().copy_range(0).effective_copy_range(), 65531);
+        assert_eq!(
+            GroupConfig::new().copy_range(0).effective_copy_range(),
+            65531
+        );
         assert_eq!(GroupConfig::new().copy_range(64).effective_copy_range(), 64);
-        assert_eq!(GroupConfig::new().copy_range(70000).effective_copy_range(), 65531);
+        assert_eq!(
+            GroupConfig::new().copy_range(70000).effective_copy_range(),
+            65531
+        );
     }
 }

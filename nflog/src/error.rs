@@ -81,7 +81,10 @@ impl fmt::Display for ParseError {
                 what,
                 needed,
                 available,
-            } => write!(f, "truncated {what}: needs {needed} bytes, {available} left"),
+            } => write!(
+                f,
+                "truncated {what}: needs {needed} bytes, {available} left"
+            ),
             ParseError::MessageLength {
                 declared,
                 available,
@@ -406,7 +409,9 @@ mod tests {
             declared: 2,
             available: 12,
         };
-        assert!(e.to_string().starts_with("attribute type 99 declares 2 bytes"));
+        assert!(e
+            .to_string()
+            .starts_with("attribute type 99 declares 2 bytes"));
         let e = ParseError::AttributeSize {
             attr: PacketAttr::Vlan,
             nested: Some(2),
@@ -442,10 +447,7 @@ mod tests {
         assert!(text.starts_with("not permitted to bind group 5: NFLOG needs CAP_NET_ADMIN"));
         assert!(text.contains("setcap cap_net_admin+ep"));
         assert_eq!(e.raw_os_error(), Some(libc::EPERM));
-        assert_eq!(
-            io::Error::from(e).kind(),
-            io::ErrorKind::PermissionDenied
-        );
+        assert_eq!(io::Error::from(e).kind(), io::ErrorKind::PermissionDenied);
     }
 
     #[test]

@@ -106,7 +106,11 @@ mod tests {
         t.reset(6);
         assert_eq!(t.observe(5, 0), 0);
         assert_eq!(t.observe(5, 1), 0);
-        assert_eq!(t.observe(6, 3), 3, "group 6 starts at 0: 0, 1, 2 are missing");
+        assert_eq!(
+            t.observe(6, 3),
+            3,
+            "group 6 starts at 0: 0, 1, 2 are missing"
+        );
         assert_eq!(t.observe(5, 10), 8);
         assert_eq!(t.observe(5, 11), 0);
         assert_eq!(t.observe(6, 4), 0);
@@ -126,7 +130,11 @@ mod tests {
         assert_eq!(t.observe(1, u32::MAX), 0);
         assert_eq!(t.observe(1, 0), 0);
         assert_eq!(t.observe(1, 2), 1);
-        assert_eq!(t.observe(1, 1), 0, "a number going back is not counted as loss");
+        assert_eq!(
+            t.observe(1, 1),
+            0,
+            "a number going back is not counted as loss"
+        );
         assert_eq!(t.observe(1, 2), 0);
     }
 

@@ -131,7 +131,10 @@ impl Socket {
         let mut tries = 0;
         loop {
             match self.request(Request::Configure, Some(group), &message) {
-                Err(Error::Kernel { errno: libc::EAGAIN, .. }) if tries < EAGAIN_RETRIES => {
+                Err(Error::Kernel {
+                    errno: libc::EAGAIN,
+                    ..
+                }) if tries < EAGAIN_RETRIES => {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(10));
                 }
@@ -277,12 +280,18 @@ impl Socket {
     }
 
     /// Sends one configuration message and waits for its acknowledgement.
-    fn request(&mut self, request: Request, group: Option<u16>, message: &ConfigMessage) -> Result<(), Error> {
+    fn request(
+        &mut self,
+        request: Request,
+        group: Option<u16>,
+        message: &ConfigMessage,
+    ) -> Result<(), Error> {
         self.sequence = self.sequence.wrapping_add(1);
         let sequence = self.sequence;
         let mut out = Vec::with_capacity(64);
         message.emit(sequence, &mut out);
-        sys::send(self.fd.as_fd(), &out).map_err(|e| Error::io("sending a request to nfnetlink_log", e))?;
+        sys::send(self.fd.as_fd(), &out)
+            .map_err(|e| Error::io("sending a request to nfnetlink_log", e))?;
         let errno = self.wait_for_ack(sequence)?;
         match errno {
             0 => Ok(()),
@@ -310,7 +319,14 @@ impl Socket {
                     self.pending_overruns += 1;
                     continue;
                 }
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue
+                }
                 Err(e) => return Err(Error::io("receiving the kernel's acknowledgement", e)),
             };
             let datagram = &self.scratch[..len.min(self.scratch.len())];

@@ -107,7 +107,11 @@ fn socket_inode(text: &str, port_id: u32) -> Option<u64> {
 fn process_with_socket(inode: u64) -> Option<(u32, String)> {
     let wanted = format!("socket:[{inode}]");
     for entry in fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = fs::read_dir(entry.path().join("fd")) else {
@@ -131,7 +135,8 @@ mod tests {
     #[test]
     fn parses_the_kernel_format() {
         // nfnetlink_log.c seq_show: "%5u %6u %5u %1u %5u %6u %2u\n"
-        let text = "    5   2023     3 2 65531    100  2\n65535 4294967295     0 1   128     10  1\n";
+        let text =
+            "    5   2023     3 2 65531    100  2\n65535 4294967295     0 1   128     10  1\n";
         assert_eq!(
             parse_bindings(text),
             vec![
@@ -173,6 +178,9 @@ mod tests {
             port_id: 77,
             process: Some((1234, "tcpdump".into())),
         };
-        assert_eq!(owner.to_string(), "netlink port 77, process 1234 \"tcpdump\"");
+        assert_eq!(
+            owner.to_string(),
+            "netlink port 77, process 1234 \"tcpdump\""
+        );
     }
 }

@@ -33,7 +33,8 @@ pub fn bind_and_connect_to_kernel(fd: BorrowedFd<'_>) -> io::Result<u32> {
     // netlink_getsockbyportid), here the kernel: other processes get ECONNREFUSED.
     rustix::net::connect(fd, &SocketAddrNetlink::new(0, 0))?;
     let addr = rustix::net::getsockname(fd)?;
-    let addr = SocketAddrNetlink::try_from(addr).map_err(|_| io::Error::other("not a netlink address"))?;
+    let addr =
+        SocketAddrNetlink::try_from(addr).map_err(|_| io::Error::other("not a netlink address"))?;
     Ok(addr.pid())
 }
 
@@ -41,7 +42,10 @@ pub fn bind_and_connect_to_kernel(fd: BorrowedFd<'_>) -> io::Result<u32> {
 pub fn send(fd: BorrowedFd<'_>, bytes: &[u8]) -> io::Result<()> {
     let sent = rustix::net::send(fd, bytes, SendFlags::empty())?;
     if sent != bytes.len() {
-        return Err(io::Error::new(io::ErrorKind::WriteZero, "netlink message sent in part"));
+        return Err(io::Error::new(
+            io::ErrorKind::WriteZero,
+            "netlink message sent in part",
+        ));
     }
     Ok(())
 }
@@ -120,7 +124,10 @@ pub fn set_no_enobufs(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
 /// Makes a non-blocking, close-on-exec eventfd.
 pub fn eventfd() -> io::Result<OwnedFd> {
     use rustix::event::EventfdFlags;
-    Ok(rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?)
+    Ok(rustix::event::eventfd(
+        0,
+        EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK,
+    )?)
 }
 
 /// Adds 1 to an eventfd; async-signal-safe.

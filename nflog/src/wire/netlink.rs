@@ -106,7 +106,9 @@ impl<'a> Message<'a> {
             return Ok(None);
         }
         match self.body().get(0..4) {
-            Some(code) => Ok(Some(i32::from_ne_bytes([code[0], code[1], code[2], code[3]]).wrapping_neg())),
+            Some(code) => Ok(Some(
+                i32::from_ne_bytes([code[0], code[1], code[2], code[3]]).wrapping_neg(),
+            )),
             None => Err(ParseError::Truncated {
                 what: "netlink error message",
                 needed: NLMSG_HDRLEN + 4,
@@ -184,7 +186,13 @@ mod tests {
 
     fn message(message_type: u16, body: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        emit_header(&mut out, (NLMSG_HDRLEN + body.len()) as u32, message_type, 0, 7);
+        emit_header(
+            &mut out,
+            (NLMSG_HDRLEN + body.len()) as u32,
+            message_type,
+            0,
+            7,
+        );
         out.extend_from_slice(body);
         out.resize(align4(out.len()), 0);
         out
@@ -220,7 +228,9 @@ mod tests {
         emit_header(&mut last, 17, MSG_PACKET, 0, 0);
         last.push(9);
         datagram.extend(last);
-        let bodies: Vec<_> = Messages::new(&datagram).map(|m| m.unwrap().body()).collect();
+        let bodies: Vec<_> = Messages::new(&datagram)
+            .map(|m| m.unwrap().body())
+            .collect();
         assert_eq!(bodies, vec![&[0u8; 4][..], &[9u8][..]]);
     }
 
@@ -271,12 +281,24 @@ mod tests {
         let mut body = (-1i32).to_ne_bytes().to_vec();
         body.extend_from_slice(&[0; 16]);
         let bytes = message(NLMSG_ERROR, &body);
-        assert_eq!(Message::new_checked(&bytes).unwrap().error_code(), Ok(Some(1)));
+        assert_eq!(
+            Message::new_checked(&bytes).unwrap().error_code(),
+            Ok(Some(1))
+        );
         let ack = message(NLMSG_ERROR, &[0; 20]);
-        assert_eq!(Message::new_checked(&ack).unwrap().error_code(), Ok(Some(0)));
+        assert_eq!(
+            Message::new_checked(&ack).unwrap().error_code(),
+            Ok(Some(0))
+        );
         let short = message(NLMSG_ERROR, &[0; 2]);
-        assert!(Message::new_checked(&short[..18]).unwrap().error_code().is_err());
+        assert!(Message::new_checked(&short[..18])
+            .unwrap()
+            .error_code()
+            .is_err());
         let packet = message(MSG_PACKET, &[0; 4]);
-        assert_eq!(Message::new_checked(&packet).unwrap().error_code(), Ok(None));
+        assert_eq!(
+            Message::new_checked(&packet).unwrap().error_code(),
+            Ok(None)
+        );
     }
 }
