@@ -1,12 +1,156 @@
 //! Receive the packets Linux netfilter logs with NFLOG, in pure Rust.
 //!
-//! (crate docs are written below)
+//! A firewall rule such as `nft add rule inet filter input tcp dport 22 log group 5 prefix
+//! "ssh"` (or `iptables -A INPUT -p tcp --dport 22 -j NFLOG --nflog-group 5`) makes the kernel
+//! copy each matching packet, with its metadata, to whichever program listens on group 5 over
+//! netlink (nfnetlink_log). This crate is that program's side: no C library, no `unsafe` but
+//! one socket option, no panic on any input, no allocation per packet.
+//!
+//! ```no_run
+//! use nflog::Listener;
+//!
+//! fn main() -> Result<(), nflog::Error> {
+//!     // Open a socket, bind group 5 and configure it: one call.
+//!     let mut listener = Listener::bind(5)?;
+//!
+//!     // Any thread, or a Ctrl-C handler (`ctrlc::set_handler(move || stop.stop())`),
+//!     // ends the loop cleanly through the stop handle. Here: after a minute.
+//!     let stop = listener.stop_handle();
+//!     std::thread::spawn(move || {
+//!         std::thread::sleep(std::time::Duration::from_secs(60));
+//!         stop.stop();
+//!     });
+//!
+//!     let stats = listener.run(|packet| {
+//!         println!(
+//!             "group {} {} prefix {:?} mark {:?} in {:?} {} bytes",
+//!             packet.group(),
+//!             packet.hook(),
+//!             packet.prefix().unwrap_or_default(),
+//!             packet.mark(),
+//!             packet.indev(),
+//!             packet.payload().map_or(0, |p| p.len()),
+//!         );
+//!     })?;
+//!     eprintln!("{stats}");
+//!     Ok(())
+//! }
+//! ```
+//!
+//! `examples/test_nflog.rs` is a complete program: `cargo run --example test_nflog -- 5`.
+//!
+//! # How the parts fit
+//!
+//! - [`wire`]: zero-copy views over the bytes: netlink messages, attributes, and the
+//!   [`Packet`] with an accessor for every `NFULA_*` attribute; the configuration message.
+//! - [`socket`]: the [`Socket`], which owns the netlink file descriptor, binds groups and
+//!   waits for the kernel's acknowledgement of every request.
+//! - [`config`]: a group's settings, [`GroupConfig`], checked before they are sent.
+//! - [`receive`]: the [`Listener`] (socket + receive buffer + [`Stats`] + [`StopHandle`]) and
+//!   the [`Batch`] of packets one datagram holds.
+//! - [`error`]: [`Error`] for what a user must act on, [`ParseError`] for bad bytes.
+//!
+//! # Three ways to receive
+//!
+//! 1. **A callback per packet**: [`Listener::run`] loops until the [`StopHandle`] fires,
+//!    from another thread or a signal handler, and returns the statistics.
+//! 2. **A batch at a time**: [`Listener::recv`] blocks for the next datagram and returns its
+//!    packets, borrowed from the receive buffer; `None` once stopped.
+//!    ```no_run
+//!    # fn main() -> Result<(), nflog::Error> {
+//!    let mut listener = nflog::Listener::bind(5)?;
+//!    while let Some(batch) = listener.recv()? {
+//!        for packet in batch {
+//!            let packet = packet?; // a malformed message is an error you can skip
+//!            println!("{:?}", packet);
+//!        }
+//!    }
+//!    # Ok(()) }
+//!    ```
+//! 3. **Non-blocking**, for epoll, mio or an async runtime: register the listener's file
+//!    descriptor ([`AsFd`](std::os::fd::AsFd)) and call [`Listener::try_recv`] until it
+//!    returns `None` each time it is readable.
+//!
+//! # Adding the rule
+//!
+//! nftables (the group can be any number from 0 to 65535; `prefix`, `snaplen` and
+//! `queue-threshold` are optional):
+//!
+//! ```text
+//! nft add table inet filter
+//! nft add chain inet filter input '{ type filter hook input priority 0; }'
+//! nft add rule inet filter input tcp dport 22 log group 5 prefix "ssh" snaplen 128
+//! ```
+//!
+//! iptables (`ip6tables` alike):
+//!
+//! ```text
+//! iptables -A INPUT -p tcp --dport 22 -j NFLOG --nflog-group 5 --nflog-prefix ssh --nflog-size 128
+//! ```
+//!
+//! Rules may send to a group nobody listens on: the packets are then dropped from the log,
+//! not from the network. Logging never changes a packet's fate.
+//!
+//! # Privileges
+//!
+//! Binding and configuring a group needs `CAP_NET_ADMIN` in the socket's network namespace;
+//! opening the socket and receiving need nothing. So:
+//!
+//! - run as root, or give the program the one capability:
+//!   `setcap cap_net_admin+ep /path/to/program`;
+//! - and, best, drop privileges once the groups are bound (with `setgid`/`setuid` from libc,
+//!   nix or similar): the socket keeps receiving.
+//!
+//! Without the capability, binding fails with [`Error::PermissionDenied`], whose message
+//! says so. A group another socket holds fails with [`Error::GroupOwned`], which names the
+//! owner's port id and, when `/proc` shows it, its process.
+//!
+//! # Tuning
+//!
+//! - **Batching**: see [`config`] for `queue_threshold`, `flush_timeout` and `nlbufsiz`, and
+//!   their trade-off between latency and cost per packet.
+//! - **Receive buffer**: a [`Listener`] asks for 8 MiB ([`ListenerBuilder::receive_buffer`])
+//!   with `SO_RCVBUFFORCE`, falling back to `SO_RCVBUF` (capped by `net.core.rmem_max`).
+//!   When the reader falls behind and the buffer fills, the kernel drops whole batches and
+//!   reports ENOBUFS once: the listener counts it in [`Stats::overruns`] and goes on. Set
+//!   [`Flags::SEQ`] to learn how many packets that cost ([`Stats::seq_gaps`]).
+//! - **Copy range**: copy only the headers you need ([`GroupConfig::copy_range`], or the
+//!   rule's `snaplen`): less to copy, more packets per batch.
+//! - **Several CPUs**: spread rules over several groups and give each its own listener and
+//!   thread.
+//!
+//! # Coming from the `nflog` crate 0.x (libnetfilter_log bindings)
+//!
+//! | old | new |
+//! |---|---|
+//! | `Queue::new()`, `open()`, `bind(AF_INET)`, `bind_group(n)` | [`Listener::bind(n)`](Listener::bind), or [`Listener::builder`] for several groups; PF_BIND is not needed since Linux 3.8 (still there as [`Socket::pf_bind`]) |
+//! | `unbind(pf)`, `unbind_group()`, `close()` | dropping the listener; [`Listener::remove_group`] |
+//! | `set_mode(CopyMode::CopyPacket, range)` | [`GroupConfig::copy_mode`] and [`GroupConfig::copy_range`] |
+//! | `set_timeout(t)` (hundredths of a second) | [`GroupConfig::flush_timeout`] (a `Duration`) |
+//! | `set_qthresh(n)`, `set_nlbufsiz(n)` | [`GroupConfig::queue_threshold`], [`GroupConfig::nlbufsiz`] (checked: the kernel ignores bad values silently) |
+//! | `set_flags(CfgFlags::CfgFlagsSeqGlobal)` (sent 0x1, which is SEQ) | [`Flags::SEQ_GLOBAL`] (0x2), combinable: `Flags::SEQ \| Flags::CONNTRACK` |
+//! | `set_callback(f)` + `run_loop()` (could not stop; panicked on ENOBUFS) | [`Listener::run(f)`](Listener::run) with a [`StopHandle`]; ENOBUFS is counted |
+//! | `fd()` | [`AsFd`](std::os::fd::AsFd) / [`AsRawFd`](std::os::fd::AsRawFd) on [`Listener`] and [`Socket`] |
+//! | `Message::get_payload()` (NULL slice when absent) | [`Packet::payload`] → `Option<&[u8]>` |
+//! | `get_prefix()` | [`Packet::prefix`] (text) and [`Packet::prefix_bytes`] |
+//! | `get_nfmark()` (0 when absent) | [`Packet::mark`] → `Option<u32>` |
+//! | `get_timestamp()` | [`Packet::timestamp`] (`SystemTime`) and [`Packet::timestamp_parts`] |
+//! | `get_indev()`, `get_outdev()`, `get_physindev()`, `get_physoutdev()` (0 when absent) | [`Packet::indev`], [`Packet::outdev`], [`Packet::physindev`], [`Packet::physoutdev`] → `Option<u32>` |
+//! | `get_packet_hw()`, `get_hwtype()`, `get_packet_hwhdr()` | [`Packet::hwaddr`], [`Packet::hwtype`], [`Packet::hwheader`], [`Packet::hwlen`] |
+//! | `get_l3_proto()` | [`Packet::hw_protocol`] |
+//! | `get_uid()`, `get_gid()`, `get_seq()`, `get_seq_global()` | [`Packet::uid`], [`Packet::gid`], [`Packet::seq`], [`Packet::seq_global`] |
+//! | (none) | [`Packet::hook`], [`Packet::family`], [`Packet::group`], [`Packet::conntrack`], [`Packet::ct_info`], [`Packet::vlan`], [`Packet::l2hdr`], [`Packet::attributes`] |
+//!
+//! # Minimum Rust version
+//!
+//! 1.75.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
 pub mod error;
+pub mod pcap;
 pub mod receive;
 pub mod socket;
 pub mod wire;
@@ -14,10 +158,10 @@ pub mod wire;
 pub use config::{CopyMode, Flags, GroupConfig};
 pub use error::{Error, ParseError, Request};
 pub use receive::batch::Batch;
-pub use receive::listener::{Listener, ListenerBuilder};
+pub use receive::listener::{Listener, ListenerBuilder, DEFAULT_RECEIVE_BUFFER};
 pub use receive::stats::Stats;
 pub use receive::stop::StopHandle;
-pub use socket::Socket;
+pub use socket::{Socket, MAX_DATAGRAM};
 pub use wire::family::{Family, Hook};
 pub use wire::kind::PacketAttr;
 pub use wire::packet::{Packet, Vlan};

@@ -1,4 +1,4 @@
-//! Receiving: the [`Listener`], its [`Batch`]es, [`Stats`] and [`StopHandle`].
+//! Receiving: the [`Listener`](crate::Listener), its [`Batch`](crate::Batch)es, [`Stats`](crate::Stats) and [`StopHandle`](crate::StopHandle).
 
 pub mod batch;
 pub mod listener;

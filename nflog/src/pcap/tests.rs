@@ -1,0 +1,253 @@
+//! Round trips through the writers and the reader, foreign byte order, damaged files.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use super::*;
+use crate::wire::attr::emit;
+use crate::Packet;
+
+/// An NFLOG record: nfgenmsg for group `group`, PACKET_HDR, PREFIX "p", PAYLOAD.
+fn record(group: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![2, 0];
+    out.extend_from_slice(&group.to_be_bytes());
+    emit(&mut out, 1, &[0x08, 0x00, 1, 0]);
+    emit(&mut out, 10, b"p\0");
+    emit(&mut out, 9, payload);
+    out
+}
+
+fn at(secs: u64, micros: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros)
+}
+
+#[test]
+fn pcap_round_trip() {
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    let r1 = record(5, b"abc");
+    let r2 = record(6, &[7; 40]);
+    w.write_record(at(1_700_000_000, 123_456), &r1, r1.len())
+        .unwrap();
+    w.write_record(at(1_700_000_001, 999_999), &r2, 100)
+        .unwrap();
+    let bytes = w.into_inner();
+    assert_eq!(&bytes[0..4], &0xA1B2C3D4u32.to_ne_bytes());
+    assert_eq!(&bytes[20..24], &239u32.to_ne_bytes());
+
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    assert_eq!(r.link_type(), Some(LinkType::Nflog));
+    let a = r.next_record().unwrap().unwrap();
+    assert_eq!(a.data, &r1[..]);
+    assert_eq!(a.time, at(1_700_000_000, 123_456));
+    assert_eq!(a.orig_len as usize, r1.len());
+    let packet = Packet::parse(a.data).unwrap();
+    assert_eq!(packet.group(), 5);
+    assert_eq!(packet.payload(), Some(&b"abc"[..]));
+    let b = r.next_record().unwrap().unwrap();
+    assert_eq!(b.data, &r2[..]);
+    assert_eq!(b.orig_len, 100);
+    assert!(r.next_record().unwrap().is_none());
+}
+
+#[test]
+fn pcapng_round_trip_with_one_interface_per_group() {
+    let mut w = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    let r1 = record(5, b"abc");
+    let r2 = record(9, b"defgh");
+    w.write_record(5, at(1_700_000_000, 1), &r1, r1.len())
+        .unwrap();
+    w.write_record(9, at(1_700_000_002, 2), &r2, r2.len())
+        .unwrap();
+    w.write_record(5, at(1_700_000_003, 3), &r1, r1.len())
+        .unwrap();
+    assert_eq!(w.groups(), &[5, 9]);
+    let stats = InterfaceStats {
+        received: 2,
+        dropped: 1,
+        start: Some(at(1_700_000_000, 0)),
+        end: Some(at(1_700_000_004, 0)),
+    };
+    w.write_stats(5, &stats, at(1_700_000_004, 0)).unwrap();
+    let bytes = w.into_inner();
+
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    let mut seen = Vec::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        assert_eq!(rec.link_type, LinkType::Nflog);
+        seen.push((rec.interface, rec.time, rec.data.to_vec()));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (0, at(1_700_000_000, 1), r1.clone()),
+            (1, at(1_700_000_002, 2), r2),
+            (0, at(1_700_000_003, 3), r1),
+        ]
+    );
+}
+
+/// Rewrites a pcap file written on this host as the other byte order would have written it.
+fn swap_pcap(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let swap32 = |b: &mut [u8]| b.reverse();
+    // file header: magic, version (2 x u16), zone, sigfigs, snaplen, linktype
+    swap32(&mut out[0..4]);
+    out[4..6].reverse();
+    out[6..8].reverse();
+    for range in [8..12, 12..16, 16..20, 20..24] {
+        swap32(&mut out[range]);
+    }
+    let mut at = 24;
+    while at < out.len() {
+        let caplen = u32::from_ne_bytes(out[at + 8..at + 12].try_into().unwrap()) as usize;
+        for field in 0..4 {
+            swap32(&mut out[at + field * 4..at + field * 4 + 4]);
+        }
+        // The record's attribute headers, as the other host's kernel would have written them.
+        native_tlv_headers_to_foreign(&mut out[at + 16..at + 16 + caplen]);
+        at += 16 + caplen;
+    }
+    out
+}
+
+/// The inverse of `swap_nflog_tlv_headers`: reads lengths in this host's order, then swaps.
+fn native_tlv_headers_to_foreign(record: &mut [u8]) {
+    let mut at = 4;
+    while at + 4 <= record.len() {
+        let len = usize::from(u16::from_ne_bytes([record[at], record[at + 1]]));
+        record[at..at + 2].reverse();
+        record[at + 2..at + 4].reverse();
+        at += (len + 3) & !3;
+    }
+}
+
+#[test]
+fn foreign_byte_order_pcap_reads_the_same() {
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    let r1 = record(300, b"payload!");
+    w.write_record(at(1_600_000_000, 42), &r1, r1.len())
+        .unwrap();
+    let native = w.into_inner();
+    let foreign = swap_pcap(&native);
+    assert_ne!(native, foreign);
+
+    let mut r = CaptureReader::new(&foreign[..]).unwrap();
+    let rec = r.next_record().unwrap().unwrap();
+    assert_eq!(rec.time, at(1_600_000_000, 42));
+    assert_eq!(
+        rec.data,
+        &r1[..],
+        "attribute headers come back in host order"
+    );
+    let p = Packet::parse(rec.data).unwrap();
+    assert_eq!(p.group(), 300);
+    assert_eq!(p.prefix().as_deref(), Some("p"));
+}
+
+#[test]
+fn nanosecond_pcap_is_read() {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(&PCAP_MAGIC_NANOS.to_ne_bytes());
+    bytes.extend_from_slice(&2u16.to_ne_bytes());
+    bytes.extend_from_slice(&4u16.to_ne_bytes());
+    bytes.extend_from_slice(&[0; 8]);
+    bytes.extend_from_slice(&65535u32.to_ne_bytes());
+    bytes.extend_from_slice(&101u32.to_ne_bytes());
+    for v in [10u32, 500, 2, 2] {
+        bytes.extend_from_slice(&v.to_ne_bytes());
+    }
+    bytes.extend_from_slice(&[0x45, 0]);
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    let rec = r.next_record().unwrap().unwrap();
+    assert_eq!(rec.link_type, LinkType::Raw);
+    assert_eq!(rec.time, UNIX_EPOCH + Duration::new(10, 500));
+}
+
+#[test]
+fn truncated_pcap_gives_every_whole_record_then_an_error() {
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    let r1 = record(1, b"first");
+    let r2 = record(1, b"second");
+    w.write_record(at(1, 0), &r1, r1.len()).unwrap();
+    w.write_record(at(2, 0), &r2, r2.len()).unwrap();
+    let bytes = w.into_inner();
+    for cut in [bytes.len() - 1, 24 + 16 + r1.len() + 5] {
+        let mut r = CaptureReader::new(&bytes[..cut]).unwrap();
+        assert_eq!(r.next_record().unwrap().unwrap().data, &r1[..]);
+        let err = r.next_record().unwrap_err();
+        assert!(
+            matches!(err, ReadError::Truncated { offset, .. } if offset == (24 + 16 + r1.len()) as u64),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with("file cut short at byte"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn truncated_pcapng_gives_every_whole_record_then_an_error() {
+    let mut w = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    let r1 = record(1, b"first");
+    w.write_record(1, at(1, 0), &r1, r1.len()).unwrap();
+    w.write_record(1, at(2, 0), &r1, r1.len()).unwrap();
+    let bytes = w.into_inner();
+    let mut r = CaptureReader::new(&bytes[..bytes.len() - 3]).unwrap();
+    assert!(r.next_record().unwrap().is_some());
+    assert!(matches!(r.next_record(), Err(ReadError::Truncated { .. })));
+}
+
+#[test]
+fn damaged_lengths_are_reported_not_allocated() {
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    let r1 = record(1, b"x");
+    w.write_record(at(1, 0), &r1, r1.len()).unwrap();
+    let mut bytes = w.into_inner();
+    bytes[24 + 8..24 + 12].copy_from_slice(&u32::MAX.to_ne_bytes());
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    let err = r.next_record().unwrap_err();
+    assert!(
+        matches!(err, ReadError::Malformed { offset: 24, .. }),
+        "{err}"
+    );
+
+    let mut w = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    w.write_record(1, at(1, 0), &r1, r1.len()).unwrap();
+    let mut bytes = w.into_inner();
+    let last = bytes.len() - 4;
+    bytes[last..].copy_from_slice(&7u32.to_ne_bytes());
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    assert!(matches!(r.next_record(), Err(ReadError::Malformed { .. })));
+}
+
+#[test]
+fn other_files_are_refused() {
+    let err = CaptureReader::new(&b"hello world, not a capture"[..]).unwrap_err();
+    assert!(matches!(err, ReadError::NotACapture { magic } if &magic == b"hell"));
+    assert!(matches!(
+        CaptureReader::new(&[0xd4u8, 0xc3][..]),
+        Err(ReadError::Truncated { .. })
+    ));
+}
+
+#[test]
+fn arbitrary_bytes_after_a_valid_header_never_panic() {
+    let mut w = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    w.interface(3).unwrap();
+    let header = w.into_inner();
+    let mut state = 0x1234_5678u32;
+    for len in 0..300 {
+        let mut bytes = header.clone();
+        for _ in 0..len {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            bytes.push((state >> 24) as u8);
+        }
+        let mut r = CaptureReader::new(&bytes[..]).unwrap();
+        for _ in 0..10 {
+            match r.next_record() {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+    }
+}

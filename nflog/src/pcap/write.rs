@@ -1,0 +1,300 @@
+//! Writers for pcap and pcapng files of NFLOG records (or of bare IP packets).
+
+use std::io::{self, Write};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::pcap::{LinkType, PCAPNG_BYTE_ORDER_MAGIC, PCAP_MAGIC_MICROS};
+
+/// The snapshot length written in file headers: records are never longer than this.
+pub const SNAPLEN: u32 = 262_144;
+
+/// Splits a time into whole seconds and microseconds since the epoch (0 before it).
+fn micros_since_epoch(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |d| {
+        d.as_secs() * 1_000_000 + u64::from(d.subsec_micros())
+    })
+}
+
+/// Writes a classic pcap file (microsecond timestamps, this host's byte order).
+#[derive(Debug)]
+pub struct PcapWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> PcapWriter<W> {
+    /// Writes the file header for `link_type` and returns the writer.
+    ///
+    /// # Errors
+    ///
+    /// The output's error.
+    pub fn new(mut out: W, link_type: LinkType) -> io::Result<Self> {
+        let mut header = [0u8; 24];
+        header[0..4].copy_from_slice(&PCAP_MAGIC_MICROS.to_ne_bytes());
+        header[4..6].copy_from_slice(&2u16.to_ne_bytes());
+        header[6..8].copy_from_slice(&4u16.to_ne_bytes());
+        // thiszone and sigfigs stay 0.
+        header[16..20].copy_from_slice(&SNAPLEN.to_ne_bytes());
+        header[20..24].copy_from_slice(&u32::from(link_type.number()).to_ne_bytes());
+        out.write_all(&header)?;
+        Ok(PcapWriter { out })
+    }
+
+    /// Writes one record. `orig_len` is the packet's length before any cut (at least
+    /// `data.len()`).
+    ///
+    /// # Errors
+    ///
+    /// The output's error; `InvalidInput` for a record longer than [`SNAPLEN`].
+    pub fn write_record(
+        &mut self,
+        time: SystemTime,
+        data: &[u8],
+        orig_len: usize,
+    ) -> io::Result<()> {
+        let caplen = record_len(data)?;
+        let micros = micros_since_epoch(time);
+        let mut header = [0u8; 16];
+        header[0..4].copy_from_slice(&((micros / 1_000_000) as u32).to_ne_bytes());
+        header[4..8].copy_from_slice(&((micros % 1_000_000) as u32).to_ne_bytes());
+        header[8..12].copy_from_slice(&caplen.to_ne_bytes());
+        let orig = u32::try_from(orig_len.max(data.len())).unwrap_or(u32::MAX);
+        header[12..16].copy_from_slice(&orig.to_ne_bytes());
+        self.out.write_all(&header)?;
+        self.out.write_all(data)
+    }
+
+    /// Flushes the output.
+    ///
+    /// # Errors
+    ///
+    /// The output's error.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// The output, after flushing nothing.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// The output.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+}
+
+fn record_len(data: &[u8]) -> io::Result<u32> {
+    match u32::try_from(data.len()) {
+        Ok(len) if len <= SNAPLEN => Ok(len),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "record of {} bytes exceeds the snapshot length {SNAPLEN}",
+                data.len()
+            ),
+        )),
+    }
+}
+
+/// Writes a pcapng file: one section, one interface per NFLOG group (named `nflog:N`),
+/// enhanced packet blocks, and interface statistics at the end.
+#[derive(Debug)]
+pub struct PcapngWriter<W: Write> {
+    out: W,
+    link_type: LinkType,
+    /// The groups in the order their interfaces were described; the index is the
+    /// interface id.
+    interfaces: Vec<u16>,
+    scratch: Vec<u8>,
+}
+
+/// Interface statistics written at the end of a pcapng file for one group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InterfaceStats {
+    /// Packets received from the kernel (`isb_ifrecv`).
+    pub received: u64,
+    /// Packets lost before reaching us: sequence gaps, or the socket's overruns
+    /// (`isb_ifdrop`).
+    pub dropped: u64,
+    /// Capture start (`isb_starttime`).
+    pub start: Option<SystemTime>,
+    /// Capture end (`isb_endtime`).
+    pub end: Option<SystemTime>,
+}
+
+const BLOCK_SHB: u32 = 0x0A0D_0D0A;
+const BLOCK_IDB: u32 = 0x0000_0001;
+const BLOCK_EPB: u32 = 0x0000_0006;
+const BLOCK_ISB: u32 = 0x0000_0005;
+const OPT_END: u16 = 0;
+const OPT_COMMENT: u16 = 1;
+const SHB_USERAPPL: u16 = 4;
+const IF_NAME: u16 = 2;
+const IF_DESCRIPTION: u16 = 3;
+const ISB_STARTTIME: u16 = 2;
+const ISB_ENDTIME: u16 = 3;
+const ISB_IFRECV: u16 = 4;
+const ISB_IFDROP: u16 = 5;
+
+impl<W: Write> PcapngWriter<W> {
+    /// Writes the section header and returns the writer; interfaces are described as
+    /// their groups first appear.
+    ///
+    /// # Errors
+    ///
+    /// The output's error.
+    pub fn new(out: W, link_type: LinkType) -> io::Result<Self> {
+        let mut writer = PcapngWriter {
+            out,
+            link_type,
+            interfaces: Vec::new(),
+            scratch: Vec::with_capacity(512),
+        };
+        let mut body = Vec::new();
+        body.extend_from_slice(&PCAPNG_BYTE_ORDER_MAGIC.to_ne_bytes());
+        body.extend_from_slice(&1u16.to_ne_bytes());
+        body.extend_from_slice(&0u16.to_ne_bytes());
+        body.extend_from_slice(&(-1i64).to_ne_bytes()); // section length unknown
+        let appl = concat!("nflog ", env!("CARGO_PKG_VERSION"));
+        push_option(&mut body, SHB_USERAPPL, appl.as_bytes());
+        push_option(&mut body, OPT_END, &[]);
+        writer.write_block(BLOCK_SHB, &body)?;
+        Ok(writer)
+    }
+
+    /// Describes the interface for `group` unless it is described already; returns its id.
+    ///
+    /// # Errors
+    ///
+    /// The output's error.
+    pub fn interface(&mut self, group: u16) -> io::Result<u32> {
+        if let Some(id) = self.interfaces.iter().position(|g| *g == group) {
+            return Ok(id as u32);
+        }
+        let mut body = Vec::new();
+        body.extend_from_slice(&self.link_type.number().to_ne_bytes());
+        body.extend_from_slice(&0u16.to_ne_bytes());
+        body.extend_from_slice(&SNAPLEN.to_ne_bytes());
+        let name = format!("nflog:{group}");
+        push_option(&mut body, IF_NAME, name.as_bytes());
+        let description = format!("Linux netfilter log (NFLOG) group {group}");
+        push_option(&mut body, IF_DESCRIPTION, description.as_bytes());
+        push_option(&mut body, OPT_END, &[]);
+        self.write_block(BLOCK_IDB, &body)?;
+        self.interfaces.push(group);
+        Ok(self.interfaces.len() as u32 - 1)
+    }
+
+    /// Writes one record for `group`'s interface.
+    ///
+    /// # Errors
+    ///
+    /// The output's error; `InvalidInput` for a record longer than [`SNAPLEN`].
+    pub fn write_record(
+        &mut self,
+        group: u16,
+        time: SystemTime,
+        data: &[u8],
+        orig_len: usize,
+    ) -> io::Result<()> {
+        let caplen = record_len(data)?;
+        let interface = self.interface(group)?;
+        let micros = micros_since_epoch(time);
+        let total = 32 + pad4(data.len()) as u32;
+        let orig = u32::try_from(orig_len.max(data.len())).unwrap_or(u32::MAX);
+        let mut header = [0u8; 28];
+        header[0..4].copy_from_slice(&BLOCK_EPB.to_ne_bytes());
+        header[4..8].copy_from_slice(&total.to_ne_bytes());
+        header[8..12].copy_from_slice(&interface.to_ne_bytes());
+        header[12..16].copy_from_slice(&((micros >> 32) as u32).to_ne_bytes());
+        header[16..20].copy_from_slice(&(micros as u32).to_ne_bytes());
+        header[20..24].copy_from_slice(&caplen.to_ne_bytes());
+        header[24..28].copy_from_slice(&orig.to_ne_bytes());
+        self.out.write_all(&header)?;
+        self.out.write_all(data)?;
+        self.out
+            .write_all(&[0u8; 3][..pad4(data.len()) - data.len()])?;
+        self.out.write_all(&total.to_ne_bytes())
+    }
+
+    /// Writes the statistics of `group`'s interface (an Interface Statistics Block).
+    ///
+    /// # Errors
+    ///
+    /// The output's error.
+    pub fn write_stats(
+        &mut self,
+        group: u16,
+        stats: &InterfaceStats,
+        when: SystemTime,
+    ) -> io::Result<()> {
+        let interface = self.interface(group)?;
+        let micros = micros_since_epoch(when);
+        let mut body = Vec::new();
+        body.extend_from_slice(&interface.to_ne_bytes());
+        body.extend_from_slice(&((micros >> 32) as u32).to_ne_bytes());
+        body.extend_from_slice(&(micros as u32).to_ne_bytes());
+        let timestamp = |t: SystemTime| {
+            let m = micros_since_epoch(t);
+            let mut v = [0u8; 8];
+            v[..4].copy_from_slice(&((m >> 32) as u32).to_ne_bytes());
+            v[4..].copy_from_slice(&(m as u32).to_ne_bytes());
+            v
+        };
+        if let Some(start) = stats.start {
+            push_option(&mut body, ISB_STARTTIME, &timestamp(start));
+        }
+        if let Some(end) = stats.end {
+            push_option(&mut body, ISB_ENDTIME, &timestamp(end));
+        }
+        push_option(&mut body, ISB_IFRECV, &stats.received.to_ne_bytes());
+        push_option(&mut body, ISB_IFDROP, &stats.dropped.to_ne_bytes());
+        push_option(
+            &mut body,
+            OPT_COMMENT,
+            b"drops: packets the kernel could not deliver",
+        );
+        push_option(&mut body, OPT_END, &[]);
+        self.write_block(BLOCK_ISB, &body)
+    }
+
+    /// The groups described so far, in interface id order.
+    pub fn groups(&self) -> &[u16] {
+        &self.interfaces
+    }
+
+    /// Flushes the output.
+    ///
+    /// # Errors
+    ///
+    /// The output's error.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    /// The output.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn write_block(&mut self, block_type: u32, body: &[u8]) -> io::Result<()> {
+        let total = (12 + body.len()) as u32;
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&block_type.to_ne_bytes());
+        self.scratch.extend_from_slice(&total.to_ne_bytes());
+        self.scratch.extend_from_slice(body);
+        self.scratch.extend_from_slice(&total.to_ne_bytes());
+        self.out.write_all(&self.scratch)
+    }
+}
+
+fn pad4(len: usize) -> usize {
+    (len + 3) & !3
+}
+
+fn push_option(body: &mut Vec<u8>, code: u16, value: &[u8]) {
+    body.extend_from_slice(&code.to_ne_bytes());
+    body.extend_from_slice(&(value.len() as u16).to_ne_bytes());
+    body.extend_from_slice(value);
+    body.resize(body.len() + pad4(value.len()) - value.len(), 0);
+}
