@@ -102,3 +102,318 @@ impl Drop for Batch<'_> {
         for _ in self.by_ref() {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receive::stats::Stats;
+    use crate::wire::attr::{align4, emit};
+    use crate::wire::kind::{MSG_CONFIG, NLMSG_NOOP, NLMSG_OVERRUN};
+    use crate::wire::netlink::{emit_header, NLMSG_HDRLEN};
+
+    /// Appends one netlink message, padded to 4 bytes.
+    fn push_message(datagram: &mut Vec<u8>, message_type: u16, body: &[u8]) {
+        let len = u32::try_from(NLMSG_HDRLEN + body.len()).unwrap();
+        emit_header(datagram, len, message_type, 0, 0);
+        datagram.extend_from_slice(body);
+        datagram.resize(align4(datagram.len()), 0);
+    }
+
+    /// A packet message body for group 5 with a payload of `payload_len` bytes, an
+    /// `NFULA_SEQ` when given, and `mark` as NFULA_MARK to tell the packets apart.
+    fn packet_body(mark: u32, payload_len: usize, seq: Option<u32>) -> Vec<u8> {
+        let mut out = vec![2, 0, 0, 5];
+        emit(&mut out, 1, &[0x08, 0x00, 1, 0]);
+        emit(&mut out, 2, &mark.to_be_bytes());
+        if let Some(seq) = seq {
+            emit(&mut out, 12, &seq.to_be_bytes());
+        }
+        if payload_len > 0 {
+            emit(&mut out, 9, &vec![0x45; payload_len]);
+        }
+        out
+    }
+
+    fn push_packet(datagram: &mut Vec<u8>, mark: u32, payload_len: usize, seq: Option<u32>) {
+        push_message(datagram, MSG_PACKET, &packet_body(mark, payload_len, seq));
+    }
+
+    /// An `NLMSG_ERROR` body: the negated errno, then the offending request's header.
+    fn error_body(errno: i32) -> Vec<u8> {
+        let mut body = (-errno).to_ne_bytes().to_vec();
+        emit_header(&mut body, 16, MSG_CONFIG, 0, 1);
+        body
+    }
+
+    /// What one walk of a batch gave: marks of the packets, or a description of the error.
+    fn walk(datagram: &[u8], truncated: bool, accounting: &mut Accounting) -> Vec<String> {
+        Batch::new(datagram, truncated, accounting)
+            .map(|item| match item {
+                Ok(p) => format!("mark {}", p.mark().unwrap()),
+                Err(Error::Kernel {
+                    request: Request::Receive,
+                    group: None,
+                    errno,
+                }) => format!("errno {errno}"),
+                Err(Error::Parse(e)) => format!("parse: {e}"),
+                Err(other) => format!("other: {other}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn packets_then_done_and_nothing_after_done() {
+        let mut datagram = Vec::new();
+        push_packet(&mut datagram, 1, 20, None);
+        push_packet(&mut datagram, 2, 0, None);
+        push_packet(&mut datagram, 3, 7, None);
+        push_message(&mut datagram, NLMSG_DONE, &0i32.to_ne_bytes());
+        push_packet(&mut datagram, 4, 100, None);
+        let mut acc = Accounting::default();
+        assert_eq!(
+            walk(&datagram, false, &mut acc),
+            vec!["mark 1", "mark 2", "mark 3"]
+        );
+        assert_eq!(
+            acc.stats,
+            Stats {
+                packets: 3,
+                bytes: 27,
+                ..Stats::default()
+            }
+        );
+    }
+
+    #[test]
+    fn packets_are_borrowed_from_the_datagram() {
+        let mut datagram = Vec::new();
+        push_packet(&mut datagram, 9, 3, None);
+        let mut acc = Accounting::default();
+        let mut batch = Batch::new(&datagram, false, &mut acc);
+        assert!(!batch.is_truncated());
+        let p = batch.next().unwrap().unwrap();
+        assert_eq!(p.as_bytes(), &datagram[NLMSG_HDRLEN..]);
+        assert_eq!(p.payload(), Some(&[0x45u8; 3][..]));
+        assert!(batch.next().is_none());
+        assert!(batch.next().is_none(), "stays finished");
+    }
+
+    #[test]
+    fn kernel_error_inside_a_batch_is_yielded_and_the_walk_goes_on() {
+        let mut datagram = Vec::new();
+        push_packet(&mut datagram, 1, 0, None);
+        push_message(&mut datagram, NLMSG_ERROR, &error_body(libc::ENOBUFS));
+        push_packet(&mut datagram, 2, 0, None);
+        push_message(&mut datagram, NLMSG_DONE, &[0; 4]);
+        let mut acc = Accounting::default();
+        assert_eq!(
+            walk(&datagram, false, &mut acc),
+            vec![
+                "mark 1".to_string(),
+                format!("errno {}", libc::ENOBUFS),
+                "mark 2".to_string()
+            ]
+        );
+        assert_eq!(acc.stats.packets, 2);
+        assert_eq!(acc.stats.malformed, 0, "a kernel error is not malformed");
+    }
+
+    #[test]
+    fn ack_noop_overrun_and_other_types_are_skipped() {
+        let mut datagram = Vec::new();
+        push_message(&mut datagram, NLMSG_ERROR, &error_body(0));
+        push_packet(&mut datagram, 1, 0, None);
+        push_message(&mut datagram, NLMSG_NOOP, &[]);
+        push_message(&mut datagram, NLMSG_OVERRUN, &[]);
+        push_message(&mut datagram, MSG_CONFIG, &[0; 4]);
+        push_message(&mut datagram, 0x0300, &[0; 8]);
+        push_packet(&mut datagram, 2, 0, None);
+        let mut acc = Accounting::default();
+        assert_eq!(walk(&datagram, false, &mut acc), vec!["mark 1", "mark 2"]);
+        assert_eq!(acc.stats.packets, 2);
+        assert_eq!(acc.stats.malformed, 0);
+    }
+
+    #[test]
+    fn error_message_too_short_for_its_code_is_malformed() {
+        let mut datagram = Vec::new();
+        push_message(&mut datagram, NLMSG_ERROR, &[0, 0]);
+        push_packet(&mut datagram, 1, 0, None);
+        let mut acc = Accounting::default();
+        assert_eq!(
+            walk(&datagram, false, &mut acc),
+            vec![
+                "parse: truncated netlink error message: needs 20 bytes, 18 left",
+                "mark 1"
+            ]
+        );
+        assert_eq!(acc.stats.malformed, 1);
+        assert_eq!(acc.stats.packets, 1);
+    }
+
+    #[test]
+    fn malformed_packet_is_an_error_and_the_next_packet_still_comes() {
+        let mut bad = packet_body(1, 0, None);
+        // NFULA_MARK cut to 3 bytes, in a message whose own length is right.
+        bad.truncate(bad.len() - 1);
+        let at = bad.len() - 7;
+        bad[at..at + 2].copy_from_slice(&7u16.to_ne_bytes());
+        let mut datagram = Vec::new();
+        push_message(&mut datagram, MSG_PACKET, &bad);
+        push_packet(&mut datagram, 2, 4, None);
+        let mut acc = Accounting::default();
+        let mut batch = Batch::new(&datagram, false, &mut acc);
+        let first = batch.next().unwrap().unwrap_err();
+        assert!(
+            matches!(
+                first,
+                Error::Parse(ParseError::AttributeSize {
+                    attr: crate::wire::kind::PacketAttr::Mark,
+                    nested: None,
+                    needed: 4,
+                    found: 3
+                })
+            ),
+            "{first:?}"
+        );
+        assert_eq!(batch.next().unwrap().unwrap().mark(), Some(2));
+        assert!(batch.next().is_none());
+        drop(batch);
+        assert_eq!(acc.stats.malformed, 1);
+        assert_eq!(acc.stats.packets, 1);
+        assert_eq!(acc.stats.bytes, 4);
+    }
+
+    #[test]
+    fn a_packet_message_without_packet_header_is_malformed() {
+        let mut datagram = Vec::new();
+        push_message(&mut datagram, MSG_PACKET, &[2, 0, 0, 5]);
+        push_packet(&mut datagram, 3, 0, None);
+        let mut acc = Accounting::default();
+        assert_eq!(
+            walk(&datagram, false, &mut acc),
+            vec![
+                "parse: packet message lacks attribute NFULA_PACKET_HDR (1)",
+                "mark 3"
+            ]
+        );
+        assert_eq!(acc.stats.malformed, 1);
+    }
+
+    #[test]
+    fn lying_message_length_stops_the_walk_with_an_error() {
+        let mut datagram = Vec::new();
+        push_packet(&mut datagram, 1, 0, None);
+        let second = datagram.len();
+        push_packet(&mut datagram, 2, 0, None);
+        push_packet(&mut datagram, 3, 0, None);
+        let rest = datagram.len() - second;
+        datagram[second..second + 4].copy_from_slice(&4000u32.to_ne_bytes());
+        let mut acc = Accounting::default();
+        assert_eq!(
+            walk(&datagram, false, &mut acc),
+            vec![
+                "mark 1".to_string(),
+                format!(
+                    "parse: netlink message declares 4000 bytes but {rest} are left \
+                     (at least 16 are needed)"
+                )
+            ]
+        );
+        assert_eq!(acc.stats.packets, 1);
+        assert_eq!(acc.stats.malformed, 1);
+
+        // A length under the header is just as untrustworthy.
+        datagram[second..second + 4].copy_from_slice(&4u32.to_ne_bytes());
+        let mut acc = Accounting::default();
+        let got = walk(&datagram, false, &mut acc);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0], "mark 1");
+        assert!(got[1].starts_with("parse: netlink message declares 4 bytes"));
+        assert_eq!(acc.stats.malformed, 1);
+    }
+
+    #[test]
+    fn truncated_datagram_yields_the_whole_messages_and_no_error() {
+        let mut datagram = Vec::new();
+        push_packet(&mut datagram, 1, 10, None);
+        push_packet(&mut datagram, 2, 10, None);
+        let third = datagram.len();
+        push_packet(&mut datagram, 3, 10, None);
+        // Cut inside the third message's body, then inside its header.
+        for cut in [datagram.len() - 1, third + 20, third + 15, third + 1] {
+            let mut acc = Accounting::default();
+            let batch = Batch::new(&datagram[..cut], true, &mut acc);
+            assert!(batch.is_truncated());
+            let got: Vec<_> = batch.map(|p| p.unwrap().mark().unwrap()).collect();
+            assert_eq!(got, vec![1, 2], "cut at {cut}");
+            assert_eq!(acc.stats.packets, 2);
+            assert_eq!(acc.stats.bytes, 20);
+            assert_eq!(acc.stats.malformed, 0);
+        }
+        // Without the truncation flag, the same cut is an error.
+        let mut acc = Accounting::default();
+        let got = walk(&datagram[..third + 20], false, &mut acc);
+        assert_eq!(got.len(), 3);
+        assert!(got[2].starts_with("parse: netlink message declares"));
+        assert_eq!(acc.stats.malformed, 1);
+        let got = walk(&datagram[..third + 15], false, &mut acc);
+        assert_eq!(
+            got[2],
+            "parse: truncated netlink message header: needs 16 bytes, 15 left"
+        );
+    }
+
+    #[test]
+    fn sequence_gaps_are_counted() {
+        let mut datagram = Vec::new();
+        push_packet(&mut datagram, 1, 0, Some(0));
+        push_packet(&mut datagram, 2, 0, Some(1));
+        push_packet(&mut datagram, 3, 0, Some(4));
+        push_packet(&mut datagram, 4, 0, Some(5));
+        push_message(&mut datagram, NLMSG_DONE, &[0; 4]);
+        let mut acc = Accounting::default();
+        assert_eq!(walk(&datagram, false, &mut acc).len(), 4);
+        assert_eq!(acc.stats.seq_gaps, 2, "2 and 3 are missing");
+
+        // The tracker carries over to the next datagram.
+        let mut next = Vec::new();
+        push_packet(&mut next, 5, 0, Some(9));
+        assert_eq!(walk(&next, false, &mut acc).len(), 1);
+        assert_eq!(acc.stats.seq_gaps, 5);
+        assert_eq!(acc.stats.packets, 5);
+    }
+
+    #[test]
+    fn dropping_a_half_consumed_batch_counts_the_rest() {
+        let mut datagram = Vec::new();
+        push_packet(&mut datagram, 1, 5, Some(0));
+        push_packet(&mut datagram, 2, 6, Some(1));
+        push_message(&mut datagram, MSG_PACKET, &[2, 0, 0, 5]); // malformed
+        push_packet(&mut datagram, 3, 7, Some(3));
+        push_message(&mut datagram, NLMSG_DONE, &[0; 4]);
+        push_packet(&mut datagram, 4, 8, Some(4)); // after DONE: never counted
+        let mut acc = Accounting::default();
+        {
+            let mut batch = Batch::new(&datagram, false, &mut acc);
+            assert_eq!(batch.next().unwrap().unwrap().mark(), Some(1));
+        }
+        assert_eq!(
+            acc.stats,
+            Stats {
+                packets: 3,
+                bytes: 18,
+                seq_gaps: 1,
+                malformed: 1,
+                ..Stats::default()
+            }
+        );
+    }
+
+    #[test]
+    fn empty_datagram_yields_nothing() {
+        let mut acc = Accounting::default();
+        assert!(walk(&[], false, &mut acc).is_empty());
+        assert_eq!(acc.stats, Stats::default());
+    }
+}
