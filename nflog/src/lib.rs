@@ -49,6 +49,9 @@
 //! - [`receive`]: the [`Listener`] (socket + receive buffer + [`Stats`] + [`StopHandle`]) and
 //!   the [`Batch`] of packets one datagram holds.
 //! - [`error`]: [`Error`] for what a user must act on, [`ParseError`] for bad bytes.
+//! - `decode` (feature `decode`, on by default): what a logged packet's payload says, its
+//!   IPv4/IPv6/ARP and TCP/UDP/ICMP headers as plain values, decoded with etherparse even
+//!   when the copy range cut it short.
 //!
 //! # Three ways to receive
 //!
@@ -143,12 +146,14 @@
 //!
 //! # Minimum Rust version
 //!
-//! 1.75.
+//! 1.83 (etherparse, used for decoding, needs it).
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
+#[cfg(feature = "decode")]
+pub mod decode;
 pub mod error;
 pub mod pcap;
 pub mod receive;
