@@ -26,6 +26,9 @@ pub struct Message<'a> {
     bytes: &'a [u8],
 }
 
+// Perf: the small accessors and `Messages::next` are `#[inline]`: without it a loop in
+// another crate (a user's, the benches) pays a call per header field, 19 ns per message in
+// `benches/parse.rs` `walk`; with it, 2.5 ns.
 impl<'a> Message<'a> {
     /// Checks that `bytes` starts with a header whose length covers the header and stays
     /// within `bytes`, and views that many bytes as one message.
@@ -34,6 +37,7 @@ impl<'a> Message<'a> {
     ///
     /// [`ParseError::Truncated`] when fewer than 16 bytes are left, and
     /// [`ParseError::MessageLength`] when the declared length is under 16 or past the end.
+    #[inline]
     pub fn new_checked(bytes: &'a [u8]) -> Result<Message<'a>, ParseError> {
         if bytes.len() < NLMSG_HDRLEN {
             return Err(ParseError::Truncated {
@@ -55,6 +59,7 @@ impl<'a> Message<'a> {
     }
 
     /// `nlmsg_len`: the message's length, header included.
+    #[inline]
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
@@ -65,31 +70,37 @@ impl<'a> Message<'a> {
     }
 
     /// `nlmsg_type`.
+    #[inline]
     pub fn message_type(&self) -> u16 {
         u16_ne(&self.bytes[field::TYPE])
     }
 
     /// `nlmsg_flags`.
+    #[inline]
     pub fn flags(&self) -> u16 {
         u16_ne(&self.bytes[field::FLAGS])
     }
 
     /// `nlmsg_seq`.
+    #[inline]
     pub fn sequence(&self) -> u32 {
         u32_ne(&self.bytes[field::SEQ])
     }
 
     /// `nlmsg_pid`: the sender's port id (0 for the kernel).
+    #[inline]
     pub fn port_id(&self) -> u32 {
         u32_ne(&self.bytes[field::PID])
     }
 
     /// The body after the header.
+    #[inline]
     pub fn body(&self) -> &'a [u8] {
         &self.bytes[NLMSG_HDRLEN..]
     }
 
     /// The whole message, header included.
+    #[inline]
     pub fn as_bytes(&self) -> &'a [u8] {
         self.bytes
     }
@@ -145,6 +156,7 @@ impl<'a> Messages<'a> {
 impl<'a> Iterator for Messages<'a> {
     type Item = Result<Message<'a>, ParseError>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.rest.is_empty() {
             return None;
@@ -171,10 +183,12 @@ pub fn emit_header(out: &mut Vec<u8>, len: u32, message_type: u16, flags: u16, s
     out.extend_from_slice(&0u32.to_ne_bytes());
 }
 
+#[inline]
 pub(crate) fn u16_ne(bytes: &[u8]) -> u16 {
     u16::from_ne_bytes([bytes[0], bytes[1]])
 }
 
+#[inline]
 pub(crate) fn u32_ne(bytes: &[u8]) -> u32 {
     u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
 }
