@@ -21,8 +21,10 @@
 //! | flags | none | none |
 //!
 //! `nlbufsiz` is 64 KiB less the kernel's per-buffer bookkeeping (`skb_shared_info`), so that
-//! the kernel's allocation for a batch is 64 KiB, not 128: the receive buffer is charged for
-//! what is allocated, not what is used. Lower `flush_timeout` for an interactive view of a
+//! the kernel's allocation for a batch is 64 KiB, not 128: the kernel rounds each batch's
+//! allocation up to a power of two, lets the batch fill all of it (a batch asked for with
+//! `nlbufsiz` 131072 arrives as up to 261120 bytes), and charges a full batch against the
+//! receive buffer at that size. Lower `flush_timeout` for an interactive view of a
 //! quiet link; raise `queue_threshold` (to 1000, say) for a busy one.
 
 use std::time::Duration;

@@ -8,6 +8,7 @@
 //! Most users want [`Listener`](crate::Listener), which adds the receive buffer, the loop,
 //! statistics and the stop handle on top of this.
 
+pub mod names;
 pub mod owner;
 mod sys;
 
