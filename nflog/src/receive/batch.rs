@@ -41,6 +41,7 @@ impl<'a> Batch<'a> {
 impl<'a> Iterator for Batch<'a> {
     type Item = Result<Packet<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let message = match self.messages.next()? {
