@@ -188,6 +188,12 @@ impl Listener {
         self.accounting.stats
     }
 
+    /// Packets of `group` lost before they reached this socket, as its sequence numbers
+    /// show (flag [`Flags::SEQ`](crate::Flags::SEQ); 0 without it).
+    pub fn seq_gaps(&self, group: u16) -> u64 {
+        self.accounting.seq.lost(group)
+    }
+
     /// A handle that stops [`run`](Self::run) and [`recv`](Self::recv) from anywhere.
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()

@@ -46,35 +46,59 @@ impl fmt::Display for Stats {
 /// The expected next sequence number of each group, to count gaps.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SeqTracker {
-    /// (group, next expected `NFULA_SEQ`), one entry per group seen or bound.
-    next: Vec<(u16, u32)>,
+    /// One entry per group seen or bound.
+    groups: Vec<GroupSeq>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct GroupSeq {
+    group: u16,
+    /// The next expected `NFULA_SEQ`.
+    next: u32,
+    /// Packets missing so far.
+    lost: u64,
 }
 
 impl SeqTracker {
     /// Forgets what was seen of `group`: a newly bound group's numbers start again at 0.
     pub(crate) fn reset(&mut self, group: u16) {
-        self.next.retain(|(g, _)| *g != group);
-        self.next.push((group, 0));
+        self.groups.retain(|g| g.group != group);
+        self.groups.push(GroupSeq {
+            group,
+            next: 0,
+            lost: 0,
+        });
     }
 
     /// Records one packet's sequence number; returns how many packets are missing before it.
     pub(crate) fn observe(&mut self, group: u16, seq: u32) -> u32 {
-        let entry = match self.next.iter_mut().find(|(g, _)| *g == group) {
-            Some((_, next)) => next,
+        let index = match self.groups.iter().position(|g| g.group == group) {
+            Some(index) => index,
             None => {
-                self.next.push((group, seq));
-                &mut self.next.last_mut().expect("just pushed").1
+                self.groups.push(GroupSeq {
+                    group,
+                    next: seq,
+                    lost: 0,
+                });
+                self.groups.len() - 1
             }
         };
-        let gap = seq.wrapping_sub(*entry);
-        *entry = seq.wrapping_add(1);
+        let entry = &mut self.groups[index];
+        let gap = seq.wrapping_sub(entry.next);
+        entry.next = seq.wrapping_add(1);
         // A number below the expected one (the group was rebound elsewhere, or numbers
         // wrapped oddly) is a restart, not a loss of four billion packets.
-        if gap < 1 << 31 {
-            gap
-        } else {
-            0
-        }
+        let gap = if gap < 1 << 31 { gap } else { 0 };
+        entry.lost += u64::from(gap);
+        gap
+    }
+
+    /// Packets lost so far in `group`, by its sequence numbers (0 for a group never seen).
+    pub(crate) fn lost(&self, group: u16) -> u64 {
+        self.groups
+            .iter()
+            .find(|g| g.group == group)
+            .map_or(0, |g| g.lost)
     }
 }
 
@@ -114,6 +138,7 @@ mod tests {
         assert_eq!(t.observe(5, 10), 8);
         assert_eq!(t.observe(5, 11), 0);
         assert_eq!(t.observe(6, 4), 0);
+        assert_eq!((t.lost(5), t.lost(6), t.lost(7)), (8, 3, 0));
     }
 
     #[test]
