@@ -1,0 +1,1478 @@
+//! The text format: ulogd2 LOGEMU lines; see [`TextFormat`].
+
+use std::io::{self, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::time::SystemTime;
+
+use chrono::{DateTime, Datelike, FixedOffset, Timelike};
+
+use super::clock::TimeZone;
+use super::packet_time;
+use crate::decode::{self, Arp, Cut, Decoded, Icmp, Ipv4, Ipv6, Network, Tcp, Transport};
+use crate::socket::names::ResolveInterface;
+use crate::wire::family::Family;
+use crate::wire::packet::Packet;
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_ARP: u16 = 0x0806;
+
+const IPPROTO_ICMP: u8 = 1;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+const IPPROTO_ESP: u8 = 50;
+const IPPROTO_AH: u8 = 51;
+const IPPROTO_ICMPV6: u8 = 58;
+const IPPROTO_SCTP: u8 = 132;
+
+/// The text format: one line per packet as ulogd2's LOGEMU writes it, the line firewall
+/// administrators, fail2ban and logwatch already read.
+///
+/// ```text
+/// Nov 28 04:35:06 golden in IN=lo OUT= MAC=00:00:00:00:00:00:00:00:00:00:00:00:08:00 SRC=127.0.0.1 DST=127.0.0.1 LEN=33 TOS=00 PREC=0x00 TTL=64 ID=9387 DF PROTO=UDP SPT=40000 DPT=5353 LEN=13 MARK=0x0 GROUP=6
+/// ```
+///
+/// The grammar is ulogd2 2.0.8's `PRINTPKT` behind `LOGEMU` (docs/formats-reference.md,
+/// section 1): `Mmm dd HH:MM:SS host `, the prefix and a space when the packet has a prefix
+/// attribute (an empty one gives two spaces), `IN= OUT= `, `MAC=` with the hardware header,
+/// the IPv4, IPv6, ARP or bridge part, `UID= GID= ` when present, `MARK=0x..` always, and a
+/// space before the newline. For the packets of the golden run (`tests/text_golden.rs`) our
+/// line is ulogd's byte for byte, once `GROUP=` is taken out.
+///
+/// # Where we differ from ulogd2, on purpose
+///
+/// Where ulogd2 is plainly wrong we do what the kernel's LOG target does
+/// (`net/netfilter/nf_log_syslog.c`):
+///
+/// - **ICMP extras by type.** ulogd2 switches on the ICMP *code*, so every code-0 message
+///   gets `ID=0 SEQ=0` and no message ever gets `MTU=`. We print `ID= SEQ=` for echo request
+///   and reply (types 8, 0), `PARAMETER=` for parameter problem (12), `GATEWAY=` for
+///   redirect (5), `MTU=` for "fragmentation needed" (type 3 code 4). ICMPv6: `ID= SEQ=` for
+///   echo (128, 129) as ulogd2, and `MTU=` for packet too big (2) as the kernel.
+/// - **`INCOMPLETE ` has its space.** ulogd2 glues the next token on (`INCOMPLETEMARK=0x0`).
+/// - **Later fragments show no ports.** ulogd2 reads the fragment's data as a transport
+///   header (`FRAG:160 PROTO=UDP SPT=16705 DPT=16705 LEN=16705`, or `INCOMPLETE` for IPv6).
+///   The kernel prints `PROTO=UDP ` and stops; so do we, for IPv4 and IPv6.
+/// - **ESP and AH show their SPI** (`PROTO=ESP SPI=0x..`), as PRINTPKT means to and the
+///   kernel does; ulogd2's BASE never decodes them (its code is `#if 0`), so it prints
+///   `PROTO=ESP INCOMPLETE` for a complete header.
+/// - **A header that is not there is not printed as zeros.** ulogd2 prints
+///   `LEN=0 TOS=00 PREC=0x00 TTL=0 ID=0 PROTO=0` for an IPv4 family packet without payload
+///   (copy mode meta) or with a payload too short for an IP header. In meta mode we print no
+///   network part (the line goes from `MAC=` to `MARK=`); a payload cut inside the IP header
+///   gives `TRUNCATED ` (the kernel's word), bytes that are no IP header `MALFORMED `.
+/// - **A malformed TCP header** (data offset below 5) still shows its fields, as the kernel
+///   and ulogd2 do; an ARP packet cut short shows what it has, then `INCOMPLETE `.
+/// - **Interface names** come from the resolver; an index it cannot name is printed as a
+///   number (`IN=3`). ulogd2 prints the name of the previous packet in that case (a stale
+///   buffer), or nothing.
+/// - **Control characters** in the prefix, host or interface names are written `\xNN`, so a
+///   packet is always exactly one line. Other bytes are written as they are, as ulogd2 does.
+///
+/// Kept as ulogd2 writes them, although the kernel differs: `TOS=%02X` without `0x`, `SEQ=`
+/// and `ACK=` always, no `RES=`/`CWR`/`ECE`, `URGP=0` unless URG is set, `MARK=0x0` always,
+/// `MAC= ` on OUTPUT, `PROTO=SCTP SPT= DPT=`, `PROTO=136` for UDP-Lite, compressed IPv6
+/// addresses (glibc's `inet_ntop`, `::1.2.3.4` included), `FRAG: n ID: %08x` for IPv6
+/// fragments, and ARP as `SRC= DST= PROTO=ARP REQUEST|REPLY|NAK|CODE=n [REPLY_MAC=]`.
+///
+/// # Additions
+///
+/// - `PHYSIN=name ` and `PHYSOUT=name ` (bridge ports, with br_netfilter or in the bridge
+///   family) right after `OUT=`, where the kernel's LOG target puts them and where every
+///   parser of kernel lines already meets them; like the kernel, only when the port differs
+///   from `IN`/`OUT`. ulogd2 never prints them.
+/// - `GROUP=n ` last, before the newline: the NFLOG group the packet came from.
+///
+/// The bridge (family 7) and netdev (5) parts follow the EtherType: IPv4, IPv6 or ARP as
+/// above, anything else `PROTO=<EtherType in decimal> `.
+#[derive(Debug, Clone)]
+pub struct TextFormat {
+    zone: TimeZone,
+    host: Vec<u8>,
+    /// The line being built, reused from packet to packet.
+    line: Vec<u8>,
+}
+
+impl Default for TextFormat {
+    fn default() -> Self {
+        TextFormat::new()
+    }
+}
+
+impl TextFormat {
+    /// Local time, and this machine's host name up to its first `.` (as LOGEMU does).
+    pub fn new() -> Self {
+        let uname = rustix::system::uname();
+        let node = uname.nodename().to_bytes();
+        let host = node.split(|&b| b == b'.').next().unwrap_or_default();
+        TextFormat {
+            zone: TimeZone::Local,
+            host: host.to_vec(),
+            line: Vec::with_capacity(512),
+        }
+    }
+
+    /// Writes times in `tz` instead of local time.
+    pub fn time_zone(mut self, tz: TimeZone) -> Self {
+        self.zone = tz;
+        self
+    }
+
+    /// Writes `name` as the host name, as it is (not cut at a `.`).
+    pub fn hostname(mut self, name: &str) -> Self {
+        self.host = name.as_bytes().to_vec();
+        self
+    }
+
+    /// Writes one line for `packet`, ending in `" \n"`, with one `write_all`.
+    ///
+    /// `received` is shown for packets without a kernel timestamp (OUTPUT, POSTROUTING);
+    /// `names` names interfaces (an index it cannot name is printed as a number).
+    ///
+    /// # Errors
+    ///
+    /// Those of `out`.
+    pub fn write<W: Write + ?Sized>(
+        &mut self,
+        out: &mut W,
+        packet: &Packet<'_>,
+        received: SystemTime,
+        names: &mut dyn ResolveInterface,
+    ) -> io::Result<()> {
+        let line = &mut self.line;
+        line.clear();
+        let moment = self.zone.moment(packet_time(packet, received));
+        push_ctime(line, &moment.time);
+        line.push(b' ');
+        push_text(line, &self.host);
+        line.push(b' ');
+        if let Some(prefix) = packet.prefix_bytes() {
+            push_text(line, prefix);
+            line.push(b' ');
+        }
+        line.extend_from_slice(b"IN=");
+        push_interface(line, names, packet.indev());
+        line.extend_from_slice(b" OUT=");
+        push_interface(line, names, packet.outdev());
+        line.push(b' ');
+        // nf_log_syslog.c: "if (physindev && in != physindev)", likewise for physoutdev.
+        if let Some(port) = packet.physindev().filter(|&p| Some(p) != packet.indev()) {
+            line.extend_from_slice(b"PHYSIN=");
+            push_interface(line, names, Some(port));
+            line.push(b' ');
+        }
+        if let Some(port) = packet.physoutdev().filter(|&p| Some(p) != packet.outdev()) {
+            line.extend_from_slice(b"PHYSOUT=");
+            push_interface(line, names, Some(port));
+            line.push(b' ');
+        }
+        push_mac(line, packet);
+        push_family_part(line, packet);
+        if let Some(uid) = packet.uid() {
+            line.extend_from_slice(b"UID=");
+            push_dec(line, uid);
+            line.push(b' ');
+        }
+        if let Some(gid) = packet.gid() {
+            line.extend_from_slice(b"GID=");
+            push_dec(line, gid);
+            line.push(b' ');
+        }
+        // ulogd2's NFLOG input always sets oob.mark (0 without NFULA_MARK).
+        line.extend_from_slice(b"MARK=0x");
+        push_hex(line, packet.mark().unwrap_or(0).into(), 1, false);
+        line.extend_from_slice(b" GROUP=");
+        push_dec(line, packet.group());
+        line.extend_from_slice(b" \n");
+        out.write_all(line)
+    }
+}
+
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// `Mmm dd HH:MM:SS`: characters 4 to 18 of `ctime()`, the day padded with a space.
+fn push_ctime(line: &mut Vec<u8>, time: &DateTime<FixedOffset>) {
+    line.extend_from_slice(MONTHS[time.month0() as usize % 12]);
+    line.push(b' ');
+    let day = time.day();
+    if day < 10 {
+        line.push(b' ');
+    }
+    push_dec(line, day);
+    line.push(b' ');
+    push_2digits(line, time.hour());
+    line.push(b':');
+    push_2digits(line, time.minute());
+    line.push(b':');
+    push_2digits(line, time.second());
+}
+
+/// An interface: its name, its index when unnamed, nothing for none or index 0 (as
+/// ulogd2's IFINDEX writes "" for 0).
+fn push_interface(line: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: Option<u32>) {
+    match index {
+        None | Some(0) => {}
+        Some(index) => match names.interface_name(index) {
+            Some(name) => push_text(line, name.as_bytes()),
+            None => push_dec(line, index),
+        },
+    }
+}
+
+/// `MAC=` and the hardware header, `hh:hh:...` in lowercase, or `MAC= ` without one.
+fn push_mac(line: &mut Vec<u8>, packet: &Packet<'_>) {
+    line.extend_from_slice(b"MAC=");
+    let header = packet.hwheader().unwrap_or_default();
+    // ulogd2 prints NFULA_HWLEN bytes of NFULA_HWHEADER; never more than there are.
+    let len = packet
+        .hwlen()
+        .map_or(header.len(), usize::from)
+        .min(header.len());
+    for (i, &byte) in header[..len].iter().enumerate() {
+        if i > 0 {
+            line.push(b':');
+        }
+        push_hex(line, byte.into(), 2, false);
+    }
+    line.push(b' ');
+}
+
+/// The part after `MAC=`, chosen by family, and by EtherType for bridge and netdev.
+fn push_family_part(line: &mut Vec<u8>, packet: &Packet<'_>) {
+    match packet.family() {
+        Family::Ipv4 | Family::Ipv6 | Family::Arp => push_network(line, packet),
+        Family::Bridge | Family::Netdev => match packet.hw_protocol() {
+            ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP => push_network(line, packet),
+            ethertype => {
+                line.extend_from_slice(b"PROTO=");
+                push_dec(line, ethertype);
+                line.push(b' ');
+            }
+        },
+        // ulogd2 prints nothing for another family.
+        _ => {}
+    }
+}
+
+/// The IPv4, IPv6 or ARP part of a packet whose payload should hold one.
+fn push_network(line: &mut Vec<u8>, packet: &Packet<'_>) {
+    // Copy mode meta: no payload, nothing to say (ulogd2 prints a line of zeros).
+    let Some(payload) = packet.payload() else {
+        return;
+    };
+    let decoded = decode::decode(packet);
+    match decoded.network {
+        Some(Network::Ipv4(ip)) => push_ipv4(line, &ip, &decoded, payload),
+        Some(Network::Ipv6(ip)) => push_ipv6(line, &ip, &decoded, payload),
+        Some(Network::Arp(arp)) => push_arp(line, Some(&arp), decoded.cut.is_some()),
+        None if packet.family() == Family::Arp || packet.hw_protocol() == ETHERTYPE_ARP => {
+            push_arp(line, None, true);
+        }
+        None => match decoded.cut {
+            Some(Cut::Malformed(_)) => line.extend_from_slice(b"MALFORMED "),
+            _ => line.extend_from_slice(b"TRUNCATED "),
+        },
+    }
+}
+
+fn push_ipv4(line: &mut Vec<u8>, ip: &Ipv4, decoded: &Decoded, payload: &[u8]) {
+    line.extend_from_slice(b"SRC=");
+    push_ipv4_addr(line, ip.src);
+    line.extend_from_slice(b" DST=");
+    push_ipv4_addr(line, ip.dst);
+    line.extend_from_slice(b" LEN=");
+    push_dec(line, ip.total_len);
+    // printpkt.c: TOS = tos & IPTOS_TOS_MASK (0x1E) without "0x", PREC = tos & 0xE0.
+    line.extend_from_slice(b" TOS=");
+    push_hex(line, (ip.tos & 0x1e).into(), 2, true);
+    line.extend_from_slice(b" PREC=0x");
+    push_hex(line, (ip.tos & 0xe0).into(), 2, true);
+    line.extend_from_slice(b" TTL=");
+    push_dec(line, ip.ttl);
+    line.extend_from_slice(b" ID=");
+    push_dec(line, ip.id);
+    line.push(b' ');
+    if ip.reserved_flag {
+        line.extend_from_slice(b"CE ");
+    }
+    if ip.dont_fragment {
+        line.extend_from_slice(b"DF ");
+    }
+    if ip.more_fragments {
+        line.extend_from_slice(b"MF ");
+    }
+    if ip.fragment_offset != 0 {
+        line.extend_from_slice(b"FRAG:");
+        push_dec(line, ip.fragment_offset);
+        line.push(b' ');
+    }
+    // The bytes after the IP header, for what `decode` does not read (SCTP, ESP, AH).
+    let rest = || payload.get(usize::from(ip.ihl) * 4..).unwrap_or_default();
+    push_protocol(
+        line,
+        false,
+        ip.protocol,
+        ip.fragment_offset != 0,
+        decoded,
+        rest,
+    );
+}
+
+fn push_ipv6(line: &mut Vec<u8>, ip: &Ipv6, decoded: &Decoded, payload: &[u8]) {
+    line.extend_from_slice(b"SRC=");
+    push_ipv6_addr(line, &ip.src);
+    line.extend_from_slice(b" DST=");
+    push_ipv6_addr(line, &ip.dst);
+    line.extend_from_slice(b" LEN=");
+    push_dec(line, u32::from(ip.payload_len) + 40);
+    line.extend_from_slice(b" TC=");
+    push_dec(line, ip.traffic_class);
+    line.extend_from_slice(b" HOPLIMIT=");
+    push_dec(line, ip.hop_limit);
+    line.extend_from_slice(b" FLOWLBL=");
+    push_dec(line, ip.flow_label);
+    line.push(b' ');
+    let mut later_fragment = false;
+    if let Some(fragment) = ip.fragment {
+        // printpkt.c: "FRAG: %u ID: %08x ", the offset in bytes (offlg & 0xfff8).
+        line.extend_from_slice(b"FRAG: ");
+        push_dec(line, u32::from(fragment.offset) * 8);
+        line.extend_from_slice(b" ID: ");
+        push_hex(line, fragment.id.into(), 8, false);
+        line.push(b' ');
+        later_fragment = fragment.offset != 0;
+    }
+    let rest = || ipv6_upper_layer(payload);
+    push_protocol(line, true, ip.protocol, later_fragment, decoded, rest);
+}
+
+/// The bytes after an IPv6 header and its extension headers; empty when those are cut.
+fn ipv6_upper_layer(payload: &[u8]) -> &[u8] {
+    match etherparse::LaxIpv6Slice::from_slice(payload) {
+        Ok((ip, None)) => ip.payload().payload,
+        _ => &[],
+    }
+}
+
+/// The transport part: `PROTO=...` and the header's fields.
+///
+/// `rest` gives the bytes after the network headers; it is called only for what `decode`
+/// does not read.
+fn push_protocol<'a>(
+    line: &mut Vec<u8>,
+    v6: bool,
+    protocol: u8,
+    later_fragment: bool,
+    decoded: &Decoded,
+    rest: impl Fn() -> &'a [u8],
+) {
+    let name: &[u8] = match protocol {
+        IPPROTO_TCP => b"TCP",
+        IPPROTO_UDP => b"UDP",
+        IPPROTO_SCTP => b"SCTP",
+        IPPROTO_ESP => b"ESP",
+        IPPROTO_AH => b"AH",
+        IPPROTO_ICMP if !v6 => b"ICMP",
+        IPPROTO_ICMPV6 if v6 => b"ICMPv6",
+        _ => {
+            line.extend_from_slice(b"PROTO=");
+            push_dec(line, protocol);
+            line.push(b' ');
+            // An extension header was cut: `protocol` is that header's number.
+            if matches!(decoded.cut, Some(Cut::Extension)) {
+                line.extend_from_slice(b"INCOMPLETE ");
+            }
+            return;
+        }
+    };
+    line.extend_from_slice(b"PROTO=");
+    line.extend_from_slice(name);
+    line.push(b' ');
+    // nf_log_syslog.c: a fragment with a non-zero offset has no transport header; the
+    // kernel prints "PROTO=TCP " (UDP, ICMP) and nothing more.
+    if later_fragment {
+        return;
+    }
+    let complete = match (protocol, decoded.transport) {
+        (IPPROTO_TCP, Some(Transport::Tcp(tcp))) => push_tcp(line, &tcp),
+        // A data offset below 5 is malformed, but the fixed fields are there to print.
+        (IPPROTO_TCP, _) => tcp_from_bytes(rest()).is_some_and(|tcp| push_tcp(line, &tcp)),
+        (IPPROTO_UDP, Some(Transport::Udp(udp))) => {
+            line.extend_from_slice(b"SPT=");
+            push_dec(line, udp.src_port);
+            line.extend_from_slice(b" DPT=");
+            push_dec(line, udp.dst_port);
+            line.extend_from_slice(b" LEN=");
+            push_dec(line, udp.len);
+            line.push(b' ');
+            true
+        }
+        (IPPROTO_ICMP, Some(Transport::Icmpv4(icmp))) => push_icmp(line, &icmp),
+        (IPPROTO_ICMPV6, Some(Transport::Icmpv6(icmp))) => push_icmpv6(line, &icmp),
+        // ulogd2's BASE needs a whole `struct sctphdr` (12 bytes).
+        (IPPROTO_SCTP, _) => match rest() {
+            [s0, s1, d0, d1, _, _, _, _, _, _, _, _, ..] => {
+                line.extend_from_slice(b"SPT=");
+                push_dec(line, u16::from_be_bytes([*s0, *s1]));
+                line.extend_from_slice(b" DPT=");
+                push_dec(line, u16::from_be_bytes([*d0, *d1]));
+                line.push(b' ');
+                true
+            }
+            _ => false,
+        },
+        // nf_log_syslog.c needs a whole `struct ip_esp_hdr` (8 bytes), SPI first.
+        (IPPROTO_ESP, _) => match rest() {
+            [a, b, c, d, _, _, _, _, ..] => push_spi(line, [*a, *b, *c, *d]),
+            _ => false,
+        },
+        // ... and a whole `struct ip_auth_hdr` (12 bytes), SPI at offset 4.
+        (IPPROTO_AH, _) => match rest() {
+            [_, _, _, _, a, b, c, d, _, _, _, _, ..] => push_spi(line, [*a, *b, *c, *d]),
+            _ => false,
+        },
+        _ => false,
+    };
+    if !complete {
+        line.extend_from_slice(b"INCOMPLETE ");
+    }
+}
+
+/// `SPT= DPT= SEQ= ACK= WINDOW= ` the flags `URGP=`, as printpkt.c writes them.
+fn push_tcp(line: &mut Vec<u8>, tcp: &Tcp) -> bool {
+    line.extend_from_slice(b"SPT=");
+    push_dec(line, tcp.src_port);
+    line.extend_from_slice(b" DPT=");
+    push_dec(line, tcp.dst_port);
+    line.extend_from_slice(b" SEQ=");
+    push_dec(line, tcp.seq);
+    line.extend_from_slice(b" ACK=");
+    push_dec(line, tcp.ack_seq);
+    line.extend_from_slice(b" WINDOW=");
+    push_dec(line, tcp.window);
+    line.push(b' ');
+    for (flag, name) in [
+        (Tcp::URG, &b"URG "[..]),
+        (Tcp::ACK, b"ACK "),
+        (Tcp::PSH, b"PSH "),
+        (Tcp::RST, b"RST "),
+        (Tcp::SYN, b"SYN "),
+        (Tcp::FIN, b"FIN "),
+    ] {
+        if tcp.has(flag) {
+            line.extend_from_slice(name);
+        }
+    }
+    // ulogd2's BASE sets tcp.urgp only when URG is set.
+    line.extend_from_slice(b"URGP=");
+    push_dec(line, if tcp.has(Tcp::URG) { tcp.urgent_ptr } else { 0 });
+    line.push(b' ');
+    true
+}
+
+/// The fixed TCP fields read straight from the bytes (for a header `decode` calls
+/// malformed); `None` when fewer than 20 bytes are there.
+fn tcp_from_bytes(bytes: &[u8]) -> Option<Tcp> {
+    let b: &[u8; 20] = bytes.first_chunk()?;
+    let be16 = |at: usize| u16::from_be_bytes([b[at], b[at + 1]]);
+    let be32 = |at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    Some(Tcp {
+        src_port: be16(0),
+        dst_port: be16(2),
+        seq: be32(4),
+        ack_seq: be32(8),
+        data_offset: b[12] >> 4,
+        flags: b[13],
+        reserved: b[12] & 0x0f,
+        window: be16(14),
+        checksum: be16(16),
+        urgent_ptr: be16(18),
+        options_len: 0,
+    })
+}
+
+fn push_spi(line: &mut Vec<u8>, spi: [u8; 4]) -> bool {
+    line.extend_from_slice(b"SPI=0x");
+    push_hex(line, u32::from_be_bytes(spi).into(), 1, false);
+    line.push(b' ');
+    true
+}
+
+/// `TYPE= CODE= ` and the extra field of the type (nf_log_syslog.c switches on the type;
+/// ulogd2 on the code, which is its bug).
+fn push_icmp(line: &mut Vec<u8>, icmp: &Icmp) -> bool {
+    push_type_code(line, icmp);
+    let [r0, r1, r2, r3] = icmp.rest;
+    match icmp.icmp_type {
+        // Echo reply, echo request.
+        0 | 8 => push_echo(line, icmp),
+        // Parameter problem: the pointer, the first byte after the checksum.
+        12 => {
+            line.extend_from_slice(b"PARAMETER=");
+            push_dec(line, r0);
+            line.push(b' ');
+        }
+        // Redirect.
+        5 => {
+            line.extend_from_slice(b"GATEWAY=");
+            push_ipv4_addr(line, Ipv4Addr::new(r0, r1, r2, r3));
+            line.push(b' ');
+        }
+        // Destination unreachable, fragmentation needed: the next-hop MTU.
+        3 if icmp.code == 4 => {
+            line.extend_from_slice(b"MTU=");
+            push_dec(line, u16::from_be_bytes([r2, r3]));
+            line.push(b' ');
+        }
+        _ => {}
+    }
+    true
+}
+
+/// `TYPE= CODE= `, `ID= SEQ= ` for echo, `MTU= ` for packet too big.
+fn push_icmpv6(line: &mut Vec<u8>, icmp: &Icmp) -> bool {
+    push_type_code(line, icmp);
+    match icmp.icmp_type {
+        128 | 129 => push_echo(line, icmp),
+        2 => {
+            line.extend_from_slice(b"MTU=");
+            push_dec(line, u32::from_be_bytes(icmp.rest));
+            line.push(b' ');
+        }
+        _ => {}
+    }
+    true
+}
+
+fn push_type_code(line: &mut Vec<u8>, icmp: &Icmp) {
+    line.extend_from_slice(b"TYPE=");
+    push_dec(line, icmp.icmp_type);
+    line.extend_from_slice(b" CODE=");
+    push_dec(line, icmp.code);
+    line.push(b' ');
+}
+
+fn push_echo(line: &mut Vec<u8>, icmp: &Icmp) {
+    let [r0, r1, r2, r3] = icmp.rest;
+    line.extend_from_slice(b"ID=");
+    push_dec(line, u16::from_be_bytes([r0, r1]));
+    line.extend_from_slice(b" SEQ=");
+    push_dec(line, u16::from_be_bytes([r2, r3]));
+    line.push(b' ');
+}
+
+/// printpkt.c `printpkt_arp`: `SRC= DST= PROTO=ARP ` and the operation.
+fn push_arp(line: &mut Vec<u8>, arp: Option<&Arp>, cut: bool) {
+    let addresses = arp.and_then(|arp| arp.ethernet_ipv4);
+    if let Some(addresses) = addresses {
+        line.extend_from_slice(b"SRC=");
+        push_ipv4_addr(line, addresses.sender_ip);
+        line.extend_from_slice(b" DST=");
+        push_ipv4_addr(line, addresses.target_ip);
+        line.push(b' ');
+    }
+    line.extend_from_slice(b"PROTO=ARP ");
+    if let Some(arp) = arp {
+        match arp.operation {
+            1 => line.extend_from_slice(b"REQUEST "),
+            2 => line.extend_from_slice(b"REPLY "),
+            // ARPOP_NAK
+            10 => line.extend_from_slice(b"NAK "),
+            code => {
+                line.extend_from_slice(b"CODE=");
+                push_dec(line, code);
+                line.push(b' ');
+            }
+        }
+        if let (2, Some(addresses)) = (arp.operation, addresses) {
+            line.extend_from_slice(b"REPLY_MAC=");
+            for (i, &byte) in addresses.sender_mac.iter().enumerate() {
+                if i > 0 {
+                    line.push(b':');
+                }
+                push_hex(line, byte.into(), 2, false);
+            }
+            line.push(b' ');
+        }
+    }
+    if cut {
+        line.extend_from_slice(b"INCOMPLETE ");
+    }
+}
+
+fn push_ipv4_addr(line: &mut Vec<u8>, addr: Ipv4Addr) {
+    for (i, octet) in addr.octets().into_iter().enumerate() {
+        if i > 0 {
+            line.push(b'.');
+        }
+        push_dec(line, octet);
+    }
+}
+
+/// An IPv6 address as glibc's `inet_ntop` writes it (ulogd2's IP2STR): the longest run of
+/// two or more zero groups (the first of equals) as `::`, and the last 32 bits as a dotted
+/// quad for `::a.b.c.d` and `::ffff:a.b.c.d`. Rust's `Display` writes `::102:304` for the
+/// former.
+fn push_ipv6_addr(line: &mut Vec<u8>, addr: &Ipv6Addr) {
+    let words = addr.segments();
+    // The longest run of zero words (first of equals), as glibc finds it.
+    let (mut best, mut best_len) = (usize::MAX, 0);
+    let mut i = 0;
+    while i < 8 {
+        if words[i] == 0 {
+            let start = i;
+            while i < 8 && words[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                (best, best_len) = (start, i - start);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if best_len < 2 {
+        best = usize::MAX;
+    }
+    for (i, &word) in words.iter().enumerate() {
+        if best != usize::MAX && (best..best + best_len).contains(&i) {
+            if i == best {
+                line.push(b':');
+            }
+            continue;
+        }
+        if i != 0 {
+            line.push(b':');
+        }
+        if i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)) {
+            let [.., a, b, c, d] = addr.octets();
+            push_ipv4_addr(line, Ipv4Addr::new(a, b, c, d));
+            break;
+        }
+        push_hex(line, word.into(), 1, false);
+    }
+    if best != usize::MAX && best + best_len == 8 {
+        line.push(b':');
+    }
+}
+
+/// Text from the packet or the user: as it is, but control characters as `\xNN`, so that
+/// a packet stays one line.
+fn push_text(line: &mut Vec<u8>, text: &[u8]) {
+    for &byte in text {
+        if byte < 0x20 || byte == 0x7f {
+            line.extend_from_slice(b"\\x");
+            push_hex(line, byte.into(), 2, false);
+        } else {
+            line.push(byte);
+        }
+    }
+}
+
+/// A number in decimal, without allocating.
+fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
+    let mut n = n.into();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[at..]);
+}
+
+/// 0 to 99, in two digits.
+fn push_2digits(line: &mut Vec<u8>, n: u32) {
+    line.push(b'0' + (n / 10 % 10) as u8);
+    line.push(b'0' + (n % 10) as u8);
+}
+
+/// A number in hex, at least `width` digits (zero-padded), like `%0*x` / `%0*X`.
+fn push_hex(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
+    let table: &[u8; 16] = if upper {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    let mut digits = [b'0'; 16];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = table[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    let start = at.min(digits.len().saturating_sub(width));
+    line.extend_from_slice(&digits[start..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use etherparse::{
+        ArpHardwareId, ArpOperation, ArpPacket, EtherType, IcmpEchoHeader, Icmpv4Type, Icmpv6Type,
+        IpNumber, Ipv4Header, PacketBuilder,
+    };
+
+    use super::*;
+    use crate::wire::attr::emit;
+    use crate::wire::kind::PacketAttr;
+
+    /// 2026-11-28 04:35:06 UTC, the time of the golden run.
+    const GOLDEN_SEC: u64 = 1_795_840_506;
+    const SRC4: [u8; 4] = [192, 0, 2, 1];
+    const DST4: [u8; 4] = [198, 51, 100, 7];
+    const ETH_HEADER: [u8; 14] = [0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x00];
+
+    /// Names index 1 "lo" and 2 "eth0"; nothing else.
+    struct Names;
+
+    impl ResolveInterface for Names {
+        fn interface_name(&mut self, index: u32) -> Option<&str> {
+            match index {
+                1 => Some("lo"),
+                2 => Some("eth0"),
+                3 => Some("br0"),
+                4 => Some("veth1"),
+                _ => None,
+            }
+        }
+    }
+
+    /// A packet message body as the kernel sends it: nfgenmsg, then NFULA_PACKET_HDR, then
+    /// `attrs` (headers in host order, values as given).
+    fn body(
+        family: u8,
+        group: u16,
+        hw_protocol: u16,
+        hook: u8,
+        attrs: &[(PacketAttr, &[u8])],
+    ) -> Vec<u8> {
+        let mut out = vec![family, 0];
+        out.extend_from_slice(&group.to_be_bytes());
+        let [p0, p1] = hw_protocol.to_be_bytes();
+        emit(&mut out, PacketAttr::PacketHdr as u16, &[p0, p1, hook, 0]);
+        for (kind, value) in attrs {
+            emit(&mut out, *kind as u16, value);
+        }
+        out
+    }
+
+    /// The line for `body`, in UTC, host "golden", received at `GOLDEN_SEC`.
+    fn line_of(body: &[u8]) -> String {
+        let packet = Packet::parse(body).unwrap();
+        let mut out = Vec::new();
+        TextFormat::new()
+            .time_zone(TimeZone::Utc)
+            .hostname("golden")
+            .write(
+                &mut out,
+                &packet,
+                UNIX_EPOCH + Duration::from_secs(GOLDEN_SEC),
+                &mut Names,
+            )
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// IPv4 at INPUT on eth0 (index 2) with an Ethernet header, prefix "t", group 5.
+    fn ipv4_in(payload: &[u8]) -> String {
+        line_of(&body(
+            2,
+            5,
+            0x0800,
+            1,
+            &[
+                (PacketAttr::Prefix, b"t\0"),
+                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
+                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
+                (PacketAttr::Hwheader, &ETH_HEADER),
+                (PacketAttr::Payload, payload),
+            ],
+        ))
+    }
+
+    const HEAD4: &str = "Nov 28 04:35:06 golden t IN=eth0 OUT= \
+        MAC=02:00:00:00:00:02:02:00:00:00:00:01:08:00 SRC=192.0.2.1 DST=198.51.100.7 ";
+
+    /// The part of an `ipv4_in` line after `PROTO=`'s start, checked to begin with HEAD4.
+    fn after_ip_header(line: &str) -> &str {
+        assert!(line.starts_with(HEAD4), "{line:?}");
+        assert!(line.ends_with(" MARK=0x0 GROUP=5 \n"), "{line:?}");
+        let proto = line.find("PROTO=").unwrap();
+        &line[proto..line.len() - " MARK=0x0 GROUP=5 \n".len() + 1]
+    }
+
+    fn icmp4(icmp_type: Icmpv4Type, data: &[u8]) -> Vec<u8> {
+        let mut packet = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .icmpv4(icmp_type)
+            .write(&mut packet, data)
+            .unwrap();
+        packet
+    }
+
+    fn icmp_raw(icmp_type: u8, code: u8, rest: [u8; 4]) -> Vec<u8> {
+        let mut packet = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .icmpv4_raw(icmp_type, code, rest)
+            .write(&mut packet, &[0x45, 0, 0, 20])
+            .unwrap();
+        packet
+    }
+
+    #[test]
+    fn udp_line_in_full() {
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .udp(40000, 53)
+            .write(&mut payload, b"query")
+            .unwrap();
+        assert_eq!(
+            ipv4_in(&payload),
+            format!("{HEAD4}LEN=33 TOS=00 PREC=0x00 TTL=64 ID=0 DF PROTO=UDP SPT=40000 DPT=53 LEN=13 MARK=0x0 GROUP=5 \n")
+        );
+    }
+
+    #[test]
+    fn tcp_every_flag_and_urgent_pointer() {
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .tcp(1, 2, 3, 4)
+            .urg(7)
+            .ack(5)
+            .psh()
+            .rst()
+            .syn()
+            .fin()
+            .ece()
+            .cwr()
+            .write(&mut payload, &[])
+            .unwrap();
+        assert_eq!(
+            after_ip_header(&ipv4_in(&payload)),
+            "PROTO=TCP SPT=1 DPT=2 SEQ=3 ACK=5 WINDOW=4 URG ACK PSH RST SYN FIN URGP=7 "
+        );
+    }
+
+    #[test]
+    fn tcp_urgent_pointer_without_urg_is_zero() {
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .tcp(1, 2, 3, 4)
+            .syn()
+            .write(&mut payload, &[])
+            .unwrap();
+        payload[20 + 18..20 + 20].copy_from_slice(&9u16.to_be_bytes());
+        assert_eq!(
+            after_ip_header(&ipv4_in(&payload)),
+            "PROTO=TCP SPT=1 DPT=2 SEQ=3 ACK=0 WINDOW=4 SYN URGP=0 "
+        );
+    }
+
+    #[test]
+    fn tcp_with_a_bad_data_offset_still_shows_its_fields() {
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .tcp(1, 2, 3, 4)
+            .syn()
+            .write(&mut payload, &[])
+            .unwrap();
+        payload[20 + 12] = 0x20; // data offset 2
+        assert_eq!(
+            after_ip_header(&ipv4_in(&payload)),
+            "PROTO=TCP SPT=1 DPT=2 SEQ=3 ACK=0 WINDOW=4 SYN URGP=0 "
+        );
+    }
+
+    #[test]
+    fn tos_precedence_and_flags() {
+        // ulogd2 run: ip.tos 0xb8 gave "TOS=18 PREC=0xA0"; frag_off 0xC000 gave "CE DF".
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .udp(1, 2)
+            .write(&mut payload, &[])
+            .unwrap();
+        payload[1] = 0xb8;
+        payload[6] = 0xc0;
+        let line = ipv4_in(&payload);
+        assert!(
+            line.contains(" LEN=28 TOS=18 PREC=0xA0 TTL=64 ID=0 CE DF PROTO=UDP "),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn icmp_extras_follow_the_type() {
+        let echo = IcmpEchoHeader { id: 4660, seq: 1 };
+        let cases: [(Vec<u8>, &str); 8] = [
+            (
+                icmp4(Icmpv4Type::EchoRequest(echo), b"pingdata"),
+                "PROTO=ICMP TYPE=8 CODE=0 ID=4660 SEQ=1 ",
+            ),
+            (
+                icmp4(Icmpv4Type::EchoReply(IcmpEchoHeader { id: 7, seq: 9 }), b""),
+                "PROTO=ICMP TYPE=0 CODE=0 ID=7 SEQ=9 ",
+            ),
+            // Redirect for host (code 1), gateway 192.0.2.254: ulogd2 printed no GATEWAY.
+            (
+                icmp_raw(5, 1, [192, 0, 2, 254]),
+                "PROTO=ICMP TYPE=5 CODE=1 GATEWAY=192.0.2.254 ",
+            ),
+            // Parameter problem, pointer 20: ulogd2 printed "ID=0 SEQ=0".
+            (
+                icmp_raw(12, 0, [20, 0, 0, 0]),
+                "PROTO=ICMP TYPE=12 CODE=0 PARAMETER=20 ",
+            ),
+            // Fragmentation needed, MTU 1400: ulogd2 printed no MTU.
+            (
+                icmp_raw(3, 4, [0, 0, 0x05, 0x78]),
+                "PROTO=ICMP TYPE=3 CODE=4 MTU=1400 ",
+            ),
+            (icmp_raw(3, 3, [0; 4]), "PROTO=ICMP TYPE=3 CODE=3 "),
+            // Network unreachable, code 0: ulogd2 printed "ID=0 SEQ=0".
+            (icmp_raw(3, 0, [0; 4]), "PROTO=ICMP TYPE=3 CODE=0 "),
+            (icmp_raw(11, 0, [0; 4]), "PROTO=ICMP TYPE=11 CODE=0 "),
+        ];
+        for (payload, expected) in cases {
+            assert_eq!(after_ip_header(&ipv4_in(&payload)), expected);
+        }
+    }
+
+    #[test]
+    fn ipv4_fragments_first_shows_ports_later_does_not() {
+        // ulogd2 run: a first fragment gives "MF", the second "FRAG:160" (and garbage ports).
+        let mut header = Ipv4Header::new(0, 64, IpNumber::UDP, SRC4, DST4).unwrap();
+        header.dont_fragment = false;
+        header.more_fragments = true;
+        let mut first = Vec::new();
+        PacketBuilder::ip(etherparse::IpHeaders::Ipv4(
+            header.clone(),
+            Default::default(),
+        ))
+        .udp(16705, 7000)
+        .write(&mut first, &[0x41; 32])
+        .unwrap();
+        let line = ipv4_in(&first);
+        assert!(
+            line.contains(" ID=0 MF PROTO=UDP SPT=16705 DPT=7000 LEN=40 MARK="),
+            "{line}"
+        );
+
+        let mut later = first.clone();
+        later[6] = 0; // no MF
+        later[7] = 160; // offset 160 * 8 bytes
+        let line = ipv4_in(&later);
+        assert!(
+            line.contains(" ID=0 FRAG:160 PROTO=UDP MARK=0x0 GROUP=5 \n"),
+            "{line}"
+        );
+
+        // ICMP and TCP alike.
+        later[9] = 6;
+        assert!(ipv4_in(&later).contains(" FRAG:160 PROTO=TCP MARK="));
+        later[9] = 1;
+        assert!(ipv4_in(&later).contains(" FRAG:160 PROTO=ICMP MARK="));
+    }
+
+    /// IPv6 ::1 -> ::1, a fragment header (offset in 8-byte units, M, id 0xefd6e298), then
+    /// UDP 40004 -> 7002 with a length of 2008 and 16 bytes of data.
+    fn ipv6_fragment(offset: u16, more: bool) -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0];
+        p.extend_from_slice(&(8u16 + 8 + 16).to_be_bytes());
+        p.extend_from_slice(&[44, 64]);
+        p.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        p.extend_from_slice(&Ipv6Addr::LOCALHOST.octets());
+        p.extend_from_slice(&[17, 0]);
+        p.extend_from_slice(&((offset << 3) | u16::from(more)).to_be_bytes());
+        p.extend_from_slice(&0xefd6_e298_u32.to_be_bytes());
+        p.extend_from_slice(&[0x9c, 0x44, 0x1b, 0x5a, 0x07, 0xd8, 0, 0]);
+        p.extend_from_slice(&[0x41; 16]);
+        p
+    }
+
+    fn ipv6_in(payload: &[u8]) -> String {
+        line_of(&body(
+            10,
+            6,
+            0x86dd,
+            1,
+            &[
+                (PacketAttr::IfindexIndev, &1u32.to_be_bytes()),
+                (PacketAttr::Payload, payload),
+            ],
+        ))
+    }
+
+    #[test]
+    fn ipv6_fragments() {
+        // ulogd2 run: "FRAG: 0 ID: efd6e298 PROTO=UDP SPT=40004 DPT=7002 LEN=2008", then
+        // "FRAG: 1248 ID: efd6e298 PROTO=UDP INCOMPLETEMARK=0x0".
+        assert_eq!(
+            ipv6_in(&ipv6_fragment(0, true)),
+            "Nov 28 04:35:06 golden IN=lo OUT= MAC= SRC=::1 DST=::1 LEN=72 TC=0 HOPLIMIT=64 \
+             FLOWLBL=0 FRAG: 0 ID: efd6e298 PROTO=UDP SPT=40004 DPT=7002 LEN=2008 MARK=0x0 GROUP=6 \n"
+        );
+        let line = ipv6_in(&ipv6_fragment(156, false));
+        assert!(
+            line.ends_with(" FRAG: 1248 ID: efd6e298 PROTO=UDP MARK=0x0 GROUP=6 \n"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn icmpv6_echo_and_packet_too_big() {
+        let src = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        let dst = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+        let mut echo = Vec::new();
+        PacketBuilder::ipv6(src, dst, 64)
+            .icmpv6_echo_request(17185, 5)
+            .write(&mut echo, b"ping6")
+            .unwrap();
+        let line = ipv6_in(&echo);
+        assert!(
+            line.contains(
+                " SRC=2001:db8::1 DST=2001:db8::2 LEN=53 TC=0 HOPLIMIT=64 FLOWLBL=0 \
+                 PROTO=ICMPv6 TYPE=128 CODE=0 ID=17185 SEQ=5 MARK=0x0 "
+            ),
+            "{line}"
+        );
+        let mut too_big = Vec::new();
+        PacketBuilder::ipv6(src, dst, 64)
+            .icmpv6(Icmpv6Type::PacketTooBig { mtu: 1280 })
+            .write(&mut too_big, &[0x60, 0, 0, 0])
+            .unwrap();
+        let line = ipv6_in(&too_big);
+        assert!(
+            line.contains(" PROTO=ICMPv6 TYPE=2 CODE=0 MTU=1280 MARK="),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn cut_transport_header_is_incomplete_with_a_space() {
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .tcp(1, 2, 3, 4)
+            .syn()
+            .write(&mut payload, &[])
+            .unwrap();
+        // ulogd2: "PROTO=TCP INCOMPLETEMARK=0x0".
+        assert_eq!(
+            after_ip_header(&ipv4_in(&payload[..30])),
+            "PROTO=TCP INCOMPLETE "
+        );
+        let mut udp = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .udp(1, 2)
+            .write(&mut udp, &[])
+            .unwrap();
+        assert_eq!(
+            after_ip_header(&ipv4_in(&udp[..27])),
+            "PROTO=UDP INCOMPLETE "
+        );
+        let icmp = icmp_raw(3, 3, [0; 4]);
+        assert_eq!(
+            after_ip_header(&ipv4_in(&icmp[..24])),
+            "PROTO=ICMP INCOMPLETE "
+        );
+    }
+
+    #[test]
+    fn cut_or_invalid_ip_header() {
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .udp(1, 2)
+            .write(&mut payload, &[])
+            .unwrap();
+        let line = ipv4_in(&payload[..19]);
+        assert!(
+            line.ends_with(":08:00 TRUNCATED MARK=0x0 GROUP=5 \n"),
+            "{line}"
+        );
+        payload[0] = 0x65;
+        let line = ipv4_in(&payload);
+        assert!(
+            line.ends_with(":08:00 MALFORMED MARK=0x0 GROUP=5 \n"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn sctp_esp_ah_and_other_protocols() {
+        let with_protocol = |protocol: u8, transport: &[u8]| {
+            let mut payload = Vec::new();
+            PacketBuilder::ip(etherparse::IpHeaders::Ipv4(
+                Ipv4Header::new(0, 64, IpNumber(protocol), SRC4, DST4).unwrap(),
+                Default::default(),
+            ))
+            .write(&mut payload, IpNumber(protocol), transport)
+            .unwrap();
+            after_ip_header(&ipv4_in(&payload)).to_owned()
+        };
+        let sctp = [0x13, 0x88, 0x13, 0x89, 0, 0, 0, 1, 0, 0, 0, 0];
+        assert_eq!(with_protocol(132, &sctp), "PROTO=SCTP SPT=5000 DPT=5001 ");
+        assert_eq!(with_protocol(132, &sctp[..11]), "PROTO=SCTP INCOMPLETE ");
+        let esp = [0, 0, 0x12, 0x34, 0, 0, 0, 1];
+        assert_eq!(with_protocol(50, &esp), "PROTO=ESP SPI=0x1234 ");
+        assert_eq!(with_protocol(50, &esp[..7]), "PROTO=ESP INCOMPLETE ");
+        let ah = [17, 1, 0, 0, 0xab, 0xcd, 0, 1, 0, 0, 0, 1];
+        assert_eq!(with_protocol(51, &ah), "PROTO=AH SPI=0xabcd0001 ");
+        assert_eq!(with_protocol(200, b"xyz"), "PROTO=200 ");
+        assert_eq!(with_protocol(136, &[0; 8]), "PROTO=136 ");
+    }
+
+    #[test]
+    fn meta_mode_has_no_network_part() {
+        let line = line_of(&body(
+            2,
+            5,
+            0x0800,
+            1,
+            &[
+                (PacketAttr::Prefix, b"meta\0"),
+                (PacketAttr::IfindexIndev, &1u32.to_be_bytes()),
+            ],
+        ));
+        assert_eq!(
+            line,
+            "Nov 28 04:35:06 golden meta IN=lo OUT= MAC= MARK=0x0 GROUP=5 \n"
+        );
+    }
+
+    #[test]
+    fn prefix_empty_absent_and_with_a_space() {
+        let with_prefix = |prefix: Option<&[u8]>| {
+            let mut attrs: Vec<(PacketAttr, &[u8])> = vec![(PacketAttr::Mark, &[0, 0, 1, 0])];
+            if let Some(prefix) = prefix {
+                attrs.push((PacketAttr::Prefix, prefix));
+            }
+            line_of(&body(2, 5, 0x0800, 3, &attrs))
+        };
+        assert_eq!(
+            with_prefix(None),
+            "Nov 28 04:35:06 golden IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
+        );
+        // nft "log group N" without prefix sends "": two spaces, as ulogd2 writes.
+        assert_eq!(
+            with_prefix(Some(b"\0")),
+            "Nov 28 04:35:06 golden  IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
+        );
+        assert_eq!(
+            with_prefix(Some(b"mark \0")),
+            "Nov 28 04:35:06 golden mark  IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
+        );
+        // A control character cannot break the line.
+        assert_eq!(
+            with_prefix(Some(b"a\nb\0")),
+            "Nov 28 04:35:06 golden a\\x0ab IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
+        );
+    }
+
+    #[test]
+    fn unnamed_interface_is_its_index() {
+        let line = line_of(&body(
+            2,
+            5,
+            0x0800,
+            2,
+            &[
+                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
+                (PacketAttr::IfindexOutdev, &77u32.to_be_bytes()),
+                (PacketAttr::Uid, &1000u32.to_be_bytes()),
+                (PacketAttr::Gid, &100u32.to_be_bytes()),
+            ],
+        ));
+        assert_eq!(
+            line,
+            "Nov 28 04:35:06 golden IN=eth0 OUT=77 MAC= UID=1000 GID=100 MARK=0x0 GROUP=5 \n"
+        );
+        // The numeric resolver the CLI passes for -n.
+        let body = body(
+            2,
+            5,
+            0x0800,
+            2,
+            &[(PacketAttr::IfindexIndev, &2u32.to_be_bytes())],
+        );
+        let packet = Packet::parse(&body).unwrap();
+        let mut out = Vec::new();
+        TextFormat::new()
+            .hostname("h")
+            .write(
+                &mut out,
+                &packet,
+                SystemTime::now(),
+                &mut crate::socket::names::Numeric,
+            )
+            .unwrap();
+        assert!(String::from_utf8(out)
+            .unwrap()
+            .contains(" h IN=2 OUT= MAC= "));
+    }
+
+    #[test]
+    fn bridge_with_vlan_and_physical_ports() {
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .udp(1000, 2000)
+            .write(&mut payload, b"x")
+            .unwrap();
+        let mut vlan = Vec::new();
+        emit(&mut vlan, 1, &0x8100u16.to_be_bytes());
+        emit(&mut vlan, 2, &0x2064u16.to_be_bytes());
+        // Bridge family, FORWARD: INDEV/OUTDEV are the bridge, PHYS* the ports.
+        let line = line_of(&body(
+            7,
+            9,
+            0x0800,
+            2,
+            &[
+                (PacketAttr::IfindexIndev, &3u32.to_be_bytes()),
+                (PacketAttr::IfindexOutdev, &3u32.to_be_bytes()),
+                (PacketAttr::IfindexPhysindev, &2u32.to_be_bytes()),
+                (PacketAttr::IfindexPhysoutdev, &4u32.to_be_bytes()),
+                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
+                (PacketAttr::Hwheader, &ETH_HEADER),
+                (PacketAttr::Vlan, &vlan),
+                (PacketAttr::Payload, &payload),
+            ],
+        ));
+        assert_eq!(
+            line,
+            "Nov 28 04:35:06 golden IN=br0 OUT=br0 PHYSIN=eth0 PHYSOUT=veth1 \
+             MAC=02:00:00:00:00:02:02:00:00:00:00:01:08:00 SRC=192.0.2.1 DST=198.51.100.7 \
+             LEN=29 TOS=00 PREC=0x00 TTL=64 ID=0 DF PROTO=UDP SPT=1000 DPT=2000 LEN=9 \
+             MARK=0x0 GROUP=9 \n"
+        );
+        // A port equal to IN is not repeated (nf_log_syslog.c); another EtherType is a number.
+        let line = line_of(&body(
+            7,
+            9,
+            0x88cc,
+            0,
+            &[
+                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
+                (PacketAttr::IfindexPhysindev, &2u32.to_be_bytes()),
+                (PacketAttr::Payload, b"lldp"),
+            ],
+        ));
+        assert_eq!(
+            line,
+            "Nov 28 04:35:06 golden IN=eth0 OUT= MAC= PROTO=35020 MARK=0x0 GROUP=9 \n"
+        );
+        // Netdev alike.
+        let line = line_of(&body(5, 9, 0x0800, 0, &[(PacketAttr::Payload, &payload)]));
+        assert!(
+            line.contains(" MAC= SRC=192.0.2.1 DST=198.51.100.7 LEN=29 "),
+            "{line}"
+        );
+    }
+
+    fn arp(operation: ArpOperation) -> Vec<u8> {
+        ArpPacket::new(
+            ArpHardwareId::ETHERNET,
+            EtherType::IPV4,
+            operation,
+            &[2, 0, 0, 0, 0, 1],
+            &[192, 0, 2, 1],
+            &[2, 0, 0, 0, 0, 7],
+            &[192, 0, 2, 7],
+        )
+        .unwrap()
+        .to_bytes()
+        .to_vec()
+    }
+
+    #[test]
+    fn arp_request_and_reply() {
+        let arp_line = |payload: &[u8]| {
+            line_of(&body(
+                3,
+                4,
+                0x0806,
+                0,
+                &[
+                    (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
+                    (PacketAttr::Payload, payload),
+                ],
+            ))
+        };
+        assert_eq!(
+            arp_line(&arp(ArpOperation::REQUEST)),
+            "Nov 28 04:35:06 golden IN=eth0 OUT= MAC= SRC=192.0.2.1 DST=192.0.2.7 PROTO=ARP REQUEST MARK=0x0 GROUP=4 \n"
+        );
+        assert_eq!(
+            arp_line(&arp(ArpOperation::REPLY)),
+            "Nov 28 04:35:06 golden IN=eth0 OUT= MAC= SRC=192.0.2.1 DST=192.0.2.7 PROTO=ARP REPLY REPLY_MAC=02:00:00:00:00:01 MARK=0x0 GROUP=4 \n"
+        );
+        assert!(arp_line(&arp(ArpOperation(10))).contains(" PROTO=ARP NAK MARK="));
+        assert!(arp_line(&arp(ArpOperation(3))).contains(" PROTO=ARP CODE=3 MARK="));
+        let request = arp(ArpOperation::REQUEST);
+        assert!(arp_line(&request[..10]).contains(" MAC= PROTO=ARP REQUEST INCOMPLETE MARK="));
+        assert!(arp_line(&request[..5]).contains(" MAC= PROTO=ARP INCOMPLETE MARK="));
+        // In the bridge family, by EtherType.
+        let line = line_of(&body(7, 4, 0x0806, 0, &[(PacketAttr::Payload, &request)]));
+        assert!(line.contains(" MAC= SRC=192.0.2.1 DST=192.0.2.7 PROTO=ARP REQUEST MARK="));
+    }
+
+    #[test]
+    fn ipv6_addresses_as_glibc_writes_them() {
+        // Checked against Python's socket.inet_ntop (glibc 2.36).
+        for (addr, expected) in [
+            ("::", "::"),
+            ("::1", "::1"),
+            ("::2", "::2"),
+            ("::1.2.3.4", "::1.2.3.4"),
+            ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+            ("::ffff:0:0", "::ffff:0.0.0.0"),
+            ("1::", "1::"),
+            ("1:0:0:2::3", "1:0:0:2::3"),
+            ("0:0:0:0:0:1:0:0", "::1:0:0"),
+            ("0:0:0:1::", "0:0:0:1::"),
+            ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),
+            ("fe80::abcd:ef01", "fe80::abcd:ef01"),
+        ] {
+            let mut out = Vec::new();
+            push_ipv6_addr(&mut out, &addr.parse().unwrap());
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "{addr}");
+        }
+    }
+
+    #[test]
+    fn time_is_the_kernel_timestamp_in_the_zone_given() {
+        let mut stamp = (GOLDEN_SEC + 86_400 * 3).to_be_bytes().to_vec();
+        stamp.extend_from_slice(&5u64.to_be_bytes());
+        let input = body(2, 5, 0x0800, 1, &[(PacketAttr::Timestamp, &stamp)]);
+        let packet = Packet::parse(&input).unwrap();
+        let mut out = Vec::new();
+        TextFormat::new()
+            .hostname("h")
+            .time_zone(TimeZone::Fixed(-5 * 3600))
+            .write(&mut out, &packet, UNIX_EPOCH, &mut Names)
+            .unwrap();
+        assert_eq!(out, b"Nov 30 23:35:06 h IN= OUT= MAC= MARK=0x0 GROUP=5 \n");
+        // The day is padded with a space, as ctime() does.
+        let mut out = Vec::new();
+        let output = body(2, 5, 0x0800, 3, &[]);
+        TextFormat::new()
+            .hostname("h")
+            .time_zone(TimeZone::Utc)
+            .write(
+                &mut out,
+                &Packet::parse(&output).unwrap(),
+                UNIX_EPOCH,
+                &mut Names,
+            )
+            .unwrap();
+        assert_eq!(out, b"Jan  1 00:00:00 h IN= OUT= MAC= MARK=0x0 GROUP=5 \n");
+    }
+
+    #[test]
+    fn default_host_name_is_cut_at_the_first_dot() {
+        let format = TextFormat::new();
+        assert!(!format.host.contains(&b'.'));
+        let uname = rustix::system::uname();
+        assert!(uname.nodename().to_bytes().starts_with(&format.host));
+    }
+
+    #[test]
+    fn no_allocation_after_the_first_line() {
+        let mut payload = Vec::new();
+        PacketBuilder::ipv4(SRC4, DST4, 64)
+            .udp(1, 2)
+            .write(&mut payload, b"data")
+            .unwrap();
+        let body = body(2, 5, 0x0800, 1, &[(PacketAttr::Payload, &payload)]);
+        let packet = Packet::parse(&body).unwrap();
+        let mut format = TextFormat::new().time_zone(TimeZone::Utc);
+        let mut out = Vec::new();
+        format
+            .write(&mut out, &packet, UNIX_EPOCH, &mut Names)
+            .unwrap();
+        let capacity = format.line.capacity();
+        let pointer = format.line.as_ptr();
+        for _ in 0..10 {
+            format
+                .write(&mut out, &packet, UNIX_EPOCH, &mut Names)
+                .unwrap();
+        }
+        assert_eq!(
+            (format.line.capacity(), format.line.as_ptr()),
+            (capacity, pointer)
+        );
+    }
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn arbitrary_packets_give_exactly_one_line() {
+        let mut state = 0x9e37_79b9_7f4a_7c15;
+        let mut format = TextFormat::new().time_zone(TimeZone::Utc);
+        let templates = [
+            icmp4(
+                Icmpv4Type::EchoRequest(IcmpEchoHeader { id: 1, seq: 2 }),
+                b"abcd",
+            ),
+            ipv6_fragment(0, true),
+            arp(ArpOperation::REPLY),
+        ];
+        for round in 0..20_000 {
+            let family = [2, 10, 3, 7, 5, 0, 1, 99][(next(&mut state) % 8) as usize];
+            let hw_protocol = [0x0800, 0x86dd, 0x0806, 0x8100, 0][(next(&mut state) % 5) as usize];
+            // Either a mutated real header or random bytes, cut anywhere.
+            let mut payload = templates[round % templates.len()].clone();
+            if round % 2 == 0 {
+                for byte in payload.iter_mut() {
+                    if next(&mut state) % 8 == 0 {
+                        *byte = next(&mut state) as u8;
+                    }
+                }
+            } else {
+                payload = (0..next(&mut state) % 80)
+                    .map(|_| next(&mut state) as u8)
+                    .collect();
+            }
+            let cut = (next(&mut state) as usize) % (payload.len() + 1);
+            let prefix: Vec<u8> = (0..next(&mut state) % 6)
+                .map(|_| next(&mut state) as u8)
+                .collect();
+            let header_len = (next(&mut state) % 20) as usize;
+            let header: Vec<u8> = (0..header_len).map(|_| next(&mut state) as u8).collect();
+            let mut attrs: Vec<(PacketAttr, &[u8])> = vec![
+                (PacketAttr::Prefix, &prefix),
+                (PacketAttr::Hwheader, &header),
+            ];
+            if round % 3 != 0 {
+                attrs.push((PacketAttr::Payload, &payload[..cut]));
+            }
+            let index = (next(&mut state) % 6) as u32;
+            let index = index.to_be_bytes();
+            attrs.push((PacketAttr::IfindexPhysindev, &index));
+            let body = body(family, 1, hw_protocol, (round % 7) as u8, &attrs);
+            let packet = Packet::parse(&body).unwrap();
+            let mut out = Vec::new();
+            format
+                .write(&mut out, &packet, UNIX_EPOCH, &mut Names)
+                .unwrap();
+            assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "{out:?}");
+            assert!(out.ends_with(b" GROUP=1 \n"), "{out:?}");
+        }
+    }
+}

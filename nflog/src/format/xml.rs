@@ -1,0 +1,454 @@
+//! The XML format: libnetfilter_log's `nflog_snprintf_xml`; see [`XmlFormat`].
+
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use chrono::{Datelike, Timelike};
+
+use super::clock::TimeZone;
+use super::packet_time;
+use crate::socket::names::ResolveInterface;
+use crate::wire::packet::Packet;
+
+/// `CTA_ID` in ctnetlink's `enum ctattr_type`: the conntrack entry's id, be32.
+const CTA_ID: u16 = 12;
+
+/// The XML format: libnetfilter_log's `nflog_snprintf_xml` with `NFLOG_XML_ALL`, one
+/// `<log>` element per line.
+///
+/// ```text
+/// <log><when><hour>4</hour><min>21</min><sec>54</sec><wday>7</wday><day>28</day><month>11</month><year>2026</year></when><prefix>xml-in</prefix><hook>1</hook><hw><proto>0800</proto><src>000000000000</src></hw><mark>7</mark><indev>1</indev><payload>4500...</payload></log>
+/// ```
+///
+/// Elements, in libnetfilter_log 1.0.2's order (docs/formats-reference.md, section 3):
+/// `<when>` (hour not padded, minutes and seconds in two digits, `wday` 1 for Sunday,
+/// month 1 to 12), `<prefix>` when the packet has one, `<hook>`, `<hw>` with the EtherType
+/// in four hex digits and the source hardware address (`<src>`) when there is one, `<mark>`
+/// when not 0, `<indev>`, `<outdev>`, `<physindev>`, `<physoutdev>` as interface *indexes*
+/// when not 0, `<ctid>` (the conntrack id, `CTA_ID` in `NFULA_CT`), `<payload>` in hex.
+/// libnetfilter_log writes the element without a newline; we end each with `"\n"`.
+///
+/// # Where we differ from libnetfilter_log, on purpose
+///
+/// - **`<when>` is the packet's time**: the kernel's timestamp, else the time the packet was
+///   received. libnetfilter_log calls `time(NULL)` when it formats, so a replayed or
+///   delayed packet got the wrong time (the old `nflog` crate inherited that bug).
+/// - **The prefix is escaped** (`&amp; &lt; &gt; &quot; &apos;`), so that the output is
+///   well-formed XML; libnetfilter_log copies it raw. Tab, newline and carriage return
+///   become character references (so the element stays on one line); other control
+///   characters, which XML 1.0 cannot carry at all, and bytes that are not UTF-8 become
+///   U+FFFD.
+#[derive(Debug, Clone)]
+pub struct XmlFormat {
+    zone: TimeZone,
+    /// The element being built, reused from packet to packet.
+    line: Vec<u8>,
+}
+
+impl Default for XmlFormat {
+    fn default() -> Self {
+        XmlFormat::new()
+    }
+}
+
+impl XmlFormat {
+    /// Times in local time, as libnetfilter_log (`localtime_r`).
+    pub fn new() -> Self {
+        XmlFormat {
+            zone: TimeZone::Local,
+            line: Vec::with_capacity(1024),
+        }
+    }
+
+    /// Writes times in `tz` instead of local time.
+    pub fn time_zone(mut self, tz: TimeZone) -> Self {
+        self.zone = tz;
+        self
+    }
+
+    /// Writes one `<log>` element for `packet`, then `"\n"`, with one `write_all`.
+    ///
+    /// `received` is shown for packets without a kernel timestamp. Interfaces are written
+    /// as indexes, as libnetfilter_log does, so `_names` is not used.
+    ///
+    /// # Errors
+    ///
+    /// Those of `out`.
+    pub fn write<W: Write + ?Sized>(
+        &mut self,
+        out: &mut W,
+        packet: &Packet<'_>,
+        received: SystemTime,
+        _names: &mut dyn ResolveInterface,
+    ) -> io::Result<()> {
+        let line = &mut self.line;
+        line.clear();
+        let time = self.zone.moment(packet_time(packet, received)).time;
+        line.extend_from_slice(b"<log><when><hour>");
+        push_dec(line, time.hour());
+        line.extend_from_slice(b"</hour><min>");
+        push_2digits(line, time.minute());
+        line.extend_from_slice(b"</min><sec>");
+        push_2digits(line, time.second());
+        line.extend_from_slice(b"</sec><wday>");
+        // tm_wday + 1: Sunday is 1.
+        push_dec(line, time.weekday().number_from_sunday());
+        line.extend_from_slice(b"</wday><day>");
+        push_dec(line, time.day());
+        line.extend_from_slice(b"</day><month>");
+        push_dec(line, time.month());
+        line.extend_from_slice(b"</month><year>");
+        push_dec(line, u32::try_from(time.year()).unwrap_or(0));
+        line.extend_from_slice(b"</year></when>");
+        if let Some(prefix) = packet.prefix_bytes() {
+            line.extend_from_slice(b"<prefix>");
+            push_escaped(line, prefix);
+            line.extend_from_slice(b"</prefix>");
+        }
+        line.extend_from_slice(b"<hook>");
+        push_dec(line, packet.hook_number());
+        line.extend_from_slice(b"</hook><hw><proto>");
+        push_hex(line, &packet.hw_protocol().to_be_bytes());
+        line.extend_from_slice(b"</proto>");
+        if let Some(address) = packet.hwaddr() {
+            line.extend_from_slice(b"<src>");
+            push_hex(line, address);
+            line.extend_from_slice(b"</src>");
+        }
+        line.extend_from_slice(b"</hw>");
+        for (value, open, close) in [
+            (packet.mark(), &b"<mark>"[..], &b"</mark>"[..]),
+            (packet.indev(), b"<indev>", b"</indev>"),
+            (packet.outdev(), b"<outdev>", b"</outdev>"),
+            (packet.physindev(), b"<physindev>", b"</physindev>"),
+            (packet.physoutdev(), b"<physoutdev>", b"</physoutdev>"),
+        ] {
+            // libnetfilter_log's getters return 0 for an absent attribute; 0 is not written.
+            if let Some(value) = value.filter(|&v| v != 0) {
+                line.extend_from_slice(open);
+                push_dec(line, value);
+                line.extend_from_slice(close);
+            }
+        }
+        if let Some(id) = conntrack_id(packet) {
+            line.extend_from_slice(b"<ctid>");
+            push_dec(line, id);
+            line.extend_from_slice(b"</ctid>");
+        }
+        // nflog_get_payload returns -1 when absent; an empty payload is `<payload></payload>`.
+        if let Some(payload) = packet.payload() {
+            line.extend_from_slice(b"<payload>");
+            push_hex(line, payload);
+            line.extend_from_slice(b"</payload>");
+        }
+        line.extend_from_slice(b"</log>\n");
+        out.write_all(line)
+    }
+}
+
+/// The conntrack id: `CTA_ID` (be32) among the attributes of `NFULA_CT`.
+fn conntrack_id(packet: &Packet<'_>) -> Option<u32> {
+    packet
+        .conntrack_attributes()?
+        .map_while(Result::ok)
+        .find(|attr| attr.kind() == CTA_ID)
+        .and_then(|attr| attr.value().first_chunk::<4>().copied())
+        .map(u32::from_be_bytes)
+}
+
+/// Text as XML character data: the five special characters escaped, control characters
+/// and bytes that are not UTF-8 replaced (see [`XmlFormat`]).
+fn push_escaped(line: &mut Vec<u8>, text: &[u8]) {
+    const REPLACEMENT: &[u8] = "\u{fffd}".as_bytes();
+    for chunk in text.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '&' => line.extend_from_slice(b"&amp;"),
+                '<' => line.extend_from_slice(b"&lt;"),
+                '>' => line.extend_from_slice(b"&gt;"),
+                '"' => line.extend_from_slice(b"&quot;"),
+                '\'' => line.extend_from_slice(b"&apos;"),
+                '\t' => line.extend_from_slice(b"&#9;"),
+                '\n' => line.extend_from_slice(b"&#10;"),
+                '\r' => line.extend_from_slice(b"&#13;"),
+                // Not XML 1.0 characters (the `Char` production).
+                '\0'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => line.extend_from_slice(REPLACEMENT),
+                c => line.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        if !chunk.invalid().is_empty() {
+            line.extend_from_slice(REPLACEMENT);
+        }
+    }
+}
+
+/// Bytes as lowercase hex, two digits each, no separator (`%02x`).
+fn push_hex(line: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    line.reserve(bytes.len() * 2);
+    for &byte in bytes {
+        line.push(DIGITS[usize::from(byte >> 4)]);
+        line.push(DIGITS[usize::from(byte & 0xf)]);
+    }
+}
+
+/// A number in decimal, without allocating.
+fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
+    let mut n = n.into();
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[at..]);
+}
+
+/// 0 to 99, in two digits (`%02d`).
+fn push_2digits(line: &mut Vec<u8>, n: u32) {
+    line.push(b'0' + (n / 10 % 10) as u8);
+    line.push(b'0' + (n % 10) as u8);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::socket::names::Numeric;
+    use crate::wire::attr::emit;
+    use crate::wire::kind::PacketAttr;
+
+    /// 2026-11-28 04:21:54 UTC, a Saturday: the time of the libnetfilter_log run.
+    const RUN_SEC: u64 = 1_795_839_714;
+
+    /// The payload of the run: IPv4 UDP 127.0.0.1:40000 -> 127.0.0.1:5353, "hello".
+    const RUN_PAYLOAD: &str = "45000021a45b40004011986e7f0000017f0000019c4014e9000dfe2068656c6c6f";
+
+    /// libnetfilter_log 1.0.2's output (docs/formats-reference.md, section 3), one line for
+    /// OUTPUT and one for INPUT (mark 7 set there).
+    const RUN_OUT: &str = "<log><when><hour>4</hour><min>21</min><sec>54</sec><wday>7</wday><day>28</day><month>11</month><year>2026</year></when><prefix>xml-out</prefix><hook>3</hook><hw><proto>0800</proto></hw><outdev>1</outdev><payload>45000021a45b40004011986e7f0000017f0000019c4014e9000dfe2068656c6c6f</payload></log>";
+    const RUN_IN: &str = "<log><when><hour>4</hour><min>21</min><sec>54</sec><wday>7</wday><day>28</day><month>11</month><year>2026</year></when><prefix>xml-in</prefix><hook>1</hook><hw><proto>0800</proto><src>000000000000</src></hw><mark>7</mark><indev>1</indev><payload>45000021a45b40004011986e7f0000017f0000019c4014e9000dfe2068656c6c6f</payload></log>";
+
+    fn unhex(hex: &str) -> Vec<u8> {
+        (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// A packet message body: nfgenmsg, NFULA_PACKET_HDR, then `attrs`.
+    fn body(family: u8, hw_protocol: u16, hook: u8, attrs: &[(PacketAttr, &[u8])]) -> Vec<u8> {
+        let mut out = vec![family, 0, 0, 5];
+        let [p0, p1] = hw_protocol.to_be_bytes();
+        emit(&mut out, PacketAttr::PacketHdr as u16, &[p0, p1, hook, 0]);
+        for (kind, value) in attrs {
+            emit(&mut out, *kind as u16, value);
+        }
+        out
+    }
+
+    fn xml_of(body: &[u8], received: SystemTime) -> String {
+        let packet = Packet::parse(body).unwrap();
+        let mut out = Vec::new();
+        XmlFormat::new()
+            .time_zone(TimeZone::Utc)
+            .write(&mut out, &packet, received, &mut Numeric)
+            .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn timestamp(sec: u64) -> Vec<u8> {
+        let mut value = sec.to_be_bytes().to_vec();
+        value.extend_from_slice(&123_456u64.to_be_bytes());
+        value
+    }
+
+    #[test]
+    fn the_two_lines_of_the_libnetfilter_log_run() {
+        let payload = unhex(RUN_PAYLOAD);
+        let run_time = UNIX_EPOCH + Duration::from_secs(RUN_SEC);
+        // OUTPUT: no kernel timestamp, so the time received is shown.
+        let output = body(
+            2,
+            0x0800,
+            3,
+            &[
+                (PacketAttr::Prefix, b"xml-out\0"),
+                (PacketAttr::IfindexOutdev, &1u32.to_be_bytes()),
+                (PacketAttr::Uid, &0u32.to_be_bytes()),
+                (PacketAttr::Gid, &0u32.to_be_bytes()),
+                (PacketAttr::Payload, &payload),
+            ],
+        );
+        assert_eq!(xml_of(&output, run_time), format!("{RUN_OUT}\n"));
+        // INPUT: the kernel's timestamp wins over a later receive time.
+        let mut hwaddr = vec![0, 6, 0, 0];
+        hwaddr.extend_from_slice(&[0; 8]);
+        let input = body(
+            2,
+            0x0800,
+            1,
+            &[
+                (PacketAttr::Mark, &7u32.to_be_bytes()),
+                (PacketAttr::Prefix, b"xml-in\0"),
+                (PacketAttr::IfindexIndev, &1u32.to_be_bytes()),
+                (PacketAttr::Hwaddr, &hwaddr),
+                (PacketAttr::Hwtype, &772u16.to_be_bytes()),
+                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
+                (
+                    PacketAttr::Hwheader,
+                    &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0],
+                ),
+                (PacketAttr::Timestamp, &timestamp(RUN_SEC)),
+                (PacketAttr::Payload, &payload),
+            ],
+        );
+        let later = run_time + Duration::from_secs(3600);
+        assert_eq!(xml_of(&input, later), format!("{RUN_IN}\n"));
+    }
+
+    #[test]
+    fn prefix_is_escaped() {
+        let packet = body(
+            2,
+            0x0800,
+            1,
+            &[(PacketAttr::Prefix, b"<a href=\"x\">&'\tb\nc\x01\xff\0")],
+        );
+        let xml = xml_of(&packet, UNIX_EPOCH);
+        assert!(
+            xml.contains(
+                "<prefix>&lt;a href=&quot;x&quot;&gt;&amp;&apos;&#9;b&#10;c\u{fffd}\u{fffd}</prefix>"
+            ),
+            "{xml}"
+        );
+        // An empty prefix is an empty element; none is no element.
+        assert!(xml_of(
+            &body(2, 0x0800, 1, &[(PacketAttr::Prefix, b"\0")]),
+            UNIX_EPOCH
+        )
+        .contains("</when><prefix></prefix><hook>1</hook>"));
+        assert!(xml_of(&body(2, 0x0800, 1, &[]), UNIX_EPOCH).contains("</when><hook>1</hook>"));
+    }
+
+    #[test]
+    fn conntrack_id_and_physical_devices() {
+        // NFULA_CT: CTA_STATUS (3), then CTA_ID (12), nested without NLA_F_NESTED as the
+        // kernel sends it.
+        let mut ct = Vec::new();
+        emit(&mut ct, 3, &0x188u32.to_be_bytes());
+        emit(&mut ct, CTA_ID, &0xdead_beef_u32.to_be_bytes());
+        let packet = body(
+            7,
+            0x86dd,
+            2,
+            &[
+                (PacketAttr::IfindexIndev, &3u32.to_be_bytes()),
+                (PacketAttr::IfindexOutdev, &3u32.to_be_bytes()),
+                (PacketAttr::IfindexPhysindev, &2u32.to_be_bytes()),
+                (PacketAttr::IfindexPhysoutdev, &4u32.to_be_bytes()),
+                (PacketAttr::Ct, &ct),
+                (PacketAttr::CtInfo, &2u32.to_be_bytes()),
+                (PacketAttr::Payload, &[]),
+            ],
+        );
+        assert_eq!(
+            xml_of(&packet, UNIX_EPOCH),
+            "<log><when><hour>0</hour><min>00</min><sec>00</sec><wday>5</wday><day>1</day>\
+             <month>1</month><year>1970</year></when><hook>2</hook><hw><proto>86dd</proto></hw>\
+             <indev>3</indev><outdev>3</outdev><physindev>2</physindev><physoutdev>4</physoutdev>\
+             <ctid>3735928559</ctid><payload></payload></log>\n"
+        );
+        // NFULA_CT without CTA_ID: no element.
+        let mut ct = Vec::new();
+        emit(&mut ct, 3, &0x188u32.to_be_bytes());
+        let packet = body(2, 0x0800, 1, &[(PacketAttr::Ct, &ct)]);
+        assert!(!xml_of(&packet, UNIX_EPOCH).contains("<ctid>"));
+    }
+
+    #[test]
+    fn zero_mark_and_index_are_not_written() {
+        let packet = body(
+            2,
+            0x0800,
+            1,
+            &[
+                (PacketAttr::Mark, &0u32.to_be_bytes()),
+                (PacketAttr::IfindexIndev, &0u32.to_be_bytes()),
+            ],
+        );
+        assert!(xml_of(&packet, UNIX_EPOCH).ends_with("<hw><proto>0800</proto></hw></log>\n"));
+    }
+
+    #[test]
+    fn time_zone_applies_to_when() {
+        let packet = body(
+            2,
+            0x0800,
+            1,
+            &[(PacketAttr::Timestamp, &timestamp(RUN_SEC))],
+        );
+        let packet = Packet::parse(&packet).unwrap();
+        let mut out = Vec::new();
+        XmlFormat::new()
+            .time_zone(TimeZone::Fixed(-5 * 3600))
+            .write(&mut out, &packet, UNIX_EPOCH, &mut Numeric)
+            .unwrap();
+        let xml = String::from_utf8(out).unwrap();
+        assert!(xml.starts_with(
+            "<log><when><hour>23</hour><min>21</min><sec>54</sec><wday>6</wday><day>27</day>\
+             <month>11</month><year>2026</year></when>"
+        ));
+    }
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn arbitrary_packets_give_exactly_one_line() {
+        let mut state = 0x2545_f491_4f6c_dd1d;
+        let mut format = XmlFormat::new();
+        for _ in 0..5_000 {
+            let bytes = |state: &mut u64, max: u64| -> Vec<u8> {
+                (0..next(state) % max).map(|_| next(state) as u8).collect()
+            };
+            let prefix = bytes(&mut state, 12);
+            let ct = bytes(&mut state, 24);
+            let payload = bytes(&mut state, 40);
+            let mut hwaddr = vec![0, (next(&mut state) % 9) as u8, 0, 0];
+            hwaddr.extend_from_slice(&[0xab; 8]);
+            let index = (next(&mut state) as u32).to_be_bytes();
+            let packet = body(
+                (next(&mut state) % 12) as u8,
+                next(&mut state) as u16,
+                next(&mut state) as u8,
+                &[
+                    (PacketAttr::Prefix, &prefix),
+                    (PacketAttr::Hwaddr, &hwaddr),
+                    (PacketAttr::IfindexPhysoutdev, &index),
+                    (PacketAttr::Ct, &ct),
+                    (PacketAttr::Payload, &payload),
+                ],
+            );
+            let packet = Packet::parse(&packet).unwrap();
+            let mut out = Vec::new();
+            format
+                .write(&mut out, &packet, SystemTime::now(), &mut Numeric)
+                .unwrap();
+            let text = String::from_utf8(out).unwrap();
+            assert_eq!(text.matches('\n').count(), 1, "{text}");
+            assert!(text.starts_with("<log><when>") && text.ends_with("</log>\n"));
+            assert!(!text.chars().any(|c| c < ' ' && c != '\n'), "{text}");
+        }
+    }
+}
