@@ -52,6 +52,9 @@
 //! - `decode` (feature `decode`, on by default): what a logged packet's payload says, its
 //!   IPv4/IPv6/ARP and TCP/UDP/ICMP headers as plain values, decoded with etherparse even
 //!   when the copy range cut it short.
+//! - `format` (feature `format`, on by default): one packet as one line of text (the
+//!   kernel's LOG and ulogd2's LOGEMU), ulogd2-compatible JSON, or libnetfilter_log XML,
+//!   written to any `impl Write`.
 //!
 //! # Three ways to receive
 //!
@@ -155,6 +158,8 @@ pub mod config;
 #[cfg(feature = "decode")]
 pub mod decode;
 pub mod error;
+#[cfg(feature = "format")]
+pub mod format;
 pub mod pcap;
 pub mod receive;
 pub mod socket;
