@@ -1,0 +1,173 @@
+//! The command line, defined once: clap turns these doc comments into `--help`, the shell
+//! completions and the man page.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Capture, read and print the packets Linux netfilter logs with NFLOG.
+///
+/// Add a rule that logs to a group, then listen on it:
+///
+///   nft add rule inet filter input tcp dport 22 log group 5 prefix "ssh"
+///   nflog -g 5
+///
+/// `nflog -g 5` is short for `nflog capture -g 5`. Binding a group needs CAP_NET_ADMIN
+/// (root, or `setcap cap_net_admin+ep`); reading files needs nothing.
+#[derive(Debug, Parser)]
+#[command(name = "nflog", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; capture when left out.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Capture packets logged to one or more groups (the default command).
+    Capture(CaptureArgs),
+    /// Read a pcap or pcapng file of NFLOG records and print it in any format.
+    Read(ReadArgs),
+    /// Show what nflog does, in a private network namespace: a rule, some traffic, the log.
+    Demo(DemoArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// One line per packet, as the kernel's LOG target and ulogd's LOGEMU write them.
+    Text,
+    /// One JSON object per line, with ulogd2's JSON keys.
+    Json,
+    /// libnetfilter_log's XML, one element per packet.
+    Xml,
+    /// pcap, link type NFLOG (or raw IP with --linktype raw).
+    Pcap,
+    /// pcapng, one interface per group, with drop counts.
+    Pcapng,
+}
+
+/// The link type of pcap and pcapng output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LinkTypeArg {
+    /// LINKTYPE_NFLOG (239): every NFLOG attribute, as tcpdump -i nflog:N writes.
+    Nflog,
+    /// LINKTYPE_RAW (101): the bare IP packet, for tools that cannot read NFLOG.
+    Raw,
+}
+
+/// Where and how to write.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Write to FILE instead of standard output (`-` is standard output).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Output format [default: text, or pcap / pcapng for a FILE named *.pcap / *.pcapng]
+    #[arg(short = 'F', long = "format", value_enum)]
+    pub format: Option<OutputFormat>,
+
+    /// Link type of pcap and pcapng output.
+    #[arg(long = "linktype", value_enum, default_value = "nflog")]
+    pub linktype: LinkTypeArg,
+
+    /// Print interface indexes, not names.
+    #[arg(short = 'n', long = "numeric")]
+    pub numeric: bool,
+
+    /// Flush the output after every batch of packets.
+    #[arg(short = 'U', long = "packet-buffered")]
+    pub packet_buffered: bool,
+
+    /// Stop after COUNT packets.
+    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    pub count: Option<u64>,
+}
+
+/// Arguments of `nflog capture`.
+#[derive(Debug, Clone, Args)]
+pub struct CaptureArgs {
+    /// Group to capture, as in the rule's `log group N` / `--nflog-group N`; repeat or
+    /// separate with commas for several groups on one socket.
+    #[arg(
+        short = 'g',
+        long = "group",
+        value_name = "GROUP",
+        value_delimiter = ','
+    )]
+    pub groups: Vec<u16>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Copy at most BYTES of each packet (the kernel's copy range; 0 is all).
+    #[arg(short = 's', long = "snaplen", value_name = "BYTES")]
+    pub snaplen: Option<u32>,
+
+    /// Copy metadata only, no packet bytes.
+    #[arg(long = "meta", conflicts_with = "snaplen")]
+    pub meta: bool,
+
+    /// Packets the kernel gathers before it sends a batch [default: 100].
+    #[arg(long = "qthresh", value_name = "PACKETS")]
+    pub qthresh: Option<u32>,
+
+    /// Longest the kernel holds a batch, in milliseconds [default: 100].
+    #[arg(long = "flush-timeout", value_name = "MS")]
+    pub flush_timeout: Option<u64>,
+
+    /// The kernel's buffer for a batch, in bytes (4096 to 131072) [default: 65024].
+    #[arg(long = "nlbufsiz", value_name = "BYTES")]
+    pub nlbufsiz: Option<u32>,
+
+    /// Socket receive buffer to ask for, in bytes [default: 8388608].
+    #[arg(long = "rcvbuf", value_name = "BYTES")]
+    pub rcvbuf: Option<usize>,
+
+    /// Number each group's packets (NFULA_SEQ), which also counts packets lost.
+    #[arg(long = "seq")]
+    pub seq: bool,
+
+    /// Number packets across the network namespace (NFULA_SEQ_GLOBAL).
+    #[arg(long = "seq-global")]
+    pub seq_global: bool,
+
+    /// Attach each packet's conntrack entry (NFULA_CT).
+    #[arg(long = "conntrack")]
+    pub conntrack: bool,
+
+    /// Drop root privileges to USER once the groups are bound, as tcpdump -Z does.
+    #[arg(short = 'Z', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+}
+
+/// Arguments of `nflog read`.
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// The pcap or pcapng file, of link type NFLOG, in either byte order (`-` reads
+    /// standard input).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `nflog demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Output format of the captured packets.
+    #[arg(short = 'F', long = "format", value_enum, default_value = "text")]
+    pub format: OutputFormat,
+}
