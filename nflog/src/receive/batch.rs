@@ -12,7 +12,6 @@ use crate::wire::packet::Packet;
 /// message's own length can be trusted) and for an error message from the kernel.
 /// Statistics are updated as packets are yielded; dropping a batch before its end still
 /// counts the rest.
-#[derive(Debug)]
 pub struct Batch<'a> {
     messages: Messages<'a>,
     accounting: &'a mut Accounting,
@@ -94,6 +93,15 @@ impl<'a> Iterator for Batch<'a> {
                 _ => continue,
             }
         }
+    }
+}
+
+impl core::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Batch")
+            .field("bytes_left", &self.messages.remaining().len())
+            .field("truncated", &self.truncated)
+            .finish_non_exhaustive()
     }
 }
 

@@ -25,7 +25,6 @@ pub const DEFAULT_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
 ///
 /// ENOBUFS (the kernel dropped batches because the receive buffer was full) never ends
 /// reception: it is counted in [`Stats::overruns`] and receiving goes on.
-#[derive(Debug)]
 pub struct Listener {
     socket: Socket,
     buffer: Vec<u8>,
@@ -286,6 +285,17 @@ impl Listener {
         let truncated = full_len > self.buffer.len();
         let len = full_len.min(self.buffer.len());
         Batch::new(&self.buffer[..len], truncated, &mut self.accounting)
+    }
+}
+
+impl core::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Listener")
+            .field("socket", &self.socket)
+            .field("groups", &self.groups)
+            .field("buffer_size", &self.buffer.len())
+            .field("stats", &self.accounting.stats)
+            .finish_non_exhaustive()
     }
 }
 

@@ -37,7 +37,6 @@ const ACK_TIMEOUT: Duration = Duration::from_secs(5);
 const EAGAIN_RETRIES: u32 = 10;
 
 /// A `NETLINK_NETFILTER` socket for nfnetlink_log.
-#[derive(Debug)]
 pub struct Socket {
     fd: OwnedFd,
     port_id: u32,
@@ -374,6 +373,17 @@ impl Socket {
                 errno,
             },
         }
+    }
+}
+
+impl core::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Socket")
+            .field("fd", &self.fd)
+            .field("port_id", &self.port_id)
+            .field("pending_datagrams", &self.pending.len())
+            .field("pending_overruns", &self.pending_overruns)
+            .finish_non_exhaustive()
     }
 }
 
