@@ -72,6 +72,18 @@ pub enum ParseError {
         /// Its `nlmsg_type`.
         message_type: u16,
     },
+    /// A malformed ctnetlink attribute (`CTA_*`) in a conntrack entry (`NFULA_CT`).
+    Conntrack {
+        /// The attribute types from the top of the entry down to the bad attribute, such as
+        /// `[1, 1, 1]` for `CTA_TUPLE_ORIG` > `CTA_TUPLE_IP` > `CTA_IP_V4_SRC`. When the
+        /// bad attribute's header itself is cut short, the path ends at the nest holding it
+        /// (empty at the top).
+        path: Vec<u16>,
+        /// What is wrong: [`AttributeLength`](ParseError::AttributeLength) for a length
+        /// under 4 or past the end of the nest, [`Truncated`](ParseError::Truncated) for a
+        /// header or a value shorter than its type needs.
+        source: Box<ParseError>,
+    },
 }
 
 impl fmt::Display for ParseError {
@@ -145,6 +157,27 @@ impl fmt::Display for ParseError {
                 f,
                 "netlink message type {message_type:#06x} is not an nfnetlink_log packet (0x0400)"
             ),
+            ParseError::Conntrack { path, source } => {
+                if path.is_empty() {
+                    f.write_str("conntrack entry (NFULA_CT)")?;
+                } else {
+                    f.write_str("conntrack attribute ")?;
+                    crate::conntrack::attr::write_path(f, path)?;
+                }
+                match source.as_ref() {
+                    // Nested types have their own numbering: the path names them.
+                    ParseError::AttributeLength {
+                        declared,
+                        available,
+                        ..
+                    } => write!(
+                        f,
+                        " declares {declared} bytes but {available} are left \
+                         (at least 4 are needed)"
+                    ),
+                    other => write!(f, ": {other}"),
+                }
+            }
         }
     }
 }
@@ -159,7 +192,9 @@ fn write_kind(f: &mut fmt::Formatter<'_>, kind: u16) -> fmt::Result {
 impl std::error::Error for ParseError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ParseError::Nested { source, .. } => Some(source.as_ref()),
+            ParseError::Nested { source, .. } | ParseError::Conntrack { source, .. } => {
+                Some(source.as_ref())
+            }
             _ => None,
         }
     }

@@ -48,6 +48,9 @@
 //! - [`config`]: a group's settings, [`GroupConfig`], checked before they are sent.
 //! - [`receive`]: the [`Listener`] (socket + receive buffer + [`Stats`] + [`StopHandle`]) and
 //!   the [`Batch`] of packets one datagram holds.
+//! - [`conntrack`]: the packet's conntrack entry (`NFULA_CT`, flag [`Flags::CONNTRACK`]) as
+//!   a typed view, [`Conntrack`] (tuples, status, id, mark, zone, counters, labels), and
+//!   [`CtInfo`], how the packet relates to it (`NFULA_CT_INFO`).
 //! - [`error`]: [`Error`] for what a user must act on, [`ParseError`] for bad bytes.
 //! - `decode` (feature `decode`, on by default): what a logged packet's payload says, its
 //!   IPv4/IPv6/ARP and TCP/UDP/ICMP headers as plain values, decoded with etherparse even
@@ -155,6 +158,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod config;
+pub mod conntrack;
 #[cfg(feature = "decode")]
 pub mod decode;
 pub mod error;
@@ -166,6 +170,7 @@ pub mod socket;
 pub mod wire;
 
 pub use config::{CopyMode, Flags, GroupConfig};
+pub use conntrack::{Conntrack, CtInfo};
 pub use error::{Error, ParseError, Request};
 pub use receive::batch::Batch;
 pub use receive::listener::{Listener, ListenerBuilder, DEFAULT_RECEIVE_BUFFER};
