@@ -141,7 +141,8 @@ impl Socket {
                 Err(Error::Unsupported { request, errno, .. }) if !config.flags.is_empty() => {
                     return Err(Error::Unsupported {
                         request,
-                        what: "conntrack support for NFLOG (nf_conntrack_netlink)",
+                        what: "conntrack support for NFLOG (CONFIG_NETFILTER_NETLINK_GLUE_CT); \
+                               use a kernel built with it, or leave out Flags::CONNTRACK",
                         errno,
                     })
                 }
