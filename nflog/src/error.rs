@@ -300,6 +300,15 @@ pub enum Error {
     },
     /// A message from the kernel that does not parse.
     Parse(ParseError),
+    /// A network namespace that cannot be opened or entered: it does not exist, the file is
+    /// not a network namespace, or entering it needs CAP_SYS_ADMIN.
+    Namespace {
+        /// The namespace as given: `NAME`, a path, or `pid:PID`
+        /// ([`Netns`](crate::socket::netns::Netns)'s `Display`).
+        netns: String,
+        /// The error of `open` or `setns`.
+        source: io::Error,
+    },
 }
 
 impl Error {
@@ -311,6 +320,7 @@ impl Error {
             Error::NotBound { .. } => Some(libc::ENODEV),
             Error::Unsupported { errno, .. } | Error::Kernel { errno, .. } => Some(*errno),
             Error::Io { source, .. } => source.raw_os_error(),
+            Error::Namespace { source, .. } => source.raw_os_error(),
             Error::InvalidConfig { .. } | Error::Parse(_) => None,
         }
     }
@@ -379,6 +389,9 @@ impl fmt::Display for Error {
             ),
             Error::Io { operation, source } => write!(f, "{operation}: {source}"),
             Error::Parse(e) => write!(f, "malformed message from the kernel: {e}"),
+            Error::Namespace { netns, source } => {
+                crate::socket::netns::write_error(f, netns, source)
+            }
         }
     }
 }
@@ -388,6 +401,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io { source, .. } => Some(source),
             Error::Parse(e) => Some(e),
+            Error::Namespace { source, .. } => Some(source),
             _ => None,
         }
     }

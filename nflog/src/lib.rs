@@ -44,7 +44,8 @@
 //! - [`wire`]: zero-copy views over the bytes: netlink messages, attributes, and the
 //!   [`Packet`] with an accessor for every `NFULA_*` attribute; the configuration message.
 //! - [`socket`]: the [`Socket`], which owns the netlink file descriptor, binds groups and
-//!   waits for the kernel's acknowledgement of every request.
+//!   waits for the kernel's acknowledgement of every request; [`Socket::open_in`] opens it in
+//!   another network namespace ([`Netns`]) without moving the calling thread.
 //! - [`config`]: a group's settings, [`GroupConfig`], checked before they are sent.
 //! - [`receive`]: the [`Listener`] (socket + receive buffer + [`Stats`] + [`StopHandle`]) and
 //!   the [`Batch`] of packets one datagram holds.
@@ -176,6 +177,7 @@ pub use receive::batch::Batch;
 pub use receive::listener::{Listener, ListenerBuilder, DEFAULT_RECEIVE_BUFFER};
 pub use receive::stats::Stats;
 pub use receive::stop::StopHandle;
+pub use socket::netns::Netns;
 pub use socket::{Socket, MAX_DATAGRAM};
 pub use wire::family::{Family, Hook};
 pub use wire::kind::PacketAttr;

@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::receive::batch::Batch;
 use crate::receive::stats::{Accounting, Stats};
 use crate::receive::stop::StopHandle;
+use crate::socket::netns::Netns;
 use crate::socket::{wait_readable, Socket, MAX_DATAGRAM};
 use crate::wire::packet::Packet;
 
@@ -41,6 +42,7 @@ pub struct ListenerBuilder {
     receive_buffer: Option<usize>,
     no_enobufs: bool,
     buffer_size: usize,
+    netns: Option<Netns>,
 }
 
 impl Default for ListenerBuilder {
@@ -51,6 +53,7 @@ impl Default for ListenerBuilder {
             receive_buffer: Some(DEFAULT_RECEIVE_BUFFER),
             no_enobufs: false,
             buffer_size: MAX_DATAGRAM,
+            netns: None,
         }
     }
 }
@@ -96,14 +99,26 @@ impl ListenerBuilder {
         self
     }
 
+    /// Opens the socket in the network namespace `netns` instead of the calling thread's
+    /// (see [`Socket::open_in`]): the groups, packets and interface names are that
+    /// namespace's, and the calling thread stays where it is.
+    pub fn netns(mut self, netns: Netns) -> Self {
+        self.netns = Some(netns);
+        self
+    }
+
     /// Opens the socket, sets its options and binds every group.
     ///
     /// # Errors
     ///
-    /// Any error of [`Socket::open`], [`Socket::set_receive_buffer`] and
-    /// [`Socket::bind_group`]. On error nothing stays bound.
+    /// Any error of [`Socket::open`] (or [`Socket::open_in`] with a
+    /// [`netns`](Self::netns)), [`Socket::set_receive_buffer`] and [`Socket::bind_group`].
+    /// On error nothing stays bound.
     pub fn bind(self) -> Result<Listener, Error> {
-        let socket = Socket::open()?;
+        let socket = match &self.netns {
+            Some(netns) => Socket::open_in(netns)?,
+            None => Socket::open()?,
+        };
         if let Some(bytes) = self.receive_buffer {
             socket.set_receive_buffer(bytes)?;
         }

@@ -9,6 +9,7 @@
 //! statistics and the stop handle on top of this.
 
 pub mod names;
+pub mod netns;
 pub mod owner;
 mod sys;
 
@@ -23,6 +24,7 @@ use crate::wire::config::ConfigMessage;
 use crate::wire::family::Family;
 use crate::wire::kind::cfg;
 use crate::wire::netlink::Messages;
+use netns::{NamespaceFd, Netns};
 
 pub(crate) use sys::{eventfd, eventfd_signal, wait_readable};
 
@@ -44,6 +46,9 @@ pub struct Socket {
     pending: VecDeque<Vec<u8>>,
     pending_overruns: u64,
     scratch: Vec<u8>,
+    /// The network namespace the socket was opened in, when not the caller's: `/proc`
+    /// lookups about the socket are made there.
+    netns: Option<NamespaceFd>,
 }
 
 impl Socket {
@@ -72,7 +77,27 @@ impl Socket {
             pending: VecDeque::new(),
             pending_overruns: 0,
             scratch: Vec::new(),
+            netns: None,
         })
+    }
+
+    /// Opens a socket, as [`open`](Self::open) does, in the network namespace `netns`; the
+    /// calling thread stays in its own.
+    ///
+    /// A helper thread enters the namespace (`setns`), opens the socket and ends. The socket
+    /// belongs to that namespace for life: its groups, the packets it receives and the
+    /// interface names resolved through it are that namespace's. Needs CAP_SYS_ADMIN to
+    /// enter the namespace, and CAP_NET_ADMIN there to bind groups.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Namespace`] when the namespace does not exist, is not a network namespace,
+    /// or cannot be entered (EPERM: needs CAP_SYS_ADMIN); otherwise as [`open`](Self::open).
+    pub fn open_in(netns: &Netns) -> Result<Socket, Error> {
+        let namespace = NamespaceFd::open(netns)?;
+        let mut socket = namespace.run(Socket::open)??;
+        socket.netns = Some(namespace);
+        Ok(socket)
     }
 
     /// The socket's netlink port id, as `/proc/net/netfilter/nfnetlink_log` shows it.
@@ -347,9 +372,18 @@ impl Socket {
         }
     }
 
+    /// Who owns `group` in the socket's network namespace: `/proc/thread-self/net` is read
+    /// on a thread inside it when the socket was opened in another one.
+    fn owner_of(&self, group: u16) -> Option<owner::GroupOwner> {
+        match &self.netns {
+            None => owner::owner_of(group),
+            Some(namespace) => namespace.run(|| owner::owner_of(group)).ok().flatten(),
+        }
+    }
+
     fn kernel_error(&self, request: Request, group: Option<u16>, errno: i32) -> Error {
         match (errno, group) {
-            (libc::EPERM, Some(group)) => match owner::owner_of(group) {
+            (libc::EPERM, Some(group)) => match self.owner_of(group) {
                 Some(owner) if owner.port_id != self.port_id => Error::GroupOwned {
                     group,
                     owner: Some(owner),
@@ -384,6 +418,7 @@ impl core::fmt::Debug for Socket {
             .field("port_id", &self.port_id)
             .field("pending_datagrams", &self.pending.len())
             .field("pending_overruns", &self.pending_overruns)
+            .field("netns", &self.netns)
             .finish_non_exhaustive()
     }
 }
