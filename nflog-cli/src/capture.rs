@@ -27,6 +27,9 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     if let Some(bytes) = args.rcvbuf {
         builder = builder.receive_buffer(Some(bytes));
     }
+    if let Some(netns) = &args.netns {
+        builder = builder.netns(netns.clone());
+    }
     let mut listener = builder.bind().map_err(explain_bind_error)?;
     let (out, to_file) = output::open(&args.output)?;
     if let Some(user) = &args.user {

@@ -150,6 +150,12 @@ pub struct CaptureArgs {
     /// Drop root privileges to USER once the groups are bound, as tcpdump -Z does.
     #[arg(short = 'Z', long = "user", value_name = "USER")]
     pub user: Option<String>,
+
+    /// Capture in another network namespace: NAME (from `ip netns`), a PATH to a namespace
+    /// file, or pid:PID for a process's. Only the socket is opened there; needs
+    /// CAP_SYS_ADMIN.
+    #[arg(long = "netns", value_name = "NAME|PATH|pid:PID")]
+    pub netns: Option<nflog::Netns>,
 }
 
 /// Arguments of `nflog read`.
