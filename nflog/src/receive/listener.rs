@@ -133,7 +133,15 @@ impl ListenerBuilder {
             groups: Vec::with_capacity(self.groups.len()),
         };
         for group in self.groups {
-            listener.add_group(group, &self.config)?;
+            if let Err(e) = listener.add_group(group, &self.config) {
+                // Closing the socket would unbind them too, but only once every copy of the
+                // descriptor is closed, and a fork in another thread may hold one until it
+                // execs: unbind explicitly so that nothing stays bound when this returns.
+                for bound in listener.groups.clone() {
+                    let _ = listener.socket.unbind_group(bound);
+                }
+                return Err(e);
+            }
         }
         Ok(listener)
     }
