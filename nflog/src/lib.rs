@@ -4,7 +4,8 @@
 //! "ssh"` (or `iptables -A INPUT -p tcp --dport 22 -j NFLOG --nflog-group 5`) makes the kernel
 //! copy each matching packet, with its metadata, to whichever program listens on group 5 over
 //! netlink (nfnetlink_log). This crate is that program's side: no C library, no `unsafe` but
-//! one socket option, no panic on any input, no allocation per packet.
+//! one socket option (and, with feature `tokio`, the descriptor's registration with the
+//! reactor), no panic on any input, no allocation per packet.
 //!
 //! ```no_run
 //! use nflog::Listener;
@@ -48,7 +49,9 @@
 //!   another network namespace ([`Netns`]) without moving the calling thread.
 //! - [`config`]: a group's settings, [`GroupConfig`], checked before they are sent.
 //! - [`receive`]: the [`Listener`] (socket + receive buffer + [`Stats`] + [`StopHandle`]) and
-//!   the [`Batch`] of packets one datagram holds.
+//!   the [`Batch`] of packets one datagram holds; the [`OwnedPacket`], a copy to keep.
+//! - `receive::tokio` (feature `tokio`): `AsyncListener`, the listener on the tokio reactor,
+//!   and its `PacketStream` of owned packets.
 //! - [`conntrack`]: the packet's conntrack entry (`NFULA_CT`, flag [`Flags::CONNTRACK`]) as
 //!   a typed view, [`Conntrack`] (tuples, status, id, mark, zone, counters, labels), and
 //!   [`CtInfo`], how the packet relates to it (`NFULA_CT_INFO`).
@@ -80,6 +83,13 @@
 //! 3. **Non-blocking**, for epoll, mio or an async runtime: register the listener's file
 //!    descriptor ([`AsFd`](std::os::fd::AsFd)) and call [`Listener::try_recv`] until it
 //!    returns `None` each time it is readable.
+//!
+//!    On tokio, feature `tokio` does it: `AsyncListener::new(listener)`, then
+//!    `listener.recv().await` for batches of borrowed packets, or `listener.into_stream()`
+//!    for a `futures_core::Stream` of [`OwnedPacket`]s; both are cancel-safe, so they sit
+//!    in `tokio::select!` beside a shutdown signal (`examples/async_tokio.rs`). The core
+//!    stays runtime-agnostic: other runtimes use the descriptor and `try_recv` (the
+//!    `receive::tokio` module sketches mio).
 //!
 //! # Adding the rule
 //!
@@ -175,8 +185,11 @@ pub use conntrack::{Conntrack, CtInfo};
 pub use error::{Error, ParseError, Request};
 pub use receive::batch::Batch;
 pub use receive::listener::{Listener, ListenerBuilder, DEFAULT_RECEIVE_BUFFER};
+pub use receive::owned::OwnedPacket;
 pub use receive::stats::Stats;
 pub use receive::stop::StopHandle;
+#[cfg(feature = "tokio")]
+pub use receive::tokio::{AsyncListener, PacketStream};
 pub use socket::netns::Netns;
 pub use socket::{Socket, MAX_DATAGRAM};
 pub use wire::family::{Family, Hook};

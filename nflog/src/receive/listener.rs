@@ -284,7 +284,10 @@ impl Listener {
     }
 
     /// Receives one datagram into the buffer without waiting; `None` when there is none.
-    fn receive_datagram(&mut self) -> Result<Option<usize>, Error> {
+    ///
+    /// With [`batch`](Self::batch), the two halves of [`try_recv`](Self::try_recv), for
+    /// callers that loop on `None` (the async listener) and must return the batch.
+    pub(crate) fn receive_datagram(&mut self) -> Result<Option<usize>, Error> {
         loop {
             match self.socket.recv(&mut self.buffer, false) {
                 Ok(full_len) => {
@@ -304,7 +307,8 @@ impl Listener {
         }
     }
 
-    fn batch(&mut self, full_len: usize) -> Batch<'_> {
+    /// The packets of the datagram [`receive_datagram`](Self::receive_datagram) received.
+    pub(crate) fn batch(&mut self, full_len: usize) -> Batch<'_> {
         let truncated = full_len > self.buffer.len();
         let len = full_len.min(self.buffer.len());
         Batch::new(&self.buffer[..len], truncated, &mut self.accounting)
