@@ -136,8 +136,40 @@
 //!   [`Flags::SEQ`] to learn how many packets that cost ([`Stats::seq_gaps`]).
 //! - **Copy range**: copy only the headers you need ([`GroupConfig::copy_range`], or the
 //!   rule's `snaplen`): less to copy, more packets per batch.
-//! - **Several CPUs**: spread rules over several groups and give each its own listener and
-//!   thread.
+//! - **Several CPUs**: see [Scaling out](#scaling-out).
+//!
+//! # Scaling out
+//!
+//! A group's packets go to one socket, which one thread drains: about 150 ns of CPU per
+//! packet for receiving and parsing, plus whatever the consumer does with it. When that is
+//! more than one CPU can give, or to spread the kernel's side (each group's queue has a
+//! lock of its own), spread the packets over N groups in the ruleset and run N listeners,
+//! one per thread, each bound to its own group only. A log statement takes a constant
+//! group, so a verdict map picks one of N chains that each log to their group:
+//!
+//! ```text
+//! table inet scale {
+//!     chain g0 {
+//!         log group 10
+//!     }
+//!     chain g1 {
+//!         log group 11
+//!     }
+//!     chain in {
+//!         type filter hook input priority 0;
+//!         numgen inc mod 2 vmap { 0 : jump g0, 1 : jump g1 }
+//!     }
+//! }
+//! ```
+//!
+//! `numgen inc mod N` deals packets round-robin, evenly, but spreads one flow's packets
+//! over every group (flag [`Flags::SEQ_GLOBAL`] numbers them across groups);
+//! `jhash ip saddr . ip daddr mod N` keeps each flow in one group, as evenly as the flows
+//! allow. Then, for each k, a thread with `Listener::bind(10 + k)` and its loop; one
+//! [`StopHandle`] each ends them. `examples/multi_group.rs` does all this in a private
+//! network namespace and prints each group's share, the throughput and the CPU per
+//! packet; on 2 CPUs, with 10 µs of work per packet, 2 groups took 1.42 s where 1 took
+//! 2.06 s for the same 200000 packets.
 //!
 //! # Coming from the `nflog` crate 0.x (libnetfilter_log bindings)
 //!
