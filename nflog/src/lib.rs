@@ -58,7 +58,8 @@
 //! - [`error`]: [`Error`] for what a user must act on, [`ParseError`] for bad bytes.
 //! - `decode` (feature `decode`, on by default): what a logged packet's payload says, its
 //!   IPv4/IPv6/ARP and TCP/UDP/ICMP headers as plain values, decoded with etherparse even
-//!   when the copy range cut it short.
+//!   when the copy range cut it short; for bridge and netdev packets, also the Ethernet
+//!   header and VLAN tags (`decode_link`).
 //! - `format` (feature `format`, on by default): one packet as one line of text (the
 //!   kernel's LOG and ulogd2's LOGEMU), ulogd2-compatible JSON, or libnetfilter_log XML,
 //!   written to any `impl Write`.

@@ -1,12 +1,13 @@
 //! Reading the headers of an NFLOG payload with etherparse's lax slices.
 //!
 //! NFLOG's payload starts at the network header in every family (ipv4, ipv6, bridge,
-//! netdev, arp): nfnetlink_log.c copies from `skb_network_offset()`. There is no link-layer
-//! header to read, so we start from [`LaxIpv4Slice`], [`LaxIpv6Slice`] or
-//! [`ArpPacketSlice`] and then slice the transport header ourselves with [`TcpSlice`],
-//! [`UdpSlice`], [`Icmpv4Slice`] or [`Icmpv6Slice`]. Nothing is allocated; every field is
-//! copied into the plain values of [`super`]. What comes out, for whole and cut payloads,
-//! is documented on [`decode_payload`]; this is how.
+//! netdev, arp) and every hook but netdev egress: nfnetlink_log.c copies from `skb->data`,
+//! which is the MAC header only there (`super::decode` steps over it, see `link.rs`).
+//! There is no link-layer header to read here, so we start from [`LaxIpv4Slice`],
+//! [`LaxIpv6Slice`] or [`ArpPacketSlice`] and then slice the transport header ourselves
+//! with [`TcpSlice`], [`UdpSlice`], [`Icmpv4Slice`] or [`Icmpv6Slice`]. Nothing is
+//! allocated; every field is copied into the plain values of [`super`]. What comes out, for
+//! whole and cut payloads, is documented on [`decode_payload`]; this is how.
 //!
 //! We do not use `LaxSlicedPacket::from_ip`: it skips the transport header of every
 //! fragmented packet, first fragments included, which carry one.

@@ -1,17 +1,24 @@
 //! What a logged packet says: its IP, TCP, UDP, ICMP or ARP headers, decoded with
 //! [etherparse](https://docs.rs/etherparse).
 //!
-//! [`decode`] reads the payload NFLOG delivered (which starts at the network header) and
-//! returns plain values, no allocation. A payload cut short by the copy range or the rule's
-//! snaplen is normal: what is there is decoded, and [`Decoded::cut`] says which layer was
-//! incomplete. Decoding never fails and never panics; bytes that are not a header of the
-//! kind expected leave that layer `None` and say why in [`Decoded::cut`].
+//! [`decode`] reads the payload NFLOG delivered (which starts at the network header, but at
+//! the MAC header at the netdev egress hook) and returns plain values, no allocation.
+//! [`decode_link`] reads the link layer of bridge and netdev packets: the Ethernet header
+//! and VLAN tags. A payload cut short by the copy range or the rule's snaplen is normal:
+//! what is there is decoded, and [`Decoded::cut`] says which layer was incomplete. Decoding
+//! never fails and never panics; bytes that are not a header of the kind expected leave that
+//! layer `None` and say why in [`Decoded::cut`].
 
 mod headers;
+mod link;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use headers::decode_payload;
+pub use link::{
+    decode_link, Ethernet, InBandTags, Link, LinkHeader, VlanTag, ETHERNET_HEADER_LEN,
+    MAX_IN_BAND_TAGS, TPID_8021AD, TPID_8021Q,
+};
 
 use crate::wire::packet::Packet;
 
@@ -272,10 +279,19 @@ impl Icmp {
 
 /// Decodes a logged packet's payload according to its link-layer protocol.
 ///
-/// Packets without payload (copy mode meta) decode to nothing.
+/// Packets without payload (copy mode meta) decode to nothing. For the bridge and netdev
+/// families the network header is looked for past what the payload holds of the link
+/// layer: the MAC header at the netdev egress hook, a VLAN tag left in the frame (see
+/// [`decode_link`]); a payload that ends before it is cut at [`Cut::Network`].
 pub fn decode(packet: &Packet<'_>) -> Decoded {
-    match packet.payload() {
-        Some(payload) => decode_payload(packet.hw_protocol(), packet.family(), payload),
-        None => Decoded::default(),
+    match link::network_start(packet) {
+        link::NetworkStart::At(protocol, payload) => {
+            decode_payload(protocol, packet.family(), payload)
+        }
+        link::NetworkStart::Cut => Decoded {
+            cut: Some(Cut::Network),
+            ..Decoded::default()
+        },
+        link::NetworkStart::NoPayload => Decoded::default(),
     }
 }
