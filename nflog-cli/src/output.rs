@@ -142,6 +142,15 @@ fn record_bytes<'p>(packet: &Packet<'p>, link_type: LinkType) -> Option<&'p [u8]
     }
 }
 
+/// Writes `bytes` to standard output; a reader that went away (`| head`) is not an error.
+pub fn print(bytes: &[u8]) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(write_error),
+    }
+}
+
 /// Whether an error is the reader of our output going away (`| head`): not a failure.
 pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
     e.chain()
