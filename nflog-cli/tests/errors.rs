@@ -1,0 +1,295 @@
+//! The errors a user of the command meets: each is one line on stderr that says what to do,
+//! with a non-zero exit status.
+//!
+//! Tests that could reach the kernel run from a thread in a private network namespace of
+//! their own (see `support`); the argument error never gets that far and needs no privilege.
+
+mod support;
+
+use std::fs;
+use std::process::Command;
+
+use support::{
+    assert_statistics, has_tool, in_netns, nflog_output, nft, one_line, privileged, udp4,
+    wait_until, Proc, Scratch, NFLOG,
+};
+
+const GROUP: u16 = 7;
+const PORT: u16 = 6007;
+
+/// Logs every UDP datagram to `PORT` at OUTPUT, with prefix "err", to `GROUP`.
+fn log_udp_to_group() {
+    nft(&format!(
+        "table inet t {{\n  chain out {{\n    type filter hook output priority 0;\n\
+         \x20   udp dport {PORT} log group {GROUP} prefix \"err\"\n  }}\n}}\n"
+    ));
+}
+
+#[test]
+fn without_cap_net_admin_says_how_to_grant_it() {
+    if !privileged("without_cap_net_admin_says_how_to_grant_it")
+        || !has_tool(
+            "without_cap_net_admin_says_how_to_grant_it",
+            "setpriv",
+            "--version",
+            "util-linux",
+        )
+    {
+        return;
+    }
+    in_netns(|| {
+        let out = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", NFLOG])
+            .args(["-g", "7"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(out.stdout.is_empty());
+        let line = one_line(&stderr);
+        assert!(
+            line.starts_with("nflog: not permitted to bind group 7"),
+            "{line}"
+        );
+        assert!(line.contains("CAP_NET_ADMIN"), "{line}");
+        assert!(line.contains("setcap cap_net_admin+ep"), "{line}");
+        assert!(support::bound_groups().is_empty());
+    });
+}
+
+#[test]
+fn group_held_by_another_process_names_it() {
+    if !privileged("group_held_by_another_process_names_it") {
+        return;
+    }
+    in_netns(|| {
+        // This test process holds the group, in the namespace the command runs in.
+        let _held = nflog::Listener::bind(GROUP).expect("bind the group first");
+        let (status, stdout, stderr) = nflog_output(&["-g", "7"]);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert_eq!(stdout, "");
+        let line = one_line(&stderr);
+        let comm = fs::read_to_string("/proc/self/comm").unwrap();
+        let owner = format!("process {} \"{}\"", std::process::id(), comm.trim_end());
+        assert!(
+            line.starts_with("nflog: group 7 is already bound by another socket"),
+            "{line}"
+        );
+        assert!(line.contains(&owner), "{owner} not named in {line}");
+    });
+}
+
+#[test]
+fn bad_group_argument_is_a_usage_error() {
+    // Argument parsing fails before anything is opened: no privilege, no namespace.
+    let (status, stdout, stderr) = nflog_output(&["-g", "notanumber"]);
+    assert_eq!(
+        status.code(),
+        Some(2),
+        "clap's usage error status: {stderr}"
+    );
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.starts_with("error: invalid value 'notanumber' for '--group <GROUP>'"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn missing_group_says_how_to_pass_one() {
+    if !privileged("missing_group_says_how_to_pass_one") {
+        return;
+    }
+    in_netns(|| {
+        for args in [&[][..], &["capture"], &["-w", "x.pcap"]] {
+            let (status, stdout, stderr) = nflog_output(args);
+            assert_eq!(status.code(), Some(1), "{args:?}: {stderr}");
+            assert_eq!(stdout, "");
+            let line = one_line(&stderr);
+            assert!(line.starts_with("nflog: no group given"), "{line}");
+            assert!(line.contains("`nflog -g 5`"), "{line}");
+            assert!(line.contains("log group 5"), "{line}");
+        }
+        assert!(support::bound_groups().is_empty(), "nothing was bound");
+    });
+}
+
+#[test]
+fn unwritable_output_file_is_named() {
+    if !privileged("unwritable_output_file_is_named") {
+        return;
+    }
+    in_netns(|| {
+        let (status, stdout, stderr) = nflog_output(&["-g", "7", "-w", "/proc/nonexistent/x"]);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert_eq!(stdout, "");
+        let line = one_line(&stderr);
+        assert!(
+            line.starts_with("nflog: cannot write /proc/nonexistent/x: "),
+            "{line}"
+        );
+        assert!(line.contains("No such file or directory"), "{line}");
+    });
+}
+
+#[test]
+fn full_disk_is_reported_after_the_statistics() {
+    if !privileged("full_disk_is_reported_after_the_statistics") {
+        return;
+    }
+    in_netns(|| {
+        log_udp_to_group();
+        let scratch = Scratch::new();
+        let mut nflog = Proc::nflog(
+            &["-g", "7", "-c", "1", "-w", "/dev/full"],
+            scratch.path(),
+            "nflog",
+        );
+        nflog.wait_bound(GROUP);
+        wait_until("nflog gives up", || {
+            udp4(PORT, b"no room");
+            nflog.exited().is_some()
+        });
+        let status = nflog.wait();
+        let stderr = nflog.stderr();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "statistics, then the error: {stderr}");
+        assert_statistics(lines[0], 1);
+        assert!(
+            lines[1].starts_with("nflog: writing the output failed: the disk is full (ENOSPC)"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("No space left on device"), "{}", lines[1]);
+    });
+}
+
+/// Captures three packets to `dir/full.pcap` with the command, in the calling thread's
+/// namespace; returns the file.
+fn capture_three(scratch: &Scratch, args: &[&str]) -> std::path::PathBuf {
+    log_udp_to_group();
+    let file = scratch.join("full.pcap");
+    let mut command_args = vec!["-g", "7", "-c", "3", "-w", file.to_str().unwrap()];
+    command_args.extend_from_slice(args);
+    let mut nflog = Proc::nflog(&command_args, scratch.path(), "capture");
+    nflog.wait_bound(GROUP);
+    for payload in [&b"one"[..], b"two", b"three"] {
+        udp4(PORT, payload);
+    }
+    assert!(nflog.wait().success(), "{}", nflog.stderr());
+    file
+}
+
+/// The byte offsets where the records of a host-order pcap file start.
+fn pcap_record_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut offsets = Vec::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        offsets.push(at);
+        let caplen = u32::from_ne_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        at += 16 + caplen;
+    }
+    offsets
+}
+
+/// The byte offsets where the blocks of a host-order pcapng file start, with their types.
+fn pcapng_blocks(bytes: &[u8]) -> Vec<(usize, u32)> {
+    let mut blocks = Vec::new();
+    let mut at = 0;
+    while at + 12 <= bytes.len() {
+        let kind = u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap());
+        let len = u32::from_ne_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        blocks.push((at, kind));
+        at += len;
+    }
+    blocks
+}
+
+#[test]
+fn cut_capture_prints_whole_records_then_names_the_offset() {
+    if !privileged("cut_capture_prints_whole_records_then_names_the_offset") {
+        return;
+    }
+    in_netns(|| {
+        let scratch = Scratch::new();
+        let full = capture_three(&scratch, &[]);
+        let bytes = fs::read(&full).unwrap();
+
+        // pcap: cut the third record in the middle of its data.
+        let offsets = pcap_record_offsets(&bytes);
+        assert_eq!(offsets.len(), 3);
+        let third = offsets[2];
+        let cut = scratch.join("cut.pcap");
+        fs::write(&cut, &bytes[..third + 16 + 10]).unwrap();
+        let (status, stdout, stderr) = nflog_output(&["read", cut.to_str().unwrap()]);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert_eq!(stdout.lines().count(), 2, "the two whole records: {stdout}");
+        assert!(
+            stdout.lines().all(|l| l.contains(" err IN= OUT=1 ")),
+            "{stdout}"
+        );
+        let line = one_line(&stderr);
+        let expected = format!(
+            "nflog: {}: after 2 records: file cut short at byte {third}: ",
+            cut.display()
+        );
+        assert!(line.starts_with(&expected), "{line}\nexpected: {expected}");
+
+        // pcapng (the same packets, converted by `nflog read`): cut inside the third
+        // packet block.
+        let whole = scratch.join("full.pcapng");
+        let (status, _, stderr) = nflog_output(&[
+            "read",
+            full.to_str().unwrap(),
+            "-w",
+            whole.to_str().unwrap(),
+        ]);
+        assert!(status.success(), "{stderr}");
+        let bytes = fs::read(&whole).unwrap();
+        let packets: Vec<usize> = pcapng_blocks(&bytes)
+            .into_iter()
+            .filter(|&(_, kind)| kind == 6)
+            .map(|(at, _)| at)
+            .collect();
+        assert_eq!(packets.len(), 3);
+        let third = packets[2];
+        let cut = scratch.join("cut.pcapng");
+        fs::write(&cut, &bytes[..third + 40]).unwrap();
+        let (status, stdout, stderr) = nflog_output(&["read", cut.to_str().unwrap()]);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert_eq!(stdout.lines().count(), 2, "the two whole records: {stdout}");
+        let line = one_line(&stderr);
+        let expected = format!(
+            "nflog: {}: after 2 records: file cut short at byte {third}: ",
+            cut.display()
+        );
+        assert!(line.starts_with(&expected), "{line}\nexpected: {expected}");
+    });
+}
+
+#[test]
+fn capture_of_another_link_type_is_refused_by_read() {
+    if !privileged("capture_of_another_link_type_is_refused_by_read") {
+        return;
+    }
+    in_netns(|| {
+        let scratch = Scratch::new();
+        let raw = capture_three(&scratch, &["--linktype", "raw"]);
+        let bytes = fs::read(&raw).unwrap();
+        assert_eq!(
+            u32::from_ne_bytes(bytes[20..24].try_into().unwrap()),
+            101,
+            "LINKTYPE_RAW"
+        );
+        let (status, stdout, stderr) = nflog_output(&["read", raw.to_str().unwrap()]);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert_eq!(stdout, "");
+        let line = one_line(&stderr);
+        assert!(
+            line.contains("record 1 has link type 101 (not NFLOG, 239)"),
+            "{line}"
+        );
+        assert!(line.contains("tcpdump -i nflog:N -w"), "{line}");
+    });
+}
