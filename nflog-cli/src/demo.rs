@@ -16,7 +16,7 @@ use nflog::{GroupConfig, Listener};
 
 use crate::cli::{DemoArgs, LinkTypeArg};
 use crate::netns;
-use crate::output::Sink;
+use crate::output::{write_error, Sink};
 
 const GROUP: u16 = 1;
 const UDP_PORT: u16 = 40400;
@@ -52,6 +52,14 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         .context("starting the demo thread")?
         .join()
         .map_err(|_| anyhow!("the demo thread panicked"))?
+        .or_else(|e| {
+            // A reader that went away (`| head`) ends the demo early, not in failure.
+            if crate::output::is_closed_pipe(&e) {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
 }
 
 fn require(program: &str, version_flag: &str, package: &str) -> Result<()> {
@@ -93,7 +101,8 @@ fn demo_in_private_namespace(format: crate::cli::OutputFormat) -> Result<()> {
 
     make_traffic()?;
 
-    let mut sink = Sink::new(format, LinkTypeArg::Nflog, Box::new(io::stdout()))?;
+    let mut sink =
+        Sink::new(format, LinkTypeArg::Nflog, Box::new(io::stdout())).map_err(write_error)?;
     let mut names = InterfaceNames::new(&listener)?;
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut quiet_since = Instant::now();
@@ -103,7 +112,8 @@ fn demo_in_private_namespace(format: crate::cli::OutputFormat) -> Result<()> {
             Some(batch) => {
                 let received = SystemTime::now();
                 for packet in batch {
-                    sink.write(&packet?, received, &mut names)?;
+                    sink.write(&packet?, received, &mut names)
+                        .map_err(write_error)?;
                     written += 1;
                 }
                 quiet_since = Instant::now();
@@ -111,7 +121,7 @@ fn demo_in_private_namespace(format: crate::cli::OutputFormat) -> Result<()> {
             None => std::thread::sleep(Duration::from_millis(5)),
         }
     }
-    sink.finish(&[])?;
+    sink.finish(&[]).map_err(write_error)?;
     let stats = listener.stats();
     eprintln!(
         "nflog demo: {written} packets logged and received; {} overruns, {} malformed. \

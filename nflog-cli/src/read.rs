@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nflog::pcap::{CaptureReader, LinkType};
 use nflog::socket::names::Numeric;
 use nflog::Packet;
@@ -25,6 +25,14 @@ pub fn run(args: &ReadArgs) -> Result<()> {
     let name = display_name(&args.file);
     let mut reader = CaptureReader::new(BufReader::with_capacity(256 * 1024, input))
         .with_context(|| name.clone())?;
+    if let Some(link_type) = reader.link_type().filter(|&l| l != LinkType::Nflog) {
+        // A pcap file declares its one link type up front: refuse it before any output.
+        bail!(
+            "{name} has link type {} (not NFLOG, 239): nflog read reads captures made with \
+             `nflog -w` or `tcpdump -i nflog:N -w`",
+            link_type.number()
+        );
+    }
     let (out, _) = output::open(&args.output)?;
     let format = output::choose_format(&args.output);
     let mut sink =

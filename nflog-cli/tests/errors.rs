@@ -287,9 +287,20 @@ fn capture_of_another_link_type_is_refused_by_read() {
         assert_eq!(stdout, "");
         let line = one_line(&stderr);
         assert!(
-            line.contains("record 1 has link type 101 (not NFLOG, 239)"),
+            line.contains("has link type 101 (not NFLOG, 239)"),
             "{line}"
         );
         assert!(line.contains("tcpdump -i nflog:N -w"), "{line}");
+
+        // The file header alone says so: an empty capture of another link type is refused too.
+        let empty = scratch.join("empty-raw.pcap");
+        fs::write(&empty, &bytes[..24]).unwrap();
+        let (status, stdout, stderr) = nflog_output(&["read", empty.to_str().unwrap()]);
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert_eq!(stdout, "");
+        assert!(
+            one_line(&stderr).contains("has link type 101 (not NFLOG, 239)"),
+            "{stderr}"
+        );
     });
 }
