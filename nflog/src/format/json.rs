@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{Datelike, Timelike};
 use etherparse::LaxIpv6Slice;
 
+use super::put::{push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
 use super::{packet_time, TimeZone};
 use crate::decode::{self, Cut, Decoded, Icmp, Layer, Network, Tcp, Transport};
 use crate::socket::names::ResolveInterface;
@@ -534,7 +535,7 @@ impl Line<'_> {
 
     fn int(&mut self, name: &str, value: impl Into<u64>) {
         self.key(name);
-        write_u64(self.buf, value.into());
+        push_dec(self.buf, value.into());
     }
 
     fn string(&mut self, name: &str, value: &str) {
@@ -559,19 +560,19 @@ fn write_timestamp(buf: &mut Vec<u8>, time_zone: TimeZone, sec: u64, usec: u32) 
     let time = time_zone.moment(shown).time;
     buf.push(b'"');
     // From a time after 1970 in an offset under a day: a year from 1969 on.
-    write_padded(buf, time.year().unsigned_abs(), 4);
+    push_padded(buf, time.year().unsigned_abs(), 4);
     buf.push(b'-');
-    write_padded(buf, time.month(), 2);
+    push_padded(buf, time.month(), 2);
     buf.push(b'-');
-    write_padded(buf, time.day(), 2);
+    push_padded(buf, time.day(), 2);
     buf.push(b'T');
-    write_padded(buf, time.hour(), 2);
+    push_padded(buf, time.hour(), 2);
     buf.push(b':');
-    write_padded(buf, time.minute(), 2);
+    push_padded(buf, time.minute(), 2);
     buf.push(b':');
-    write_padded(buf, time.second(), 2);
+    push_padded(buf, time.second(), 2);
     buf.push(b'.');
-    write_padded(buf, usec, 6);
+    push_padded(buf, usec, 6);
     // ulogd_output_JSON.c: `if (*opi->cached_tz = '\0' || ...)` assigns, so the suffix is
     // empty when the offset is 0 and "%+03d%02d" otherwise.
     let gmtoff = time.offset().local_minus_utc();
@@ -580,32 +581,10 @@ fn write_timestamp(buf: &mut Vec<u8>, time_zone: TimeZone, sec: u64, usec: u32) 
         let hours = gmtoff / 3600;
         let minutes = gmtoff.unsigned_abs() / 60 % 60;
         buf.push(if hours < 0 { b'-' } else { b'+' });
-        write_padded(buf, hours.unsigned_abs(), 2);
-        write_padded(buf, minutes, 2);
+        push_padded(buf, hours.unsigned_abs(), 2);
+        push_padded(buf, minutes, 2);
     }
     buf.push(b'"');
-}
-
-/// A decimal number.
-fn write_u64(buf: &mut Vec<u8>, mut value: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    buf.extend_from_slice(&digits[at..]);
-}
-
-/// A decimal number with leading zeros to `width` digits (`%0Nd`).
-fn write_padded(buf: &mut Vec<u8>, value: u32, width: usize) {
-    let digits = value.checked_ilog10().unwrap_or(0) as usize + 1;
-    buf.extend(std::iter::repeat_n(b'0', width.saturating_sub(digits)));
-    write_u64(buf, u64::from(value));
 }
 
 /// A JSON string, escaped as jansson's `json_dumps` with flags 0 does.
@@ -660,94 +639,21 @@ fn escape_into(buf: &mut Vec<u8>, value: &str) {
 
 /// Bytes as HWHDR writes them: `%02x` joined by `:`, quoted.
 fn write_hex_string(buf: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     buf.push(b'"');
-    for (i, &byte) in bytes.iter().enumerate() {
-        if i > 0 {
-            buf.push(b':');
-        }
-        buf.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]);
-    }
+    push_hex_bytes(buf, bytes, Some(b':'));
     buf.push(b'"');
 }
 
 fn write_quoted_ipv4(buf: &mut Vec<u8>, addr: Ipv4Addr) {
     buf.push(b'"');
-    write_ipv4(buf, addr.octets());
+    push_ipv4_addr(buf, addr);
     buf.push(b'"');
-}
-
-fn write_ipv4(buf: &mut Vec<u8>, octets: [u8; 4]) {
-    for (i, octet) in octets.into_iter().enumerate() {
-        if i > 0 {
-            buf.push(b'.');
-        }
-        write_u64(buf, u64::from(octet));
-    }
 }
 
 fn write_quoted_ipv6(buf: &mut Vec<u8>, addr: Ipv6Addr) {
     buf.push(b'"');
-    write_ipv6(buf, addr);
+    push_ipv6_addr(buf, &addr);
     buf.push(b'"');
-}
-
-/// An IPv6 address as glibc's `inet_ntop` writes it (resolv/inet_ntop.c, `inet_ntop6`):
-/// the first longest run of two or more zero words becomes `::`, and an address whose
-/// first 96 bits are zero (with a run of exactly 6) or that is `::ffff:0:0/96` ends in
-/// dotted IPv4.
-fn write_ipv6(buf: &mut Vec<u8>, addr: Ipv6Addr) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let words = addr.segments();
-    // The first longest run of zero words.
-    let (mut best_base, mut best_len) = (0usize, 0usize);
-    let mut run = None::<(usize, usize)>;
-    for (i, &word) in words.iter().enumerate() {
-        if word == 0 {
-            let (base, len) = run.unwrap_or((i, 0));
-            run = Some((base, len + 1));
-        } else {
-            run = None;
-        }
-        if let Some((base, len)) = run {
-            if len > best_len {
-                (best_base, best_len) = (base, len);
-            }
-        }
-    }
-    let best = (best_len >= 2).then_some((best_base, best_len));
-    for (i, &word) in words.iter().enumerate() {
-        if let Some((base, len)) = best {
-            if (base..base + len).contains(&i) {
-                if i == base {
-                    buf.push(b':');
-                }
-                continue;
-            }
-        }
-        if i != 0 {
-            buf.push(b':');
-        }
-        if i == 6
-            && (matches!(best, Some((0, 6))) || matches!(best, Some((0, 5)) if words[5] == 0xffff))
-        {
-            let o = addr.octets();
-            write_ipv4(buf, [o[12], o[13], o[14], o[15]]);
-            break;
-        }
-        // "%x": no leading zeros.
-        let mut started = false;
-        for shift in [12, 8, 4, 0] {
-            let nibble = (word >> shift) & 0xf;
-            if nibble != 0 || started || shift == 0 {
-                buf.push(HEX[usize::from(nibble)]);
-                started = true;
-            }
-        }
-    }
-    if best.is_some_and(|(base, len)| base + len == 8) {
-        buf.push(b':');
-    }
 }
 
 #[cfg(test)]
@@ -1552,7 +1458,7 @@ mod tests {
         for (hex, expected) in cases {
             let bits = u128::from_str_radix(hex, 16).unwrap();
             let mut buf = Vec::new();
-            write_ipv6(&mut buf, Ipv6Addr::from(bits));
+            push_ipv6_addr(&mut buf, &Ipv6Addr::from(bits));
             assert_eq!(String::from_utf8(buf).unwrap(), expected, "{hex}");
         }
     }

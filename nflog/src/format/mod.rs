@@ -15,6 +15,7 @@
 
 mod clock;
 mod json;
+mod put;
 mod text;
 mod xml;
 

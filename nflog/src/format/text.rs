@@ -1,13 +1,14 @@
 //! The text format: ulogd2 LOGEMU lines; see [`TextFormat`].
 
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv4Addr;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
 use super::clock::TimeZone;
 use super::packet_time;
+use super::put::{push_dec, push_hex, push_ipv4_addr, push_ipv6_addr, push_padded};
 use crate::decode::{self, Arp, Cut, Decoded, Icmp, Ipv4, Ipv6, Network, Tcp, Transport};
 use crate::socket::names::ResolveInterface;
 use crate::wire::family::Family;
@@ -202,11 +203,11 @@ fn push_ctime(line: &mut Vec<u8>, time: &DateTime<FixedOffset>) {
     }
     push_dec(line, day);
     line.push(b' ');
-    push_2digits(line, time.hour());
+    push_padded(line, time.hour(), 2);
     line.push(b':');
-    push_2digits(line, time.minute());
+    push_padded(line, time.minute(), 2);
     line.push(b':');
-    push_2digits(line, time.second());
+    push_padded(line, time.second(), 2);
 }
 
 /// An interface: its name, its index when unnamed, nothing for none or index 0 (as
@@ -602,62 +603,6 @@ fn push_arp(line: &mut Vec<u8>, arp: Option<&Arp>, cut: bool) {
     }
 }
 
-fn push_ipv4_addr(line: &mut Vec<u8>, addr: Ipv4Addr) {
-    for (i, octet) in addr.octets().into_iter().enumerate() {
-        if i > 0 {
-            line.push(b'.');
-        }
-        push_dec(line, octet);
-    }
-}
-
-/// An IPv6 address as glibc's `inet_ntop` writes it (ulogd2's IP2STR): the longest run of
-/// two or more zero groups (the first of equals) as `::`, and the last 32 bits as a dotted
-/// quad for `::a.b.c.d` and `::ffff:a.b.c.d`. Rust's `Display` writes `::102:304` for the
-/// former.
-fn push_ipv6_addr(line: &mut Vec<u8>, addr: &Ipv6Addr) {
-    let words = addr.segments();
-    // The longest run of zero words (first of equals), as glibc finds it.
-    let (mut best, mut best_len) = (usize::MAX, 0);
-    let mut i = 0;
-    while i < 8 {
-        if words[i] == 0 {
-            let start = i;
-            while i < 8 && words[i] == 0 {
-                i += 1;
-            }
-            if i - start > best_len {
-                (best, best_len) = (start, i - start);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    if best_len < 2 {
-        best = usize::MAX;
-    }
-    for (i, &word) in words.iter().enumerate() {
-        if best != usize::MAX && (best..best + best_len).contains(&i) {
-            if i == best {
-                line.push(b':');
-            }
-            continue;
-        }
-        if i != 0 {
-            line.push(b':');
-        }
-        if i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff)) {
-            let [.., a, b, c, d] = addr.octets();
-            push_ipv4_addr(line, Ipv4Addr::new(a, b, c, d));
-            break;
-        }
-        push_hex(line, word.into(), 1, false);
-    }
-    if best != usize::MAX && best + best_len == 8 {
-        line.push(b':');
-    }
-}
-
 /// Text from the packet or the user: as it is, but control characters as `\xNN`, so that
 /// a packet stays one line.
 fn push_text(line: &mut Vec<u8>, text: &[u8]) {
@@ -671,52 +616,9 @@ fn push_text(line: &mut Vec<u8>, text: &[u8]) {
     }
 }
 
-/// A number in decimal, without allocating.
-fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
-    let mut n = n.into();
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    line.extend_from_slice(&digits[at..]);
-}
-
-/// 0 to 99, in two digits.
-fn push_2digits(line: &mut Vec<u8>, n: u32) {
-    line.push(b'0' + (n / 10 % 10) as u8);
-    line.push(b'0' + (n % 10) as u8);
-}
-
-/// A number in hex, at least `width` digits (zero-padded), like `%0*x` / `%0*X`.
-fn push_hex(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
-    let table: &[u8; 16] = if upper {
-        b"0123456789ABCDEF"
-    } else {
-        b"0123456789abcdef"
-    };
-    let mut digits = [b'0'; 16];
-    let mut at = digits.len();
-    let mut n = n;
-    loop {
-        at -= 1;
-        digits[at] = table[(n & 0xf) as usize];
-        n >>= 4;
-        if n == 0 {
-            break;
-        }
-    }
-    let start = at.min(digits.len().saturating_sub(width));
-    line.extend_from_slice(&digits[start..]);
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv6Addr;
     use std::time::{Duration, UNIX_EPOCH};
 
     use etherparse::{

@@ -7,11 +7,10 @@ use chrono::{Datelike, Timelike};
 
 use super::clock::TimeZone;
 use super::packet_time;
+use super::put::{push_dec, push_hex_bytes, push_padded};
+use crate::conntrack::Conntrack;
 use crate::socket::names::ResolveInterface;
 use crate::wire::packet::Packet;
-
-/// `CTA_ID` in ctnetlink's `enum ctattr_type`: the conntrack entry's id, be32.
-const CTA_ID: u16 = 12;
 
 /// The XML format: libnetfilter_log's `nflog_snprintf_xml` with `NFLOG_XML_ALL`, one
 /// `<log>` element per line.
@@ -87,9 +86,9 @@ impl XmlFormat {
         line.extend_from_slice(b"<log><when><hour>");
         push_dec(line, time.hour());
         line.extend_from_slice(b"</hour><min>");
-        push_2digits(line, time.minute());
+        push_padded(line, time.minute(), 2);
         line.extend_from_slice(b"</min><sec>");
-        push_2digits(line, time.second());
+        push_padded(line, time.second(), 2);
         line.extend_from_slice(b"</sec><wday>");
         // tm_wday + 1: Sunday is 1.
         push_dec(line, time.weekday().number_from_sunday());
@@ -108,11 +107,11 @@ impl XmlFormat {
         line.extend_from_slice(b"<hook>");
         push_dec(line, packet.hook_number());
         line.extend_from_slice(b"</hook><hw><proto>");
-        push_hex(line, &packet.hw_protocol().to_be_bytes());
+        push_hex_bytes(line, &packet.hw_protocol().to_be_bytes(), None);
         line.extend_from_slice(b"</proto>");
         if let Some(address) = packet.hwaddr() {
             line.extend_from_slice(b"<src>");
-            push_hex(line, address);
+            push_hex_bytes(line, address, None);
             line.extend_from_slice(b"</src>");
         }
         line.extend_from_slice(b"</hw>");
@@ -130,7 +129,11 @@ impl XmlFormat {
                 line.extend_from_slice(close);
             }
         }
-        if let Some(id) = conntrack_id(packet) {
+        if let Some(id) = Conntrack::from_packet(packet)
+            .ok()
+            .flatten()
+            .and_then(|ct| ct.id())
+        {
             line.extend_from_slice(b"<ctid>");
             push_dec(line, id);
             line.extend_from_slice(b"</ctid>");
@@ -138,22 +141,12 @@ impl XmlFormat {
         // nflog_get_payload returns -1 when absent; an empty payload is `<payload></payload>`.
         if let Some(payload) = packet.payload() {
             line.extend_from_slice(b"<payload>");
-            push_hex(line, payload);
+            push_hex_bytes(line, payload, None);
             line.extend_from_slice(b"</payload>");
         }
         line.extend_from_slice(b"</log>\n");
         out.write_all(line)
     }
-}
-
-/// The conntrack id: `CTA_ID` (be32) among the attributes of `NFULA_CT`.
-fn conntrack_id(packet: &Packet<'_>) -> Option<u32> {
-    packet
-        .conntrack_attributes()?
-        .map_while(Result::ok)
-        .find(|attr| attr.kind() == CTA_ID)
-        .and_then(|attr| attr.value().first_chunk::<4>().copied())
-        .map(u32::from_be_bytes)
 }
 
 /// Text as XML character data: the five special characters escaped, control characters
@@ -182,38 +175,6 @@ fn push_escaped(line: &mut Vec<u8>, text: &[u8]) {
     }
 }
 
-/// Bytes as lowercase hex, two digits each, no separator (`%02x`).
-fn push_hex(line: &mut Vec<u8>, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    line.reserve(bytes.len() * 2);
-    for &byte in bytes {
-        line.push(DIGITS[usize::from(byte >> 4)]);
-        line.push(DIGITS[usize::from(byte & 0xf)]);
-    }
-}
-
-/// A number in decimal, without allocating.
-fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
-    let mut n = n.into();
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    line.extend_from_slice(&digits[at..]);
-}
-
-/// 0 to 99, in two digits (`%02d`).
-fn push_2digits(line: &mut Vec<u8>, n: u32) {
-    line.push(b'0' + (n / 10 % 10) as u8);
-    line.push(b'0' + (n % 10) as u8);
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
@@ -222,6 +183,9 @@ mod tests {
     use crate::socket::names::Numeric;
     use crate::wire::attr::emit;
     use crate::wire::kind::PacketAttr;
+
+    /// `CTA_ID` in ctnetlink's `enum ctattr_type`.
+    const CTA_ID: u16 = crate::conntrack::CtAttr::Id as u16;
 
     /// 2026-11-28 04:21:54 UTC, a Saturday: the time of the libnetfilter_log run.
     const RUN_SEC: u64 = 1_795_839_714;
