@@ -110,7 +110,7 @@ fn icmp_echo_is_decoded() {
 
         let packets = collect(&mut listener, 2, Duration::from_secs(5));
         assert_eq!(packets.len(), 2, "the request and the kernel's reply");
-        let kinds: Vec<(u8, u8, Option<(u16, u16)>)> = packets
+        let kinds: Vec<EchoSeen> = packets
             .iter()
             .map(|c| match decode(&c.packet()).transport {
                 Some(Transport::Icmpv4(icmp)) => (icmp.icmp_type, icmp.code, icmp.echo(false)),
@@ -124,6 +124,9 @@ fn icmp_echo_is_decoded() {
         );
     });
 }
+
+/// ICMP type, code, and echo identifier and sequence, as decoded.
+type EchoSeen = (u8, u8, Option<(u16, u16)>);
 
 /// The Internet checksum (RFC 1071).
 fn checksum(bytes: &[u8]) -> u16 {
