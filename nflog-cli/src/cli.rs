@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Add a rule that logs to a group, then listen on it:
 ///
 ///   nft add rule inet filter input tcp dport 22 log group 5 prefix "ssh"
+///
 ///   nflog -g 5
 ///
 /// `nflog -g 5` is short for `nflog capture -g 5`. Binding a group needs CAP_NET_ADMIN
