@@ -217,7 +217,9 @@ pub use config::{CopyMode, Flags, GroupConfig};
 pub use conntrack::{Conntrack, CtInfo};
 pub use error::{Error, ParseError, Request};
 pub use receive::batch::Batch;
-pub use receive::listener::{Listener, ListenerBuilder, DEFAULT_RECEIVE_BUFFER};
+pub use receive::listener::{
+    Listener, ListenerBuilder, DEFAULT_GROWTH_LIMIT, DEFAULT_RECEIVE_BUFFER,
+};
 pub use receive::owned::OwnedPacket;
 pub use receive::stats::Stats;
 pub use receive::stop::StopHandle;

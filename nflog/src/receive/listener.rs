@@ -16,6 +16,10 @@ use crate::wire::packet::Packet;
 /// grants twice that). It bounds memory only when the reader falls behind.
 pub const DEFAULT_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
 
+/// How far a [`Listener`] grows its receive buffer after overruns by default: 64 MiB, as
+/// `SO_RCVBUF` reports it (see [`ListenerBuilder::grow_receive_buffer`]).
+pub const DEFAULT_GROWTH_LIMIT: usize = 64 * 1024 * 1024;
+
 /// Receives the packets logged to one or more groups.
 ///
 /// Three ways to consume, all over the same zero-copy parser:
@@ -28,6 +32,7 @@ pub const DEFAULT_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
 /// reception: it is counted in [`Stats::overruns`] and receiving goes on.
 pub struct Listener {
     socket: Socket,
+    grow_limit: Option<usize>,
     buffer: Vec<u8>,
     accounting: Accounting,
     stop: StopHandle,
@@ -40,6 +45,7 @@ pub struct ListenerBuilder {
     groups: Vec<u16>,
     config: GroupConfig,
     receive_buffer: Option<usize>,
+    grow_limit: Option<usize>,
     no_enobufs: bool,
     buffer_size: usize,
     netns: Option<Netns>,
@@ -51,6 +57,7 @@ impl Default for ListenerBuilder {
             groups: Vec::new(),
             config: GroupConfig::default(),
             receive_buffer: Some(DEFAULT_RECEIVE_BUFFER),
+            grow_limit: Some(DEFAULT_GROWTH_LIMIT),
             no_enobufs: false,
             buffer_size: MAX_DATAGRAM,
             netns: None,
@@ -81,6 +88,16 @@ impl ListenerBuilder {
     /// (`net.core.rmem_default`).
     pub fn receive_buffer(mut self, bytes: Option<usize>) -> Self {
         self.receive_buffer = bytes;
+        self
+    }
+
+    /// After each overrun (ENOBUFS), doubles the socket receive buffer until it reaches
+    /// `limit` bytes as `SO_RCVBUF` reports them, as ulogd2 and Suricata do; `None` never
+    /// grows it. On by default, up to [`DEFAULT_GROWTH_LIMIT`]. Growth past
+    /// `net.core.rmem_max` needs CAP_NET_ADMIN (`SO_RCVBUFFORCE`); [`Stats::receive_buffer`]
+    /// and [`Stats::buffer_growths`] report what was granted.
+    pub fn grow_receive_buffer(mut self, limit: Option<usize>) -> Self {
+        self.grow_limit = limit;
         self
     }
 
@@ -125,10 +142,13 @@ impl ListenerBuilder {
         if self.no_enobufs {
             socket.set_no_enobufs(true)?;
         }
+        let mut accounting = Accounting::default();
+        accounting.stats.receive_buffer = socket.receive_buffer()?;
         let mut listener = Listener {
             socket,
+            grow_limit: self.grow_limit,
             buffer: vec![0; self.buffer_size],
-            accounting: Accounting::default(),
+            accounting,
             stop: StopHandle::new()?,
             groups: Vec::with_capacity(self.groups.len()),
         };
@@ -299,11 +319,32 @@ impl Listener {
                 }
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     self.accounting.stats.overruns += 1;
+                    self.grow_receive_buffer();
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) => return Err(Error::io("receiving from nfnetlink_log", e)),
             }
+        }
+    }
+
+    /// Doubles the receive buffer after an overrun, up to the limit; best effort (a refusal
+    /// leaves it as it is, and the statistics say what it is).
+    fn grow_receive_buffer(&mut self) {
+        let Some(limit) = self.grow_limit else {
+            return;
+        };
+        let current = self.accounting.stats.receive_buffer;
+        if current >= limit {
+            return;
+        }
+        // The kernel doubles what it is asked for: asking for the current size doubles it.
+        let request = current.clamp(1, limit / 2);
+        if let Ok(granted) = self.socket.set_receive_buffer(request) {
+            if granted > current {
+                self.accounting.stats.buffer_growths += 1;
+            }
+            self.accounting.stats.receive_buffer = granted;
         }
     }
 

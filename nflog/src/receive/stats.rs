@@ -24,6 +24,10 @@ pub struct Stats {
     pub truncated: u64,
     /// Messages that did not parse.
     pub malformed: u64,
+    /// The socket receive buffer, in bytes, as `SO_RCVBUF` last reported it.
+    pub receive_buffer: usize,
+    /// Times the receive buffer was grown after an overrun.
+    pub buffer_growths: u64,
 }
 
 impl fmt::Display for Stats {
@@ -31,14 +35,17 @@ impl fmt::Display for Stats {
         write!(
             f,
             "{} packets ({} bytes) in {} datagrams; {} kernel overruns, {} packets lost by \
-             sequence, {} truncated datagrams, {} malformed messages",
+             sequence, {} truncated datagrams, {} malformed messages; receive buffer {} bytes \
+             ({} growths)",
             self.packets,
             self.bytes,
             self.datagrams,
             self.overruns,
             self.seq_gaps,
             self.truncated,
-            self.malformed
+            self.malformed,
+            self.receive_buffer,
+            self.buffer_growths
         )
     }
 }
