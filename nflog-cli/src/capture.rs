@@ -227,7 +227,7 @@ impl Run {
 
 /// The closing statistics line.
 fn summary(stats: &Stats, written: u64) -> String {
-    format!(
+    let mut line = format!(
         "nflog: {written} packets written; received {} packets ({} bytes) in {} batches; \
          {} kernel overruns, {} packets lost (sequence gaps), {} truncated batches, {} malformed",
         stats.packets,
@@ -237,5 +237,12 @@ fn summary(stats: &Stats, written: u64) -> String {
         stats.seq_gaps,
         stats.truncated,
         stats.malformed
-    )
+    );
+    if stats.buffer_growths > 0 {
+        line.push_str(&format!(
+            "; receive buffer grown {} times to {} bytes",
+            stats.buffer_growths, stats.receive_buffer
+        ));
+    }
+    line
 }
