@@ -236,8 +236,7 @@ impl<R: Read> CaptureReader<R> {
             });
         }
         let mut data = std::mem::take(&mut self.buf);
-        data.resize(caplen, 0);
-        let read = self.read_exact_at("record", &mut data, start);
+        let read = self.read_vec_at("record", &mut data, caplen, start);
         self.buf = data;
         read?;
         if link_type == LinkType::Nflog && swapped {
@@ -292,8 +291,7 @@ impl<R: Read> CaptureReader<R> {
                 });
             }
             let mut body = std::mem::take(&mut self.buf);
-            body.resize(total - 8, 0);
-            let read = self.read_exact_at("block", &mut body, start);
+            let read = self.read_vec_at("block", &mut body, total - 8, start);
             self.buf = body;
             read?;
             let trailer = self.u32_at(&self.buf[total - 12..], swapped) as usize;
@@ -488,8 +486,8 @@ impl<R: Read> CaptureReader<R> {
                 reason: format!("section header declares length {total}"),
             });
         }
-        let mut rest = vec![0u8; total - 12];
-        self.read_exact_at("section header", &mut rest, start)?;
+        let mut rest = Vec::new();
+        self.read_vec_at("section header", &mut rest, total - 12, start)?;
         let major = self.u16_at(&rest[0..2], swapped);
         if major != 1 {
             return Err(ReadError::Malformed {
@@ -517,6 +515,34 @@ impl<R: Read> CaptureReader<R> {
                 offset: start,
                 what,
                 needed: buf.len(),
+                available: got,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `len` bytes into `buf`, replacing what it held, growing it as the bytes
+    /// arrive: a corrupt length in a small file costs what the file holds, not `len`
+    /// (resizing first made a 48-byte file allocate and zero 16 MiB).
+    fn read_vec_at(
+        &mut self,
+        what: &'static str,
+        buf: &mut Vec<u8>,
+        len: usize,
+        start: u64,
+    ) -> Result<(), ReadError> {
+        buf.clear();
+        // `read_to_end` retries on `Interrupted`, like `read_full`.
+        let got = (&mut self.input)
+            .take(len as u64)
+            .read_to_end(buf)
+            .map_err(ReadError::Io)?;
+        self.offset += got as u64;
+        if got < len {
+            return Err(ReadError::Truncated {
+                offset: start,
+                what,
+                needed: len,
                 available: got,
             });
         }

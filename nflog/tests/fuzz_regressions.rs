@@ -1,0 +1,159 @@
+//! Regression tests for what the fuzz targets (`fuzz/`, see its README) found, each on the
+//! minimised input as a static byte array.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use nflog::pcap::{CaptureReader, ReadError};
+
+/// The system allocator, recording the largest single allocation of the thread that asks.
+struct Largest;
+
+thread_local! {
+    /// The largest allocation (or reallocation) made on this thread while watching, in bytes.
+    static LARGEST: Cell<Option<usize>> = const { Cell::new(None) };
+}
+
+fn note(size: usize) {
+    let _ = LARGEST.try_with(|largest| largest.set(largest.get().map(|l| l.max(size))));
+}
+
+// SAFETY: every call is passed on to `System` unchanged; the record is a const-initialised
+// thread-local `Cell`, which neither allocates nor panics (`try_with` during teardown).
+unsafe impl GlobalAlloc for Largest {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: the caller's guarantees for `alloc` hold for `System.alloc`.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note(layout.size());
+        // SAFETY: the caller's guarantees for `alloc_zeroed` hold for `System.alloc_zeroed`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note(new_size);
+        // SAFETY: `ptr` came from `System` with this layout; the caller checked `new_size`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Largest = Largest;
+
+/// Runs `f`, and returns what it returned and the largest allocation it made.
+fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    LARGEST.with(|largest| largest.set(Some(0)));
+    let out = f();
+    (
+        out,
+        LARGEST.with(|largest| largest.replace(None)).unwrap_or(0),
+    )
+}
+
+/// Reads `file` to its end or first error, and returns that error.
+fn read_to_error(file: &[u8]) -> Option<ReadError> {
+    let mut reader = match CaptureReader::new(file) {
+        Ok(reader) => reader,
+        Err(e) => return Some(e),
+    };
+    loop {
+        match reader.next_record() {
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
+            Err(e) => return Some(e),
+        }
+    }
+}
+
+/// Far below the 16 MiB that the inputs declare, far above what 48 bytes need.
+const SMALL: usize = 64 * 1024;
+
+/// Found through `capture_file`'s low rate (such inputs took 11 ms each under ASan, and
+/// ran the target at a fifth of `datagram`'s speed): a pcap file header
+/// (little-endian, LINKTYPE_NFLOG) and one record header declaring 16777215 captured bytes,
+/// then 8 bytes. The reader resized its buffer to the declared length before reading, so
+/// every such file allocated and zeroed 16 MiB.
+static PCAP_HUGE_RECORD: [u8; 48] = [
+    0xd4, 0xc3, 0xb2, 0xa1, 0x02, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, //
+    0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0x00, 0x00, 0xef, 0x00, 0x00, 0x00, //
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0x00, //
+    0xff, 0xff, 0xff, 0x00, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, 0x78, //
+];
+
+#[test]
+fn a_pcap_record_declaring_16_mib_in_a_small_file_is_not_allocated() {
+    let (error, largest) = largest_allocation(|| read_to_error(&PCAP_HUGE_RECORD));
+    match error {
+        Some(ReadError::Truncated {
+            offset: 24,
+            what: "record",
+            needed: 0xff_ffff,
+            available: 8,
+        }) => {}
+        other => panic!("expected the record to be cut short, got {other:?}"),
+    }
+    assert!(
+        largest < SMALL,
+        "allocated {largest} bytes for a 48-byte file"
+    );
+}
+
+/// Found like [`PCAP_HUGE_RECORD`]: a pcapng section header (little-endian, version 1.0),
+/// then an enhanced packet block whose length says 16777200 bytes, then 8 bytes.
+static PCAPNG_HUGE_BLOCK: [u8; 44] = [
+    0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0x00, 0x00, 0x00, 0x4d, 0x3c, 0x2b, 0x1a, //
+    0x01, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, //
+    0x1c, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0xf0, 0xff, 0xff, 0x00, //
+    0x79, 0x79, 0x79, 0x79, 0x79, 0x79, 0x79, 0x79, //
+];
+
+#[test]
+fn a_pcapng_block_declaring_16_mib_in_a_small_file_is_not_allocated() {
+    let (error, largest) = largest_allocation(|| read_to_error(&PCAPNG_HUGE_BLOCK));
+    match error {
+        Some(ReadError::Truncated {
+            offset: 28,
+            what: "block",
+            needed: 0xff_ffe8,
+            available: 8,
+        }) => {}
+        other => panic!("expected the block to be cut short, got {other:?}"),
+    }
+    assert!(
+        largest < SMALL,
+        "allocated {largest} bytes for a 44-byte file"
+    );
+}
+
+/// Found like [`PCAP_HUGE_RECORD`]: a pcapng section header block whose length says
+/// 16777200 bytes, then 8 bytes.
+static PCAPNG_HUGE_SECTION_HEADER: [u8; 20] = [
+    0x0a, 0x0d, 0x0d, 0x0a, 0xf0, 0xff, 0xff, 0x00, 0x4d, 0x3c, 0x2b, 0x1a, //
+    0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, //
+];
+
+#[test]
+fn a_pcapng_section_header_declaring_16_mib_in_a_small_file_is_not_allocated() {
+    let (error, largest) = largest_allocation(|| read_to_error(&PCAPNG_HUGE_SECTION_HEADER));
+    match error {
+        Some(ReadError::Truncated {
+            offset: 0,
+            what: "section header",
+            needed: 0xff_ffe4,
+            available: 8,
+        }) => {}
+        other => panic!("expected the section header to be cut short, got {other:?}"),
+    }
+    assert!(
+        largest < SMALL,
+        "allocated {largest} bytes for a 20-byte file"
+    );
+}
