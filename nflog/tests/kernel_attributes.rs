@@ -10,144 +10,31 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use nflog::socket::owner::group_bindings;
 use nflog::{CopyMode, Family, Flags, GroupConfig, Hook, Listener};
-use support::{collect, in_netns, nft, privileged, run, send_udp, Captured};
-
-/// How long to wait for packets that must come.
-const WAIT: Duration = Duration::from_secs(5);
+use support::{
+    collect, ifindex, in_netns, nft, privileged, send_udp, Captured, Namespace, PeerNetns, Reaped,
+    Veth, ARPHRD_ETHER, WAIT,
+};
 
 /// IPv4 header (20, no options) plus UDP header (8): where a UDP datagram's data starts.
 const UDP4_DATA: usize = 28;
 
-/// `ARPHRD_ETHER`.
-const ARPHRD_ETHER: u16 = 1;
 /// `ARPHRD_LOOPBACK`.
 const ARPHRD_LOOPBACK: u16 = 772;
-
-/// The index and, for Ethernet-like links, the MAC address from one line of `ip -o link`.
-fn parse_ip_link(line: &str) -> (u32, Option<Vec<u8>>) {
-    let index = line
-        .split(':')
-        .next()
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no interface index in {line:?}"));
-    let mut words = line.split_whitespace();
-    let mac = words
-        .find(|w| w.starts_with("link/"))
-        .and_then(|_| words.next())
-        .map(|mac| {
-            mac.split(':')
-                .map(|byte| u8::from_str_radix(byte, 16).expect("hex byte in a MAC address"))
-                .collect()
-        });
-    (index, mac)
-}
-
-/// The index of interface `name` in the calling thread's network namespace.
-///
-/// Asked of the kernel with `ip` (netlink) rather than read from `/sys/class/net`, which
-/// shows the mount namespace's view, not the thread's network namespace.
-fn ifindex(name: &str) -> u32 {
-    parse_ip_link(&run("ip", &["-o", "link", "show", name])).0
-}
 
 /// The captured packets of one group, in the order they arrived.
 fn of_group(got: &[Captured], group: u16) -> Vec<&Captured> {
     got.iter().filter(|c| c.packet().group() == group).collect()
 }
 
-/// A child process that is killed and reaped on drop, even when the test panics.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A second network namespace, held by a child process (`unshare -n sleep`) that is killed
-/// on drop. No name is registered (`ip netns add` would leave a file in /run/netns behind
-/// on a crash).
-struct PeerNetns {
-    child: Reaped,
-}
-
-impl PeerNetns {
-    /// Starts the child from the calling thread and waits until it is in a namespace of
-    /// its own (until then, `ip link set ... netns PID` would move into ours).
-    fn new() -> PeerNetns {
-        let child = Command::new("unshare")
-            .args(["-n", "sleep", "60"])
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn `unshare -n sleep 60`");
-        let peer = PeerNetns {
-            child: Reaped(child),
-        };
-        let ours = std::fs::read_link("/proc/thread-self/ns/net").expect("our netns");
-        let theirs = format!("/proc/{}/ns/net", peer.pid());
-        let deadline = Instant::now() + WAIT;
-        loop {
-            // Before `unshare` has exec'd, or while it has not yet unshared, the link is ours.
-            match std::fs::read_link(&theirs) {
-                Ok(link) if link != ours => break,
-                _ if Instant::now() > deadline => panic!("the child never left our netns"),
-                _ => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-        peer
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.0.id()
-    }
-
-    /// Runs a command inside the peer's network namespace and panics if it fails.
-    fn run(&self, program: &str, args: &[&str]) -> String {
-        let pid = self.pid().to_string();
-        let mut all = vec!["-t", pid.as_str(), "-n", program];
-        all.extend_from_slice(args);
-        run("nsenter", &all)
-    }
-}
-
-/// `veth0` in the calling thread's namespace, 192.0.2.1/24, and its peer `veth1` in `peer`,
-/// 192.0.2.2/24 (TEST-NET-1, used only between these two namespaces), both up.
-struct Veth {
-    /// veth0's index.
-    index: u32,
-    /// veth0's MAC address.
-    our_mac: Vec<u8>,
-    /// veth1's MAC address.
-    peer_mac: Vec<u8>,
-}
-
+/// A veth pair to `peer` (see [`Veth`]) whose two ends have different MAC addresses, which
+/// the hardware header tells apart.
 fn veth_to(peer: &PeerNetns) -> Veth {
-    let pid = peer.pid().to_string();
-    run(
-        "ip",
-        &[
-            "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
-        ],
-    );
-    run("ip", &["link", "set", "veth1", "netns", &pid]);
-    run("ip", &["addr", "add", "192.0.2.1/24", "dev", "veth0"]);
-    run("ip", &["link", "set", "veth0", "up"]);
-    peer.run("ip", &["addr", "add", "192.0.2.2/24", "dev", "veth1"]);
-    peer.run("ip", &["link", "set", "veth1", "up"]);
-
-    let (index, our_mac) = parse_ip_link(&run("ip", &["-o", "link", "show", "veth0"]));
-    let (_, peer_mac) = parse_ip_link(&peer.run("ip", &["-o", "link", "show", "veth1"]));
-    let veth = Veth {
-        index,
-        our_mac: our_mac.expect("veth0 has a MAC address"),
-        peer_mac: peer_mac.expect("veth1 has a MAC address"),
-    };
+    let veth = Veth::to(peer);
     assert_ne!(veth.our_mac, veth.peer_mac);
     veth
 }
@@ -509,7 +396,7 @@ fn hardware_address_type_and_header_of_a_packet_from_a_veth_peer() {
         return;
     }
     in_netns(|| {
-        let peer = PeerNetns::new();
+        let peer = PeerNetns::new(WAIT);
         let Veth {
             index: veth0,
             our_mac,
@@ -612,7 +499,7 @@ fn uid_at_input_only_where_early_demux_attached_the_socket() {
         // The same exchange twice, received by an accepted socket owned by root: the client
         // connects, the server accepts and sends "go", then the client sends its data, so
         // the data arrives when the accepted socket has its file (the uid comes from it).
-        let peer = PeerNetns::new();
+        let peer = PeerNetns::new(WAIT);
         veth_to(&peer);
         let mut listener = Listener::bind(50).unwrap();
         nft(r#"
@@ -651,9 +538,9 @@ fn uid_at_input_only_where_early_demux_attached_the_socket() {
         // 2. Over the veth pair, client in the peer namespace.
         let server = TcpListener::bind("192.0.2.1:5050").unwrap();
         server.set_nonblocking(true).unwrap();
-        let pid = peer.pid().to_string();
-        let client = Command::new("nsenter")
-            .args(["-t", &pid, "-n", "bash", "-c"])
+        let client = peer
+            .command("bash")
+            .arg("-c")
             .arg("exec 3<>/dev/tcp/192.0.2.1/5050 && read -r line <&3 && echo over veth >&3")
             .stdin(Stdio::null())
             .spawn()

@@ -16,18 +16,15 @@ mod support;
 use std::ffi::CString;
 use std::net::UdpSocket;
 use std::os::fd::{AsFd, AsRawFd};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nflog::decode::{decode, decode_link, Decoded, LinkHeader, Network, Transport, VlanTag};
 use nflog::{Family, Hook, Listener, Packet, Vlan};
-use support::{collect, in_netns, nft, privileged, run, Captured};
+use support::{
+    collect, in_netns, link, nft, privileged, run, Captured, Namespace, PeerNetns, Veth,
+    ARPHRD_ETHER, WAIT,
+};
 
-/// How long to wait for packets that must come.
-const WAIT: Duration = Duration::from_secs(5);
-
-/// `ARPHRD_ETHER`.
-const ARPHRD_ETHER: u16 = 1;
 /// The EtherTypes and TPIDs the tests send.
 const ETH_P_IP: u16 = 0x0800;
 const ETH_P_8021Q: u16 = 0x8100;
@@ -44,97 +41,8 @@ const TAG_AD100: Vlan = Vlan {
     tci: (3 << 13) | 0x1000 | 100,
 };
 
-/// The index and, for Ethernet-like links, the MAC address from one line of `ip -o link`.
-fn parse_ip_link(line: &str) -> (u32, Option<[u8; 6]>) {
-    let index = line
-        .split(':')
-        .next()
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no interface index in {line:?}"));
-    let mut words = line.split_whitespace();
-    let mac = words
-        .find(|w| w.starts_with("link/"))
-        .and_then(|_| words.next())
-        .map(|mac| {
-            let bytes: Vec<u8> = mac
-                .split(':')
-                .map(|byte| u8::from_str_radix(byte, 16).expect("hex byte in a MAC address"))
-                .collect();
-            bytes.try_into().expect("a 6-byte MAC address")
-        });
-    (index, mac)
-}
-
-/// Index and MAC address of interface `name` in the calling thread's network namespace.
-fn link(name: &str) -> (u32, [u8; 6]) {
-    let (index, mac) = parse_ip_link(&run("ip", &["-o", "link", "show", name]));
-    (index, mac.expect("an Ethernet address"))
-}
-
-/// A child process that is killed and reaped on drop, even when the test panics.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Another network namespace, held by a child process (`unshare -n sleep 60`) that is
-/// killed on drop; its interfaces go with it. No name is registered (`ip netns add` would
-/// leave a file in /run/netns behind on a crash).
-struct PeerNetns {
-    child: Reaped,
-}
-
+/// Frames written whole in a peer's namespace.
 impl PeerNetns {
-    /// Starts the child from the calling thread and waits until it is in a namespace of
-    /// its own (until then, `ip link set ... netns PID` would move into ours).
-    fn new() -> PeerNetns {
-        let child = Command::new("unshare")
-            .args(["-n", "sleep", "60"])
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn `unshare -n sleep 60`");
-        let peer = PeerNetns {
-            child: Reaped(child),
-        };
-        let ours = std::fs::read_link("/proc/thread-self/ns/net").expect("our netns");
-        let theirs = format!("/proc/{}/ns/net", peer.pid());
-        let deadline = Instant::now() + WAIT;
-        loop {
-            match std::fs::read_link(&theirs) {
-                Ok(link) if link != ours => break,
-                _ if Instant::now() > deadline => panic!("the child never left our netns"),
-                _ => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-        peer
-    }
-
-    fn pid(&self) -> String {
-        self.child.0.id().to_string()
-    }
-
-    /// Runs a command inside the peer's network namespace and panics if it fails.
-    fn run(&self, program: &str, args: &[&str]) -> String {
-        let pid = self.pid();
-        let mut all = vec!["-t", pid.as_str(), "-n", program];
-        all.extend_from_slice(args);
-        run("nsenter", &all)
-    }
-
-    /// Moves our interface `name` into this namespace, gives it `address` and brings it
-    /// up; returns its MAC address.
-    fn adopt(&self, name: &str, address: &str) -> [u8; 6] {
-        run("ip", &["link", "set", name, "netns", &self.pid()]);
-        self.run("ip", &["addr", "add", address, "dev", name]);
-        self.run("ip", &["link", "set", name, "up"]);
-        let line = self.run("ip", &["-o", "link", "show", name]);
-        parse_ip_link(&line).1.expect("an Ethernet address")
-    }
-
     /// Writes one whole Ethernet frame on interface `name` of this namespace, from an
     /// AF_PACKET socket opened there (on a thread that enters the namespace and ends).
     fn send_frame(&self, name: &str, frame: &[u8]) {
@@ -306,8 +214,8 @@ struct Bridge {
 
 impl Bridge {
     fn new() -> Bridge {
-        let a = PeerNetns::new();
-        let b = PeerNetns::new();
+        let a = PeerNetns::new(WAIT);
+        let b = PeerNetns::new(WAIT);
         run("ip", &["link", "add", "br0", "type", "bridge"]);
         for (port, peer) in [("vethA", "ethA"), ("vethB", "ethB")] {
             run(
@@ -657,17 +565,12 @@ fn netdev_ingress_and_egress_on_a_veth_without_bridge() {
     }
     in_netns(|| {
         // veth0 here (192.0.2.1), veth1 in the peer (192.0.2.2).
-        let peer = PeerNetns::new();
-        run(
-            "ip",
-            &[
-                "link", "add", "veth0", "type", "veth", "peer", "name", "veth1",
-            ],
-        );
-        let peer_mac = peer.adopt("veth1", "192.0.2.2/24");
-        run("ip", &["addr", "add", "192.0.2.1/24", "dev", "veth0"]);
-        run("ip", &["link", "set", "veth0", "up"]);
-        let (veth0, our_mac) = link("veth0");
+        let peer = PeerNetns::new(WAIT);
+        let Veth {
+            index: veth0,
+            our_mac,
+            peer_mac,
+        } = Veth::to(&peer);
 
         let mut listener = Listener::builder().groups([74, 75]).bind().unwrap();
         nft(r#"

@@ -10,120 +10,28 @@
 mod support;
 
 use std::fs;
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nflog::socket::names::{InterfaceNames, ResolveInterface};
-use nflog::socket::owner::{group_bindings, parse_bindings, GroupBinding};
-use nflog::{Error, Listener, Netns, Packet, Socket};
-use support::{collect, in_netns, privileged};
+use nflog::socket::owner::group_bindings;
+use nflog::{Error, Listener, Netns, Socket};
+use support::{
+    collect, in_netns, log_ports, own_netns, privileged, udp_dport, wait_until, Namespace,
+    PeerNetns,
+};
 
-/// Another network namespace, entered with `nsenter` for rules and traffic.
-trait Namespace {
-    /// `nsenter` options that enter it.
-    fn nsenter(&self) -> Vec<String>;
-    /// The namespace file's link text, `net:[inode]`.
-    fn id(&self) -> String;
-
-    /// Runs a command inside the namespace and panics if it fails.
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("nsenter")
-            .args(self.nsenter())
-            .args(args)
-            .output()
-            .expect("spawn nsenter");
-        assert!(
-            out.status.success(),
-            "nsenter {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Loads an nftables ruleset into the namespace.
-    fn nft(&self, ruleset: &str) {
-        let mut child = Command::new("nsenter")
-            .args(self.nsenter())
-            .args(["nft", "-f", "-"])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn nsenter nft");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(ruleset.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "nft failed: {}\n{ruleset}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Sends `count` UDP datagrams to `address:port` from inside the namespace.
-    fn send_udp(&self, address: &str, port: u16, count: usize) {
-        let script =
-            format!("for i in $(seq {count}); do echo x > /dev/udp/{address}/{port}; done");
-        self.run(&["bash", "-c", &script]);
-    }
-}
+/// How long a child (`unshare -n sleep 60`) may take to be in a namespace of its own.
+const CHILD_START: Duration = Duration::from_secs(10);
 
 /// A namespace held by a child process, `unshare -n sleep 60`, with `lo` up; the child is
 /// killed on drop, and the namespace goes with it once no socket holds it.
-struct ChildNetns {
-    child: Child,
-}
-
-impl ChildNetns {
-    fn spawn() -> ChildNetns {
-        let child = Command::new("unshare")
-            .args(["-n", "sleep", "60"])
-            .spawn()
-            .expect("spawn unshare -n sleep 60");
-        let netns = ChildNetns { child };
-        // The namespace exists once unshare has made it and gone on to exec sleep.
-        let comm = format!("/proc/{}/comm", netns.pid());
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while fs::read_to_string(&comm).unwrap_or_default().trim_end() != "sleep" {
-            assert!(Instant::now() < deadline, "unshare -n sleep did not start");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        netns.run(&["ip", "link", "set", "lo", "up"]);
-        netns
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// The groups bound in the child's namespace, as its `/proc/PID/net` shows them.
-    fn bindings(&self) -> Vec<GroupBinding> {
-        let path = format!("/proc/{}/net/netfilter/nfnetlink_log", self.pid());
-        parse_bindings(&fs::read_to_string(path).expect("read the child's nfnetlink_log"))
-    }
-}
-
-impl Namespace for ChildNetns {
-    fn nsenter(&self) -> Vec<String> {
-        vec!["-t".into(), self.pid().to_string(), "-n".into()]
-    }
-
-    fn id(&self) -> String {
-        link_text(format!("/proc/{}/ns/net", self.pid()))
-    }
-}
-
-impl Drop for ChildNetns {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn child_netns() -> PeerNetns {
+    let netns = PeerNetns::new(CHILD_START);
+    netns.run("ip", &["link", "set", "lo", "up"]);
+    netns
 }
 
 /// A namespace made with `ip netns add` under a name no other test or run uses, deleted on
@@ -142,7 +50,7 @@ impl NamedNetns {
         );
         support::run("ip", &["netns", "add", &name]);
         let netns = NamedNetns { name };
-        netns.run(&["ip", "link", "set", "lo", "up"]);
+        netns.run("ip", &["link", "set", "lo", "up"]);
         netns
     }
 
@@ -172,37 +80,6 @@ impl Drop for NamedNetns {
     }
 }
 
-fn link_text(path: impl AsRef<std::path::Path>) -> String {
-    fs::read_link(path)
-        .expect("readlink a namespace")
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// The calling thread's network namespace, `net:[inode]`.
-fn own_netns() -> String {
-    link_text("/proc/thread-self/ns/net")
-}
-
-/// A ruleset that logs UDP to each `(port, group)` on the output hook.
-fn log_ports(rules: &[(u16, u16)]) -> String {
-    let lines: String = rules
-        .iter()
-        .map(|(port, group)| format!("udp dport {port} log group {group}\n"))
-        .collect();
-    format!(
-        "table inet t {{\n chain out {{\n type filter hook output priority 0;\n{lines} }}\n}}\n"
-    )
-}
-
-/// The UDP destination port of an IPv4 packet whose payload was copied.
-fn udp_dport(packet: &Packet<'_>) -> u16 {
-    let ip = packet.payload().expect("payload copied");
-    assert_eq!(ip[0] >> 4, 4, "an IPv4 packet");
-    let ihl = usize::from(ip[0] & 0x0f) * 4;
-    u16::from_be_bytes([ip[ihl + 2], ip[ihl + 3]])
-}
-
 #[test]
 fn a_socket_opened_in_a_process_namespace_receives_its_packets_and_the_thread_stays_home() {
     if !privileged(
@@ -212,7 +89,7 @@ fn a_socket_opened_in_a_process_namespace_receives_its_packets_and_the_thread_st
     }
     in_netns(|| {
         let home = own_netns();
-        let other = ChildNetns::spawn();
+        let other = child_netns();
         assert_ne!(home, other.id(), "two different namespaces");
         other.nft(&log_ports(&[(4701, 80)]));
 
@@ -265,14 +142,13 @@ fn a_socket_opened_in_a_process_namespace_receives_its_packets_and_the_thread_st
         drop(listener);
         // A process forked by a test running alongside holds a copy of the descriptor until
         // it execs: the socket is released then.
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while other.bindings().iter().any(|b| b.group == 80) {
-            assert!(
-                Instant::now() < deadline,
-                "closing the socket unbinds its group in the child's namespace"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        assert!(
+            wait_until(Duration::from_secs(5), || !other
+                .bindings()
+                .iter()
+                .any(|b| b.group == 80)),
+            "closing the socket unbinds its group in the child's namespace"
+        );
     });
 }
 
@@ -282,21 +158,23 @@ fn interface_names_resolve_in_the_sockets_namespace() {
         return;
     }
     in_netns(|| {
-        let other = ChildNetns::spawn();
-        other.run(&[
+        let other = child_netns();
+        other.run(
             "ip",
-            "link",
-            "add",
-            "nflogtest0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "nflogtest1",
-        ]);
-        other.run(&["ip", "addr", "add", "10.99.0.1/24", "dev", "nflogtest0"]);
-        other.run(&["ip", "link", "set", "nflogtest0", "up"]);
-        other.run(&["ip", "link", "set", "nflogtest1", "up"]);
+            &[
+                "link",
+                "add",
+                "nflogtest0",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "nflogtest1",
+            ],
+        );
+        other.run("ip", &["addr", "add", "10.99.0.1/24", "dev", "nflogtest0"]);
+        other.run("ip", &["link", "set", "nflogtest0", "up"]);
+        other.run("ip", &["link", "set", "nflogtest1", "up"]);
         other.nft(
             "table inet t {\n chain out {\n type filter hook output priority 0;\n \
              oifname \"nflogtest0\" udp dport 4702 log group 84\n }\n}\n",
@@ -336,7 +214,7 @@ fn group_owned_in_another_namespace_names_the_owner_there() {
         return;
     }
     in_netns(|| {
-        let other = ChildNetns::spawn();
+        let other = child_netns();
         let first = Listener::builder()
             .netns(Netns::Pid(other.pid()))
             .group(82)
@@ -460,7 +338,7 @@ fn entering_without_cap_sys_admin_is_a_typed_error() {
     if !privileged("entering_without_cap_sys_admin_is_a_typed_error") {
         return;
     }
-    let other = ChildNetns::spawn();
+    let other = child_netns();
     let pid = other.pid();
     // Capabilities are per thread, and a new thread starts with its creator's: drop
     // CAP_SYS_ADMIN from this thread's effective set only, and let it end.

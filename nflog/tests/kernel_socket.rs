@@ -16,15 +16,7 @@ use nflog::socket::MAX_DATAGRAM;
 use nflog::wire::kind::MSG_PACKET;
 use nflog::wire::netlink::Messages;
 use nflog::{CopyMode, Error, Flags, GroupConfig, Listener, Packet, Request, Socket};
-use support::{collect, in_netns, nft, privileged, send_udp};
-
-/// The UDP destination port of an IPv4 packet whose payload was copied.
-fn udp_dport(packet: &Packet<'_>) -> u16 {
-    let ip = packet.payload().expect("payload copied");
-    assert_eq!(ip[0] >> 4, 4, "an IPv4 packet");
-    let ihl = usize::from(ip[0] & 0x0f) * 4;
-    u16::from_be_bytes([ip[ihl + 2], ip[ihl + 3]])
-}
+use support::{collect, in_netns, log_ports, nft, privileged, send_udp, udp_dport, wait_until};
 
 /// The binding of `group` in this thread's namespace, if any.
 fn binding(group: u16) -> Option<GroupBinding> {
@@ -32,21 +24,6 @@ fn binding(group: u16) -> Option<GroupBinding> {
         .expect("read /proc/net/netfilter/nfnetlink_log")
         .into_iter()
         .find(|b| b.group == group)
-}
-
-/// Polls `done` every few milliseconds until it holds or `timeout` passes; returns whether
-/// it held.
-fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if done() {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
 }
 
 /// Whether `fd` becomes readable within `timeout`.
@@ -58,17 +35,6 @@ fn readable(fd: impl AsFd, timeout: Duration) -> bool {
         tv_nsec: timeout.subsec_nanos().into(),
     };
     poll(&mut fds, Some(&timeout)).expect("poll") == 1
-}
-
-/// A ruleset that logs UDP to each `(port, group)` on the output hook.
-fn log_ports(rules: &[(u16, u16)]) {
-    let lines: String = rules
-        .iter()
-        .map(|(port, group)| format!("udp dport {port} log group {group}\n"))
-        .collect();
-    nft(&format!(
-        "table inet t {{\n chain out {{\n type filter hook output priority 0;\n{lines} }}\n}}\n"
-    ));
 }
 
 #[test]
@@ -83,7 +49,7 @@ fn two_groups_on_one_socket_each_packet_reports_its_own_group() {
         assert_eq!(binding(3).map(|b| b.port_id), Some(port_id));
         assert_eq!(binding(4).map(|b| b.port_id), Some(port_id));
 
-        log_ports(&[(5003, 3), (5004, 4)]);
+        nft(&log_ports(&[(5003, 3), (5004, 4)]));
         for _ in 0..5 {
             send_udp("127.0.0.1:5003", b"to three", 1);
             send_udp("127.0.0.1:5004", b"to four", 1);
@@ -197,7 +163,7 @@ fn binding_without_cap_net_admin_is_permission_denied_and_receiving_needs_none()
     in_netns(|| {
         // Set up with the privilege, as a program would before dropping it.
         let mut listener = Listener::bind(31).unwrap();
-        log_ports(&[(5031, 31)]);
+        nft(&log_ports(&[(5031, 31)]));
 
         drop_net_admin();
 
@@ -266,7 +232,7 @@ fn burst(no_enobufs: bool, sent: usize) -> Burst {
         )
         .bind()
         .unwrap();
-    log_ports(&[(5040, GROUP)]);
+    nft(&log_ports(&[(5040, GROUP)]));
 
     send_udp("127.0.0.1:5040", b"burst", sent);
     // Every batch has left the kernel's queue (for the socket, or dropped).
@@ -390,7 +356,7 @@ fn stop_handle_ends_a_blocked_run_and_recv_until_reset() {
             .config(GroupConfig::new().queue_threshold(1))
             .bind()
             .unwrap();
-        log_ports(&[(5050, 50)]);
+        nft(&log_ports(&[(5050, 50)]));
 
         // Stops `listener` from another thread after 200 ms; returns when it did.
         let stop_later = |listener: &Listener| {
@@ -488,7 +454,7 @@ fn socket_is_connected_to_the_kernel_and_refuses_forged_messages() {
         use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketType};
 
         let mut listener = Listener::bind(60).unwrap();
-        log_ports(&[(5060, 60)]);
+        nft(&log_ports(&[(5060, 60)]));
         let netfilter_socket = || {
             let fd = rustix::net::socket(
                 AddressFamily::NETLINK,
@@ -558,7 +524,7 @@ fn msg_trunc_is_counted_and_whole_messages_before_the_cut_are_delivered() {
             )
             .bind()
             .unwrap();
-        log_ports(&[(5070, 70)]);
+        nft(&log_ports(&[(5070, 70)]));
         send_udp("127.0.0.1:5070", &[0xab; 20], SENT);
 
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -619,7 +585,7 @@ fn the_largest_datagram_fits_max_datagram() {
                     .flush_timeout(Duration::from_millis(50)),
             )
             .unwrap();
-        log_ports(&[(5080, 80)]);
+        nft(&log_ports(&[(5080, 80)]));
         send_udp("127.0.0.1:5080", &[0x5a; 1400], SENT);
 
         let mut buf = vec![0u8; MAX_DATAGRAM];
@@ -678,7 +644,7 @@ fn datagrams_arriving_while_a_request_awaits_its_ack_are_not_lost() {
             )
             .bind()
             .unwrap();
-        log_ports(&[(5090, 90)]);
+        nft(&log_ports(&[(5090, 90)]));
         for i in 0..N as u32 {
             send_udp("127.0.0.1:5090", &i.to_be_bytes(), 1);
         }
@@ -781,7 +747,7 @@ fn settings_reach_the_kernel() {
             "{b:?}"
         );
 
-        log_ports(&[(5110, GROUP)]);
+        nft(&log_ports(&[(5110, GROUP)]));
         send_udp("127.0.0.1:5110", &[7; 200], 1);
         let got = collect(&mut listener, 1, Duration::from_secs(5));
         assert_eq!(got[0].packet().payload().map(<[u8]>::len), Some(100));
