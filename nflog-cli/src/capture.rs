@@ -1,16 +1,19 @@
-//! `nflog capture`: bind groups, receive, write, and account for every packet.
+//! `nflog capture`: bind groups, receive on a reader thread, write on this one, and account
+//! for every packet.
 
 use std::io::{self, IsTerminal, Write};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
 use nflog::pcap::InterfaceStats;
 use nflog::socket::names::{InterfaceNames, Numeric, ResolveInterface};
-use nflog::{CopyMode, Error, Flags, GroupConfig, Listener, Stats};
+use nflog::{CopyMode, Error, Flags, GroupConfig, Listener, Packet, Stats};
 
 use crate::cli::{CaptureArgs, OutputArgs};
 use crate::output::{self, write_error, Sink};
 use crate::privileges;
+use crate::queue::{self, Closed, Consumer, Drops, Producer};
 
 /// Runs a capture until `--count`, Ctrl-C, SIGTERM or a closed pipe.
 pub fn run(args: &CaptureArgs) -> Result<()> {
@@ -30,7 +33,7 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     if let Some(netns) = &args.netns {
         builder = builder.netns(netns.clone());
     }
-    let mut listener = builder.bind().map_err(explain_bind_error)?;
+    let listener = builder.bind().map_err(explain_bind_error)?;
     let (out, to_file) = output::open(&args.output)?;
     if let Some(user) = &args.user {
         privileges::drop_to(user)?;
@@ -48,14 +51,37 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
     };
     let status = to_file && io::stderr().is_terminal();
-    let mut run = Run::new(sink, &args.output, status);
-    let outcome = run.receive(&mut listener, names.as_mut());
-    let stats = listener.stats();
-    let finish = run.finish(&listener);
+    let mut writer = Writer::new(sink, &args.output, to_file, status);
+    let (producer, consumer) = queue::queue(args.queue_size);
+    let count = args.output.count;
+    let reader = thread::Builder::new()
+        .name("nflog reader".into())
+        .spawn(move || read(listener, producer, count))
+        .context("starting the reader thread")?;
+    let written = writer.write(&consumer, names.as_mut());
+    // However the writer ended, the reader stops: it sees the stop, or the closed queue.
+    stop.stop();
+    drop(consumer);
+    let Reader {
+        listener,
+        drops,
+        queue_peak,
+        outcome,
+    } = match reader.join() {
+        Ok(ended) => ended,
+        Err(panic) => std::panic::resume_unwind(panic),
+    };
+    let finish = match written {
+        Ok(()) => writer.finish(&listener, &drops),
+        Err(e) => Err(e),
+    };
     if status {
         eprintln!();
     }
-    eprintln!("{}", summary(&stats, run.written));
+    eprintln!(
+        "{}",
+        summary(&listener.stats(), writer.written, &drops, queue_peak)
+    );
     match outcome.and(finish) {
         Ok(()) => Ok(()),
         Err(e) if output::is_closed_pipe(&e) => Ok(()),
@@ -109,11 +135,67 @@ fn explain_bind_error(e: Error) -> anyhow::Error {
     }
 }
 
+/// The reader thread: receives, copies each datagram's packets into a chunk and queues it,
+/// until stopped, `--count` packets were queued, or the writer is gone. Gives the listener
+/// back, for the statistics, with what the queue dropped; the queue's end is dropped here,
+/// which tells the writer that nothing more comes.
+fn read(mut listener: Listener, mut producer: Producer, count: Option<u64>) -> Reader {
+    let outcome = read_into(&mut listener, &mut producer, count);
+    Reader {
+        listener,
+        drops: producer.drops().clone(),
+        queue_peak: producer.peak(),
+        outcome,
+    }
+}
+
+/// How the reader thread ended.
+struct Reader {
+    listener: Listener,
+    drops: Drops,
+    /// The most bytes waiting for the writer at once.
+    queue_peak: usize,
+    outcome: Result<()>,
+}
+
+fn read_into(listener: &mut Listener, producer: &mut Producer, count: Option<u64>) -> Result<()> {
+    let mut queued = 0u64;
+    loop {
+        let Some(batch) = listener.recv()? else {
+            break;
+        };
+        let received = SystemTime::now();
+        let chunk = producer.chunk();
+        for item in batch {
+            if count.is_some_and(|c| queued + chunk.packets() >= c) {
+                continue; // counted by the statistics, not written
+            }
+            match item {
+                Ok(packet) => chunk.push(packet.as_bytes()),
+                Err(Error::Parse(e)) => eprintln!("nflog: skipped a malformed message: {e}"),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        chunk.received = received;
+        chunk.stats = listener.stats();
+        let packets = chunk.packets();
+        match producer.send() {
+            Ok(true) => queued += packets,
+            Ok(false) => {}
+            Err(Closed) => break, // the writer stopped, and says why
+        }
+        if count.is_some_and(|c| queued >= c) {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// One capture's output side: the sink, the count, the status line.
-struct Run {
+struct Writer {
     sink: Sink,
-    count: Option<u64>,
     packet_buffered: bool,
+    flush_when_idle: bool,
     status: bool,
     written: u64,
     /// Packets written per group, for the pcapng statistics.
@@ -123,13 +205,13 @@ struct Run {
     last_status: Instant,
 }
 
-impl Run {
-    fn new(sink: Sink, output: &OutputArgs, status: bool) -> Run {
+impl Writer {
+    fn new(sink: Sink, output: &OutputArgs, to_file: bool, status: bool) -> Writer {
         let now = Instant::now();
-        Run {
+        Writer {
             sink,
-            count: output.count,
             packet_buffered: output.packet_buffered,
+            flush_when_idle: !to_file,
             status,
             written: 0,
             per_group: Vec::new(),
@@ -139,28 +221,17 @@ impl Run {
         }
     }
 
-    /// Receives and writes until stopped or `--count`; a write error ends it.
-    fn receive(&mut self, listener: &mut Listener, names: &mut dyn ResolveInterface) -> Result<()> {
-        let stop = listener.stop_handle();
-        loop {
-            let Some(batch) = listener.recv()? else {
-                break;
-            };
-            let received = SystemTime::now();
-            for item in batch {
-                if self.count.is_some_and(|c| self.written >= c) {
-                    continue; // counted by the statistics, not written
-                }
-                let packet = match item {
-                    Ok(packet) => packet,
-                    Err(Error::Parse(e)) => {
-                        eprintln!("nflog: skipped a malformed message: {e}");
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
+    /// Writes the queued packets until the reader is gone and the queue empty; a write
+    /// error ends it.
+    fn write(&mut self, queue: &Consumer, names: &mut dyn ResolveInterface) -> Result<()> {
+        while let Some(chunk) = queue.recv() {
+            for body in chunk.bodies() {
+                // The reader queued only bodies that parsed.
+                let Ok(packet) = Packet::parse(body) else {
+                    continue;
                 };
                 self.sink
-                    .write(&packet, received, names)
+                    .write(&packet, chunk.received, names)
                     .map_err(write_error)?;
                 self.written += 1;
                 match self
@@ -172,14 +243,16 @@ impl Run {
                     None => self.per_group.push((packet.group(), 1)),
                 }
             }
-            if self.packet_buffered {
+            let stats = chunk.stats;
+            queue.done(chunk);
+            // Standard output is flushed whenever the writer has caught up, so a terminal
+            // or a pipe sees packets as they come; a file, only when the buffer is full
+            // (or after each batch with -U).
+            if self.packet_buffered || (self.flush_when_idle && queue.is_empty()) {
                 self.sink.flush().map_err(write_error)?;
             }
-            if self.count.is_some_and(|c| self.written >= c) {
-                stop.stop();
-            }
             if self.status && self.last_status.elapsed() >= Duration::from_secs(1) {
-                self.show_status(&listener.stats());
+                self.show_status(&stats);
             }
         }
         Ok(())
@@ -201,7 +274,7 @@ impl Run {
     }
 
     /// Writes the end of the output (pcapng statistics per group) and flushes it.
-    fn finish(&mut self, listener: &Listener) -> Result<()> {
+    fn finish(&mut self, listener: &Listener, drops: &Drops) -> Result<()> {
         let end = SystemTime::now();
         let per_group: Vec<(u16, InterfaceStats)> = listener
             .groups()
@@ -214,7 +287,7 @@ impl Run {
                     .map_or(0, |(_, n)| *n);
                 let stats = InterfaceStats {
                     received,
-                    dropped: listener.seq_gaps(group),
+                    dropped: listener.seq_gaps(group) + drops.of_group(group),
                     start: Some(self.started_at),
                     end: Some(end),
                 };
@@ -225,8 +298,11 @@ impl Run {
     }
 }
 
+/// A queue peak below this is not mentioned in the statistics: a few batches.
+const QUEUE_WORTH_REPORTING: usize = 4 << 20;
+
 /// The closing statistics line.
-fn summary(stats: &Stats, written: u64) -> String {
+fn summary(stats: &Stats, written: u64, drops: &Drops, queue_peak: usize) -> String {
     let mut line = format!(
         "nflog: {written} packets written; received {} packets ({} bytes) in {} batches; \
          {} kernel overruns, {} packets lost (sequence gaps), {} truncated batches, {} malformed",
@@ -238,6 +314,19 @@ fn summary(stats: &Stats, written: u64) -> String {
         stats.truncated,
         stats.malformed
     );
+    if drops.packets > 0 {
+        line.push_str(&format!(
+            "; {} packets dropped because the output fell behind (raise --queue-size)",
+            drops.packets
+        ));
+    }
+    // Worth a word when the output could not keep up for a while.
+    if queue_peak >= QUEUE_WORTH_REPORTING {
+        line.push_str(&format!(
+            "; up to {:.1} MiB waited for the output",
+            queue_peak as f64 / f64::from(1 << 20)
+        ));
+    }
     if stats.buffer_growths > 0 {
         line.push_str(&format!(
             "; receive buffer grown {} times to {} bytes",

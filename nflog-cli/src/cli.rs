@@ -136,6 +136,11 @@ pub struct CaptureArgs {
     #[arg(long = "rcvbuf", value_name = "BYTES")]
     pub rcvbuf: Option<usize>,
 
+    /// Most bytes of packets waiting for the output; past it, packets are dropped and
+    /// counted (the kernel's drops come first otherwise).
+    #[arg(long = "queue-size", value_name = "BYTES", default_value_t = 64 << 20)]
+    pub queue_size: usize,
+
     /// Number each group's packets (NFULA_SEQ), which also counts packets lost.
     #[arg(long = "seq")]
     pub seq: bool,

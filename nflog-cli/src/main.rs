@@ -9,6 +9,7 @@ mod demo;
 mod netns;
 mod output;
 mod privileges;
+mod queue;
 mod read;
 
 use std::io::Write;

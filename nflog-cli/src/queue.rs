@@ -1,0 +1,335 @@
+//! The hand-off from the reader thread to the writer: the packets of each datagram, copied
+//! out of the receive buffer into a chunk, queued up to a limit in bytes, the chunks'
+//! buffers sent back to be reused.
+//!
+//! The kernel never waits for a slow reader: what does not fit in the socket's receive
+//! buffer is lost. So the reader does nothing but receive, copy and queue, and a slow
+//! output (a disk, a terminal, a pipe) delays only the writer. When the writer falls so far
+//! behind that the queue reaches its limit, the reader drops the chunk it holds, counts its
+//! packets by group, and goes on receiving: the drops are ours, known and reported.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use nflog::Stats;
+
+/// The most buffers the writer keeps for reuse; more are freed.
+const POOL: usize = 64;
+/// The capacity of a new chunk buffer: a few full kernel batches' worth of packets.
+const FIRST_CAPACITY: usize = 64 * 1024;
+/// Bytes of a record's length prefix.
+const PREFIX: usize = 4;
+
+/// The packets of one datagram, each a message body (`nfgenmsg` and attributes) after a
+/// 4-byte length in host order, each record padded to 4 bytes.
+#[derive(Debug)]
+pub struct Chunk {
+    bytes: Vec<u8>,
+    packets: u64,
+    /// When the datagram was received: the time of packets without a kernel timestamp.
+    pub received: SystemTime,
+    /// The listener's statistics once the datagram was read.
+    pub stats: Stats,
+}
+
+impl Chunk {
+    fn with_buffer(mut bytes: Vec<u8>) -> Chunk {
+        bytes.clear();
+        Chunk {
+            bytes,
+            packets: 0,
+            received: SystemTime::UNIX_EPOCH,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Appends one packet's message body.
+    pub fn push(&mut self, body: &[u8]) {
+        // A body comes from one netlink message, whose length is a u32.
+        let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
+        self.bytes.extend_from_slice(&len.to_ne_bytes());
+        self.bytes.extend_from_slice(body);
+        let padded = self.bytes.len().next_multiple_of(4);
+        self.bytes.resize(padded, 0);
+        self.packets += 1;
+    }
+
+    /// The number of packets in the chunk.
+    pub fn packets(&self) -> u64 {
+        self.packets
+    }
+
+    /// The packets' message bodies, in the order they were pushed.
+    pub fn bodies(&self) -> Bodies<'_> {
+        Bodies { rest: &self.bytes }
+    }
+
+    /// The memory the chunk holds: what the queue's limit counts.
+    fn footprint(&self) -> usize {
+        self.bytes.capacity()
+    }
+}
+
+/// The message bodies of a [`Chunk`].
+pub struct Bodies<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Bodies<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (prefix, rest) = self.rest.split_first_chunk::<PREFIX>()?;
+        let len = u32::from_ne_bytes(*prefix) as usize;
+        // Written by `push` above: the length is always there in full.
+        let body = rest.get(..len)?;
+        let padded = (PREFIX + len).next_multiple_of(4);
+        self.rest = self.rest.get(padded..).unwrap_or_default();
+        Some(body)
+    }
+}
+
+/// Makes a queue that holds at most `limit` bytes of chunks (and always one, however
+/// large).
+pub fn queue(limit: usize) -> (Producer, Consumer) {
+    let (chunks, received) = mpsc::channel();
+    let (recycle, pool) = mpsc::channel();
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let producer = Producer {
+        chunks,
+        pool,
+        in_flight: Arc::clone(&in_flight),
+        limit,
+        current: Chunk::with_buffer(Vec::with_capacity(FIRST_CAPACITY)),
+        drops: Drops::default(),
+        peak: 0,
+    };
+    let consumer = Consumer {
+        chunks: received,
+        recycle,
+        in_flight,
+        pooled: Arc::new(AtomicUsize::new(0)),
+    };
+    (producer, consumer)
+}
+
+/// Packets the reader dropped because the queue was full.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drops {
+    /// All of them.
+    pub packets: u64,
+    /// By group, in the order groups were first seen.
+    pub by_group: Vec<(u16, u64)>,
+}
+
+impl Drops {
+    /// Packets of `group` dropped.
+    pub fn of_group(&self, group: u16) -> u64 {
+        self.by_group
+            .iter()
+            .find(|(g, _)| *g == group)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    fn count(&mut self, chunk: &Chunk) {
+        self.packets += chunk.packets;
+        for body in chunk.bodies() {
+            // The group is the `res_id` of `nfgenmsg`, in network byte order.
+            let group = body
+                .get(2..4)
+                .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+            match self.by_group.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, n)) => *n += 1,
+                None => self.by_group.push((group, 1)),
+            }
+        }
+    }
+}
+
+/// The writer is gone: nothing more can be queued.
+#[derive(Debug)]
+pub struct Closed;
+
+/// The reader's end: fills a chunk and queues it.
+pub struct Producer {
+    chunks: Sender<Chunk>,
+    pool: Receiver<Vec<u8>>,
+    in_flight: Arc<AtomicUsize>,
+    limit: usize,
+    current: Chunk,
+    drops: Drops,
+    peak: usize,
+}
+
+impl Producer {
+    /// The chunk being filled.
+    pub fn chunk(&mut self) -> &mut Chunk {
+        &mut self.current
+    }
+
+    /// Queues the chunk being filled, unless it is empty, and starts another; when the
+    /// queue is full the chunk's packets are dropped and counted instead. Returns whether
+    /// the chunk was queued (an empty one is not).
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] when the writer is gone.
+    pub fn send(&mut self) -> Result<bool, Closed> {
+        if self.current.packets == 0 {
+            return Ok(false);
+        }
+        let size = self.current.footprint();
+        let queued = self.in_flight.load(Ordering::Acquire);
+        if queued > 0 && queued + size > self.limit {
+            self.drops.count(&self.current);
+            self.current.bytes.clear();
+            self.current.packets = 0;
+            return Ok(false);
+        }
+        let buffer = self
+            .pool
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(FIRST_CAPACITY));
+        let chunk = std::mem::replace(&mut self.current, Chunk::with_buffer(buffer));
+        let now = self.in_flight.fetch_add(size, Ordering::AcqRel) + size;
+        self.peak = self.peak.max(now);
+        self.chunks.send(chunk).map_err(|_| Closed)?;
+        Ok(true)
+    }
+
+    /// What was dropped so far.
+    pub fn drops(&self) -> &Drops {
+        &self.drops
+    }
+
+    /// The most bytes the queue held at once.
+    pub fn peak(&self) -> usize {
+        self.peak
+    }
+}
+
+/// The writer's end.
+pub struct Consumer {
+    chunks: Receiver<Chunk>,
+    recycle: Sender<Vec<u8>>,
+    in_flight: Arc<AtomicUsize>,
+    pooled: Arc<AtomicUsize>,
+}
+
+impl Consumer {
+    /// The next chunk, waiting for one; `None` once the reader is gone and the queue empty.
+    pub fn recv(&self) -> Option<Chunk> {
+        self.chunks.recv().ok()
+    }
+
+    /// Whether no chunk is waiting right now.
+    pub fn is_empty(&self) -> bool {
+        self.in_flight.load(Ordering::Acquire) == 0
+    }
+
+    /// Gives a written chunk's memory back: to the reader for reuse, or to the allocator
+    /// when enough buffers wait already.
+    pub fn done(&self, chunk: Chunk) {
+        let size = chunk.footprint();
+        self.in_flight.fetch_sub(size, Ordering::AcqRel);
+        if self.pooled.fetch_add(1, Ordering::Relaxed) < POOL {
+            let _ = self.recycle.send(chunk.bytes);
+        } else {
+            self.pooled.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message body of `group` with `extra` bytes after `nfgenmsg`.
+    fn body(group: u16, extra: usize) -> Vec<u8> {
+        let mut b = vec![2, 0];
+        b.extend_from_slice(&group.to_be_bytes());
+        b.extend(std::iter::repeat_n(0xab, extra));
+        b
+    }
+
+    #[test]
+    fn bodies_come_back_as_pushed() {
+        let (mut producer, consumer) = queue(1 << 20);
+        let pushed: Vec<Vec<u8>> = (0..7).map(|i| body(5, i)).collect();
+        for b in &pushed {
+            producer.chunk().push(b);
+        }
+        assert!(producer.send().unwrap());
+        let chunk = consumer.recv().unwrap();
+        assert_eq!(chunk.packets(), 7);
+        let got: Vec<&[u8]> = chunk.bodies().collect();
+        assert_eq!(got, pushed.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        assert!(!consumer.is_empty());
+        consumer.done(chunk);
+        assert!(consumer.is_empty());
+    }
+
+    #[test]
+    fn an_empty_chunk_is_not_sent() {
+        let (mut producer, consumer) = queue(1 << 20);
+        assert!(!producer.send().unwrap());
+        drop(producer);
+        assert!(consumer.recv().is_none());
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_by_group() {
+        let (mut producer, consumer) = queue(100 * 1024);
+        // The first chunk always goes, however large.
+        for _ in 0..10 {
+            producer.chunk().push(&body(1, 20_000));
+        }
+        assert!(producer.send().unwrap());
+        let first_size = producer.peak();
+        assert!(first_size > 100 * 1024);
+        // The queue is over its limit: the next chunk is dropped.
+        producer.chunk().push(&body(1, 10));
+        producer.chunk().push(&body(2, 10));
+        producer.chunk().push(&body(2, 10));
+        assert!(!producer.send().unwrap());
+        assert_eq!(producer.drops().packets, 3);
+        assert_eq!(producer.drops().of_group(1), 1);
+        assert_eq!(producer.drops().of_group(2), 2);
+        assert_eq!(producer.drops().of_group(3), 0);
+        // Once the writer caught up, chunks go again, and the dropped ones stay dropped.
+        let chunk = consumer.recv().unwrap();
+        consumer.done(chunk);
+        producer.chunk().push(&body(2, 10));
+        assert!(producer.send().unwrap());
+        let chunk = consumer.recv().unwrap();
+        assert_eq!(chunk.packets(), 1);
+        assert_eq!(producer.drops().packets, 3);
+        assert_eq!(producer.peak(), first_size);
+    }
+
+    #[test]
+    fn buffers_are_reused() {
+        let (mut producer, consumer) = queue(1 << 20);
+        producer.chunk().push(&body(1, 100));
+        producer.send().unwrap();
+        let chunk = consumer.recv().unwrap();
+        let address = chunk.bytes.as_ptr();
+        consumer.done(chunk);
+        producer.chunk().push(&body(1, 100));
+        producer.send().unwrap();
+        // The chunk being filled now has the returned buffer.
+        assert_eq!(producer.current.bytes.as_ptr(), address);
+        assert_eq!(producer.current.packets(), 0);
+        assert!(producer.current.bodies().next().is_none());
+    }
+
+    #[test]
+    fn a_gone_writer_closes_the_queue() {
+        let (mut producer, consumer) = queue(1 << 20);
+        drop(consumer);
+        producer.chunk().push(&body(1, 1));
+        assert!(producer.send().is_err());
+    }
+}

@@ -1,0 +1,205 @@
+//! A slow output does not become kernel drops: the command's reader thread keeps draining
+//! the socket into its queue while the writer is stuck, and what the queue cannot hold is
+//! dropped, counted and reported, never silent.
+//!
+//! The writer is made stuck for real: the command writes text to a pipe that the test does
+//! not read until the burst is over (a pipe holds 64 KiB). Each test runs in a private
+//! network namespace of its own (see `support`).
+
+mod support;
+
+use std::io::Read;
+use std::net::{Ipv4Addr, UdpSocket};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::Duration;
+
+use support::{bound_groups, in_netns, nft, privileged, wait_until, Proc, Scratch, Signal, NFLOG};
+
+const PORT: u16 = 6011;
+
+/// Logs every UDP datagram to `PORT` at OUTPUT to `group`, and drops it at INPUT.
+fn log_udp_to(group: u16) {
+    nft(&format!(
+        "table inet t {{\n\
+         \x20 chain out {{ type filter hook output priority 0; udp dport {PORT} log group {group} prefix \"slow\"; }}\n\
+         \x20 chain in {{ type filter hook input priority 0; udp dport {PORT} drop; }}\n\
+         }}\n"
+    ));
+}
+
+/// Sends `packets` datagrams of 200 bytes to `PORT`, in bursts of 500 with a pause of a
+/// millisecond between them (the reader has time to run; the writer does not, it is
+/// stuck).
+fn send(packets: usize) {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let payload = [0x5a; 200];
+    for i in 0..packets {
+        socket
+            .send_to(&payload, (Ipv4Addr::LOCALHOST, PORT))
+            .unwrap();
+        if i % 500 == 499 {
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// What the stuck capture gave: its exit status, text lines on stdout, and stderr.
+struct Outcome {
+    success: bool,
+    lines: usize,
+    stderr: String,
+}
+
+/// Runs `nflog -g GROUP -n ARGS` with stdout to a pipe nobody reads, sends `packets`,
+/// waits until the command has received them all (its status shows in `/proc`: the
+/// reader is idle once the socket is drained, which the test sees as the kernel's queue
+/// staying empty), then reads the pipe, stops the command and returns what it said.
+fn stuck_capture(group: u16, packets: usize, args: &[&str]) -> Outcome {
+    log_udp_to(group);
+    let mut child = Command::new(NFLOG)
+        .args(["-g", &group.to_string(), "-n", "--rcvbuf", "262144"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("nflog binds the group", || bound_groups().contains(&group));
+    send(packets);
+    // The last batch leaves the kernel within its flush timeout (100 ms); the socket's
+    // queue empties as the reader copies it out.
+    thread::sleep(Duration::from_millis(300));
+    wait_until("the socket is drained", || socket_queue_empty(group));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).unwrap();
+        text
+    });
+    // Let the writer catch up, then stop.
+    thread::sleep(Duration::from_millis(200));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, Signal::INT).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let text = reader.join().unwrap();
+    Outcome {
+        success: status.success(),
+        lines: text.lines().count(),
+        stderr,
+    }
+}
+
+/// Whether the netlink socket bound to `group` has nothing waiting: its `Rmem` column in
+/// `/proc/net/netlink` is 0.
+fn socket_queue_empty(group: u16) -> bool {
+    let nfnetlink = std::fs::read_to_string("/proc/thread-self/net/netfilter/nfnetlink_log")
+        .unwrap_or_default();
+    // The bound group's line: group, port id, ...
+    let Some(portid) = nfnetlink.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let g: u16 = fields.next()?.parse().ok()?;
+        (g == group).then(|| fields.next().map(str::to_string))?
+    }) else {
+        return false;
+    };
+    let netlink = std::fs::read_to_string("/proc/thread-self/net/netlink").unwrap();
+    // sk Eth Pid Groups Rmem Wmem ...; NETLINK_NETFILTER is protocol 12.
+    netlink.lines().skip(1).any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        f.len() > 4 && f[1] == "12" && f[2] == portid && f[4] == "0"
+    })
+}
+
+/// The number before `what` in the statistics line.
+fn figure(stats: &str, what: &str) -> u64 {
+    let before = &stats[..stats
+        .find(what)
+        .unwrap_or_else(|| panic!("{what}: {stats}"))];
+    before
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .trim_start_matches('(')
+        .parse()
+        .unwrap_or_else(|e| panic!("{what}: {e}: {stats}"))
+}
+
+#[test]
+fn a_stuck_output_loses_nothing() {
+    if !privileged("a_stuck_output_loses_nothing") {
+        return;
+    }
+    // 40,000 messages of about 300 bytes: 12 MB, 20 times what the socket can hold.
+    let packets = 40_000;
+    let outcome = in_netns(move || stuck_capture(21, packets, &[]));
+    assert!(outcome.success, "{}", outcome.stderr);
+    let stats = outcome.stderr.lines().last().unwrap();
+    assert_eq!(figure(stats, "packets written"), packets as u64, "{stats}");
+    assert_eq!(figure(stats, "packets ("), packets as u64, "{stats}");
+    assert_eq!(figure(stats, "kernel overruns"), 0, "{stats}");
+    assert!(!stats.contains("dropped"), "{stats}");
+    assert!(
+        stats.contains("MiB waited for the output"),
+        "the writer was stuck, so the queue grew: {stats}"
+    );
+    assert_eq!(outcome.lines, packets);
+}
+
+#[test]
+fn a_full_queue_drops_counts_and_reports() {
+    if !privileged("a_full_queue_drops_counts_and_reports") {
+        return;
+    }
+    let packets = 20_000;
+    let outcome = in_netns(move || stuck_capture(22, packets, &["--queue-size", "262144"]));
+    assert!(outcome.success, "{}", outcome.stderr);
+    let stats = outcome.stderr.lines().last().unwrap();
+    let written = figure(stats, "packets written");
+    let received = figure(stats, "packets (");
+    let dropped = figure(stats, "packets dropped because the output fell behind");
+    assert!(stats.ends_with("(raise --queue-size)"), "{stats}");
+    assert_eq!(received, packets as u64, "{stats}");
+    assert_eq!(figure(stats, "kernel overruns"), 0, "{stats}");
+    assert!(dropped > 0 && written > 0, "{stats}");
+    assert_eq!(
+        written + dropped,
+        received,
+        "every packet is accounted for: {stats}"
+    );
+    assert_eq!(outcome.lines as u64, written);
+}
+
+#[test]
+fn standard_output_shows_each_packet_as_it_comes() {
+    if !privileged("standard_output_shows_each_packet_as_it_comes") {
+        return;
+    }
+    in_netns(|| {
+        log_udp_to(23);
+        let scratch = Scratch::new();
+        // Standard output to a file (the command cannot tell it from a pipe).
+        let mut nflog = Proc::nflog(&["-g", "23", "-n"], scratch.path(), "nflog");
+        nflog.wait_bound(23);
+        for sent in 1..=3 {
+            send(1);
+            // The line shows while the command runs: no buffer waits to fill.
+            wait_until("the packet's line is written", || {
+                nflog.stdout().lines().count() == sent
+            });
+        }
+        for line in nflog.stdout().lines() {
+            assert!(line.contains(" slow IN= OUT=1 "), "{line}");
+            assert!(line.contains(&format!(" DPT={PORT} LEN=208 ")), "{line}");
+        }
+        nflog.signal(Signal::INT);
+        assert!(nflog.wait().success(), "{}", nflog.stderr());
+    });
+}
