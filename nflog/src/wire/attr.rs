@@ -13,7 +13,8 @@ pub const NLA_HDRLEN: usize = 4;
 pub const NLA_F_NESTED: u16 = 0x8000;
 /// `NLA_F_NET_BYTEORDER`: the value is in network byte order.
 pub const NLA_F_NET_BYTEORDER: u16 = 0x4000;
-const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
+/// The bits of `nla_type` that are the type, without the two flags.
+pub const NLA_TYPE_MASK: u16 = !(NLA_F_NESTED | NLA_F_NET_BYTEORDER);
 
 /// Rounds `len` up to the netlink alignment of 4 bytes.
 #[inline]
