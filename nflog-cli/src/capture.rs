@@ -64,6 +64,7 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     drop(consumer);
     let Reader {
         listener,
+        queued,
         drops,
         queue_peak,
         outcome,
@@ -80,7 +81,13 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     }
     eprintln!(
         "{}",
-        summary(&listener.stats(), writer.written, &drops, queue_peak)
+        summary(
+            &listener.stats(),
+            writer.sink.delivered(),
+            queued.saturating_sub(writer.sink.delivered()),
+            &drops,
+            queue_peak
+        )
     );
     match outcome.and(finish) {
         Ok(()) => Ok(()),
@@ -140,9 +147,11 @@ fn explain_bind_error(e: Error) -> anyhow::Error {
 /// back, for the statistics, with what the queue dropped; the queue's end is dropped here,
 /// which tells the writer that nothing more comes.
 fn read(mut listener: Listener, mut producer: Producer, count: Option<u64>) -> Reader {
-    let outcome = read_into(&mut listener, &mut producer, count);
+    let mut queued = 0;
+    let outcome = read_into(&mut listener, &mut producer, count, &mut queued);
     Reader {
         listener,
+        queued,
         drops: producer.drops().clone(),
         queue_peak: producer.peak(),
         outcome,
@@ -152,14 +161,20 @@ fn read(mut listener: Listener, mut producer: Producer, count: Option<u64>) -> R
 /// How the reader thread ended.
 struct Reader {
     listener: Listener,
+    /// Packets queued for the writer, or that would have been had it not stopped.
+    queued: u64,
     drops: Drops,
     /// The most bytes waiting for the writer at once.
     queue_peak: usize,
     outcome: Result<()>,
 }
 
-fn read_into(listener: &mut Listener, producer: &mut Producer, count: Option<u64>) -> Result<()> {
-    let mut queued = 0u64;
+fn read_into(
+    listener: &mut Listener,
+    producer: &mut Producer,
+    count: Option<u64>,
+    queued: &mut u64,
+) -> Result<()> {
     loop {
         let Some(batch) = listener.recv()? else {
             break;
@@ -167,7 +182,7 @@ fn read_into(listener: &mut Listener, producer: &mut Producer, count: Option<u64
         let received = SystemTime::now();
         let chunk = producer.chunk();
         for item in batch {
-            if count.is_some_and(|c| queued + chunk.packets() >= c) {
+            if count.is_some_and(|c| *queued + chunk.packets() >= c) {
                 continue; // counted by the statistics, not written
             }
             match item {
@@ -180,11 +195,15 @@ fn read_into(listener: &mut Listener, producer: &mut Producer, count: Option<u64
         chunk.stats = listener.stats();
         let packets = chunk.packets();
         match producer.send() {
-            Ok(true) => queued += packets,
+            Ok(true) => *queued += packets,
             Ok(false) => {}
-            Err(Closed) => break, // the writer stopped, and says why
+            Err(Closed) => {
+                // The writer stopped, and says why; these packets are lost with it.
+                *queued += packets;
+                break;
+            }
         }
-        if count.is_some_and(|c| queued >= c) {
+        if count.is_some_and(|c| *queued >= c) {
             break;
         }
     }
@@ -197,7 +216,8 @@ struct Writer {
     packet_buffered: bool,
     flush_when_idle: bool,
     status: bool,
-    written: u64,
+    /// Packets handed to the sink (those that reached the system: `sink.delivered()`).
+    handed: u64,
     /// Packets written per group, for the pcapng statistics.
     per_group: Vec<(u16, u64)>,
     started: Instant,
@@ -213,7 +233,7 @@ impl Writer {
             packet_buffered: output.packet_buffered,
             flush_when_idle: !to_file,
             status,
-            written: 0,
+            handed: 0,
             per_group: Vec::new(),
             started: now,
             started_at: SystemTime::now(),
@@ -233,7 +253,7 @@ impl Writer {
                 self.sink
                     .write(&packet, chunk.received, names)
                     .map_err(write_error)?;
-                self.written += 1;
+                self.handed += 1;
                 match self
                     .per_group
                     .iter_mut()
@@ -265,8 +285,8 @@ impl Writer {
         let _ = write!(
             err,
             "\r{} packets, {:.0}/s, {} overruns, {} lost   ",
-            self.written,
-            self.written as f64 / seconds,
+            self.handed,
+            self.handed as f64 / seconds,
             stats.overruns,
             stats.seq_gaps
         );
@@ -302,7 +322,16 @@ impl Writer {
 const QUEUE_WORTH_REPORTING: usize = 4 << 20;
 
 /// The closing statistics line.
-fn summary(stats: &Stats, written: u64, drops: &Drops, queue_peak: usize) -> String {
+///
+/// `written` packets reached the system; `unwritten` were queued for the output but had not
+/// reached it when it failed.
+fn summary(
+    stats: &Stats,
+    written: u64,
+    unwritten: u64,
+    drops: &Drops,
+    queue_peak: usize,
+) -> String {
     let mut line = format!(
         "nflog: {written} packets written; received {} packets ({} bytes) in {} batches; \
          {} kernel overruns, {} packets lost (sequence gaps), {} truncated batches, {} malformed",
@@ -314,6 +343,11 @@ fn summary(stats: &Stats, written: u64, drops: &Drops, queue_peak: usize) -> Str
         stats.truncated,
         stats.malformed
     );
+    if unwritten > 0 {
+        line.push_str(&format!(
+            "; {unwritten} packets lost when the output failed"
+        ));
+    }
     if drops.packets > 0 {
         line.push_str(&format!(
             "; {} packets dropped because the output fell behind (raise --queue-size)",

@@ -1,8 +1,11 @@
 //! Where packets go: a file or standard output, in one of the formats.
 
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::rc::Rc;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -49,18 +52,34 @@ pub fn open(args: &OutputArgs) -> Result<(Box<dyn Write + Send>, bool)> {
     }
 }
 
-/// A format with its output.
-pub enum Sink {
-    /// Text lines.
-    Text(TextFormat, BufWriter<Box<dyn Write + Send>>),
-    /// JSON lines.
-    Json(JsonFormat, BufWriter<Box<dyn Write + Send>>),
-    /// XML elements.
-    Xml(XmlFormat, BufWriter<Box<dyn Write + Send>>),
-    /// pcap records.
-    Pcap(PcapWriter<BufWriter<Box<dyn Write + Send>>>, LinkType),
-    /// pcapng blocks.
-    Pcapng(PcapngWriter<BufWriter<Box<dyn Write + Send>>>, LinkType),
+/// The buffered output of a sink: a count of the bytes the formats produce, over a 256 KiB
+/// buffer, over a count of the bytes the system accepted.
+type Out = Counted<BufWriter<Counted<Box<dyn Write + Send>>>>;
+
+/// A format with its output, and which of the packets written reached the system.
+///
+/// A packet handed to [`write`](Sink::write) sits in a buffer until a flush, or until the
+/// buffer is full; when the output fails (a full disk), the packets still in the buffer
+/// never reach the file. [`delivered`](Sink::delivered) counts only the packets whose last
+/// byte the system accepted.
+pub struct Sink {
+    format: Format,
+    /// Bytes produced by the formats (headers included).
+    produced: Rc<Cell<u64>>,
+    /// Bytes the system accepted.
+    accepted: Rc<Cell<u64>>,
+    /// Where each packet not yet known to be delivered ends, in produced bytes.
+    pending: VecDeque<u64>,
+    delivered: u64,
+}
+
+/// A format and its output.
+enum Format {
+    Text(TextFormat, Out),
+    Json(JsonFormat, Out),
+    Xml(XmlFormat, Out),
+    Pcap(PcapWriter<Out>, LinkType),
+    Pcapng(PcapngWriter<Out>, LinkType),
 }
 
 impl Sink {
@@ -70,17 +89,29 @@ impl Sink {
         linktype: LinkTypeArg,
         out: Box<dyn Write + Send>,
     ) -> io::Result<Sink> {
-        let out = BufWriter::with_capacity(256 * 1024, out);
+        let accepted = Rc::new(Cell::new(0));
+        let produced = Rc::new(Cell::new(0));
+        let out = Counted::new(
+            BufWriter::with_capacity(256 * 1024, Counted::new(out, Rc::clone(&accepted))),
+            Rc::clone(&produced),
+        );
         let link_type = match linktype {
             LinkTypeArg::Nflog => LinkType::Nflog,
             LinkTypeArg::Raw => LinkType::Raw,
         };
-        Ok(match format {
-            OutputFormat::Text => Sink::Text(TextFormat::new(), out),
-            OutputFormat::Json => Sink::Json(JsonFormat::new(), out),
-            OutputFormat::Xml => Sink::Xml(XmlFormat::new(), out),
-            OutputFormat::Pcap => Sink::Pcap(PcapWriter::new(out, link_type)?, link_type),
-            OutputFormat::Pcapng => Sink::Pcapng(PcapngWriter::new(out, link_type)?, link_type),
+        let format = match format {
+            OutputFormat::Text => Format::Text(TextFormat::new(), out),
+            OutputFormat::Json => Format::Json(JsonFormat::new(), out),
+            OutputFormat::Xml => Format::Xml(XmlFormat::new(), out),
+            OutputFormat::Pcap => Format::Pcap(PcapWriter::new(out, link_type)?, link_type),
+            OutputFormat::Pcapng => Format::Pcapng(PcapngWriter::new(out, link_type)?, link_type),
+        };
+        Ok(Sink {
+            format,
+            produced,
+            accepted,
+            pending: VecDeque::new(),
+            delivered: 0,
         })
     }
 
@@ -91,45 +122,93 @@ impl Sink {
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
-        match self {
-            Sink::Text(format, out) => format.write(out, packet, received, names),
-            Sink::Json(format, out) => format.write(out, packet, received, names),
-            Sink::Xml(format, out) => format.write(out, packet, received, names),
-            Sink::Pcap(writer, link_type) => {
+        let written = match &mut self.format {
+            Format::Text(format, out) => format.write(out, packet, received, names),
+            Format::Json(format, out) => format.write(out, packet, received, names),
+            Format::Xml(format, out) => format.write(out, packet, received, names),
+            Format::Pcap(writer, link_type) => {
                 let time = packet.timestamp().unwrap_or(received);
                 match record_bytes(packet, *link_type) {
                     Some(data) => writer.write_record(time, data, data.len()),
                     None => Ok(()),
                 }
             }
-            Sink::Pcapng(writer, link_type) => {
+            Format::Pcapng(writer, link_type) => {
                 let time = packet.timestamp().unwrap_or(received);
                 match record_bytes(packet, *link_type) {
                     Some(data) => writer.write_record(packet.group(), time, data, data.len()),
                     None => Ok(()),
                 }
             }
+        };
+        if written.is_ok() {
+            self.pending.push_back(self.produced.get());
         }
+        self.settle();
+        written
     }
 
     /// Flushes what was written so far.
     pub fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Text(_, out) | Sink::Json(_, out) | Sink::Xml(_, out) => out.flush(),
-            Sink::Pcap(writer, _) => writer.flush(),
-            Sink::Pcapng(writer, _) => writer.flush(),
-        }
+        let flushed = match &mut self.format {
+            Format::Text(_, out) | Format::Json(_, out) | Format::Xml(_, out) => out.flush(),
+            Format::Pcap(writer, _) => writer.flush(),
+            Format::Pcapng(writer, _) => writer.flush(),
+        };
+        self.settle();
+        flushed
     }
 
     /// Ends the output: the pcapng statistics of each group, then a flush.
     pub fn finish(&mut self, groups: &[(u16, InterfaceStats)]) -> io::Result<()> {
-        if let Sink::Pcapng(writer, _) = self {
+        if let Format::Pcapng(writer, _) = &mut self.format {
             let now = SystemTime::now();
             for (group, stats) in groups {
                 writer.write_stats(*group, stats, now)?;
             }
         }
         self.flush()
+    }
+
+    /// The packets written whose every byte the system accepted: all of them after a
+    /// successful flush, fewer when the output failed.
+    pub fn delivered(&self) -> u64 {
+        self.delivered
+    }
+
+    /// Counts the packets that reached the system since the last look.
+    fn settle(&mut self) {
+        let accepted = self.accepted.get();
+        while self.pending.front().is_some_and(|&end| end <= accepted) {
+            self.pending.pop_front();
+            self.delivered += 1;
+        }
+    }
+}
+
+/// A writer that counts the bytes its inner writer accepted. (`write_all` is left to the
+/// default, which calls `write`: each accepted byte is counted even when a later one fails.)
+struct Counted<W> {
+    inner: W,
+    count: Rc<Cell<u64>>,
+}
+
+impl<W> Counted<W> {
+    fn new(inner: W, count: Rc<Cell<u64>>) -> Self {
+        Counted { inner, count }
+    }
+}
+
+impl<W: Write> Write for Counted<W> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(bytes)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 
