@@ -15,8 +15,9 @@ use std::time::SystemTime;
 
 use nflog::Stats;
 
-/// The most buffers the writer keeps for reuse; more are freed.
-const POOL: usize = 64;
+/// The most buffers the writer keeps for reuse; more are freed. A buffer grows to hold one
+/// datagram's packets (at most about 256 KiB), so the pool holds at most a few MiB.
+const POOL: usize = 16;
 /// The capacity of a new chunk buffer: a few full kernel batches' worth of packets.
 const FIRST_CAPACITY: usize = 64 * 1024;
 /// Bytes of a record's length prefix.

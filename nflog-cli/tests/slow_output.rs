@@ -28,12 +28,12 @@ fn log_udp_to(group: u16) {
     ));
 }
 
-/// Sends `packets` datagrams of 200 bytes to `PORT`, in bursts of 500 with a pause of a
+/// Sends `packets` datagrams of `size` bytes to `PORT`, in bursts of 500 with a pause of a
 /// millisecond between them (the reader has time to run; the writer does not, it is
 /// stuck).
-fn send(packets: usize) {
+fn send(packets: usize, size: usize) {
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let payload = [0x5a; 200];
+    let payload = vec![0x5a; size];
     for i in 0..packets {
         socket
             .send_to(&payload, (Ipv4Addr::LOCALHOST, PORT))
@@ -46,6 +46,10 @@ fn send(packets: usize) {
 
 /// What the stuck capture gave: its exit status, text lines on stdout, and stderr.
 struct Outcome {
+    /// The command's resident memory once bound, before any packet, in KiB.
+    rss_idle: u64,
+    /// The most it had resident by the end of the burst (`VmHWM`), in KiB.
+    rss_peak: u64,
     success: bool,
     lines: usize,
     stderr: String,
@@ -55,7 +59,7 @@ struct Outcome {
 /// waits until the command has received them all (its status shows in `/proc`: the
 /// reader is idle once the socket is drained, which the test sees as the kernel's queue
 /// staying empty), then reads the pipe, stops the command and returns what it said.
-fn stuck_capture(group: u16, packets: usize, args: &[&str]) -> Outcome {
+fn stuck_capture(group: u16, packets: usize, size: usize, args: &[&str]) -> Outcome {
     log_udp_to(group);
     let mut child = Command::new(NFLOG)
         .args(["-g", &group.to_string(), "-n", "--rcvbuf", "262144"])
@@ -66,11 +70,13 @@ fn stuck_capture(group: u16, packets: usize, args: &[&str]) -> Outcome {
         .spawn()
         .unwrap();
     wait_until("nflog binds the group", || bound_groups().contains(&group));
-    send(packets);
+    let rss_idle = memory(child.id(), "VmRSS:");
+    send(packets, size);
     // The last batch leaves the kernel within its flush timeout (100 ms); the socket's
     // queue empties as the reader copies it out.
     thread::sleep(Duration::from_millis(300));
     wait_until("the socket is drained", || socket_queue_empty(group));
+    let rss_peak = memory(child.id(), "VmHWM:");
     let mut stdout = child.stdout.take().unwrap();
     let reader = thread::spawn(move || {
         let mut text = String::new();
@@ -91,10 +97,23 @@ fn stuck_capture(group: u16, packets: usize, args: &[&str]) -> Outcome {
     let status = child.wait().unwrap();
     let text = reader.join().unwrap();
     Outcome {
+        rss_idle,
+        rss_peak,
         success: status.success(),
         lines: text.lines().count(),
         stderr,
     }
+}
+
+/// A memory figure of process `pid` from `/proc/PID/status`, in KiB.
+fn memory(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line[field.len()..]
+        .trim()
+        .trim_end_matches(" kB")
+        .parse()
+        .unwrap()
 }
 
 /// Whether the netlink socket bound to `group` has nothing waiting: its `Rmem` column in
@@ -139,7 +158,7 @@ fn a_stuck_output_loses_nothing() {
     }
     // 40,000 messages of about 300 bytes: 12 MB, 20 times what the socket can hold.
     let packets = 40_000;
-    let outcome = in_netns(move || stuck_capture(21, packets, &[]));
+    let outcome = in_netns(move || stuck_capture(21, packets, 200, &[]));
     assert!(outcome.success, "{}", outcome.stderr);
     let stats = outcome.stderr.lines().last().unwrap();
     assert_eq!(figure(stats, "packets written"), packets as u64, "{stats}");
@@ -159,7 +178,7 @@ fn a_full_queue_drops_counts_and_reports() {
         return;
     }
     let packets = 20_000;
-    let outcome = in_netns(move || stuck_capture(22, packets, &["--queue-size", "262144"]));
+    let outcome = in_netns(move || stuck_capture(22, packets, 200, &["--queue-size", "262144"]));
     assert!(outcome.success, "{}", outcome.stderr);
     let stats = outcome.stderr.lines().last().unwrap();
     let written = figure(stats, "packets written");
@@ -178,6 +197,34 @@ fn a_full_queue_drops_counts_and_reports() {
 }
 
 #[test]
+fn memory_stays_within_the_queue_size() {
+    if !privileged("memory_stays_within_the_queue_size") {
+        return;
+    }
+    // 60,000 packets of 1400 bytes, 90 MB of messages, against a stuck output and a queue
+    // of 4 MiB: what the queue cannot hold is dropped, and the command's memory grows by
+    // the queue, its pool of buffers (16 of at most 256 KiB) and the output buffer (256
+    // KiB) at most, never by the burst.
+    let queue = 4 << 20;
+    let outcome =
+        in_netns(move || stuck_capture(24, 60_000, 1400, &["--queue-size", &queue.to_string()]));
+    assert!(outcome.success, "{}", outcome.stderr);
+    let stats = outcome.stderr.lines().last().unwrap();
+    assert!(figure(stats, "packets dropped because") > 0, "{stats}");
+    let growth = outcome.rss_peak.saturating_sub(outcome.rss_idle);
+    let bound = (queue as u64 + (16 << 18) + (256 << 10) + (2 << 20)) / 1024;
+    eprintln!(
+        "resident memory {} KiB idle, {} KiB at most: {growth} KiB for a burst of 90 MB \
+         (bound {bound} KiB); {stats}",
+        outcome.rss_idle, outcome.rss_peak
+    );
+    assert!(
+        growth <= bound,
+        "grew by {growth} KiB, more than {bound} KiB; {stats}"
+    );
+}
+
+#[test]
 fn standard_output_shows_each_packet_as_it_comes() {
     if !privileged("standard_output_shows_each_packet_as_it_comes") {
         return;
@@ -189,7 +236,7 @@ fn standard_output_shows_each_packet_as_it_comes() {
         let mut nflog = Proc::nflog(&["-g", "23", "-n"], scratch.path(), "nflog");
         nflog.wait_bound(23);
         for sent in 1..=3 {
-            send(1);
+            send(1, 200);
             // The line shows while the command runs: no buffer waits to fill.
             wait_until("the packet's line is written", || {
                 nflog.stdout().lines().count() == sent
