@@ -90,40 +90,43 @@ impl<'a> Packet<'a> {
             });
         }
         // Perf: one tight loop over the attribute headers, with the minimum sizes in a
-        // table, instead of the `Attributes` iterator and a match per attribute: 787 -> 612
+        // table, instead of the `Attributes` iterator and a match per attribute: 787 -> 583
         // instructions (cachegrind) for the 13 attributes of `benches/parse.rs`'s packet. The
         // checks and the errors are the iterator's and `check_value`'s; `tests.rs` compares
         // the two on every input of three property tests.
         let mut slots = [0u32; SLOTS];
+        let end = body.len();
         let mut at = NFGENMSG_LEN;
-        while let Some(rest) = body.get(at..).filter(|rest| !rest.is_empty()) {
-            let Some(&[l0, l1, t0, t1]) = rest.first_chunk::<NLA_HDRLEN>() else {
+        while at < end {
+            let left = end - at;
+            let Some(&[l0, l1, t0, t1]) = body[at..].first_chunk::<NLA_HDRLEN>() else {
                 return Err(ParseError::Truncated {
                     what: "attribute header",
                     needed: NLA_HDRLEN,
-                    available: rest.len(),
+                    available: left,
                 });
             };
             let len = usize::from(u16::from_ne_bytes([l0, l1]));
             let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
-            if len < NLA_HDRLEN || len > rest.len() {
+            if len < NLA_HDRLEN || len > left {
                 return Err(ParseError::AttributeLength {
                     kind,
                     declared: len,
-                    available: rest.len(),
+                    available: left,
                 });
             }
-            if let Some(&min) = MIN_VALUE.get(usize::from(kind)) {
+            let k = usize::from(kind);
+            if k < SLOTS {
+                let min = MIN_VALUE[k];
                 if min != UNKNOWN {
                     if len - NLA_HDRLEN < usize::from(min) || min == CHECK_FULLY {
                         if let Some(known) = PacketAttr::from_number(kind) {
-                            check_value(known, &rest[NLA_HDRLEN..len])?;
+                            check_value(known, &body[at + NLA_HDRLEN..at + len])?;
                         }
                     }
-                    let slot = &mut slots[usize::from(kind)];
-                    if *slot == 0 {
+                    if slots[k] == 0 {
                         // `at` is under `body.len()`, checked above to fit in u32.
-                        *slot = at as u32;
+                        slots[k] = at as u32;
                     }
                 }
             }
