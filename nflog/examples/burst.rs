@@ -1,9 +1,11 @@
-//! What receiving a burst of logged packets costs, through the real kernel.
+//! What receiving a burst of logged packets costs, through the real kernel: our library,
+//! our command, tcpdump and ulogd2 side by side, in one run and one table.
 //!
 //! ```text
-//! cargo build --release --example burst
+//! cargo build --release --workspace --bins --examples
 //! sudo target/release/examples/burst [--packets N] [--size BYTES] [--runs R] [--backlog]
-//!                                    [--qthresh N] [--nlbufsiz BYTES] [--only MODE]
+//!                                    [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]]
+//!                                    [--nflog PATH] [--markdown] [--keep]
 //! ```
 //!
 //! (or, as root, `cargo run --release --example burst -- ARGS`). Needs root (CAP_SYS_ADMIN
@@ -21,14 +23,17 @@
 //!
 //! so each datagram to 127.0.0.1:9 is logged at OUTPUT with a mark and a prefix, then dropped
 //! at INPUT (no socket, no ICMP error). The host's interfaces and ruleset are not touched;
-//! the namespace disappears with the thread.
+//! the namespace disappears with the thread and the processes it started.
 //!
-//! Each run binds group 9 (queue threshold `--qthresh`, default 256; `--nlbufsiz`, default
-//! 131072; flag SEQ; a 64 MiB receive buffer, which the kernel doubles), then a sender thread
-//! spawned from the namespace thread (a thread inherits its creator's network namespace; the
-//! program checks) sends `--packets` UDP datagrams (default 200000) of `--size` payload bytes
-//! (default 64) with `sendmmsg`, as fast as it can, while the namespace thread receives in
-//! each of three modes (or only `--only MODE`):
+//! In each run a sender thread spawned from the namespace thread (a thread inherits its
+//! creator's network namespace; the program checks) sends `--packets` UDP datagrams (default
+//! 200000) of `--size` payload bytes (default 64) with `sendmmsg`, as fast as it can, while
+//! one consumer receives group 9. The modes, all by default (those that are installed), or
+//! the list given to `--only`:
+//!
+//! In this process, on the namespace thread (queue threshold `--qthresh`, default 256;
+//! `--nlbufsiz`, default 131072; flag SEQ; a 64 MiB receive buffer, which the kernel
+//! doubles):
 //!
 //! - `bare`: `recv` into a 256 KiB buffer and walk the netlink headers only
 //!   (`wire::netlink::Messages`), counting packet messages: the floor;
@@ -37,27 +42,76 @@
 //! - `listener`: `Listener::run` with a callback that looks at prefix, mark and payload
 //!   length: what a user of the crate gets.
 //!
-//! By default sending and receiving overlap, as in life: the receiver sleeps until the kernel
-//! hands it a batch, and its CPU time includes those wake-ups. With `--backlog` the receiver
-//! starts only once everything was sent and the last batch flushed, so it drains a full
-//! receive buffer without ever sleeping: the pure cost of receiving and parsing. (Keep the
-//! backlog under the receive buffer: about 50000 packets of 1400 bytes.)
+//! In a child process, started from the namespace thread (so it lives in the namespace; the
+//! program compares `/proc/PID/ns/net`), each with its own default settings:
 //!
-//! Receiving stops when every packet has arrived, or 1 s after the sender finished without
-//! further progress. For each run it prints: packets sent, received and lost (sent less
-//! received), ENOBUFS overruns, sequence gaps (listener only), datagrams and truncated ones,
-//! the receiving thread's CPU time per packet (`CLOCK_THREAD_CPUTIME_ID`, user + system) and
-//! its ratio to `bare` of the same run, the same from `getrusage(RUSAGE_THREAD)` (which is
-//! brought up to date only at ticks and context switches: it agrees when receiving overlaps
-//! sending, and undercounts in backlog mode), the sending thread's CPU per packet (it pays for
-//! the kernel's logging, the loopback and the drop), and the wall time from the start of
-//! receiving (the first send, or the end of sending in backlog mode) to the last packet.
+//! - `cli-text`, `cli-json`, `cli-xml`, `cli-pcap`, `cli-pcapng`: our command,
+//!   `nflog capture -g 9 -w DIR/burst.EXT` (the format follows the extension: `.txt`,
+//!   `.json`, `.xml`, `.pcap`, `.pcapng`), taken from `--nflog PATH` (default: `nflog` in
+//!   the target directory this program was built in, `target/release/nflog`);
+//! - `tcpdump`: `tcpdump -n -i nflog:9 -w /dev/null`, when `tcpdump` is on the PATH;
+//! - `ulogd`: ulogd2 (`/usr/sbin/ulogd -c DIR/ulogd.conf`) with the stack
+//!   `NFLOG, BASE, IFINDEX, IP2STR, HWHDR, JSON` on group 9, writing JSON lines to
+//!   `DIR/ulogd.json`, when ulogd2 and its JSON plugin are installed.
+//!
+//! DIR is a fresh directory in `/dev/shm` (tmpfs, so that writing costs memory copies, not
+//! disk; `/tmp` where there is no `/dev/shm`), removed at the end. For such a mode the
+//! program waits until the consumer has bound group 9 (`/proc/net/netfilter/nfnetlink_log`
+//! of the namespace lists the bound groups), sends, waits until the consumer is idle (the
+//! kernel holds no partial batch for the group, its socket's receive queue is empty, and
+//! the process used less than 1 ms of CPU in the last 500 ms), sends it SIGINT and reaps it
+//! with `wait4`, which gives its resource usage. Received is the command's own count (its
+//! closing statistics line on standard error: `nflog: N packets written; received M packets
+//! ...`; the records or lines in the file are counted as a check), tcpdump's
+//! `N packets captured`, ulogd's lines of JSON.
+//!
+//! By default sending and receiving overlap, as in life: the receiver sleeps until the kernel
+//! hands it a batch, and its CPU time includes those wake-ups. With `--backlog` (in-process
+//! modes only) the receiver starts only once everything was sent and the last batch flushed,
+//! so it drains a full receive buffer without ever sleeping: the pure cost of receiving and
+//! parsing. (Keep the backlog under the receive buffer: about 50000 packets of 1400 bytes.)
+//!
+//! In-process receiving stops when every packet has arrived, or 1 s after the sender finished
+//! without further progress. For each run the table shows (`--markdown` prints it a second
+//! time as a Markdown table):
+//!
+//! - `sent`, `received`, `lost` (sent less received);
+//! - `overrun`: ENOBUFS errors the receiver saw (the kernel dropped packets for a full receive
+//!   buffer; tcpdump's `dropped by kernel`, ulogd's `losing events` log lines); `seqgaps`:
+//!   packets missing from the sequence numbers (`listener` only, the others do not ask for
+//!   them); `dgrams`, `trunc`: netlink datagrams (batches) and truncated ones;
+//! - `CPU ns/p`: the receiver's CPU time (user + system) per received packet, as the
+//!   scheduler counts it to the nanosecond (`CLOCK_THREAD_CPUTIME_ID` of the receiving thread;
+//!   for a child process the sum over its threads of `/proc/PID/task/*/schedstat`, from just
+//!   before the first send to the end of the burst: start-up and exit are left out), and
+//!   `vs bare`, its ratio to `bare` of the same run;
+//! - `rusage ns/p`: the same from `getrusage` (`RUSAGE_THREAD` of the receiving thread; for a
+//!   child process, the `rusage` of `wait4`, its whole life from `exec` to exit), and its
+//!   ratio to `bare`'s. `getrusage` is brought up to date only at ticks and context switches:
+//!   it agrees when receiving overlaps sending, and undercounts in backlog mode;
+//! - `tx ns/p`: the sending thread's CPU per packet (it pays for the kernel's logging, the
+//!   loopback and the drop);
+//! - `wall ms` and `Mpkt/s`: from the start of receiving (the first send, or the end of
+//!   sending in backlog mode) to the last packet (for a child process: to the last 10 ms in
+//!   which it was busy before it first paused for 100 ms after the sender was done, so that
+//!   the last partial batch, which the kernel holds until its flush timeout, is left out);
+//! - `peak RSS`: the consumer's peak resident memory, `VmHWM`: for a child process, read
+//!   from `/proc/PID/status` at the end of the burst, before SIGINT (not `ru_maxrss` from
+//!   `wait4`, which Linux makes at least the peak of the process before `exec`, that is of
+//!   this program); for the in-process modes, this whole program's, reset before each run by
+//!   writing 5 to `/proc/self/clear_refs` (it includes the sender thread). The socket's
+//!   receive queue is kernel memory and appears in neither.
+//!
+//! With `--runs R` above 1, lines `med` give each mode's run with the median CPU per packet.
 #![allow(unsafe_code)]
 
+use std::ffi::OsString;
+use std::fs;
 use std::io::Write;
 use std::net::UdpSocket;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -79,6 +133,19 @@ const RECEIVE_BUFFER: usize = 64 * 1024 * 1024;
 const IDLE: Duration = Duration::from_secs(1);
 /// Datagrams per `sendmmsg`.
 const SEND_BATCH: usize = 64;
+/// A child process is idle once it used less than `QUIET_CPU` in the last `QUIET`.
+const QUIET: Duration = Duration::from_millis(500);
+const QUIET_CPU: Duration = Duration::from_millis(1);
+/// A child process caught up with the sender once it paused this long after sending.
+const CAUGHT_UP: Duration = Duration::from_millis(100);
+/// How often the state of a child process is sampled.
+const POLL: Duration = Duration::from_millis(10);
+/// The longest a child process may take to start, bind, or exit.
+const DEADLINE: Duration = Duration::from_secs(10);
+/// The longest a child process may stay busy after the sender is done.
+const BUSY_DEADLINE: Duration = Duration::from_secs(120);
+/// ulogd2's program.
+const ULOGD: &str = "/usr/sbin/ulogd";
 
 const RULESET: &str = r#"
 table inet bench {
@@ -93,6 +160,10 @@ table inet bench {
 }
 "#;
 
+const USAGE: &str = "usage: burst [--packets N] [--size BYTES] [--runs R] [--backlog] \
+     [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]] [--nflog PATH] [--markdown] [--keep]\n\
+     modes: bare parse listener cli-text cli-json cli-xml cli-pcap cli-pcapng tcpdump ulogd";
+
 #[derive(Debug, Clone)]
 struct Args {
     packets: u64,
@@ -104,6 +175,14 @@ struct Args {
     backlog: bool,
     /// The modes to run, in order.
     modes: Vec<Mode>,
+    /// Whether `--only` chose the modes (then a missing program is an error, not a skip).
+    chosen: bool,
+    /// Our command, for the `cli-*` modes.
+    nflog: PathBuf,
+    /// Print the table in Markdown too.
+    markdown: bool,
+    /// Keep the scratch directory (the last output files, configurations and logs).
+    keep: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,44 +190,95 @@ enum Mode {
     Bare,
     Parse,
     Listener,
+    CliText,
+    CliJson,
+    CliXml,
+    CliPcap,
+    CliPcapng,
+    Tcpdump,
+    Ulogd,
 }
 
 impl Mode {
-    const ALL: [Mode; 3] = [Mode::Bare, Mode::Parse, Mode::Listener];
+    const ALL: [Mode; 10] = [
+        Mode::Bare,
+        Mode::Parse,
+        Mode::Listener,
+        Mode::CliText,
+        Mode::CliJson,
+        Mode::CliXml,
+        Mode::CliPcap,
+        Mode::CliPcapng,
+        Mode::Tcpdump,
+        Mode::Ulogd,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Mode::Bare => "bare",
             Mode::Parse => "parse",
             Mode::Listener => "listener",
+            Mode::CliText => "cli-text",
+            Mode::CliJson => "cli-json",
+            Mode::CliXml => "cli-xml",
+            Mode::CliPcap => "cli-pcap",
+            Mode::CliPcapng => "cli-pcapng",
+            Mode::Tcpdump => "tcpdump",
+            Mode::Ulogd => "ulogd",
+        }
+    }
+
+    /// Whether the mode receives in this process.
+    fn in_process(self) -> bool {
+        matches!(self, Mode::Bare | Mode::Parse | Mode::Listener)
+    }
+
+    /// The output file's extension, for our command's modes.
+    fn cli_extension(self) -> Option<&'static str> {
+        match self {
+            Mode::CliText => Some("txt"),
+            Mode::CliJson => Some("json"),
+            Mode::CliXml => Some("xml"),
+            Mode::CliPcap => Some("pcap"),
+            Mode::CliPcapng => Some("pcapng"),
+            _ => None,
         }
     }
 }
 
 /// What one run measured.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Outcome {
     mode: Mode,
     sent: u64,
     received: u64,
-    datagrams: u64,
+    /// `None` where the consumer does not tell.
+    datagrams: Option<u64>,
     /// Datagrams larger than the receive buffer.
-    truncated: u64,
-    overruns: u64,
+    truncated: Option<u64>,
+    overruns: Option<u64>,
     /// `None` where the mode does not track sequence numbers.
     seq_gaps: Option<u64>,
-    rx_cpu: CpuTime,
+    /// The receiver's CPU time as the scheduler counts it (`None` if it cannot be read).
+    rx_clock: Option<Duration>,
+    /// The receiver's CPU time from `getrusage` / `wait4`.
+    rx_rusage: Duration,
     tx_cpu: Duration,
     wall: Duration,
+    /// Peak resident memory, KiB.
+    peak_rss_kib: Option<u64>,
+    /// Anything odd about the run.
+    notes: Vec<String>,
 }
 
 impl Outcome {
-    fn rx_ns_per_packet(&self) -> f64 {
-        self.rx_cpu.clock.as_nanos() as f64 / self.received.max(1) as f64
+    fn rx_ns_per_packet(&self) -> Option<f64> {
+        self.rx_clock
+            .map(|cpu| cpu.as_nanos() as f64 / self.received.max(1) as f64)
     }
 
     fn rx_rusage_ns_per_packet(&self) -> f64 {
-        self.rx_cpu.rusage.as_nanos() as f64 / self.received.max(1) as f64
+        self.rx_rusage.as_nanos() as f64 / self.received.max(1) as f64
     }
 
     fn tx_ns_per_packet(&self) -> f64 {
@@ -156,15 +286,86 @@ impl Outcome {
     }
 }
 
+/// The external consumers that are available, and where they write.
+#[derive(Debug)]
+struct Consumers {
+    /// Scratch directory for output files, configurations and logs.
+    dir: PathBuf,
+    nflog: Option<PathBuf>,
+    tcpdump: Option<PathBuf>,
+    /// ulogd's program and its plugin directory.
+    ulogd: Option<(PathBuf, PathBuf)>,
+}
+
+impl Consumers {
+    fn find(args: &Args) -> Consumers {
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        Consumers {
+            dir: base.join(format!("nflog-burst-{}", std::process::id())),
+            nflog: Some(args.nflog.clone()).filter(|p| p.is_file()),
+            tcpdump: find_program("tcpdump"),
+            ulogd: ulogd_plugins()
+                .filter(|_| Path::new(ULOGD).is_file())
+                .map(|plugins| (PathBuf::from(ULOGD), plugins)),
+        }
+    }
+
+    /// Why `mode` cannot run, if it cannot.
+    fn missing(&self, mode: Mode, args: &Args) -> Option<String> {
+        match mode {
+            m if m.in_process() => None,
+            Mode::Tcpdump if self.tcpdump.is_none() => {
+                Some("tcpdump is not on the PATH (apt-get install tcpdump)".into())
+            }
+            Mode::Ulogd if self.ulogd.is_none() => Some(
+                "ulogd2 with its JSON plugin is not installed (apt-get install ulogd2 ulogd2-json)"
+                    .into(),
+            ),
+            Mode::Tcpdump | Mode::Ulogd => None,
+            _ if self.nflog.is_none() => Some(format!(
+                "{} not found: cargo build --release --workspace --bins, or --nflog PATH",
+                args.nflog.display()
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// `name` in a directory of the PATH (or the usual sbin directories).
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The directory of ulogd's plugins, if it holds the JSON output plugin.
+fn ulogd_plugins() -> Option<PathBuf> {
+    let mut candidates = vec![
+        PathBuf::from("/usr/lib/ulogd"),
+        PathBuf::from("/usr/lib64/ulogd"),
+    ];
+    // Debian and Ubuntu: /usr/lib/<multiarch triplet>/ulogd.
+    if let Ok(entries) = fs::read_dir("/usr/lib") {
+        candidates.extend(entries.flatten().map(|e| e.path().join("ulogd")));
+    }
+    candidates
+        .into_iter()
+        .find(|dir| dir.join("ulogd_output_JSON.so").is_file())
+}
+
 fn main() -> ExitCode {
-    let args = match parse_args() {
+    let mut args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
             eprintln!("burst: {message}");
-            eprintln!(
-                "usage: burst [--packets N] [--size BYTES] [--runs R] [--backlog] \
-                 [--qthresh N] [--nlbufsiz BYTES] [--only bare|parse|listener]"
-            );
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -179,9 +380,27 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let consumers = Consumers::find(&args);
+    let mut skipped = Vec::new();
+    for &mode in &args.modes {
+        if let Some(why) = consumers.missing(mode, &args) {
+            if args.chosen {
+                eprintln!("burst: cannot run {}: {why}", mode.name());
+                return ExitCode::from(1);
+            }
+            skipped.push(format!("{} skipped: {why}", mode.name()));
+        }
+    }
+    let available: Vec<Mode> = args
+        .modes
+        .iter()
+        .copied()
+        .filter(|&m| consumers.missing(m, &args).is_none())
+        .collect();
+    args.modes = available;
     println!(
-        "{} packets of {} UDP payload bytes, {} run(s); queue threshold {}, nlbufsiz {}, \
-         receive buffer {} MiB; {}",
+        "{} packets of {} UDP payload bytes, {} run(s); in-process: queue threshold {}, \
+         nlbufsiz {}, receive buffer {} MiB; {}",
         args.packets,
         args.size,
         args.runs,
@@ -194,10 +413,43 @@ fn main() -> ExitCode {
             "sending and receiving at once"
         }
     );
-    let (runs, modes) = (args.runs, args.modes.len());
+    if args.modes.iter().any(|m| !m.in_process()) {
+        println!(
+            "external consumers write to {} ({}); nflog: {}; tcpdump: {}; ulogd: {}",
+            consumers.dir.display(),
+            if args.keep {
+                "kept"
+            } else {
+                "removed at the end"
+            },
+            consumers
+                .nflog
+                .as_deref()
+                .map_or("-".into(), |p| p.display().to_string()),
+            consumers
+                .tcpdump
+                .as_deref()
+                .map_or("-".into(), |p| p.display().to_string()),
+            consumers
+                .ulogd
+                .as_ref()
+                .map_or("-".into(), |(p, _)| p.display().to_string()),
+        );
+    }
+    for line in &skipped {
+        println!("{line}");
+    }
+    let (runs, modes, markdown) = (args.runs, args.modes.clone(), args.markdown);
     let result = std::thread::Builder::new()
         .name("receiver".into())
-        .spawn(move || in_private_netns(args, host_netns))
+        .spawn(move || {
+            let keep = args.keep;
+            let result = in_private_netns(args, host_netns, &consumers);
+            if !keep && consumers.dir.exists() {
+                let _ = fs::remove_dir_all(&consumers.dir);
+            }
+            result
+        })
         .map_err(BoxError::from)
         .and_then(|thread| {
             thread
@@ -207,7 +459,7 @@ fn main() -> ExitCode {
         .and_then(|result| result);
     match result {
         Ok(outcomes) => {
-            print_table(&outcomes, runs, modes);
+            print_table(&outcomes, runs, &modes, markdown);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -218,6 +470,12 @@ fn main() -> ExitCode {
 }
 
 fn parse_args() -> Result<Args, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    // target/release/examples/burst -> target/release/nflog
+    let nflog = exe
+        .parent()
+        .and_then(Path::parent)
+        .map_or_else(|| PathBuf::from("nflog"), |dir| dir.join("nflog"));
     let mut args = Args {
         packets: 200_000,
         size: 64,
@@ -226,16 +484,23 @@ fn parse_args() -> Result<Args, String> {
         nlbufsiz: 131_072,
         backlog: false,
         modes: Mode::ALL.to_vec(),
+        chosen: false,
+        nflog,
+        markdown: false,
+        keep: false,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args_os().skip(1);
     while let Some(flag) = it.next() {
-        let value = |it: &mut std::iter::Skip<std::env::Args>| {
-            it.next()
-                .ok_or_else(|| format!("{flag} needs a value"))
-                .and_then(|v| {
-                    v.parse::<u64>()
-                        .map_err(|_| format!("{flag} takes a whole number, not {v:?}"))
-                })
+        let flag = flag.to_string_lossy().into_owned();
+        let text = |it: &mut std::iter::Skip<std::env::ArgsOs>| -> Result<OsString, String> {
+            it.next().ok_or_else(|| format!("{flag} needs a value"))
+        };
+        let value = |it: &mut std::iter::Skip<std::env::ArgsOs>| {
+            text(it).and_then(|v| {
+                v.to_str()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .ok_or_else(|| format!("{flag} takes a whole number, not {v:?}"))
+            })
         };
         match flag.as_str() {
             "--packets" => args.packets = value(&mut it)?.max(1),
@@ -249,23 +514,52 @@ fn parse_args() -> Result<Args, String> {
             "--qthresh" => args.qthresh = u32::try_from(value(&mut it)?).unwrap_or(u32::MAX),
             "--nlbufsiz" => args.nlbufsiz = u32::try_from(value(&mut it)?).unwrap_or(u32::MAX),
             "--backlog" => args.backlog = true,
+            "--markdown" => args.markdown = true,
+            "--keep" => args.keep = true,
+            "--nflog" => args.nflog = PathBuf::from(text(&mut it)?),
             "--only" => {
-                let name = it.next().ok_or("--only needs a mode")?;
-                let mode = Mode::ALL
-                    .into_iter()
-                    .find(|m| m.name() == name)
-                    .ok_or_else(|| format!("--only takes bare, parse or listener, not {name:?}"))?;
-                args.modes = vec![mode];
+                let list = text(&mut it)?.to_string_lossy().into_owned();
+                let mut modes = Vec::new();
+                for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    let mode = Mode::ALL
+                        .into_iter()
+                        .find(|m| m.name() == name)
+                        .ok_or_else(|| format!("--only: no mode {name:?}"))?;
+                    if !modes.contains(&mode) {
+                        modes.push(mode);
+                    }
+                }
+                if modes.is_empty() {
+                    return Err("--only needs at least one mode".into());
+                }
+                args.modes = modes;
+                args.chosen = true;
             }
-            "-h" | "--help" => return Err("measures the cost of receiving NFLOG bursts".into()),
+            "-h" | "--help" => {
+                return Err(
+                    "measures the cost of receiving NFLOG bursts, in-process and \
+                            by our command, tcpdump and ulogd2"
+                        .into(),
+                )
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if args.backlog {
+        if args.chosen && args.modes.iter().any(|m| !m.in_process()) {
+            return Err("--backlog applies to bare, parse and listener only".into());
+        }
+        args.modes.retain(|m| m.in_process());
     }
     Ok(args)
 }
 
 /// Runs on its own thread: makes the namespace, sets it up, and runs every measurement.
-fn in_private_netns(args: Args, host_netns: u64) -> Result<Vec<Outcome>, BoxError> {
+fn in_private_netns(
+    args: Args,
+    host_netns: u64,
+    consumers: &Consumers,
+) -> Result<Vec<Outcome>, BoxError> {
     // SAFETY: CLONE_NEWNET changes only the calling thread's network namespace (this thread,
     // which the program made for the purpose); the file descriptor table is not unshared, so
     // no descriptor of another thread becomes unusable.
@@ -289,6 +583,10 @@ fn in_private_netns(args: Args, host_netns: u64) -> Result<Vec<Outcome>, BoxErro
     if child_netns != netns {
         return Err("a spawned thread is not in its creator's network namespace".into());
     }
+    if args.modes.iter().any(|m| !m.in_process()) {
+        fs::create_dir_all(&consumers.dir)
+            .map_err(|e| format!("{}: {e}", consumers.dir.display()))?;
+    }
     let config = GroupConfig::new()
         .queue_threshold(args.qthresh)
         .nlbufsiz(args.nlbufsiz)
@@ -297,13 +595,39 @@ fn in_private_netns(args: Args, host_netns: u64) -> Result<Vec<Outcome>, BoxErro
     for _ in 0..args.runs {
         for &mode in &args.modes {
             let outcome = match mode {
-                Mode::Bare | Mode::Parse => receive_raw(mode, &args, &config, netns)?,
-                Mode::Listener => receive_listener(&args, &config, netns)?,
+                Mode::Bare | Mode::Parse => {
+                    in_process(|| receive_raw(mode, &args, &config, netns))?
+                }
+                Mode::Listener => in_process(|| receive_listener(&args, &config, netns))?,
+                _ => receive_external(mode, &args, netns, consumers)?,
             };
             outcomes.push(outcome);
         }
     }
     Ok(outcomes)
+}
+
+/// Runs an in-process mode with this program's peak resident memory reset before, and read
+/// after.
+fn in_process(receive: impl FnOnce() -> Result<Outcome, BoxError>) -> Result<Outcome, BoxError> {
+    // "5" resets the peak RSS (VmHWM) to the current RSS (Linux 4.0 and later).
+    let reset = fs::write("/proc/self/clear_refs", "5").is_ok();
+    let mut outcome = receive()?;
+    outcome.peak_rss_kib = if reset { vm_hwm_kib("self") } else { None };
+    Ok(outcome)
+}
+
+/// The peak resident memory (`VmHWM`) of a process (`self` or a pid), KiB.
+fn vm_hwm_kib(pid: &str) -> Option<u64> {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Shared between the receiving thread, the sender and the watchdog.
@@ -425,13 +749,16 @@ fn receive_raw(
         mode,
         sent,
         received,
-        datagrams,
-        truncated,
-        overruns,
+        datagrams: Some(datagrams),
+        truncated: Some(truncated),
+        overruns: Some(overruns),
         seq_gaps: None,
-        rx_cpu,
+        rx_clock: Some(rx_cpu.clock),
+        rx_rusage: rx_cpu.rusage,
         tx_cpu,
         wall: clocks.wall(end, &progress),
+        peak_rss_kib: None,
+        notes: Vec::new(),
     })
 }
 
@@ -473,13 +800,16 @@ fn receive_listener(args: &Args, config: &GroupConfig, netns: u64) -> Result<Out
         mode: Mode::Listener,
         sent,
         received,
-        datagrams: stats.datagrams,
-        truncated: stats.truncated,
-        overruns: stats.overruns,
+        datagrams: Some(stats.datagrams),
+        truncated: Some(stats.truncated),
+        overruns: Some(stats.overruns),
         seq_gaps: Some(stats.seq_gaps),
-        rx_cpu,
+        rx_clock: Some(rx_cpu.clock),
+        rx_rusage: rx_cpu.rusage,
         tx_cpu,
         wall: clocks.wall(end, &progress),
+        peak_rss_kib: None,
+        notes: Vec::new(),
     })
 }
 
@@ -714,71 +1044,626 @@ fn nft(ruleset: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-fn print_table(outcomes: &[Outcome], runs: u32, modes: usize) {
-    println!(
-        "{:<4} {:<9} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>5} {:>11} {:>7} {:>11} {:>11} {:>8} {:>7}",
-        "run",
-        "mode",
-        "sent",
-        "received",
-        "lost",
-        "overrun",
-        "seqgaps",
-        "dgrams",
-        "trunc",
-        "rx CPU ns/p",
-        "vs bare",
-        "rusage ns/p",
-        "tx CPU ns/p",
-        "wall ms",
-        "Mpkt/s"
-    );
-    for (i, chunk) in outcomes.chunks(modes).enumerate() {
-        let bare = chunk.iter().find(|o| o.mode == Mode::Bare).copied();
-        for o in chunk {
-            print_row(&(i + 1).to_string(), o, bare.as_ref());
+/// A child process, killed and reaped if dropped before [`Child::reap`].
+struct Child {
+    pid: libc::pid_t,
+    name: &'static str,
+    stderr: PathBuf,
+    reaped: bool,
+}
+
+/// What `wait4` tells of a child that exited: its status and resource usage.
+struct Reaped {
+    status: libc::c_int,
+    usage: libc::rusage,
+}
+
+impl Child {
+    /// Starts `command` from the calling thread (so in its network namespace), its standard
+    /// error to the file `stderr`.
+    fn spawn(mut command: Command, name: &'static str, stderr: PathBuf) -> Result<Child, BoxError> {
+        let file = fs::File::create(&stderr).map_err(|e| format!("{}: {e}", stderr.display()))?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .map_err(|e| format!("starting {name}: {e}"))?;
+        // Dropping a std Child neither waits nor kills: wait4 below reaps it.
+        Ok(Child {
+            pid: libc::pid_t::try_from(child.id())?,
+            name,
+            stderr,
+            reaped: false,
+        })
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        if !self.reaped {
+            // SAFETY: kill has no memory-safety preconditions; the pid is our unreaped child,
+            // so it cannot have been reused.
+            unsafe { libc::kill(self.pid, signal) };
         }
     }
-    if runs > 1 {
-        let median = |mode: Mode| -> Option<Outcome> {
-            let mut of_mode: Vec<Outcome> = outcomes
-                .iter()
-                .filter(|o| o.mode == mode)
-                .copied()
-                .collect();
-            of_mode.sort_by(|a, b| a.rx_ns_per_packet().total_cmp(&b.rx_ns_per_packet()));
-            of_mode.get(of_mode.len() / 2).copied()
-        };
-        let bare = median(Mode::Bare);
-        for mode in Mode::ALL {
-            if let Some(outcome) = median(mode) {
-                print_row("med", &outcome, bare.as_ref());
+
+    /// `wait4`, blocking or not: `Some` once the child exited.
+    fn wait4(&mut self, options: libc::c_int) -> Result<Option<Reaped>, BoxError> {
+        let mut status = 0;
+        // SAFETY: rusage is plain old data, for which all zero bytes is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: `status` and `usage` are live and writable for the duration of the call.
+            let rc = unsafe { libc::wait4(self.pid, &mut status, options, &mut usage) };
+            if rc == self.pid {
+                self.reaped = true;
+                return Ok(Some(Reaped { status, usage }));
             }
+            if rc == 0 {
+                return Ok(None);
+            }
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINTR) {
+                return Err(format!("wait4 {}: {e}", self.name).into());
+            }
+        }
+    }
+
+    /// Waits up to `DEADLINE` for the child to exit, then kills it.
+    fn reap(&mut self) -> Result<Reaped, BoxError> {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(reaped) = self.wait4(libc::WNOHANG)? {
+                return Ok(reaped);
+            }
+            if Instant::now() > deadline {
+                self.signal(libc::SIGKILL);
+                let _ = self.wait4(0);
+                return Err(format!(
+                    "{} did not exit within {DEADLINE:?} of SIGINT; stderr: {}",
+                    self.name,
+                    self.stderr_text()
+                )
+                .into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn stderr_text(&self) -> String {
+        fs::read_to_string(&self.stderr)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if !self.reaped {
+            self.signal(libc::SIGKILL);
+            let _ = self.wait4(0);
         }
     }
 }
 
-fn print_row(run: &str, o: &Outcome, bare: Option<&Outcome>) {
-    let ratio = bare.map_or(f64::NAN, |b| o.rx_ns_per_packet() / b.rx_ns_per_packet());
-    let gaps = o.seq_gaps.map_or("-".to_string(), |g| g.to_string());
-    let rate = o.received as f64 / o.wall.as_secs_f64().max(1e-9) / 1e6;
-    println!(
-        "{:<4} {:<9} {:>8} {:>8} {:>7} {:>7} {:>7} {:>6} {:>5} {:>11.1} {:>7.2} {:>11.1} {:>11.1} {:>8.1} {:>7.2}",
-        run,
-        o.mode.name(),
-        o.sent,
-        o.received,
-        o.sent.saturating_sub(o.received),
-        o.overruns,
-        gaps,
-        o.datagrams,
-        o.truncated,
-        o.rx_ns_per_packet(),
-        ratio,
-        o.rx_rusage_ns_per_packet(),
-        o.tx_ns_per_packet(),
-        o.wall.as_secs_f64() * 1e3,
-        rate
-    );
+/// The bound instance of `group` in the calling thread's network namespace: the peer's
+/// netlink port id and the packets the kernel holds in its pending batch.
+fn group_instance(group: u16) -> Option<(u32, u64)> {
+    // group_num peer_portid qlen copy_mode copy_range flushtimeout use
+    fs::read_to_string("/proc/thread-self/net/netfilter/nfnetlink_log")
+        .ok()?
+        .lines()
+        .find_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.first()?.parse::<u16>().ok()? != group {
+                return None;
+            }
+            Some((f.get(1)?.parse().ok()?, f.get(2)?.parse().ok()?))
+        })
+}
+
+/// The bytes waiting in the receive queue of the NETLINK_NETFILTER socket with `portid`,
+/// in the calling thread's network namespace.
+fn netlink_rmem(portid: u32) -> Option<u64> {
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+    fs::read_to_string("/proc/thread-self/net/netlink")
+        .ok()?
+        .lines()
+        .skip(1)
+        .find_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let netfilter = *f.get(1)? == "12";
+            (netfilter && f.get(2)?.parse::<u32>().ok()? == portid)
+                .then(|| f.get(4)?.parse().ok())?
+        })
+}
+
+/// A process's CPU time as the scheduler counts it: the sum of its threads' run time
+/// (the first field of `/proc/PID/task/TID/schedstat`, nanoseconds).
+fn process_cpu(pid: libc::pid_t) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut any = false;
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        let ns = fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+        if let Some(ns) = ns {
+            total += ns;
+            any = true;
+        }
+    }
+    any.then(|| Duration::from_nanos(total))
+}
+
+/// ulogd's configuration: the stack `NFLOG, BASE, IFINDEX, IP2STR, HWHDR, JSON` (the one
+/// `nflog -F json` follows) on `GROUP`, writing JSON lines to `json`; defaults otherwise.
+fn ulogd_conf(plugins: &Path, log: &Path, json: &Path) -> String {
+    let plugin = |name: &str| format!("plugin=\"{}\"\n", plugins.join(name).display());
+    format!(
+        "[global]\nlogfile=\"{}\"\n{}{}{}{}{}{}\
+         stack=log1:NFLOG,base1:BASE,ifi1:IFINDEX,ip2str1:IP2STR,mac2str1:HWHDR,json1:JSON\n\
+         [log1]\ngroup={GROUP}\n[json1]\nfile=\"{}\"\n",
+        log.display(),
+        plugin("ulogd_inppkt_NFLOG.so"),
+        plugin("ulogd_raw2packet_BASE.so"),
+        plugin("ulogd_filter_IFINDEX.so"),
+        plugin("ulogd_filter_IP2STR.so"),
+        plugin("ulogd_filter_HWHDR.so"),
+        plugin("ulogd_output_JSON.so"),
+        json.display(),
+    )
+}
+
+/// The command line of an external mode, and the file it writes (if one is counted).
+fn external_command(
+    mode: Mode,
+    consumers: &Consumers,
+) -> Result<(Command, Option<PathBuf>), BoxError> {
+    let dir = &consumers.dir;
+    let missing = || format!("{} is not available", mode.name());
+    Ok(match mode {
+        Mode::Tcpdump => {
+            let mut command = Command::new(consumers.tcpdump.as_ref().ok_or_else(missing)?);
+            command.args(["-n", "-i", &format!("nflog:{GROUP}"), "-w", "/dev/null"]);
+            (command, None)
+        }
+        Mode::Ulogd => {
+            let (ulogd, plugins) = consumers.ulogd.as_ref().ok_or_else(missing)?;
+            let (conf, log, json) = (
+                dir.join("ulogd.conf"),
+                dir.join("ulogd.log"),
+                dir.join("ulogd.json"),
+            );
+            for file in [&log, &json] {
+                let _ = fs::remove_file(file);
+            }
+            fs::write(&conf, ulogd_conf(plugins, &log, &json))?;
+            let mut command = Command::new(ulogd);
+            command.arg("-c").arg(&conf);
+            (command, Some(json))
+        }
+        _ => {
+            let extension = mode.cli_extension().ok_or_else(missing)?;
+            let file = dir.join(format!("burst.{extension}"));
+            let mut command = Command::new(consumers.nflog.as_ref().ok_or_else(missing)?);
+            command
+                .args(["capture", "-g", &GROUP.to_string(), "-w"])
+                .arg(&file);
+            (command, Some(file))
+        }
+    })
+}
+
+/// The external modes: start the consumer in the namespace, wait until it has bound the
+/// group, send, wait until it is idle, stop it with SIGINT and reap it.
+fn receive_external(
+    mode: Mode,
+    args: &Args,
+    netns: u64,
+    consumers: &Consumers,
+) -> Result<Outcome, BoxError> {
+    let free = Instant::now();
+    while group_instance(GROUP).is_some() {
+        if free.elapsed() > DEADLINE {
+            return Err(format!("group {GROUP} is still bound by someone else").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (command, output) = external_command(mode, consumers)?;
+    let stderr = consumers.dir.join(format!("{}.stderr", mode.name()));
+    let mut child = Child::spawn(command, mode.name(), stderr)?;
+    // A process inherits the network namespace of the thread that forks it: check.
+    let child_netns = fs::metadata(format!("/proc/{}/ns/net", child.pid))
+        .map_err(|e| format!("/proc/{}/ns/net: {e}", child.pid))?
+        .ino();
+    if child_netns != netns {
+        return Err(format!(
+            "{} is in net:[{child_netns}], not the private net:[{netns}]",
+            mode.name()
+        )
+        .into());
+    }
+    let started = Instant::now();
+    let portid = loop {
+        if let Some((portid, _)) = group_instance(GROUP) {
+            break portid;
+        }
+        if let Some(reaped) = child.wait4(libc::WNOHANG)? {
+            return Err(format!(
+                "{} exited ({}) before binding group {GROUP}: {}",
+                mode.name(),
+                describe_status(reaped.status),
+                child.stderr_text()
+            )
+            .into());
+        }
+        if started.elapsed() > DEADLINE {
+            return Err(format!(
+                "{} did not bind group {GROUP} within {DEADLINE:?}: {}",
+                mode.name(),
+                child.stderr_text()
+            )
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+
+    let cpu_start = process_cpu(child.pid);
+    let (packets, size) = (args.packets, args.size);
+    let epoch = Instant::now();
+    let sender = std::thread::Builder::new()
+        .name("sender".into())
+        .spawn(move || send_burst(packets, size, netns))?;
+    let mut notes = Vec::new();
+    // (when, CPU) samples: the first is the newest one at least QUIET old.
+    let mut samples = std::collections::VecDeque::new();
+    let mut previous = cpu_start.unwrap_or_default();
+    let mut last_busy = epoch;
+    let mut sender_done: Option<Instant> = None;
+    let mut caught_up = false;
+    loop {
+        std::thread::sleep(POLL);
+        let now = Instant::now();
+        let cpu = process_cpu(child.pid).unwrap_or(previous);
+        // The wall time ends with the last busy moment before the first pause after sending:
+        // not with the last partial batch, which the kernel holds until its flush timeout.
+        if !caught_up && cpu.saturating_sub(previous) > Duration::from_micros(100) {
+            last_busy = now;
+        }
+        if let Some(done) = sender_done {
+            caught_up |= now - last_busy.max(done) >= CAUGHT_UP;
+        }
+        previous = cpu;
+        samples.push_back((now, cpu));
+        while samples.len() > 1 && now - samples[1].0 >= QUIET {
+            samples.pop_front();
+        }
+        if let Some(reaped) = child.wait4(libc::WNOHANG)? {
+            return Err(format!(
+                "{} exited ({}) during the burst: {}",
+                mode.name(),
+                describe_status(reaped.status),
+                child.stderr_text()
+            )
+            .into());
+        }
+        if sender_done.is_none() && sender.is_finished() {
+            sender_done = Some(now);
+        }
+        let Some(done) = sender_done else { continue };
+        let (oldest, oldest_cpu) = samples[0];
+        let quiet = now - done >= QUIET
+            && now - oldest >= QUIET
+            && cpu.saturating_sub(oldest_cpu) < QUIET_CPU;
+        let drained = group_instance(GROUP).is_some_and(|(_, qlen)| qlen == 0)
+            && netlink_rmem(portid).unwrap_or(0) == 0;
+        if quiet && drained {
+            break;
+        }
+        if now - done > BUSY_DEADLINE {
+            notes.push(format!(
+                "still busy {BUSY_DEADLINE:?} after sending: stopped"
+            ));
+            break;
+        }
+    }
+    let cpu_end = process_cpu(child.pid);
+    // Not wait4's ru_maxrss: Linux carries the peak of the memory a process had before
+    // `exec` (here this program's, shared by the vfork-like spawn) over into it.
+    let peak_rss_kib = vm_hwm_kib(&child.pid.to_string());
+    let (sent, tx_cpu) = sender.join().map_err(|_| "sender panicked")??;
+    child.signal(libc::SIGINT);
+    let reaped = child.reap()?;
+    let stderr = child.stderr_text();
+    let exited_cleanly = libc::WIFEXITED(reaped.status) && libc::WEXITSTATUS(reaped.status) == 0;
+    if !exited_cleanly {
+        notes.push(format!(
+            "{}: {}",
+            describe_status(reaped.status),
+            stderr.lines().last().unwrap_or("")
+        ));
+    }
+
+    let mut outcome = Outcome {
+        mode,
+        sent,
+        received: 0,
+        datagrams: None,
+        truncated: None,
+        overruns: None,
+        seq_gaps: None,
+        rx_clock: cpu_start
+            .zip(cpu_end)
+            .map(|(start, end)| end.saturating_sub(start)),
+        rx_rusage: timeval(reaped.usage.ru_utime) + timeval(reaped.usage.ru_stime),
+        tx_cpu,
+        wall: last_busy - epoch,
+        peak_rss_kib,
+        notes,
+    };
+    match mode {
+        Mode::Tcpdump => {
+            outcome.received = number_before(&stderr, " packets captured")
+                .ok_or_else(|| format!("tcpdump said nothing of packets captured: {stderr}"))?;
+            outcome.overruns = number_before(&stderr, " packets dropped by kernel");
+        }
+        Mode::Ulogd => {
+            let json = output.as_deref().ok_or("ulogd's output")?;
+            outcome.received = records(mode, json)?;
+            let log = fs::read_to_string(consumers.dir.join("ulogd.log")).unwrap_or_default();
+            outcome.overruns = Some(log.matches("losing events").count() as u64);
+        }
+        _ => {
+            let line = stderr
+                .lines()
+                .find(|l| l.contains(" packets written; received "))
+                .ok_or_else(|| format!("nflog printed no statistics: {stderr}"))?;
+            let field = |after: &str| {
+                number_before(line, after)
+                    .ok_or_else(|| format!("no number before {after:?} in {line:?}"))
+            };
+            let written = field(" packets written")?;
+            outcome.received = field(" packets (")?;
+            outcome.datagrams = Some(field(" batches")?);
+            outcome.overruns = Some(field(" kernel overruns")?);
+            outcome.truncated = Some(field(" truncated batches")?);
+            let malformed = field(" malformed")?;
+            if written != outcome.received {
+                outcome
+                    .notes
+                    .push(format!("wrote {written} of {} received", outcome.received));
+            }
+            if malformed > 0 {
+                outcome.notes.push(format!("{malformed} malformed"));
+            }
+            let file = output.as_deref().ok_or("nflog's output")?;
+            let in_file = records(mode, file)?;
+            if in_file != written {
+                outcome.notes.push(format!(
+                    "the file holds {in_file} records, the command says {written} written"
+                ));
+            }
+            if let Some(grown) = line.split("; receive buffer ").nth(1) {
+                outcome.notes.push(format!("receive buffer {grown}"));
+            }
+        }
+    }
+    if let Some(file) = output.as_ref().filter(|_| !args.keep) {
+        let _ = fs::remove_file(file);
+    }
+    Ok(outcome)
+}
+
+/// The number that ends just before the first `needle` in `text`.
+fn number_before(text: &str, needle: &str) -> Option<u64> {
+    let head = &text[..text.find(needle)?];
+    let start = head
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |i| i + 1);
+    head[start..].parse().ok()
+}
+
+/// The packets in an output file: lines for text, JSON and XML; records for pcap and
+/// pcapng (read as a stream, skipping the packet bytes).
+fn records(mode: Mode, path: &Path) -> Result<u64, BoxError> {
+    use std::io::{BufRead, BufReader, Read};
+    let open = || fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()));
+    let mut reader = BufReader::with_capacity(1 << 20, open()?);
+    let mut n = 0u64;
+    match mode {
+        Mode::CliPcap => {
+            let mut header = [0u8; 24];
+            if reader.read_exact(&mut header).is_err() {
+                return Ok(0);
+            }
+            let swapped = match u32::from_ne_bytes(header[..4].try_into()?) {
+                0xa1b2_c3d4 | 0xa1b2_3c4d => false,
+                0xd4c3_b2a1 | 0x4d3c_b2a1 => true,
+                magic => return Err(format!("not a pcap file: magic {magic:#x}").into()),
+            };
+            let mut record = [0u8; 16];
+            while reader.read_exact(&mut record).is_ok() {
+                let raw = u32::from_ne_bytes(record[8..12].try_into()?);
+                let captured = if swapped { raw.swap_bytes() } else { raw };
+                reader.seek_relative(i64::from(captured))?;
+                n += 1;
+            }
+        }
+        Mode::CliPcapng => {
+            let mut swapped = false;
+            let mut head = [0u8; 12];
+            while reader.read_exact(&mut head[..8]).is_ok() {
+                let kind = u32::from_ne_bytes(head[..4].try_into()?);
+                if kind == 0x0a0d_0d0a {
+                    // Section header: the byte-order magic follows the length.
+                    reader.read_exact(&mut head[8..12])?;
+                    swapped = u32::from_ne_bytes(head[8..12].try_into()?) != 0x1a2b_3c4d;
+                }
+                let raw = u32::from_ne_bytes(head[4..8].try_into()?);
+                let length = if swapped { raw.swap_bytes() } else { raw };
+                let kind = if swapped { kind.swap_bytes() } else { kind };
+                // Enhanced and simple packet blocks.
+                n += u64::from(kind == 6 || kind == 3);
+                let read = if kind == 0x0a0d_0d0a { 12 } else { 8 };
+                reader.seek_relative(i64::from(length) - read)?;
+            }
+        }
+        _ => loop {
+            let chunk = reader.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            n += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+            let len = chunk.len();
+            reader.consume(len);
+        },
+    }
+    Ok(n)
+}
+
+fn describe_status(status: libc::c_int) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exit status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        format!("killed by signal {}", libc::WTERMSIG(status))
+    } else {
+        format!("wait status {status:#x}")
+    }
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+}
+
+const HEADER: [&str; 17] = [
+    "run",
+    "mode",
+    "sent",
+    "received",
+    "lost",
+    "overrun",
+    "seqgaps",
+    "dgrams",
+    "trunc",
+    "CPU ns/p",
+    "vs bare",
+    "rusage ns/p",
+    "vs bare",
+    "tx ns/p",
+    "wall ms",
+    "Mpkt/s",
+    "peak RSS",
+];
+
+fn print_table(outcomes: &[Outcome], runs: u32, modes: &[Mode], markdown: bool) {
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    for (i, chunk) in outcomes.chunks(modes.len().max(1)).enumerate() {
+        let run = (i + 1).to_string();
+        let bare = chunk.iter().find(|o| o.mode == Mode::Bare);
+        for o in chunk {
+            rows.push(cells(&run, o, bare));
+            for note in &o.notes {
+                notes.push(format!("run {run}, {}: {note}", o.mode.name()));
+            }
+        }
+    }
+    if runs > 1 {
+        let median = |mode: Mode| -> Option<&Outcome> {
+            let mut of_mode: Vec<&Outcome> = outcomes.iter().filter(|o| o.mode == mode).collect();
+            let key = |o: &Outcome| o.rx_ns_per_packet().unwrap_or(o.rx_rusage_ns_per_packet());
+            of_mode.sort_by(|a, b| key(a).total_cmp(&key(b)));
+            of_mode.get(of_mode.len() / 2).copied()
+        };
+        let bare = median(Mode::Bare);
+        for &mode in modes {
+            if let Some(outcome) = median(mode) {
+                rows.push(cells("med", outcome, bare));
+            }
+        }
+    }
+    let widths: Vec<usize> = (0..HEADER.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].len())
+                .chain([HEADER[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            if c < 2 {
+                out.push_str(&format!("{cell:<w$} ", w = widths[c]));
+            } else {
+                out.push_str(&format!("{cell:>w$} ", w = widths[c]));
+            }
+        }
+        out.trim_end().to_string()
+    };
+    let header: Vec<String> = HEADER.iter().map(|h| h.to_string()).collect();
+    println!("{}", line(&header));
+    for row in &rows {
+        println!("{}", line(row));
+    }
+    for note in &notes {
+        println!("note: {note}");
+    }
+    if markdown {
+        println!();
+        println!("| {} |", HEADER.join(" | "));
+        let align: Vec<&str> = (0..HEADER.len())
+            .map(|c| if c < 2 { "---" } else { "---:" })
+            .collect();
+        println!("|{}|", align.join("|"));
+        for row in &rows {
+            println!("| {} |", row.join(" | "));
+        }
+        if !notes.is_empty() {
+            println!();
+            for note in &notes {
+                println!("- {note}");
+            }
+        }
+    }
     let _ = std::io::stdout().flush();
+}
+
+/// The cells of one row of the table.
+fn cells(run: &str, o: &Outcome, bare: Option<&Outcome>) -> Vec<String> {
+    let optional = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let ratio = |ours: Option<f64>, theirs: Option<f64>| match (ours, theirs) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".to_string(),
+    };
+    let rate = o.received as f64 / o.wall.as_secs_f64().max(1e-9) / 1e6;
+    vec![
+        run.to_string(),
+        o.mode.name().to_string(),
+        o.sent.to_string(),
+        o.received.to_string(),
+        o.sent.saturating_sub(o.received).to_string(),
+        optional(o.overruns),
+        optional(o.seq_gaps),
+        optional(o.datagrams),
+        optional(o.truncated),
+        o.rx_ns_per_packet()
+            .map_or("-".to_string(), |ns| format!("{ns:.1}")),
+        ratio(
+            o.rx_ns_per_packet(),
+            bare.and_then(Outcome::rx_ns_per_packet),
+        ),
+        format!("{:.1}", o.rx_rusage_ns_per_packet()),
+        ratio(
+            Some(o.rx_rusage_ns_per_packet()),
+            bare.map(Outcome::rx_rusage_ns_per_packet),
+        ),
+        format!("{:.1}", o.tx_ns_per_packet()),
+        format!("{:.1}", o.wall.as_secs_f64() * 1e3),
+        format!("{rate:.2}"),
+        o.peak_rss_kib.map_or("-".to_string(), |kib| {
+            format!("{:.1} MiB", kib as f64 / 1024.0)
+        }),
+    ]
 }
