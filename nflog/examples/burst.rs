@@ -60,9 +60,11 @@
 //! of the namespace lists the bound groups), sends, waits until the consumer is idle (the
 //! kernel holds no partial batch for the group, its socket's receive queue is empty, and
 //! the process used less than 1 ms of CPU in the last 500 ms), sends it SIGINT and reaps it
-//! with `wait4`, which gives its resource usage. Received is the command's own count (its
-//! closing statistics line on standard error: `nflog: N packets written; received M packets
-//! ...`; the records or lines in the file are counted as a check), tcpdump's
+//! with `wait4`, which gives its resource usage. Received is, for our command, the packets
+//! it wrote (its closing statistics line on standard error: `nflog: N packets written;
+//! received M packets ...`; packets received from the kernel but dropped by its full queue
+//! count as lost, and are noted; the records or lines in the file are counted as a check),
+//! tcpdump's
 //! `N packets captured`, ulogd's lines of JSON.
 //!
 //! By default sending and receiving overlap, as in life: the receiver sleeps until the kernel
@@ -1422,16 +1424,27 @@ fn receive_external(
                 number_before(line, after)
                     .ok_or_else(|| format!("no number before {after:?} in {line:?}"))
             };
+            // What reached the file is what counts: packets its queue dropped, or that a
+            // failing output lost, were received from the kernel but are lost all the same.
             let written = field(" packets written")?;
-            outcome.received = field(" packets (")?;
+            let from_kernel = field(" packets (")?;
+            outcome.received = written;
             outcome.datagrams = Some(field(" batches")?);
             outcome.overruns = Some(field(" kernel overruns")?);
             outcome.truncated = Some(field(" truncated batches")?);
             let malformed = field(" malformed")?;
-            if written != outcome.received {
+            if written != from_kernel {
+                outcome.notes.push(format!(
+                    "wrote {written} of {from_kernel} received from the kernel"
+                ));
+            }
+            if let Some(dropped) = number_before(line, " packets dropped because the output") {
                 outcome
                     .notes
-                    .push(format!("wrote {written} of {} received", outcome.received));
+                    .push(format!("{dropped} dropped by its full queue"));
+            }
+            if let Some(queue) = line.split("; up to ").nth(1) {
+                outcome.notes.push(format!("queue: up to {queue}"));
             }
             if malformed > 0 {
                 outcome.notes.push(format!("{malformed} malformed"));
