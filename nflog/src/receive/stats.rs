@@ -78,6 +78,7 @@ impl SeqTracker {
     }
 
     /// Records one packet's sequence number; returns how many packets are missing before it.
+    #[inline]
     pub(crate) fn observe(&mut self, group: u16, seq: u32) -> u32 {
         let index = match self.groups.iter().position(|g| g.group == group) {
             Some(index) => index,
@@ -117,6 +118,10 @@ pub(crate) struct Accounting {
 }
 
 impl Accounting {
+    // Perf: inlined into `Batch::next` (another codegen unit), with `observe`: 109 -> 89 ns
+    // per packet for `Listener::run` (`examples/burst.rs --only listener --backlog --runs 9`,
+    // medians, back to back).
+    #[inline]
     pub(crate) fn packet(&mut self, packet: &Packet<'_>) {
         self.stats.packets += 1;
         self.stats.bytes += packet.payload().map_or(0, |p| p.len() as u64);
