@@ -105,9 +105,7 @@ fn group_config(args: &CaptureArgs) -> GroupConfig {
     if let Some(snaplen) = args.snaplen {
         config = config.copy_range(snaplen);
     }
-    if let Some(q) = args.qthresh {
-        config = config.queue_threshold(q);
-    }
+    config = config.queue_threshold(args.qthresh);
     if let Some(ms) = args.flush_timeout {
         config = config.flush_timeout(Duration::from_millis(ms));
     }

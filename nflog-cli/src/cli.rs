@@ -120,9 +120,12 @@ pub struct CaptureArgs {
     #[arg(long = "meta", conflicts_with = "snaplen")]
     pub meta: bool,
 
-    /// Packets the kernel gathers before it sends a batch [default: 100].
-    #[arg(long = "qthresh", value_name = "PACKETS")]
-    pub qthresh: Option<u32>,
+    /// Packets the kernel gathers before it sends a batch; a batch also goes out when
+    /// --nlbufsiz is full or --flush-timeout after its first packet, so a quiet group is
+    /// not held back. (The library's and the kernel's default is 100: 1000 means a quarter
+    /// of the wake-ups in a burst.)
+    #[arg(long = "qthresh", value_name = "PACKETS", default_value_t = 1000)]
+    pub qthresh: u32,
 
     /// Longest the kernel holds a batch, in milliseconds [default: 100].
     #[arg(long = "flush-timeout", value_name = "MS")]
