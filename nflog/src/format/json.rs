@@ -524,6 +524,10 @@ struct Line<'b> {
 
 impl Line<'_> {
     /// Writes `"name": ` after a separator unless it is the first key.
+    // Perf: inlined at each call, so that the key's length is a constant and its copy a few
+    // stores, not a call to memcpy: 9590 -> 8563 instructions (cachegrind) per JSON line of
+    // `benches/format.rs`'s INPUT IPv4/UDP packet; `int` and `string` likewise.
+    #[inline(always)]
     fn key(&mut self, name: &str) {
         if self.buf.len() > 1 {
             self.buf.extend_from_slice(b", ");
@@ -533,11 +537,13 @@ impl Line<'_> {
         self.buf.extend_from_slice(b"\": ");
     }
 
+    #[inline(always)]
     fn int(&mut self, name: &str, value: impl Into<u64>) {
         self.key(name);
         push_dec(self.buf, value.into());
     }
 
+    #[inline(always)]
     fn string(&mut self, name: &str, value: &str) {
         self.key(name);
         write_string(self.buf, value);

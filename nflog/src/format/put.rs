@@ -7,18 +7,40 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 const LOWER: &[u8; 16] = b"0123456789abcdef";
 const UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
+/// Two decimal digits for each of 0 to 99.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+    0001020304050607080910111213141516171819\
+    2021222324252627282930313233343536373839\
+    4041424344454647484950515253545556575859\
+    6061626364656667686970717273747576777879\
+    8081828384858687888990919293949596979899";
+
 /// A number in decimal (`%u`).
+// Perf: two digits per division, from a table, and a short way for one digit (most of the
+// numbers of a line): 8563 -> 7505 instructions (cachegrind) for the JSON line of
+// `benches/format.rs`'s INPUT IPv4/UDP packet, 5057 -> 4584 for its text line.
+#[inline]
 pub(crate) fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
     let mut n = n.into();
+    if n < 10 {
+        line.push(b'0' + n as u8);
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut at = digits.len();
-    loop {
+    while n >= 100 {
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    if n >= 10 {
+        let pair = n as usize * 2;
+        at -= 2;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
         at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        digits[at] = b'0' + n as u8;
     }
     line.extend_from_slice(&digits[at..]);
 }
@@ -144,6 +166,26 @@ mod tests {
         );
         assert_eq!(put(|l| push_hex_bytes(l, &[0x45, 0], None)), "4500");
         assert_eq!(put(|l| push_hex_bytes(l, &[], Some(b':'))), "");
+    }
+
+    #[test]
+    fn decimal_agrees_with_display_at_every_length() {
+        let mut values = vec![0u64, 9, 10, 99, 100, 101, 999, 1000, u64::MAX];
+        for digits in 1..20 {
+            let p = 10u64.pow(digits);
+            values.extend([p - 1, p, p + 1, p + p / 2 + 7]);
+        }
+        values.extend((0..2000).map(|i| i * 7919 % 100_003));
+        for v in values {
+            assert_eq!(put(|l| push_dec(l, v)), v.to_string());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimal_agrees_with_display(v in proptest::prelude::any::<u64>()) {
+            proptest::prop_assert_eq!(put(|l| push_dec(l, v)), v.to_string());
+        }
     }
 
     #[test]
