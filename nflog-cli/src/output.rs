@@ -246,3 +246,104 @@ pub fn write_error(e: io::Error) -> anyhow::Error {
     };
     anyhow::Error::new(e).context(format!("writing the output failed{hint}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nflog::socket::names::Numeric;
+    use nflog::wire::attr::emit;
+    use std::sync::{Arc, Mutex};
+
+    /// A disk that holds `room` bytes, then is full; what it holds is shared with the test.
+    struct SmallDisk {
+        held: Arc<Mutex<Vec<u8>>>,
+        room: usize,
+    }
+
+    impl Write for SmallDisk {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let mut held = self.held.lock().unwrap();
+            let n = bytes.len().min(self.room - held.len());
+            if n == 0 && !bytes.is_empty() {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            held.extend_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A packet message body of group 5 with `len` payload bytes.
+    fn body(len: usize) -> Vec<u8> {
+        let mut b = vec![2, 0, 0, 5];
+        emit(&mut b, 1, &[8, 0, 3, 0]);
+        emit(&mut b, 9, &vec![0x45; len]);
+        b
+    }
+
+    /// Writes `packets` packets of `len` payload bytes through a sink of `format` onto a
+    /// disk of `room` bytes, flushing after each `flush_every`; returns what the sink says
+    /// was delivered, what the disk holds, and whether writing failed.
+    fn fill(format: OutputFormat, room: usize, packets: usize, len: usize) -> (u64, Vec<u8>, bool) {
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let disk = SmallDisk {
+            held: Arc::clone(&held),
+            room,
+        };
+        let mut sink = Sink::new(format, LinkTypeArg::Nflog, Box::new(disk)).unwrap();
+        let bytes = body(len);
+        let packet = Packet::parse(&bytes).unwrap();
+        let mut failed = false;
+        for i in 0..packets {
+            let written = sink.write(&packet, SystemTime::UNIX_EPOCH, &mut Numeric);
+            let flushed = if i % 3 == 2 { sink.flush() } else { Ok(()) };
+            if written.and(flushed).is_err() {
+                failed = true;
+                break;
+            }
+        }
+        if !failed {
+            failed = sink.finish(&[]).is_err();
+        }
+        let held = held.lock().unwrap().clone();
+        (sink.delivered(), held, failed)
+    }
+
+    #[test]
+    fn delivered_counts_the_whole_records_on_a_full_disk() {
+        // pcap: a 24-byte file header, then records: a 16-byte header, nfgenmsg (4),
+        // PACKET_HDR (8) and PAYLOAD (4 + 300).
+        let record = 16 + 4 + 8 + 4 + 300;
+        for room in [
+            24,
+            24 + record - 1,
+            24 + record,
+            24 + 5 * record + 17,
+            64 * 1024,
+        ] {
+            let (delivered, held, failed) = fill(OutputFormat::Pcap, room, 100, 300);
+            let whole = (held.len().saturating_sub(24) / record) as u64;
+            assert_eq!(delivered, whole, "room {room}");
+            assert_eq!(failed, room < 24 + 100 * record, "room {room}");
+        }
+        // Text: one line per packet, however long.
+        let (delivered, held, failed) = fill(OutputFormat::Text, 1000, 50, 20);
+        assert!(failed);
+        let lines = held.iter().filter(|&&b| b == b'\n').count() as u64;
+        assert_eq!(delivered, lines);
+        assert!(lines > 0);
+    }
+
+    #[test]
+    fn everything_is_delivered_when_nothing_fails() {
+        let (delivered, _, failed) = fill(OutputFormat::Pcapng, 1 << 20, 40, 100);
+        assert!(!failed);
+        assert_eq!(delivered, 40);
+        let (delivered, _, failed) = fill(OutputFormat::Json, 1 << 20, 40, 100);
+        assert!(!failed);
+        assert_eq!(delivered, 40);
+    }
+}
