@@ -139,8 +139,8 @@ pub struct CaptureArgs {
     #[arg(long = "rcvbuf", value_name = "BYTES")]
     pub rcvbuf: Option<usize>,
 
-    /// Most bytes of packets waiting for the output; past it, packets are dropped and
-    /// counted (the kernel's drops come first otherwise).
+    /// Most bytes of packets received but not yet written, while the output is slower than
+    /// the traffic; past it, packets are dropped and counted in the statistics.
     #[arg(long = "queue-size", value_name = "BYTES", default_value_t = 64 << 20)]
     pub queue_size: usize,
 
