@@ -233,6 +233,27 @@ fn wait_still(path: &Path) {
     });
 }
 
+/// Ends a capture that must still be running with SIGINT: exit 0 and one statistics line
+/// for `packets` written and received, which it returns.
+fn interrupt(nflog: &mut Proc, packets: u64) -> String {
+    assert!(
+        nflog.exited().is_none(),
+        "still capturing: {}",
+        nflog.stderr()
+    );
+    nflog.signal(Signal::INT);
+    let status = nflog.wait();
+    let stderr = nflog.stderr();
+    assert!(status.success(), "{stderr}");
+    let line = one_line(&stderr).to_string();
+    assert_statistics(&line, packets);
+    assert!(
+        line.contains(&format!("received {packets} packets")),
+        "{line}"
+    );
+    line
+}
+
 fn assert_killed(nflog: &mut Proc) {
     let status = nflog.wait();
     assert_eq!(
@@ -539,19 +560,7 @@ fn rule_removed_and_added_again_mid_capture() {
         after.send_n(5);
         wait_until("the packets after", || records(&file).len() >= 10);
         wait_still(&file);
-        assert!(
-            nflog.exited().is_none(),
-            "still capturing: {}",
-            nflog.stderr()
-        );
-
-        nflog.signal(Signal::INT);
-        let status = nflog.wait();
-        let stderr = nflog.stderr();
-        assert!(status.success(), "{stderr}");
-        let line = one_line(&stderr);
-        assert_statistics(line, 10);
-        assert!(line.contains("received 10 packets"), "{line}");
+        let line = interrupt(&mut nflog, 10);
         assert!(
             line.contains(" 0 kernel overruns, 0 packets lost"),
             "{line}"
@@ -663,18 +672,7 @@ fn named_namespace_deleted_mid_capture() {
         drop(stream);
         drop(ns);
         std::thread::sleep(Duration::from_millis(200));
-        assert!(
-            nflog.exited().is_none(),
-            "still capturing: {}",
-            nflog.stderr()
-        );
-        nflog.signal(Signal::INT);
-        let status = nflog.wait();
-        let stderr = nflog.stderr();
-        assert!(status.success(), "{stderr}");
-        let line = one_line(&stderr);
-        assert_statistics(line, 6);
-        assert!(line.contains("received 6 packets"), "{line}");
+        interrupt(&mut nflog, 6);
         assert_eq!(lines(&file).len(), 6);
     });
 }
@@ -750,13 +748,7 @@ fn group_cannot_be_taken_over_mid_capture() {
             records(&file).len() >= 53
         });
         wait_still(&file);
-        nflog.signal(Signal::INT);
-        let status = nflog.wait();
-        let stderr = nflog.stderr();
-        assert!(status.success(), "{stderr}");
-        let line = one_line(&stderr);
-        assert_statistics(line, 53);
-        assert!(line.contains("received 53 packets"), "{line}");
+        interrupt(&mut nflog, 53);
 
         let contents = read_capture(&file);
         assert_eq!(contents.cut_at, None);
