@@ -9,7 +9,7 @@
 mod support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -21,40 +21,6 @@ use support::{
 const ULOGD: &str = "/usr/sbin/ulogd";
 const ULOGD_GROUP: u16 = 51;
 const NFLOG_GROUP: u16 = 52;
-
-/// The directory of ulogd's plugins, if it holds the JSON output plugin.
-fn ulogd_plugins() -> Option<PathBuf> {
-    let mut candidates = vec![
-        PathBuf::from("/usr/lib/ulogd"),
-        PathBuf::from("/usr/lib64/ulogd"),
-    ];
-    // Debian and Ubuntu: /usr/lib/<multiarch triplet>/ulogd.
-    if let Ok(entries) = fs::read_dir("/usr/lib") {
-        candidates.extend(entries.flatten().map(|e| e.path().join("ulogd")));
-    }
-    candidates
-        .into_iter()
-        .find(|dir| dir.join("ulogd_output_JSON.so").is_file())
-}
-
-/// ulogd's configuration: the stack `NFLOG, BASE, IFINDEX, IP2STR, HWHDR, JSON` that
-/// `nflog::format::JsonFormat` follows, on `ULOGD_GROUP`, writing to `json`.
-fn ulogd_conf(plugins: &Path, log: &Path, json: &Path) -> String {
-    let plugin = |name: &str| format!("plugin=\"{}\"\n", plugins.join(name).display());
-    format!(
-        "[global]\nlogfile=\"{}\"\nloglevel=3\n{}{}{}{}{}{}\
-         stack=log1:NFLOG,base1:BASE,ifi1:IFINDEX,ip2str1:IP2STR,mac2str1:HWHDR,json1:JSON\n\
-         [log1]\ngroup={ULOGD_GROUP}\n[json1]\nfile=\"{}\"\nsync=1\n",
-        log.display(),
-        plugin("ulogd_inppkt_NFLOG.so"),
-        plugin("ulogd_raw2packet_BASE.so"),
-        plugin("ulogd_filter_IFINDEX.so"),
-        plugin("ulogd_filter_IP2STR.so"),
-        plugin("ulogd_filter_HWHDR.so"),
-        plugin("ulogd_output_JSON.so"),
-        json.display(),
-    )
-}
 
 /// `YYYY-MM-DDTHH:MM:SS.uuuuuu` in UTC, as ulogd writes `timestamp` with TZ=UTC.
 fn utc(sec: u64, usec: u64) -> String {
@@ -103,7 +69,7 @@ fn json_lines_equal_ulogd2s_for_the_same_packets() {
     if !privileged(TEST) {
         return;
     }
-    let Some(plugins) = ulogd_plugins().filter(|_| Path::new(ULOGD).is_file()) else {
+    let Some(plugins) = support::ulogd::plugins().filter(|_| Path::new(ULOGD).is_file()) else {
         skip(
             TEST,
             "ulogd2 with its JSON plugin is not installed: apt-get install ulogd2 ulogd2-json",
@@ -124,7 +90,20 @@ fn json_lines_equal_ulogd2s_for_the_same_packets() {
         let scratch = Scratch::new();
         let (conf, log) = (scratch.join("ulogd.conf"), scratch.join("ulogd.log"));
         let (theirs, ours) = (scratch.join("ulogd.json"), scratch.join("nflog.json"));
-        fs::write(&conf, ulogd_conf(&plugins, &log, &theirs)).unwrap();
+        fs::write(
+            &conf,
+            support::ulogd::config(
+                &plugins,
+                &log,
+                &theirs,
+                &support::ulogd::Options {
+                    group: ULOGD_GROUP,
+                    loglevel: Some(3),
+                    sync: true,
+                },
+            ),
+        )
+        .unwrap();
         let mut command = Command::new(ULOGD);
         command.arg("-c").arg(&conf).env("TZ", "UTC");
         let mut ulogd = Proc::spawn(command, scratch.path(), "ulogd");

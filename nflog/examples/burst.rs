@@ -126,6 +126,10 @@ use nflog::{Flags, GroupConfig, Listener, Packet, Socket};
 use rustix::net::sockopt::Timeout;
 use rustix::net::RecvFlags;
 
+// The same ulogd as the end-to-end test of our JSON output runs.
+#[path = "../../nflog-cli/tests/support/ulogd.rs"]
+mod ulogd;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const GROUP: u16 = 9;
@@ -311,7 +315,7 @@ impl Consumers {
             dir: base.join(format!("nflog-burst-{}", std::process::id())),
             nflog: Some(args.nflog.clone()).filter(|p| p.is_file()),
             tcpdump: find_program("tcpdump"),
-            ulogd: ulogd_plugins()
+            ulogd: ulogd::plugins()
                 .filter(|_| Path::new(ULOGD).is_file())
                 .map(|plugins| (PathBuf::from(ULOGD), plugins)),
         }
@@ -345,21 +349,6 @@ fn find_program(name: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/usr/bin", "/sbin", "/bin"].map(PathBuf::from))
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
-}
-
-/// The directory of ulogd's plugins, if it holds the JSON output plugin.
-fn ulogd_plugins() -> Option<PathBuf> {
-    let mut candidates = vec![
-        PathBuf::from("/usr/lib/ulogd"),
-        PathBuf::from("/usr/lib64/ulogd"),
-    ];
-    // Debian and Ubuntu: /usr/lib/<multiarch triplet>/ulogd.
-    if let Ok(entries) = fs::read_dir("/usr/lib") {
-        candidates.extend(entries.flatten().map(|e| e.path().join("ulogd")));
-    }
-    candidates
-        .into_iter()
-        .find(|dir| dir.join("ulogd_output_JSON.so").is_file())
 }
 
 fn main() -> ExitCode {
@@ -1197,25 +1186,6 @@ fn process_cpu(pid: libc::pid_t) -> Option<Duration> {
     any.then(|| Duration::from_nanos(total))
 }
 
-/// ulogd's configuration: the stack `NFLOG, BASE, IFINDEX, IP2STR, HWHDR, JSON` (the one
-/// `nflog -F json` follows) on `GROUP`, writing JSON lines to `json`; defaults otherwise.
-fn ulogd_conf(plugins: &Path, log: &Path, json: &Path) -> String {
-    let plugin = |name: &str| format!("plugin=\"{}\"\n", plugins.join(name).display());
-    format!(
-        "[global]\nlogfile=\"{}\"\n{}{}{}{}{}{}\
-         stack=log1:NFLOG,base1:BASE,ifi1:IFINDEX,ip2str1:IP2STR,mac2str1:HWHDR,json1:JSON\n\
-         [log1]\ngroup={GROUP}\n[json1]\nfile=\"{}\"\n",
-        log.display(),
-        plugin("ulogd_inppkt_NFLOG.so"),
-        plugin("ulogd_raw2packet_BASE.so"),
-        plugin("ulogd_filter_IFINDEX.so"),
-        plugin("ulogd_filter_IP2STR.so"),
-        plugin("ulogd_filter_HWHDR.so"),
-        plugin("ulogd_output_JSON.so"),
-        json.display(),
-    )
-}
-
 /// The command line of an external mode, and the file it writes (if one is counted).
 fn external_command(
     mode: Mode,
@@ -1239,7 +1209,20 @@ fn external_command(
             for file in [&log, &json] {
                 let _ = fs::remove_file(file);
             }
-            fs::write(&conf, ulogd_conf(plugins, &log, &json))?;
+            fs::write(
+                &conf,
+                ulogd::config(
+                    plugins,
+                    &log,
+                    &json,
+                    // ulogd's defaults otherwise: no `sync`, its own log level.
+                    &ulogd::Options {
+                        group: GROUP,
+                        loglevel: None,
+                        sync: false,
+                    },
+                ),
+            )?;
             let mut command = Command::new(ulogd);
             command.arg("-c").arg(&conf);
             (command, Some(json))

@@ -12,6 +12,8 @@
 //! (`CI` set) a skip is a failure.
 #![allow(dead_code, unsafe_code)]
 
+pub mod ulogd;
+
 use std::fs::{self, File};
 use std::io::Write;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6, TcpStream, UdpSocket};
