@@ -233,6 +233,18 @@ fn wait_still(path: &Path) {
     });
 }
 
+/// Starts `nflog -g GROUP -U -w FILE` (each batch flushed as it comes) with its output in
+/// `dir`, and waits until it has bound the group.
+fn capture_flushed(group: u16, file: &Path, dir: &Path, name: &str) -> Proc {
+    let mut nflog = Proc::nflog(
+        &["-g", &group.to_string(), "-U", "-w", file.to_str().unwrap()],
+        dir,
+        name,
+    );
+    nflog.wait_bound(group);
+    nflog
+}
+
 /// Ends a capture that must still be running with SIGINT: exit 0 and one statistics line
 /// for `packets` written and received, which it returns.
 fn interrupt(nflog: &mut Proc, packets: u64) -> String {
@@ -278,12 +290,7 @@ fn kill_after_a_flushed_batch_loses_nothing() {
         for (group, port, name) in [(101, 6101, "flushed.pcap"), (102, 6102, "flushed.pcapng")] {
             nft(&ruleset(group, port, Some("kill")));
             let file = scratch.join(name);
-            let mut nflog = Proc::nflog(
-                &["-g", &group.to_string(), "-U", "-w", file.to_str().unwrap()],
-                scratch.path(),
-                name,
-            );
-            nflog.wait_bound(group);
+            let mut nflog = capture_flushed(group, &file, scratch.path(), name);
             let mut stream = Stream::new(port, "flushed", 300);
             stream.send_n(40);
             wait_until("every datagram is in the file", || {
@@ -538,12 +545,7 @@ fn rule_removed_and_added_again_mid_capture() {
         nft(&ruleset(121, 6121, None));
         let handle = add_rule("udp dport 6121 log group 121 prefix \"before\"");
         let file = scratch.join("rule.pcap");
-        let mut nflog = Proc::nflog(
-            &["-g", "121", "-U", "-w", file.to_str().unwrap()],
-            scratch.path(),
-            "nflog",
-        );
-        nflog.wait_bound(121);
+        let mut nflog = capture_flushed(121, &file, scratch.path(), "nflog");
 
         let mut before = Stream::new(6121, "before", 100);
         before.send_n(5);
@@ -691,12 +693,7 @@ fn group_cannot_be_taken_over_mid_capture() {
         let scratch = Scratch::new();
         nft(&ruleset(141, 6141, Some("ours")));
         let file = scratch.join("ours.pcap");
-        let mut nflog = Proc::nflog(
-            &["-g", "141", "-U", "-w", file.to_str().unwrap()],
-            scratch.path(),
-            "nflog",
-        );
-        nflog.wait_bound(141);
+        let mut nflog = capture_flushed(141, &file, scratch.path(), "nflog");
         let mut stream = Stream::new(6141, "ours", 100);
         stream.send_n(3);
         wait_until("the first packets", || records(&file).len() == 3);
