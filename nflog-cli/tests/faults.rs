@@ -23,8 +23,8 @@ use std::time::Duration;
 use nflog::pcap::{CaptureReader, LinkType, ReadError};
 use nflog::Packet;
 use support::{
-    assert_statistics, bound_groups, in_netns, lines, nflog_output, nft, one_line, privileged,
-    records, run, wait_until, Proc, Scratch, Signal,
+    assert_statistics, bound_groups, figure, in_netns, lines, nflog_output, nft, one_line,
+    privileged, records, run, wait_until, Proc, Scratch, Signal,
 };
 
 /// The nftables table of every test, in the test's own namespace: UDP to `port` at OUTPUT
@@ -468,11 +468,7 @@ fn full_disk_ends_the_capture_with_statistics_and_a_readable_file() {
                 2,
                 "{name}: statistics, then the error: {stderr}"
             );
-            let written: u64 = lines[0]
-                .strip_prefix("nflog: ")
-                .and_then(|l| l.split(' ').next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or_else(|| panic!("{name}: not the statistics line: {}", lines[0]));
+            let written = figure(lines[0], " packets written");
             assert_statistics(lines[0], written);
             assert!(
                 lines[1].starts_with("nflog: writing the output failed: the disk is full (ENOSPC)"),
@@ -494,16 +490,8 @@ fn full_disk_ends_the_capture_with_statistics_and_a_readable_file() {
                 "{name}: {whole} records in the file, {written} said written"
             );
             // Every packet received is accounted for: written, or lost with the output.
-            let number_before = |what: &str| -> u64 {
-                let at = lines[0].find(what).map_or(0, |at| at);
-                lines[0][..at]
-                    .split_whitespace()
-                    .last()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(0)
-            };
-            let received = number_before(" packets (");
-            let lost = number_before(" packets lost when the output failed");
+            let received = figure(lines[0], " packets (");
+            let lost = figure(lines[0], " packets lost when the output failed");
             assert_eq!(written + lost, received, "{name}: {}", lines[0]);
             assert!(lost > 0, "{name}: the buffer held packets: {}", lines[0]);
             eprintln!(

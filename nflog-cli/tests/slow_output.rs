@@ -14,7 +14,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
-use support::{bound_groups, in_netns, nft, privileged, wait_until, Proc, Scratch, Signal, NFLOG};
+use support::{
+    bound_groups, figure, in_netns, nft, privileged, wait_until, Proc, Scratch, Signal, NFLOG,
+};
 
 const PORT: u16 = 6011;
 
@@ -138,20 +140,6 @@ fn socket_queue_empty(group: u16) -> bool {
         let f: Vec<&str> = line.split_whitespace().collect();
         f.len() > 4 && f[1] == "12" && f[2] == portid && f[4] == "0"
     })
-}
-
-/// The number before `what` in the statistics line.
-fn figure(stats: &str, what: &str) -> u64 {
-    let before = &stats[..stats
-        .find(what)
-        .unwrap_or_else(|| panic!("{what}: {stats}"))];
-    before
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .trim_start_matches('(')
-        .parse()
-        .unwrap_or_else(|e| panic!("{what}: {e}: {stats}"))
 }
 
 #[test]

@@ -312,6 +312,21 @@ pub fn one_line(stderr: &str) -> &str {
     lines[0]
 }
 
+/// The number just before `what` in the statistics line `line`, as in
+/// `figure(line, " packets written")`; panics, showing the line, when there is none.
+pub fn figure(line: &str, what: &str) -> u64 {
+    let before = &line[..line
+        .find(what)
+        .unwrap_or_else(|| panic!("no {what:?} in {line:?}"))];
+    before
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .trim_start_matches('(')
+        .parse()
+        .unwrap_or_else(|e| panic!("no number before {what:?}: {e}: {line:?}"))
+}
+
 /// Asserts that `line` is the closing statistics line, for `written` packets.
 pub fn assert_statistics(line: &str, written: u64) {
     assert!(
