@@ -65,7 +65,8 @@ const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 /// - **Serialisation** as jansson's `json_dumps(msg, 0)`: separators `", "` and `": "`, no
 ///   indentation, `\n` after the object. Strings escape `"` and `\`, use `\b \f \n \r \t`,
 ///   write other control characters as `\u00XX` with uppercase hex, and write `/`, DEL and
-///   UTF-8 as they are. Every number is a plain decimal integer (no booleans, no floats).
+///   UTF-8 as they are (but see below for three line separators). Every number is a plain
+///   decimal integer (no booleans, no floats).
 /// - **Key order** is ulogd's: the keys of NFLOG, BASE, IFINDEX, IP2STR and HWHDR in the
 ///   order of each plugin's key array, a key that two plugins write (`oob.protocol`,
 ///   `raw.type`, `src_port`, ...) sitting where it was first written.
@@ -150,6 +151,10 @@ const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 ///     2106). A kernel timestamp whose second is 0 is shown as is (ulogd replaces it with
 ///     its clock). A time past the year 9999 is shown as 9999-12-31T23:59:59 in the
 ///     `timestamp` string (the numbers stay exact).
+/// 12. **U+0085, U+2028 and U+2029** (next line, line separator, paragraph separator) in a
+///     string are written `\u0085`, `\u2028`, `\u2029`; jansson writes them raw. Python's
+///     `str.splitlines` and other readers that split on Unicode line boundaries end a line
+///     there, which would cut one object in two. A JSON parser reads the same value.
 ///
 /// ulogd configuration this does not imitate: `eventv1=1` (`@version`, `@timestamp`),
 /// `timestamp=0`, `boolean_label=1` (`action`), `numeric_label` (we write `raw.label` 0,
@@ -614,31 +619,45 @@ fn write_lossy_string(buf: &mut Vec<u8>, bytes: &[u8]) {
 }
 
 /// jansson's escaping: `"` and `\`, the short forms of `\b \f \n \r \t`, other control
-/// characters as `\u00XX` (uppercase hex); `/`, DEL and non-ASCII are written raw.
+/// characters as `\u00XX` (uppercase hex); `/`, DEL and other non-ASCII are written raw,
+/// except the three characters that line-splitting tools take for a line end (see
+/// [`JsonFormat`]): U+0085 as `\u0085`, U+2028 as `\u2028`, U+2029 as `\u2029`.
 fn escape_into(buf: &mut Vec<u8>, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = value.as_bytes();
     let mut start = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
-        let short = match byte {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            0x08 => b'b',
-            0x0c => b'f',
-            b'\n' => b'n',
-            b'\r' => b'r',
-            b'\t' => b't',
-            0..=0x1f => 0,
-            _ => continue,
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        // What replaces the `len` bytes from `at`, if anything.
+        let (escape, len): (&[u8], usize) = match byte {
+            b'"' => (b"\\\"", 1),
+            b'\\' => (b"\\\\", 1),
+            0x08 => (b"\\b", 1),
+            0x0c => (b"\\f", 1),
+            b'\n' => (b"\\n", 1),
+            b'\r' => (b"\\r", 1),
+            b'\t' => (b"\\t", 1),
+            0..=0x1f => (b"\\u00", 1),
+            // U+0085 is C2 85, U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+            0xc2 if bytes.get(at + 1) == Some(&0x85) => (b"\\u0085", 2),
+            0xe2 => match bytes.get(at + 1..at + 3) {
+                Some([0x80, 0xa8]) => (b"\\u2028", 3),
+                Some([0x80, 0xa9]) => (b"\\u2029", 3),
+                _ => (b"", 0),
+            },
+            _ => (b"", 0),
         };
+        if len == 0 {
+            at += 1;
+            continue;
+        }
         buf.extend_from_slice(&bytes[start..at]);
-        start = at + 1;
-        if short != 0 {
-            buf.extend_from_slice(&[b'\\', short]);
-        } else {
-            buf.extend_from_slice(b"\\u00");
+        buf.extend_from_slice(escape);
+        if escape == b"\\u00" {
             buf.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]);
         }
+        at += len;
+        start = at;
     }
     buf.extend_from_slice(&bytes[start..]);
 }
@@ -1204,6 +1223,33 @@ mod tests {
         assert_eq!(
             value["oob.prefix"],
             "a\"b\\c\td\u{1}e\u{1f}/\u{7f}\u{e9}\n\r\u{8}\u{c}"
+        );
+    }
+
+    #[test]
+    fn unicode_line_separators_are_escaped_so_one_object_stays_one_line() {
+        let b = body(
+            2,
+            &[
+                (PacketAttr::PacketHdr, &header(0x0800, 1)),
+                (
+                    PacketAttr::Prefix,
+                    "a\u{85}b\u{2028}c\u{2029}d\u{e9}\u{2027}\u{202a}\u{20ac}\0".as_bytes(),
+                ),
+            ],
+        );
+        let text = line(&b);
+        assert!(
+            text.contains(
+                "\"oob.prefix\": \"a\\u0085b\\u2028c\\u2029d\u{e9}\u{2027}\u{202a}\u{20ac}\", "
+            ),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 1, "{text:?}");
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            value["oob.prefix"],
+            "a\u{85}b\u{2028}c\u{2029}d\u{e9}\u{2027}\u{202a}\u{20ac}"
         );
     }
 

@@ -68,7 +68,10 @@ const IPPROTO_SCTP: u8 = 132;
 ///   number (`IN=3`). ulogd2 prints the name of the previous packet in that case (a stale
 ///   buffer), or nothing.
 /// - **Control characters** in the prefix, host or interface names are written `\xNN`, so a
-///   packet is always exactly one line. Other bytes are written as they are, as ulogd2 does.
+///   packet is always exactly one line, and a **backslash** is written `\\`, so that a
+///   prefix holding the four characters `\x0a` (written `\\x0a`) cannot be mistaken for one
+///   holding a newline (written `\x0a`). ulogd2 writes both raw; other bytes are written
+///   as they are, as ulogd2 does.
 ///
 /// Kept as ulogd2 writes them, although the kernel differs: `TOS=%02X` without `0x`, `SEQ=`
 /// and `ACK=` always, no `RES=`/`CWR`/`ECE`, `URGP=0` unless URG is set, `MARK=0x0` always,
@@ -604,12 +607,15 @@ fn push_arp(line: &mut Vec<u8>, arp: Option<&Arp>, cut: bool) {
 }
 
 /// Text from the packet or the user: as it is, but control characters as `\xNN`, so that
-/// a packet stays one line.
+/// a packet stays one line, and the backslash as `\\`, so that an escape cannot be forged
+/// by the text itself.
 fn push_text(line: &mut Vec<u8>, text: &[u8]) {
     for &byte in text {
         if byte < 0x20 || byte == 0x7f {
             line.extend_from_slice(b"\\x");
             push_hex(line, byte.into(), 2, false);
+        } else if byte == b'\\' {
+            line.extend_from_slice(b"\\\\");
         } else {
             line.push(byte);
         }
@@ -1078,6 +1084,23 @@ mod tests {
         assert_eq!(
             with_prefix(Some(b"a\nb\0")),
             "Nov 28 04:35:06 golden a\\x0ab IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
+        );
+    }
+
+    #[test]
+    fn literal_backslash_escape_in_prefix_differs_from_a_control_character() {
+        let with_prefix =
+            |prefix: &[u8]| line_of(&body(2, 5, 0x0800, 3, &[(PacketAttr::Prefix, prefix)]));
+        let newline = with_prefix(b"a\nb\0");
+        let literal = with_prefix(b"a\\x0ab\0");
+        assert_ne!(newline, literal, "a newline and the text \\x0a print alike");
+        assert_eq!(
+            literal,
+            "Nov 28 04:35:06 golden a\\\\x0ab IN= OUT= MAC= MARK=0x0 GROUP=5 \n"
+        );
+        assert_eq!(
+            with_prefix(b"\\\\\0"),
+            "Nov 28 04:35:06 golden \\\\\\\\ IN= OUT= MAC= MARK=0x0 GROUP=5 \n"
         );
     }
 

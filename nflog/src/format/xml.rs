@@ -33,8 +33,9 @@ use crate::wire::packet::Packet;
 ///   received. libnetfilter_log calls `time(NULL)` when it formats, so a replayed or
 ///   delayed packet got the wrong time (the old `nflog` crate inherited that bug).
 /// - **The prefix is escaped** (`&amp; &lt; &gt; &quot; &apos;`), so that the output is
-///   well-formed XML; libnetfilter_log copies it raw. Tab, newline and carriage return
-///   become character references (so the element stays on one line); other control
+///   well-formed XML; libnetfilter_log copies it raw. Tab, newline, carriage return and the
+///   Unicode line ends U+0085, U+2028 and U+2029 become character references (so the
+///   element stays on one line, also for readers that split on Unicode line ends); other control
 ///   characters, which XML 1.0 cannot carry at all, and bytes that are not UTF-8 become
 ///   U+FFFD.
 #[derive(Debug, Clone)]
@@ -164,6 +165,10 @@ fn push_escaped(line: &mut Vec<u8>, text: &[u8]) {
                 '\t' => line.extend_from_slice(b"&#9;"),
                 '\n' => line.extend_from_slice(b"&#10;"),
                 '\r' => line.extend_from_slice(b"&#13;"),
+                // Line ends to Unicode-aware readers: references keep the element on one line.
+                '\u{85}' => line.extend_from_slice(b"&#133;"),
+                '\u{2028}' => line.extend_from_slice(b"&#8232;"),
+                '\u{2029}' => line.extend_from_slice(b"&#8233;"),
                 // Not XML 1.0 characters (the `Char` production).
                 '\0'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => line.extend_from_slice(REPLACEMENT),
                 c => line.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
@@ -298,6 +303,20 @@ mod tests {
         )
         .contains("</when><prefix></prefix><hook>1</hook>"));
         assert!(xml_of(&body(2, 0x0800, 1, &[]), UNIX_EPOCH).contains("</when><hook>1</hook>"));
+    }
+
+    #[test]
+    fn unicode_line_ends_in_the_prefix_are_references() {
+        let prefix = "a\u{85}b\u{2028}c\u{2029}d\u{e9}\0";
+        let xml = xml_of(
+            &body(2, 0x0800, 1, &[(PacketAttr::Prefix, prefix.as_bytes())]),
+            UNIX_EPOCH,
+        );
+        assert!(
+            xml.contains("<prefix>a&#133;b&#8232;c&#8233;d\u{e9}</prefix>"),
+            "{xml}"
+        );
+        assert_eq!(xml.lines().count(), 1, "{xml:?}");
     }
 
     #[test]
