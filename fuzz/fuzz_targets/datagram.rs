@@ -4,8 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nflog::wire::kind::{NLMSG_DONE, NLMSG_ERROR};
-use nflog::wire::netlink::Messages;
+use nflog::wire::{Messages, NLMSG_DONE, NLMSG_ERROR};
 use nflog::Packet;
 
 fuzz_target!(|datagram: &[u8]| {

@@ -7,12 +7,11 @@
 use std::cell::RefCell;
 use std::time::{Duration, UNIX_EPOCH};
 
-use nflog::conntrack::CtAttr;
+use nflog::conntrack::{Conntrack, CtAttr, CtInfo};
 use nflog::decode::{decode, decode_link, Decoded};
-use nflog::format::{JsonFormat, TextFormat, TimeZone, XmlFormat};
-use nflog::socket::names::ResolveInterface;
-use nflog::wire::attr::Attributes;
-use nflog::{Conntrack, CtInfo, OwnedPacket, Packet, PacketAttr};
+use nflog::format::{JsonFormat, ResolveInterface, TextFormat, TimeZone, XmlFormat};
+use nflog::wire::Attributes;
+use nflog::{OwnedPacket, Packet, PacketAttr};
 
 /// Names even interface indexes `eth<n>` and leaves odd ones unnamed, so that the
 /// formatters take both paths (a name, or the number).

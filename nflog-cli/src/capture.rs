@@ -6,9 +6,9 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
+use nflog::format::{Numeric, ResolveInterface};
 use nflog::pcap::InterfaceStats;
-use nflog::socket::names::{InterfaceNames, Numeric, ResolveInterface};
-use nflog::{CopyMode, Error, Flags, GroupConfig, Listener, Packet, Stats};
+use nflog::{CopyMode, Error, Flags, GroupConfig, InterfaceNames, Listener, Packet, Stats};
 
 use crate::cli::{CaptureArgs, OutputArgs};
 use crate::output::{self, write_error, Sink};

@@ -11,8 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
-use nflog::socket::names::InterfaceNames;
-use nflog::{GroupConfig, Listener};
+use nflog::{GroupConfig, InterfaceNames, Listener};
 
 use crate::cli::{DemoArgs, LinkTypeArg};
 use crate::netns;

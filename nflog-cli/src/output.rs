@@ -9,9 +9,8 @@ use std::rc::Rc;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
-use nflog::format::{JsonFormat, TextFormat, XmlFormat};
+use nflog::format::{JsonFormat, ResolveInterface, TextFormat, XmlFormat};
 use nflog::pcap::{InterfaceStats, LinkType, PcapWriter, PcapngWriter};
-use nflog::socket::names::ResolveInterface;
 use nflog::Packet;
 
 use crate::cli::{LinkTypeArg, OutputArgs, OutputFormat};
@@ -250,8 +249,8 @@ pub fn write_error(e: io::Error) -> anyhow::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nflog::socket::names::Numeric;
-    use nflog::wire::attr::emit;
+    use nflog::format::Numeric;
+    use nflog::wire::emit;
     use std::sync::{Arc, Mutex};
 
     /// A disk that holds `room` bytes, then is full; what it holds is shared with the test.

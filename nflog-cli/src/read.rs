@@ -5,8 +5,8 @@ use std::io::{self, BufReader, Read};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use nflog::format::Numeric;
 use nflog::pcap::{CaptureReader, LinkType};
-use nflog::socket::names::Numeric;
 use nflog::Packet;
 
 use crate::cli::ReadArgs;

@@ -24,8 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use nflog::format::{JsonFormat, TextFormat, XmlFormat};
-use nflog::socket::names::Numeric;
+use nflog::format::{JsonFormat, Numeric, TextFormat, XmlFormat};
 use nflog::Packet;
 
 mod common;

@@ -21,8 +21,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use nflog::wire::kind::MSG_PACKET;
-use nflog::wire::netlink::Messages;
+use nflog::wire::{Messages, MSG_PACKET};
 use nflog::Packet;
 
 mod common;

@@ -119,10 +119,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nflog::socket::MAX_DATAGRAM;
-use nflog::wire::kind::MSG_PACKET;
-use nflog::wire::netlink::Messages;
-use nflog::{Flags, GroupConfig, Listener, Packet, Socket};
+use nflog::wire::{Messages, MSG_PACKET};
+use nflog::{Flags, GroupConfig, Listener, Packet, Socket, MAX_DATAGRAM};
 use rustix::net::sockopt::Timeout;
 use rustix::net::RecvFlags;
 

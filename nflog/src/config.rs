@@ -3,29 +3,6 @@
 //! The kernel ACKs some bad values and then silently ignores them (an `nlbufsiz` outside its
 //! range, an unknown copy mode); [`GroupConfig::validate`] refuses those before anything is
 //! sent, with the range that would be accepted.
-//!
-//! # Defaults and their trade-off
-//!
-//! The kernel delivers a group's packets in batches: a batch goes out when it holds
-//! `queue_threshold` packets, when the next packet would not fit in `nlbufsiz` bytes, or
-//! `flush_timeout` after its first packet. Bigger batches cost fewer system calls and wake-ups
-//! per packet; smaller ones arrive sooner. The defaults suit a capture tool:
-//!
-//! | setting | default | kernel's own default |
-//! |---|---|---|
-//! | copy mode | whole packet | whole packet |
-//! | copy range | 65531 bytes (all) | 65531 |
-//! | flush timeout | 100 ms | 1 s |
-//! | queue threshold | 100 packets | 100 |
-//! | nlbufsiz | 65024 bytes | one page (about 4 KiB) |
-//! | flags | none | none |
-//!
-//! `nlbufsiz` is 64 KiB less the kernel's per-buffer bookkeeping (`skb_shared_info`), so that
-//! the kernel's allocation for a batch is 64 KiB, not 128: the kernel rounds each batch's
-//! allocation up to a power of two, lets the batch fill all of it (a batch asked for with
-//! `nlbufsiz` 131072 arrives as up to 261120 bytes), and charges a full batch against the
-//! receive buffer at that size. Lower `flush_timeout` for an interactive view of a
-//! quiet link; raise `queue_threshold` (to 1000, say) for a busy one.
 
 use std::time::Duration;
 
@@ -120,6 +97,29 @@ impl core::ops::BitOrAssign for Flags {
 ///
 /// Fields are public, and each has a chainable setter of the same name:
 /// `GroupConfig::new().copy_range(128).flags(Flags::SEQ)`.
+///
+/// # Defaults and their trade-off
+///
+/// The kernel delivers a group's packets in batches: a batch goes out when it holds
+/// `queue_threshold` packets, when the next packet would not fit in `nlbufsiz` bytes, or
+/// `flush_timeout` after its first packet. Bigger batches cost fewer system calls and wake-ups
+/// per packet; smaller ones arrive sooner. The defaults suit a capture tool:
+///
+/// | setting | default | kernel's own default |
+/// |---|---|---|
+/// | copy mode | whole packet | whole packet |
+/// | copy range | 65531 bytes (all) | 65531 |
+/// | flush timeout | 100 ms | 1 s |
+/// | queue threshold | 100 packets | 100 |
+/// | nlbufsiz | 65024 bytes | one page (about 4 KiB) |
+/// | flags | none | none |
+///
+/// `nlbufsiz` is 64 KiB less the kernel's per-buffer bookkeeping (`skb_shared_info`), so that
+/// the kernel's allocation for a batch is 64 KiB, not 128: the kernel rounds each batch's
+/// allocation up to a power of two, lets the batch fill all of it (a batch asked for with
+/// `nlbufsiz` 131072 arrives as up to 261120 bytes), and charges a full batch against the
+/// receive buffer at that size. Lower `flush_timeout` for an interactive view of a
+/// quiet link; raise `queue_threshold` (to 1000, say) for a busy one.
 pub struct GroupConfig {
     /// What is copied of each packet.
     pub copy_mode: CopyMode,
@@ -149,7 +149,7 @@ impl Default for GroupConfig {
 }
 
 impl GroupConfig {
-    /// The defaults described in the [module documentation](self).
+    /// The defaults described in the [type's documentation](GroupConfig).
     pub fn new() -> Self {
         Self::default()
     }

@@ -162,7 +162,7 @@ impl fmt::Display for ParseError {
                     f.write_str("conntrack entry (NFULA_CT)")?;
                 } else {
                     f.write_str("conntrack attribute ")?;
-                    crate::conntrack::attr::write_path(f, path)?;
+                    crate::wire::ctattr::write_path(f, path)?;
                 }
                 match source.as_ref() {
                     // Nested types have their own numbering: the path names them.

@@ -42,20 +42,31 @@
 //!
 //! # How the parts fit
 //!
-//! - [`wire`]: zero-copy views over the bytes: netlink messages, attributes, and the
-//!   [`Packet`] with an accessor for every `NFULA_*` attribute; the configuration message.
-//! - [`socket`]: the [`Socket`], which owns the netlink file descriptor, binds groups and
-//!   waits for the kernel's acknowledgement of every request; [`Socket::open_in`] opens it in
-//!   another network namespace ([`Netns`]) without moving the calling thread.
-//! - [`config`]: a group's settings, [`GroupConfig`], checked before they are sent.
-//! - [`receive`]: the [`Listener`] (socket + receive buffer + [`Stats`] + [`StopHandle`]) and
-//!   the [`Batch`] of packets one datagram holds; the [`OwnedPacket`], a copy to keep.
-//! - `receive::tokio` (feature `tokio`): `AsyncListener`, the listener on the tokio reactor,
-//!   and its `PacketStream` of owned packets.
+//! Each public item has one path. What every receiving program uses is at the root, from
+//! modules that stay private:
+//!
+//! - the [`Socket`], which owns the netlink file descriptor, binds groups and waits for the
+//!   kernel's acknowledgement of every request; [`Socket::open_in`] opens it in another
+//!   network namespace ([`Netns`]) without moving the calling thread; who owns a group
+//!   ([`group_bindings`], [`owner_of`]); interface names ([`InterfaceNames`]);
+//! - a group's settings, [`GroupConfig`] ([`CopyMode`], [`Flags`]), checked before they are
+//!   sent;
+//! - the [`Listener`] (socket + receive buffer + [`Stats`] + [`StopHandle`]) and the [`Batch`]
+//!   of packets one datagram holds; the [`OwnedPacket`], a copy to keep; with feature `tokio`,
+//!   `AsyncListener`, the listener on the tokio reactor, and its `PacketStream`;
+//! - the [`Packet`], a zero-copy view with an accessor for every `NFULA_*` attribute, and the
+//!   values it holds ([`Family`], [`Hook`], [`Vlan`], [`PacketAttr`]);
+//! - [`Error`] for what a user must act on, [`ParseError`] for bad bytes.
+//!
+//! Five modules are namespaces, one layer each, which a program uses or not:
+//!
+//! - [`wire`]: the netlink messages and attributes under the packet, their emitters and the
+//!   protocol's numbers, for programs that walk or build datagrams themselves. Kept public
+//!   as a module, the way smoltcp keeps `wire`: its names (`Message`, `emit`, `cfg`) only
+//!   read well qualified.
 //! - [`conntrack`]: the packet's conntrack entry (`NFULA_CT`, flag [`Flags::CONNTRACK`]) as
-//!   a typed view, [`Conntrack`] (tuples, status, id, mark, zone, counters, labels), and
-//!   [`CtInfo`], how the packet relates to it (`NFULA_CT_INFO`).
-//! - [`error`]: [`Error`] for what a user must act on, [`ParseError`] for bad bytes.
+//!   a typed view, [`Conntrack`](conntrack::Conntrack) (tuples, status, id, mark, zone, counters, labels), and
+//!   [`CtInfo`](conntrack::CtInfo), how the packet relates to it (`NFULA_CT_INFO`).
 //! - `decode` (feature `decode`, on by default): what a logged packet's payload says, its
 //!   IPv4/IPv6/ARP and TCP/UDP/ICMP headers as plain values, decoded with etherparse even
 //!   when the copy range cut it short; for bridge and netdev packets, also the Ethernet
@@ -63,6 +74,10 @@
 //! - `format` (feature `format`, on by default): one packet as one line of text (the
 //!   kernel's LOG and ulogd2's LOGEMU), ulogd2-compatible JSON, or libnetfilter_log XML,
 //!   written to any `impl Write`.
+//! - [`pcap`]: pcap and pcapng files of `LINKTYPE_NFLOG` records, written and read.
+//!
+//! The layers import downwards only: the errors and `wire` at the bottom, then the socket,
+//! `conntrack`, `decode` and `pcap`, then the listener and `format`.
 //!
 //! # Three ways to receive
 //!
@@ -128,7 +143,7 @@
 //!
 //! # Tuning
 //!
-//! - **Batching**: see [`config`] for `queue_threshold`, `flush_timeout` and `nlbufsiz`, and
+//! - **Batching**: see [`GroupConfig`] for `queue_threshold`, `flush_timeout` and `nlbufsiz`, and
 //!   their trade-off between latency and cost per packet.
 //! - **Receive buffer**: a [`Listener`] asks for 8 MiB ([`ListenerBuilder::receive_buffer`])
 //!   with `SO_RCVBUFFORCE`, falling back to `SO_RCVBUF` (capped by `net.core.rmem_max`).
@@ -201,20 +216,25 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-pub mod config;
+// The ground floor: the errors and the wire formats, which import nothing above them.
+mod error;
+pub mod wire;
+
+// Receiving: the socket, a group's settings, the listener. Private: their public items are
+// re-exported below, at the root, which is the one path to each of them.
+mod config;
+mod receive;
+mod socket;
+
+// Layers a program may use or not, each a namespace of its own.
 pub mod conntrack;
 #[cfg(feature = "decode")]
 pub mod decode;
-pub mod error;
 #[cfg(feature = "format")]
 pub mod format;
 pub mod pcap;
-pub mod receive;
-pub mod socket;
-pub mod wire;
 
-pub use config::{CopyMode, Flags, GroupConfig};
-pub use conntrack::{Conntrack, CtInfo};
+pub use config::{CopyMode, Flags, GroupConfig, MAX_COPY_RANGE, MAX_NLBUFSIZ};
 pub use error::{Error, ParseError, Request};
 pub use receive::batch::Batch;
 pub use receive::listener::{
@@ -225,7 +245,9 @@ pub use receive::stats::Stats;
 pub use receive::stop::StopHandle;
 #[cfg(feature = "tokio")]
 pub use receive::tokio::{AsyncListener, PacketStream};
-pub use socket::netns::Netns;
+pub use socket::names::InterfaceNames;
+pub use socket::netns::{Netns, ParseNetnsError};
+pub use socket::owner::{group_bindings, owner_of, parse_bindings, GroupBinding, GroupOwner};
 pub use socket::{Socket, MAX_DATAGRAM};
 pub use wire::family::{Family, Hook};
 pub use wire::kind::PacketAttr;

@@ -11,9 +11,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nflog::format::{JsonFormat, TimeZone};
-use nflog::socket::names::ResolveInterface;
-use nflog::wire::netlink::Messages;
+use nflog::format::{JsonFormat, ResolveInterface, TimeZone};
+use nflog::wire::Messages;
 use nflog::Packet;
 
 const DATAGRAMS: &str = include_str!("fixtures/ulogd/datagrams-group5.hex");

@@ -13,8 +13,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use nflog::socket::owner::group_bindings;
-use nflog::{CopyMode, Family, Flags, GroupConfig, Hook, Listener};
+use nflog::{group_bindings, CopyMode, Family, Flags, GroupConfig, Hook, Listener};
 use support::{
     collect, ifindex, in_netns, nft, privileged, send_udp, Captured, Namespace, PeerNetns, Reaped,
     Veth, ARPHRD_ETHER, WAIT,

@@ -22,11 +22,9 @@ use std::net::{IpAddr, Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
-use nflog::conntrack::Status;
-use nflog::socket::owner::group_bindings;
-use nflog::wire::kind::{NLMSG_DONE, NLMSG_ERROR, NLM_F_REQUEST};
-use nflog::wire::netlink::{emit_header, Messages, NLMSG_HDRLEN};
-use nflog::{Conntrack, CtInfo, Error, Flags, GroupConfig, Listener, Request, Socket};
+use nflog::conntrack::{Conntrack, CtInfo, Status};
+use nflog::wire::{emit_header, Messages, NLMSG_DONE, NLMSG_ERROR, NLMSG_HDRLEN, NLM_F_REQUEST};
+use nflog::{group_bindings, Error, Flags, GroupConfig, Listener, Request, Socket};
 use support::{collect, in_netns, nft, privileged, Captured};
 
 const GROUP: u16 = 21;

@@ -15,9 +15,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use nflog::socket::names::{InterfaceNames, ResolveInterface};
-use nflog::socket::owner::group_bindings;
-use nflog::{Error, Listener, Netns, Socket};
+use nflog::{group_bindings, Error, InterfaceNames, Listener, Netns, Socket};
 use support::{
     collect, in_netns, log_ports, own_netns, privileged, udp_dport, wait_until, Namespace,
     PeerNetns,

@@ -11,11 +11,11 @@ mod support;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use nflog::socket::owner::{group_bindings, GroupBinding};
-use nflog::socket::MAX_DATAGRAM;
-use nflog::wire::kind::MSG_PACKET;
-use nflog::wire::netlink::Messages;
-use nflog::{CopyMode, Error, Flags, GroupConfig, Listener, Packet, Request, Socket};
+use nflog::wire::{Messages, MSG_PACKET};
+use nflog::{
+    group_bindings, CopyMode, Error, Flags, GroupBinding, GroupConfig, Listener, Packet, Request,
+    Socket, MAX_DATAGRAM,
+};
 use support::{collect, in_netns, log_ports, nft, privileged, send_udp, udp_dport, wait_until};
 
 /// The binding of `group` in this thread's namespace, if any.

@@ -4,8 +4,9 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use nflog::wire::attr::{emit, Attributes, NLA_F_NESTED, NLA_F_NET_BYTEORDER};
-use nflog::wire::netlink::{emit_header, Messages, NLMSG_HDRLEN};
+use nflog::wire::{
+    emit, emit_header, Attributes, Messages, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLMSG_HDRLEN,
+};
 use nflog::{Family, Hook, Packet, PacketAttr, Vlan};
 use proptest::collection::vec;
 use proptest::prelude::*;

@@ -5,7 +5,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nflog::pcap::{CaptureReader, InterfaceStats, LinkType, PcapWriter, PcapngWriter, ReadError};
-use nflog::wire::attr::emit;
+use nflog::wire::emit;
 use proptest::collection::vec;
 use proptest::prelude::*;
 

@@ -16,10 +16,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nflog::format::{TextFormat, TimeZone};
-use nflog::socket::names::ResolveInterface;
-use nflog::wire::kind::MSG_PACKET;
-use nflog::wire::netlink::Messages;
+use nflog::format::{ResolveInterface, TextFormat, TimeZone};
+use nflog::wire::{Messages, MSG_PACKET};
 use nflog::Packet;
 
 const DATAGRAMS: &str = include_str!("fixtures/ulogd/datagrams-group6.hex");

@@ -19,9 +19,7 @@
 // Each bench uses a part of this module.
 #![allow(dead_code)]
 
-use nflog::wire::attr::{align4, emit};
-use nflog::wire::kind::{MSG_PACKET, NLMSG_DONE};
-use nflog::wire::netlink::{emit_header, NLMSG_HDRLEN};
+use nflog::wire::{align4, emit, emit_header, MSG_PACKET, NLMSG_DONE, NLMSG_HDRLEN};
 use nflog::PacketAttr;
 
 /// Packets per datagram: the kernel's batch of a busy group.

@@ -1,8 +1,8 @@
 //! Packet and byte counters of one direction (`CTA_COUNTERS_ORIG`, `CTA_COUNTERS_REPLY`).
 
-use super::attr::counters;
 use super::value::{be32, be64};
 use crate::wire::attr::Attributes;
+use crate::wire::ctattr::counters;
 
 /// Packets and bytes seen in one direction of a connection.
 ///

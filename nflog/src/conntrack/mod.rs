@@ -19,7 +19,8 @@
 //! are small values read on demand. Values are big-endian, headers in host byte order.
 //!
 //! ```no_run
-//! use nflog::{Conntrack, CtInfo, Flags, GroupConfig, Listener};
+//! use nflog::conntrack::{Conntrack, CtInfo};
+//! use nflog::{Flags, GroupConfig, Listener};
 //!
 //! # fn main() -> Result<(), nflog::Error> {
 //! let mut listener = Listener::builder()
@@ -38,18 +39,23 @@
 //! # Ok(()) }
 //! ```
 
-pub mod attr;
 mod counters;
 mod info;
 mod status;
 mod tuple;
 mod value;
 
-pub use attr::CtAttr;
+pub use crate::wire::ctattr::CtAttr;
 pub use counters::Counters;
 pub use info::CtInfo;
 pub use status::Status;
 pub use tuple::Tuple;
+
+/// The numbers of the attributes nested in a conntrack entry's tuples and counters, for
+/// reading what [`Conntrack::attribute`] returns.
+pub mod attr {
+    pub use crate::wire::ctattr::{counters, ip, proto, tuple};
+}
 
 use crate::error::ParseError;
 use crate::wire::attr::{align4, Attr, Attributes, NLA_HDRLEN};
@@ -212,7 +218,7 @@ impl<'a> Conntrack<'a> {
 /// Checks one attribute found inside the nests `outer`: its value's size and, for a nest
 /// this crate reads, what it holds.
 fn check_attr(outer: &[u16], kind: u16, value: &[u8]) -> Result<(), ParseError> {
-    let needed = attr::value_size(outer, kind);
+    let needed = crate::wire::ctattr::value_size(outer, kind);
     if value.len() < needed {
         let mut path = outer.to_vec();
         path.push(kind);
@@ -225,7 +231,7 @@ fn check_attr(outer: &[u16], kind: u16, value: &[u8]) -> Result<(), ParseError> 
             }),
         });
     }
-    if attr::is_nest(outer, kind) {
+    if crate::wire::ctattr::is_nest(outer, kind) {
         // Nests go two levels deep at most (tuple > CTA_TUPLE_IP > address).
         let inner: &[u16] = match outer {
             [] => &[kind],

@@ -9,9 +9,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use super::attr::{counters, ip, proto, tuple};
 use super::*;
 use crate::wire::attr::{emit, NLA_F_NESTED};
+use crate::wire::ctattr::{counters, ip, proto, tuple};
 use crate::wire::kind::PacketAttr;
 
 // ---------------------------------------------------------------------------------------

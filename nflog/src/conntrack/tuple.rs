@@ -2,9 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::attr::{ip, proto, tuple};
 use super::value::{be16, u8_at};
 use crate::wire::attr::Attributes;
+use crate::wire::ctattr::{ip, proto, tuple};
 
 /// What identifies a connection in one direction (`CTA_TUPLE_ORIG`, `CTA_TUPLE_REPLY` or
 /// `CTA_TUPLE_MASTER`), read from its nested attributes.

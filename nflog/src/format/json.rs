@@ -13,7 +13,7 @@ use etherparse::LaxIpv6Slice;
 use super::put::{push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
 use super::{packet_time, TimeZone};
 use crate::decode::{self, Cut, Decoded, Icmp, Layer, Network, Tcp, Transport};
-use crate::socket::names::ResolveInterface;
+use crate::format::ResolveInterface;
 use crate::wire::packet::Packet;
 
 /// `ARPHRD_ETHER`.
@@ -36,7 +36,7 @@ const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 /// ```
 /// use std::time::SystemTime;
 /// use nflog::format::{JsonFormat, TimeZone};
-/// use nflog::socket::names::Numeric;
+/// use nflog::format::Numeric;
 ///
 /// // A packet message body: nfgenmsg (IPv4, group 5), then NFULA_PACKET_HDR (IPv4, OUTPUT).
 /// let mut body = vec![2, 0, 0, 5];
@@ -689,7 +689,7 @@ mod tests {
     use etherparse::PacketBuilder;
 
     use super::*;
-    use crate::socket::names::Numeric;
+    use crate::format::Numeric;
     use crate::wire::attr::emit;
     use crate::wire::kind::PacketAttr;
 

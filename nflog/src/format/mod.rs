@@ -10,17 +10,19 @@
 //!
 //! Every formatter takes the packet, the time it was received (used for packets the
 //! kernel did not timestamp: those logged at OUTPUT and POSTROUTING), and something that
-//! names interfaces ([`ResolveInterface`](crate::socket::names::ResolveInterface)). None
+//! names interfaces ([`ResolveInterface`]: [`Numeric`], or [`InterfaceNames`](crate::InterfaceNames)). None
 //! allocates per packet once warmed up; none panics on any packet.
 
 mod clock;
 mod json;
+mod names;
 mod put;
 mod text;
 mod xml;
 
 pub use clock::TimeZone;
 pub use json::JsonFormat;
+pub use names::{Numeric, ResolveInterface};
 pub use text::TextFormat;
 pub use xml::XmlFormat;
 

@@ -10,7 +10,7 @@ use super::clock::TimeZone;
 use super::packet_time;
 use super::put::{push_dec, push_hex, push_ipv4_addr, push_ipv6_addr, push_padded};
 use crate::decode::{self, Arp, Cut, Decoded, Icmp, Ipv4, Ipv6, Network, Tcp, Transport};
-use crate::socket::names::ResolveInterface;
+use crate::format::ResolveInterface;
 use crate::wire::family::Family;
 use crate::wire::packet::Packet;
 
@@ -1138,7 +1138,7 @@ mod tests {
                 &mut out,
                 &packet,
                 SystemTime::now(),
-                &mut crate::socket::names::Numeric,
+                &mut crate::format::Numeric,
             )
             .unwrap();
         assert!(String::from_utf8(out)

@@ -9,7 +9,7 @@ use super::clock::TimeZone;
 use super::packet_time;
 use super::put::{push_dec, push_hex_bytes, push_padded};
 use crate::conntrack::Conntrack;
-use crate::socket::names::ResolveInterface;
+use crate::format::ResolveInterface;
 use crate::wire::packet::Packet;
 
 /// The XML format: libnetfilter_log's `nflog_snprintf_xml` with `NFLOG_XML_ALL`, one
@@ -185,7 +185,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::socket::names::Numeric;
+    use crate::format::Numeric;
     use crate::wire::attr::emit;
     use crate::wire::kind::PacketAttr;
 

@@ -7,22 +7,6 @@
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 
-/// Something that names interfaces by index.
-pub trait ResolveInterface {
-    /// The name of interface `index`, if it exists.
-    fn interface_name(&mut self, index: u32) -> Option<&str>;
-}
-
-/// Names nothing: for numeric output.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Numeric;
-
-impl ResolveInterface for Numeric {
-    fn interface_name(&mut self, _index: u32) -> Option<&str> {
-        None
-    }
-}
-
 /// A cache of interface names, filled on a miss by asking the kernel through a socket.
 #[derive(Debug)]
 pub struct InterfaceNames {
@@ -49,8 +33,11 @@ impl InterfaceNames {
     }
 }
 
-impl ResolveInterface for InterfaceNames {
-    fn interface_name(&mut self, index: u32) -> Option<&str> {
+// The formats name interfaces through their trait, `ResolveInterface`, implemented for this
+// type in `format/`: the socket layer does not know the formats above it.
+impl InterfaceNames {
+    /// The name of interface `index`, if it exists.
+    pub fn interface_name(&mut self, index: u32) -> Option<&str> {
         // Only names found are cached: a miss may be an interface created since, so it is
         // asked again next time.
         if !self.cache.contains_key(&index) {

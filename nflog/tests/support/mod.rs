@@ -16,8 +16,7 @@ use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nflog::socket::owner::{parse_bindings, GroupBinding};
-use nflog::{Listener, Packet};
+use nflog::{parse_bindings, GroupBinding, Listener, Packet};
 
 /// How long to wait for packets that must come.
 pub const WAIT: Duration = Duration::from_secs(5);
