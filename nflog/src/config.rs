@@ -13,6 +13,12 @@ use crate::error::Error;
 pub const MAX_COPY_RANGE: u32 = 0xFFFF - 4;
 /// The largest `nlbufsiz` the kernel honours (nfnetlink_log.c: `nfulnl_set_nlbufsiz`).
 pub const MAX_NLBUFSIZ: u32 = 131_072;
+/// The longest flush timeout accepted, in hundredths of a second (about 11.9 hours).
+///
+/// nfnetlink_log.c arms its timer with `flushtimeout * HZ / 100` in 32-bit arithmetic: a
+/// larger value wraps on a kernel with HZ = 1000 (the highest HZ Linux offers) and the batch
+/// goes out almost at once instead (47.7 hours flushed after 15 ms at HZ = 250).
+pub const MAX_FLUSH_TIMEOUT_CENTIS: u32 = u32::MAX / 1000;
 
 /// What the kernel copies of each packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,7 +175,7 @@ impl GroupConfig {
     }
 
     /// Sets how long the kernel holds a batch before sending it; sent in hundredths of a
-    /// second, rounded up.
+    /// second, rounded up, at most [`MAX_FLUSH_TIMEOUT_CENTIS`] (about 11.9 hours).
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
         self
@@ -203,10 +209,13 @@ impl GroupConfig {
         }
     }
 
-    /// The flush timeout in the kernel's unit, hundredths of a second, rounded up.
+    /// The flush timeout in the kernel's unit, hundredths of a second, rounded up; `None`
+    /// past [`MAX_FLUSH_TIMEOUT_CENTIS`], which some kernel would overflow.
     pub fn timeout_centis(&self) -> Option<u32> {
         let nanos = self.flush_timeout.as_nanos();
-        u32::try_from(nanos.div_ceil(10_000_000)).ok()
+        u32::try_from(nanos.div_ceil(10_000_000))
+            .ok()
+            .filter(|centis| *centis <= MAX_FLUSH_TIMEOUT_CENTIS)
     }
 
     /// The smallest `nlbufsiz` this crate lets through: the page size, at most 8 KiB.
@@ -235,7 +244,11 @@ impl GroupConfig {
             return Err(Error::InvalidConfig {
                 setting: "flush timeout (ms)",
                 value: u64::try_from(self.flush_timeout.as_millis()).unwrap_or(u64::MAX),
-                accepted: format!("at most {} ms", u64::from(u32::MAX) * 10),
+                accepted: format!(
+                    "at most {} ms (about 11.9 hours: the kernel computes timeout * HZ / 100 \
+                     in 32 bits)",
+                    u64::from(MAX_FLUSH_TIMEOUT_CENTIS) * 10
+                ),
             });
         }
         Ok(())
@@ -301,6 +314,28 @@ mod tests {
         let huge = GroupConfig::new().flush_timeout(Duration::from_secs(u64::MAX));
         assert_eq!(huge.timeout_centis(), None);
         assert!(huge.validate().is_err());
+    }
+
+    #[test]
+    fn flush_timeout_that_overflows_the_kernels_jiffies_is_refused() {
+        // nfnetlink_log.c: `flushtimeout * HZ / 100` in 32 bits. 47.7 hours (17_179_869
+        // centis) passed before and flushed after 15 ms at HZ = 250.
+        let timeout = |ms: u64| GroupConfig::new().flush_timeout(Duration::from_millis(ms));
+        for hz in [100u64, 250, 300, 1000] {
+            let centis = u64::from(MAX_FLUSH_TIMEOUT_CENTIS);
+            assert!(centis * hz <= u64::from(u32::MAX), "HZ = {hz} overflows");
+        }
+        let longest = timeout(u64::from(MAX_FLUSH_TIMEOUT_CENTIS) * 10);
+        longest.validate().unwrap();
+        assert_eq!(longest.timeout_centis(), Some(4_294_967));
+        for bad in [42_949_671, 171_798_690, u64::from(u32::MAX) * 10] {
+            let e = timeout(bad).validate().unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidConfig { value, .. } if *value == bad),
+                "{e}"
+            );
+            assert!(e.to_string().contains("at most 42949670 ms"), "{e}");
+        }
     }
 
     #[test]
