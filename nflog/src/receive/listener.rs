@@ -9,7 +9,7 @@ use crate::receive::batch::Batch;
 use crate::receive::stats::{Accounting, Stats};
 use crate::receive::stop::StopHandle;
 use crate::socket::netns::Netns;
-use crate::socket::{wait_readable, Socket, MAX_DATAGRAM};
+use crate::socket::{Socket, MAX_DATAGRAM};
 use crate::wire::packet::Packet;
 
 /// The receive buffer size a [`ListenerBuilder`] asks for by default: 8 MiB (the kernel
@@ -281,7 +281,8 @@ impl Listener {
             if let Some(full_len) = self.receive_datagram()? {
                 return Ok(Some(self.batch(full_len)));
             }
-            wait_readable([self.socket.as_fd(), self.stop.wake_fd()], None)
+            self.stop
+                .wait(self.socket.as_fd(), None)
                 .map_err(|e| Error::io("waiting for nfnetlink_log", e))?;
         }
     }
