@@ -770,3 +770,43 @@ fn settings_reach_the_kernel() {
         assert_eq!(got[0].packet().payload(), None, "META copies no payload");
     });
 }
+
+#[test]
+fn rebinding_a_group_reports_no_false_sequence_gaps() {
+    if !privileged("rebinding_a_group_reports_no_false_sequence_gaps") {
+        return;
+    }
+    in_netns(|| {
+        const GROUP: u16 = 120;
+        // A long flush timeout: the last 5 of 25 stay in the kernel's batch until the
+        // unbind flushes them, ahead of its acknowledgement.
+        let config = GroupConfig::new()
+            .flags(Flags::SEQ)
+            .queue_threshold(10)
+            .flush_timeout(Duration::from_secs(30));
+        let mut listener = Listener::builder()
+            .group(GROUP)
+            .config(config.clone())
+            .bind()
+            .unwrap();
+        nft(&log_ports(&[(5120, GROUP)]));
+        send_udp("127.0.0.1:5120", b"old", 25);
+        let first = collect(&mut listener, 20, Duration::from_secs(5));
+        assert_eq!(first.len(), 20);
+
+        listener.remove_group(GROUP).unwrap();
+        listener.add_group(GROUP, &config).unwrap();
+        send_udp("127.0.0.1:5120", b"new", 10);
+        let rest = collect(&mut listener, 15, Duration::from_secs(5));
+        let seqs: Vec<u32> = rest.iter().map(|c| c.packet().seq().unwrap()).collect();
+        assert_eq!(
+            seqs,
+            (20..25).chain(0..10).collect::<Vec<_>>(),
+            "the old instance's last batch, then the new instance's"
+        );
+        let stats = listener.stats();
+        assert_eq!(stats.packets, 35);
+        assert_eq!(stats.overruns, 0);
+        assert_eq!((stats.seq_gaps, listener.seq_gaps(GROUP)), (0, 0), "{stats}");
+    });
+}

@@ -190,7 +190,7 @@ impl Listener {
     /// As [`Socket::bind_group`].
     pub fn add_group(&mut self, group: u16, config: &GroupConfig) -> Result<(), Error> {
         self.socket.bind_group(group, config)?;
-        self.accounting.seq.reset(group);
+        self.accounting.seq.bound(group);
         self.groups.push(group);
         Ok(())
     }

@@ -64,17 +64,30 @@ struct GroupSeq {
     next: u32,
     /// Packets missing so far.
     lost: u64,
+    /// The group was bound again while numbers of its previous instance may still be on
+    /// the way: unbinding makes the kernel flush the old instance's batch (nfnetlink_log.c:
+    /// `__instance_destroy`), and those messages arrive after the new binding.
+    rebound: bool,
 }
 
 impl SeqTracker {
-    /// Forgets what was seen of `group`: a newly bound group's numbers start again at 0.
-    pub(crate) fn reset(&mut self, group: u16) {
-        self.groups.retain(|g| g.group != group);
-        self.groups.push(GroupSeq {
-            group,
-            next: 0,
-            lost: 0,
-        });
+    /// Notes that `group` was bound: a new instance numbers its packets from 0.
+    ///
+    /// When the group was bound before, the old instance's last batch may still arrive: its
+    /// numbers go on from where the old ones stopped, while the new instance's start again
+    /// below them. So the expected number stays until a number goes back, which marks the
+    /// first packet of the new instance (the packets before it in the new numbering are
+    /// lost).
+    pub(crate) fn bound(&mut self, group: u16) {
+        match self.groups.iter_mut().find(|g| g.group == group) {
+            Some(entry) => entry.rebound = true,
+            None => self.groups.push(GroupSeq {
+                group,
+                next: 0,
+                lost: 0,
+                rebound: false,
+            }),
+        }
     }
 
     /// Records one packet's sequence number; returns how many packets are missing before it.
@@ -87,11 +100,17 @@ impl SeqTracker {
                     group,
                     next: seq,
                     lost: 0,
+                    rebound: false,
                 });
                 self.groups.len() - 1
             }
         };
         let entry = &mut self.groups[index];
+        if entry.rebound && seq.wrapping_sub(entry.next) >= 1 << 31 {
+            // Going back after a rebinding: the new instance's numbers, from 0.
+            entry.rebound = false;
+            entry.next = 0;
+        }
         let gap = seq.wrapping_sub(entry.next);
         entry.next = seq.wrapping_add(1);
         // A number below the expected one (the group was rebound elsewhere, or numbers
@@ -138,8 +157,8 @@ mod tests {
     #[test]
     fn gaps_are_counted_per_group() {
         let mut t = SeqTracker::default();
-        t.reset(5);
-        t.reset(6);
+        t.bound(5);
+        t.bound(6);
         assert_eq!(t.observe(5, 0), 0);
         assert_eq!(t.observe(5, 1), 0);
         assert_eq!(
@@ -176,11 +195,33 @@ mod tests {
     }
 
     #[test]
-    fn reset_after_rebinding_starts_from_zero() {
+    fn rebinding_starts_again_from_zero() {
         let mut t = SeqTracker::default();
-        t.reset(1);
+        t.bound(1);
         assert_eq!(t.observe(1, 50), 50);
-        t.reset(1);
+        t.bound(1);
         assert_eq!(t.observe(1, 0), 0);
+        assert_eq!(t.observe(1, 3), 2, "the new instance's gaps count");
+        assert_eq!(t.lost(1), 52);
+    }
+
+    #[test]
+    fn old_instances_flushed_batch_after_rebinding_is_not_a_gap() {
+        // Issue 15 item 3: SEQ, qthresh 10: 25 sent, 20 read, the group removed and added
+        // again (the kernel flushes 20..=24 before acknowledging the unbind), 10 sent.
+        let mut t = SeqTracker::default();
+        t.bound(7);
+        let mut gaps = 0;
+        for seq in 0..20 {
+            gaps += t.observe(7, seq);
+        }
+        t.bound(7);
+        for seq in (20..25).chain(0..10) {
+            gaps += t.observe(7, seq);
+        }
+        assert_eq!((gaps, t.lost(7)), (0, 0));
+        // The new instance losing its first packets still shows.
+        t.bound(7);
+        assert_eq!(t.observe(7, 4), 4);
     }
 }
