@@ -807,6 +807,10 @@ fn rebinding_a_group_reports_no_false_sequence_gaps() {
         let stats = listener.stats();
         assert_eq!(stats.packets, 35);
         assert_eq!(stats.overruns, 0);
-        assert_eq!((stats.seq_gaps, listener.seq_gaps(GROUP)), (0, 0), "{stats}");
+        assert_eq!(
+            (stats.seq_gaps, listener.seq_gaps(GROUP)),
+            (0, 0),
+            "{stats}"
+        );
     });
 }

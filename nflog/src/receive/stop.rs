@@ -114,7 +114,10 @@ mod tests {
             // stale wake-up is consumed, a listener that is not stopped must sleep.
             handle.wait(idle.as_fd(), Some(Duration::ZERO)).unwrap();
             if !handle.is_stopped() {
-                assert!(!wakes(&handle), "round {round}: not stopped, yet woken forever");
+                assert!(
+                    !wakes(&handle),
+                    "round {round}: not stopped, yet woken forever"
+                );
             }
             handle.reset();
             handle.wait(idle.as_fd(), Some(Duration::ZERO)).unwrap();
