@@ -234,7 +234,9 @@ pub mod decode;
 pub mod format;
 pub mod pcap;
 
-pub use config::{CopyMode, Flags, GroupConfig, MAX_COPY_RANGE, MAX_NLBUFSIZ};
+pub use config::{
+    CopyMode, Flags, GroupConfig, MAX_COPY_RANGE, MAX_FLUSH_TIMEOUT_CENTIS, MAX_NLBUFSIZ,
+};
 pub use error::{Error, ParseError, Request};
 pub use receive::batch::Batch;
 pub use receive::listener::{
