@@ -28,7 +28,9 @@
 //!   header, so the payload starts with the same bytes as `NFULA_L2HDR`.
 //!
 //! [`Link::network_offset`] says where the network header starts in the payload, whichever
-//! of these applies; [`decode`](super::decode) uses it.
+//! of these applies. [`payload_start`] has where the payload starts for every family and
+//! hook (also the arp family's output hook, which starts at the link-layer header too), and
+//! [`network_header`], which [`decode`](super::decode) uses, puts the two together.
 //!
 //! # Which header
 //!
@@ -256,42 +258,132 @@ pub fn decode_link(packet: &Packet<'_>) -> Option<Link> {
     })
 }
 
-/// Where the network layer starts in a packet's payload, for [`decode`](super::decode).
+/// What a logged packet's payload starts with, by the family and hook that logged it (see
+/// [`payload_start`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum NetworkStart<'a> {
-    /// The network header's EtherType and the payload from that header on.
-    At(u16, &'a [u8]),
+pub enum PayloadStart {
+    /// The network header: IPv4, IPv6, ARP, ... (bridge and netdev packets may still
+    /// begin with the rest of a VLAN tag left in the frame; see the module doc).
+    Network,
+    /// The link-layer header, as the device is about to send it.
+    Link,
+}
+
+/// What the payload of a packet logged by `family` at `hook` starts with.
+///
+/// nfnetlink_log.c copies the payload from `skb->data`, which is wherever the path that
+/// ran the hook left it. Read in the kernel source and checked against Linux 6.18, for
+/// every family and hook nftables offers, by `tests/kernel_payload_start.rs`:
+///
+/// | family | hook | payload starts at | because |
+/// |---|---|---|---|
+/// | ipv4, ipv6 (`ip`, `ip6`, `inet`) | prerouting, input, forward | network header | `ip_rcv`/`ipv6_rcv` run after `eth_type_trans` pulled the link header |
+/// | ipv4, ipv6 | output, postrouting | network header | `ip_output`/`ip6_output` run them before `neigh_output` pushes the link header |
+/// | ipv4, ipv6 (`inet`) | ingress | network header | run from the receive path after `eth_type_trans` |
+/// | arp | input | network header (ARP) | `arp_rcv`, after `eth_type_trans` |
+/// | arp | **output** | **link-layer header** | `arp_xmit` runs it on the frame `arp_create` built with `dev_hard_header` |
+/// | arp | forward | network header (ARP) | (source only: `br_nf_forward_arp`, for arptables; nftables has no such hook) |
+/// | bridge | all five | network header | `br_handle_frame` after `eth_type_trans`; `br_dev_xmit` pulls the header before local output; postrouting runs before `br_dev_queue_push_xmit` pushes it back |
+/// | netdev | ingress | network header | `__netif_receive_skb_core`, after `eth_type_trans` |
+/// | netdev | **egress** | **link-layer header** | `__dev_queue_xmit` runs it before the driver |
+///
+/// A packet cut by the copy range starts at the same place; a device without a link-layer
+/// header (`hard_header_len` 0, such as a tun device) has nothing before its network header.
+pub fn payload_start(family: Family, hook: Hook) -> PayloadStart {
+    match (family, hook) {
+        (Family::Netdev, Hook::Egress) | (Family::Arp, Hook::ArpOut) => PayloadStart::Link,
+        _ => PayloadStart::Network,
+    }
+}
+
+/// Where the network header is in a packet's payload (see [`network_header`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkHeader<'a> {
+    /// The network header is at `offset` in the payload.
+    At {
+        /// Its EtherType: `hw_protocol`, or the type field after the link-layer header and
+        /// the VLAN tags when the payload starts with those.
+        protocol: u16,
+        /// How many payload bytes come before it.
+        offset: usize,
+        /// The payload from the network header on (maybe cut by the copy range).
+        header: &'a [u8],
+    },
     /// The payload ends before the network header (inside the link header or a tag).
     Cut,
+    /// The payload starts with a link-layer header that is not Ethernet, so where the
+    /// network header starts is unknown.
+    UnknownLink,
     /// No payload (meta copy mode).
     NoPayload,
 }
 
-/// Finds the network header in a payload: past the link header that netdev egress
-/// payloads start with, and past the VLAN tags left in the frame, whose TPID is then
-/// `hw_protocol` (see the module doc). Elsewhere, the payload as it is with `hw_protocol`.
-pub(super) fn network_start<'a>(packet: &Packet<'a>) -> NetworkStart<'a> {
+/// Finds the network header in a packet's payload, past what the payload holds of the link
+/// layer: the link-layer header where the hook sees one ([`payload_start`]), and the VLAN
+/// tags left in a bridge or netdev frame, whose TPID is then `hw_protocol` (see the module
+/// doc). Never panics.
+pub fn network_header<'a>(packet: &Packet<'a>) -> NetworkHeader<'a> {
     let Some(payload) = packet.payload() else {
-        return NetworkStart::NoPayload;
+        return NetworkHeader::NoPayload;
     };
-    let bridge_or_netdev = matches!(packet.family(), Family::Bridge | Family::Netdev);
-    let in_link_layer = at_netdev_egress(packet) || is_tpid(packet.hw_protocol());
-    if !(bridge_or_netdev && in_link_layer) {
-        return NetworkStart::At(packet.hw_protocol(), payload);
+    let at_start = NetworkHeader::At {
+        protocol: packet.hw_protocol(),
+        offset: 0,
+        header: payload,
+    };
+    let family = packet.family();
+    let starts_with_link = payload_start(family, packet.hook()) == PayloadStart::Link;
+    match family {
+        // No NFULA_L2HDR here, nor any hardware attribute at the output hook: the header
+        // is what dev_hard_header wrote, read as Ethernet.
+        Family::Arp if starts_with_link => arp_behind_ethernet(payload),
+        Family::Bridge | Family::Netdev if starts_with_link || is_tpid(packet.hw_protocol()) => {
+            match decode_link(packet) {
+                Some(
+                    link @ Link {
+                        header: LinkHeader::L2hdr,
+                        ..
+                    },
+                ) => match (link.protocol, payload.get(link.network_offset..)) {
+                    (Some(protocol), Some(header)) => NetworkHeader::At {
+                        protocol,
+                        offset: link.network_offset,
+                        header,
+                    },
+                    _ => NetworkHeader::Cut,
+                },
+                // No L2HDR (no MAC header, or not Ethernet): the payload is all we know.
+                _ => at_start,
+            }
+        }
+        _ => at_start,
     }
-    match decode_link(packet) {
-        Some(
-            link @ Link {
-                header: LinkHeader::L2hdr,
-                ..
-            },
-        ) => match (link.protocol, payload.get(link.network_offset..)) {
-            (Some(protocol), Some(network)) => NetworkStart::At(protocol, network),
-            _ => NetworkStart::Cut,
-        },
-        // No L2HDR (no MAC header, or not Ethernet): the payload is all we know.
-        _ => NetworkStart::At(packet.hw_protocol(), payload),
+}
+
+/// The ARP header of a frame logged at the arp family's output hook: after an Ethernet
+/// header whose type field, past any VLAN tags the device wrote in, is ARP.
+fn arp_behind_ethernet(frame: &[u8]) -> NetworkHeader<'_> {
+    const ETHERTYPE_ARP: u16 = etherparse::EtherType::ARP.0;
+    let mut at = 12;
+    for _ in 0..=MAX_IN_BAND_TAGS {
+        match be16(frame, at) {
+            Some(ETHERTYPE_ARP) => {
+                let offset = at + 2;
+                return match frame.get(offset..) {
+                    Some(header) => NetworkHeader::At {
+                        protocol: ETHERTYPE_ARP,
+                        offset,
+                        header,
+                    },
+                    None => NetworkHeader::Cut,
+                };
+            }
+            Some(tpid) if is_tpid(tpid) => at += TAG_REST_LEN,
+            Some(_) => return NetworkHeader::UnknownLink,
+            None => return NetworkHeader::Cut,
+        }
     }
+    NetworkHeader::UnknownLink
 }
 
 /// Whether the packet was logged at a netdev egress hook, whose payload starts at the MAC
@@ -751,8 +843,12 @@ mod tests {
         assert_eq!(decode_link(&packet), None);
         assert_udp_a_to_b(&decode(&packet));
         assert_eq!(
-            network_start(&packet),
-            NetworkStart::At(0x0800, captured.payload().unwrap())
+            network_header(&packet),
+            NetworkHeader::At {
+                protocol: 0x0800,
+                offset: 0,
+                header: captured.payload().unwrap()
+            }
         );
     }
 
@@ -783,6 +879,107 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The payload of an ARP request logged at the arp family's output hook (Linux 6.18,
+    /// `tests/kernel_payload_start.rs`: veth0 192.0.2.1 asking for 192.0.2.2): the
+    /// Ethernet header `dev_hard_header` wrote, then the ARP packet.
+    static ARP_OUTPUT_FRAME: [u8; 42] = [
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x9a, 0xb8, 0x3a, 0x1a, 0x42, 0x1f, //
+        0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x9a, 0xb8, //
+        0x3a, 0x1a, 0x42, 0x1f, 0xc0, 0x00, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00, //
+        0x00, 0x00, 0xc0, 0x00, 0x02, 0x02, //
+    ];
+
+    #[test]
+    fn arp_output_payload_starts_at_the_ethernet_header() {
+        assert_eq!(payload_start(Family::Arp, Hook::ArpOut), PayloadStart::Link);
+        assert_eq!(
+            payload_start(Family::Arp, Hook::ArpIn),
+            PayloadStart::Network
+        );
+        let arp_out = |payload: &[u8]| body(Family::Arp, 0x0806, 1, &[(NFULA_PAYLOAD, payload)]);
+
+        let record = arp_out(&ARP_OUTPUT_FRAME);
+        let packet = Packet::parse(&record).unwrap();
+        assert_eq!(
+            network_header(&packet),
+            NetworkHeader::At {
+                protocol: 0x0806,
+                offset: 14,
+                header: &ARP_OUTPUT_FRAME[14..]
+            }
+        );
+        let decoded = decode(&packet);
+        let Some(Network::Arp(arp)) = decoded.network else {
+            panic!("no ARP: {decoded:?}");
+        };
+        assert_eq!(
+            (arp.hardware_type, arp.operation),
+            (1, 1),
+            "read from byte 14"
+        );
+        let addresses = arp.ethernet_ipv4.unwrap();
+        assert_eq!(
+            (addresses.sender_ip.octets(), addresses.target_ip.octets()),
+            ([192, 0, 2, 1], [192, 0, 2, 2])
+        );
+        assert_eq!(decoded.cut, None);
+
+        // The same ARP packet at the input hook starts at the ARP header.
+        let record = body(
+            Family::Arp,
+            0x0806,
+            0,
+            &[(NFULA_PAYLOAD, &ARP_OUTPUT_FRAME[14..])],
+        );
+        assert_eq!(decode(&Packet::parse(&record).unwrap()), decoded);
+
+        // A tag written into the frame (a VLAN device without offload) is skipped.
+        let tagged = [
+            &ARP_OUTPUT_FRAME[..12],
+            &[0x81, 0x00, 0x00, 0x2a],
+            &ARP_OUTPUT_FRAME[12..],
+        ]
+        .concat();
+        let record = arp_out(&tagged);
+        let packet = Packet::parse(&record).unwrap();
+        assert!(matches!(
+            network_header(&packet),
+            NetworkHeader::At { offset: 18, .. }
+        ));
+        assert_eq!(decode(&packet), decoded);
+
+        // Cut by the copy range inside the Ethernet header; right after it.
+        let record = arp_out(&ARP_OUTPUT_FRAME[..13]);
+        let packet = Packet::parse(&record).unwrap();
+        assert_eq!(network_header(&packet), NetworkHeader::Cut);
+        assert_eq!(decode(&packet).cut, Some(Cut::Network));
+        let record = arp_out(&ARP_OUTPUT_FRAME[..14]);
+        let packet = Packet::parse(&record).unwrap();
+        assert!(matches!(
+            network_header(&packet),
+            NetworkHeader::At {
+                offset: 14,
+                header: [],
+                ..
+            }
+        ));
+
+        // Not an Ethernet header carrying ARP: not read as ARP.
+        let mut other = ARP_OUTPUT_FRAME;
+        other[12..14].copy_from_slice(&[0x08, 0x00]);
+        let record = arp_out(&other);
+        let packet = Packet::parse(&record).unwrap();
+        assert_eq!(network_header(&packet), NetworkHeader::UnknownLink);
+        assert_eq!(
+            decode(&packet),
+            Decoded {
+                network: None,
+                transport: None,
+                cut: Some(Cut::Malformed(crate::decode::Layer::Network))
+            }
+        );
     }
 
     proptest! {

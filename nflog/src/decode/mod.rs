@@ -1,8 +1,10 @@
 //! What a logged packet says: its IP, TCP, UDP, ICMP or ARP headers, decoded with
 //! [etherparse](https://docs.rs/etherparse).
 //!
-//! [`decode`] reads the payload NFLOG delivered (which starts at the network header, but at
-//! the MAC header at the netdev egress hook) and returns plain values, no allocation.
+//! [`decode`] reads the payload NFLOG delivered and returns plain values, no allocation. The
+//! payload starts at the network header, except at the netdev egress hook and the arp
+//! family's output hook, where it starts at the link-layer header: [`payload_start`] says
+//! which, per family and hook, and [`network_header`] finds the network header.
 //! [`decode_link`] reads the link layer of bridge and netdev packets: the Ethernet header
 //! and VLAN tags. A payload cut short by the copy range or the rule's snaplen is normal:
 //! what is there is decoded, and [`Decoded::cut`] says which layer was incomplete. Decoding
@@ -16,8 +18,9 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use headers::decode_payload;
 pub use link::{
-    decode_link, Ethernet, InBandTags, Link, LinkHeader, VlanTag, ETHERNET_HEADER_LEN,
-    MAX_IN_BAND_TAGS, TPID_8021AD, TPID_8021Q,
+    decode_link, network_header, payload_start, Ethernet, InBandTags, Link, LinkHeader,
+    NetworkHeader, PayloadStart, VlanTag, ETHERNET_HEADER_LEN, MAX_IN_BAND_TAGS, TPID_8021AD,
+    TPID_8021Q,
 };
 
 use crate::wire::packet::Packet;
@@ -279,19 +282,25 @@ impl Icmp {
 
 /// Decodes a logged packet's payload according to its link-layer protocol.
 ///
-/// Packets without payload (copy mode meta) decode to nothing. For the bridge and netdev
-/// families the network header is looked for past what the payload holds of the link
-/// layer: the MAC header at the netdev egress hook, a VLAN tag left in the frame (see
-/// [`decode_link`]); a payload that ends before it is cut at [`Cut::Network`].
+/// Packets without payload (copy mode meta) decode to nothing. The network header is looked
+/// for past what the payload holds of the link layer ([`network_header`]): the Ethernet
+/// header at the netdev egress and arp output hooks, a VLAN tag left in a bridge or netdev
+/// frame (see [`decode_link`]); a payload that ends before it is cut at [`Cut::Network`],
+/// and one that starts with a link-layer header other than Ethernet is
+/// [`Cut::Malformed`]`(`[`Layer::Network`]`)`.
 pub fn decode(packet: &Packet<'_>) -> Decoded {
-    match link::network_start(packet) {
-        link::NetworkStart::At(protocol, payload) => {
-            decode_payload(protocol, packet.family(), payload)
-        }
-        link::NetworkStart::Cut => Decoded {
+    match network_header(packet) {
+        NetworkHeader::At {
+            protocol, header, ..
+        } => decode_payload(protocol, packet.family(), header),
+        NetworkHeader::Cut => Decoded {
             cut: Some(Cut::Network),
             ..Decoded::default()
         },
-        link::NetworkStart::NoPayload => Decoded::default(),
+        NetworkHeader::UnknownLink => Decoded {
+            cut: Some(Cut::Malformed(Layer::Network)),
+            ..Decoded::default()
+        },
+        NetworkHeader::NoPayload => Decoded::default(),
     }
 }

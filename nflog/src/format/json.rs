@@ -1350,13 +1350,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn arp_family() {
+    /// An Ethernet/IPv4 ARP request from SRC_MAC, 192.0.2.1, for 192.0.2.7.
+    fn arp_request() -> Vec<u8> {
         let mut arp = vec![0, 1, 0x08, 0x00, 6, 4, 0, 1];
         arp.extend_from_slice(&SRC_MAC);
         arp.extend_from_slice(&[192, 0, 2, 1]);
         arp.extend_from_slice(&[0; 6]);
         arp.extend_from_slice(&[192, 0, 2, 7]);
+        arp
+    }
+
+    #[test]
+    fn arp_family() {
+        let arp = arp_request();
         let b = body(
             3,
             &[
@@ -1372,6 +1378,32 @@ mod tests {
                  \"arp.hwtype\": 1, \"arp.protocoltype\": 2048, \"arp.operation\": 1, \
                  \"oob.in\": \"eth0\", \"oob.out\": \"\", \"arp.saddr.str\": \"192.0.2.1\", \
                  \"arp.daddr.str\": \"192.0.2.7\", \"nflog.group\": 7}\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn arp_output_hook_decodes_the_arp_header_after_the_ethernet_header() {
+        // The arp family's output hook copies the frame: broadcast, our MAC, 0x0806, ARP.
+        let mut frame = vec![0xff; 6];
+        frame.extend_from_slice(&SRC_MAC);
+        frame.extend_from_slice(&[0x08, 0x06]);
+        frame.extend_from_slice(&arp_request());
+        let b = body(
+            3,
+            &[
+                (PacketAttr::PacketHdr, &header(0x0806, 1)),
+                (PacketAttr::IfindexOutdev, &2u32.to_be_bytes()),
+                (PacketAttr::Payload, &frame),
+            ],
+        );
+        let text = line(&b);
+        assert!(
+            text.contains(
+                "\"arp.hwtype\": 1, \"arp.protocoltype\": 2048, \"arp.operation\": 1, \
+                 \"oob.in\": \"\", \"oob.out\": \"eth0\", \"arp.saddr.str\": \"192.0.2.1\", \
+                 \"arp.daddr.str\": \"192.0.2.7\", "
             ),
             "{text}"
         );

@@ -1252,6 +1252,29 @@ mod tests {
     }
 
     #[test]
+    fn arp_output_hook_decodes_the_arp_header_after_the_ethernet_header() {
+        // The arp family's output hook copies the frame: an Ethernet header, then ARP. It
+        // was read as ARP from its first byte: `PROTO=ARP CODE=18147 INCOMPLETE`.
+        let mut frame = [[0xff; 6], [2, 0, 0, 0, 0, 1]].concat();
+        frame.extend_from_slice(&[0x08, 0x06]);
+        frame.extend_from_slice(&arp(ArpOperation::REQUEST));
+        let line = line_of(&body(
+            3,
+            4,
+            0x0806,
+            1,
+            &[
+                (PacketAttr::IfindexOutdev, &2u32.to_be_bytes()),
+                (PacketAttr::Payload, &frame),
+            ],
+        ));
+        assert_eq!(
+            line,
+            "Nov 28 04:35:06 golden IN= OUT=eth0 MAC= SRC=192.0.2.1 DST=192.0.2.7 PROTO=ARP REQUEST MARK=0x0 GROUP=4 \n"
+        );
+    }
+
+    #[test]
     fn ipv6_addresses_as_glibc_writes_them() {
         // Checked against Python's socket.inet_ntop (glibc 2.36).
         for (addr, expected) in [

@@ -94,7 +94,8 @@ pub enum Hook {
     Output,
     /// `NF_INET_POST_ROUTING` (4).
     Postrouting,
-    /// `NF_NETDEV_INGRESS` (0): netdev.
+    /// `NF_NETDEV_INGRESS` (0): netdev; also `NF_INET_INGRESS` (5), the ingress hook of an
+    /// nft `inet` chain, which logs IPv4 and IPv6.
     Ingress,
     /// `NF_NETDEV_EGRESS` (1): netdev.
     Egress,
@@ -118,6 +119,8 @@ impl Hook {
             (Family::Arp, 1) => Hook::ArpOut,
             (Family::Arp, 2) => Hook::ArpForward,
             (Family::Netdev | Family::Arp, n) => Hook::Other(n),
+            // NF_INET_INGRESS: an inet chain's ingress hook logs with the packet's family.
+            (Family::Ipv4 | Family::Ipv6 | Family::Inet, 5) => Hook::Ingress,
             (_, 0) => Hook::Prerouting,
             (_, 1) => Hook::Input,
             (_, 2) => Hook::Forward,
@@ -175,6 +178,11 @@ mod tests {
         assert_eq!(Hook::new(Family::Netdev, 2), Hook::Other(2));
         assert_eq!(Hook::new(Family::Arp, 1), Hook::ArpOut);
         assert_eq!(Hook::new(Family::Ipv4, 9), Hook::Other(9));
+        // An inet chain's ingress hook (NF_INET_INGRESS, 5), seen by
+        // tests/kernel_payload_start.rs; bridge's 5 is NF_BR_BROUTING.
+        assert_eq!(Hook::new(Family::Ipv4, 5), Hook::Ingress);
+        assert_eq!(Hook::new(Family::Ipv6, 5), Hook::Ingress);
+        assert_eq!(Hook::new(Family::Bridge, 5), Hook::Other(5));
         assert_eq!(Hook::new(Family::Ipv4, 1).to_string(), "INPUT");
         assert_eq!(Hook::Other(9).to_string(), "hook 9");
     }
