@@ -5,116 +5,34 @@
 //! command runs from a thread in a private namespace of its own, so nothing touches the
 //! host's rules or group bindings. Without root the test says why and skips; under CI
 //! (`CI` set) a skip is a failure.
-#![allow(unsafe_code)]
 
-use std::fs;
-use std::io::{Read, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-/// Whether this process can run the test; if not, says why, and panics under CI.
-fn privileged(test: &str) -> bool {
-    let reason = if !nix::unistd::geteuid().is_root() {
-        Some("not running as root (needs CAP_NET_ADMIN and CAP_SYS_ADMIN for namespaces)")
-    } else if Command::new("nft").arg("--version").output().is_err() {
-        Some("`nft` not found: install the nftables package")
-    } else if Command::new("nsenter").arg("--version").output().is_err() {
-        Some("`nsenter` not found: install util-linux")
-    } else {
-        None
-    };
-    match reason {
-        None => true,
-        Some(reason) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: privileged test cannot run under CI: {reason}")
-        }
-        Some(reason) => {
-            eprintln!("SKIPPED {test}: {reason}");
-            false
-        }
-    }
-}
+use std::io::Read;
+use std::process::{Command, Stdio};
 
-/// Kills the child on drop, panic or not.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Runs a command inside the network namespace of `pid` and panics if it fails.
-fn nsenter(pid: u32, args: &[&str], stdin: &str) {
-    let mut child = Command::new("nsenter")
-        .args(["-t", &pid.to_string(), "-n"])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn nsenter");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "nsenter {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// The groups bound in the network namespace of `pid`.
-fn bound_groups(pid: u32) -> Vec<u16> {
-    fs::read_to_string(format!("/proc/{pid}/net/netfilter/nfnetlink_log"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| line.split_whitespace().next()?.parse().ok())
-        .collect()
-}
+use support::{
+    has_tool, in_netns, parse_bound_groups, privileged, wait_until, Namespace, PeerNetns, Reaped,
+};
 
 #[test]
 fn capture_with_netns_receives_a_packet_made_in_that_namespace() {
-    if !privileged("capture_with_netns_receives_a_packet_made_in_that_namespace") {
+    let test = "capture_with_netns_receives_a_packet_made_in_that_namespace";
+    if !privileged(test) || !has_tool(test, "nsenter", "--version", "util-linux") {
         return;
     }
-    std::thread::spawn(|| {
-        // SAFETY: CLONE_NEWNET changes only this thread's network namespace; the file
-        // descriptor table is not unshared, so no descriptor becomes unusable.
-        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }
-            .expect("unshare(CLONE_NEWNET)");
-
-        let holder = KillOnDrop(
-            Command::new("unshare")
-                .args(["-n", "sleep", "60"])
-                .spawn()
-                .expect("spawn unshare -n sleep 60"),
-        );
-        let ns_pid = holder.0.id();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while fs::read_to_string(format!("/proc/{ns_pid}/comm"))
-            .unwrap_or_default()
-            .trim_end()
-            != "sleep"
-        {
-            assert!(Instant::now() < deadline, "unshare -n sleep did not start");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        nsenter(ns_pid, &["ip", "link", "set", "lo", "up"], "");
-        nsenter(
-            ns_pid,
-            &["nft", "-f", "-"],
+    in_netns(|| {
+        let peer = PeerNetns::new(support::DEADLINE);
+        let ns_pid = peer.pid();
+        peer.run("ip", &["link", "set", "lo", "up"]);
+        peer.nft(
             "table inet t {\n chain out {\n type filter hook output priority 0;\n \
              udp dport 4781 log group 81\n }\n}\n",
         );
 
         // The command starts in this thread's private namespace and captures in the other.
-        let mut nflog = KillOnDrop(
-            Command::new(env!("CARGO_BIN_EXE_nflog"))
+        let mut nflog = Reaped(
+            Command::new(support::NFLOG)
                 .args(["--netns", &format!("pid:{ns_pid}")])
                 .args(["-g", "81", "-c", "1", "-F", "json"])
                 .stdout(Stdio::piped())
@@ -122,32 +40,28 @@ fn capture_with_netns_receives_a_packet_made_in_that_namespace() {
                 .spawn()
                 .expect("spawn nflog"),
         );
-        let nflog_pid = nflog.0.id();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !bound_groups(ns_pid).contains(&81) {
-            assert!(
-                Instant::now() < deadline && nflog.0.try_wait().unwrap().is_none(),
-                "nflog did not bind group 81 in the other namespace"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_until("nflog binds group 81 in the other namespace", || {
+            assert!(nflog.0.try_wait().unwrap().is_none(), "nflog exited early");
+            peer.bound_groups().contains(&81)
+        });
+        let own = format!("/proc/{}/net/netfilter/nfnetlink_log", nflog.0.id());
         assert!(
-            !bound_groups(nflog_pid).contains(&81),
+            !parse_bound_groups(&std::fs::read_to_string(own).unwrap_or_default()).contains(&81),
             "the group is not bound in the command's own namespace"
         );
+        let deadline = std::time::Instant::now() + support::DEADLINE;
 
         // Send until the command has its one packet and exits.
         let status = loop {
             if let Some(status) = nflog.0.try_wait().unwrap() {
                 break status;
             }
-            assert!(Instant::now() < deadline, "nflog did not exit after -c 1");
-            nsenter(
-                ns_pid,
-                &["bash", "-c", "echo x > /dev/udp/127.0.0.1/4781"],
-                "",
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nflog did not exit after -c 1"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            peer.send_udp("127.0.0.1", 4781, 1);
+            std::thread::sleep(std::time::Duration::from_millis(50));
         };
         let mut stdout = String::new();
         let mut stderr = String::new();
@@ -172,7 +86,5 @@ fn capture_with_netns_receives_a_packet_made_in_that_namespace() {
         assert!(lines[0].contains("\"dest_port\": 4781"), "{stdout}");
         assert!(lines[0].contains("\"oob.out\": \"lo\""), "{stdout}");
         assert!(lines[0].ends_with("\"nflog.group\": 81}"), "{stdout}");
-    })
-    .join()
-    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    });
 }

@@ -14,11 +14,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use support::{
-    in_netns, mixed_rules, mixed_traffic, privileged, skip, Proc, Scratch, Signal, DEADLINE,
-    MIXED_PACKETS,
+    in_netns, mixed_rules, mixed_traffic, privileged, skip, ulogd::ULOGD, Proc, Scratch, Signal,
+    DEADLINE, MIXED_PACKETS,
 };
 
-const ULOGD: &str = "/usr/sbin/ulogd";
 const ULOGD_GROUP: u16 = 51;
 const NFLOG_GROUP: u16 = 52;
 

@@ -125,8 +125,9 @@ use rustix::net::sockopt::Timeout;
 use rustix::net::RecvFlags;
 
 // The same ulogd as the end-to-end test of our JSON output runs.
-#[path = "../../nflog-cli/tests/support/ulogd.rs"]
+#[path = "../../test-support/src/ulogd.rs"]
 mod ulogd;
+use ulogd::ULOGD;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -148,8 +149,6 @@ const POLL: Duration = Duration::from_millis(10);
 const DEADLINE: Duration = Duration::from_secs(10);
 /// The longest a child process may stay busy after the sender is done.
 const BUSY_DEADLINE: Duration = Duration::from_secs(120);
-/// ulogd2's program.
-const ULOGD: &str = "/usr/sbin/ulogd";
 
 const RULESET: &str = r#"
 table inet bench {

@@ -2,52 +2,19 @@
 //! panic and without allocating, and what comes out is consistent.
 #![cfg(feature = "decode")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use nflog::decode::{decode_payload, Cut, Decoded, Layer, Network};
 use nflog::Family;
+use nflog_test_support::{watch_allocations, CountingAllocator};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-/// The system allocator, counting the allocations of the thread that asks it to.
-struct Counting;
-
-thread_local! {
-    /// Allocations made on this thread while counting, or `None` when not counting.
-    static ALLOCATIONS: Cell<Option<usize>> = const { Cell::new(None) };
-}
-
-// SAFETY: every call is passed on to `System` unchanged; the counter is a const-initialised
-// thread-local `Cell`, which neither allocates nor panics (`try_with` during teardown).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get().map(|n| n + 1)));
-        // SAFETY: the caller's guarantees for `alloc` hold for `System.alloc`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get().map(|n| n + 1)));
-        // SAFETY: `ptr` came from `System` with this layout; the caller checked `new_size`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Decodes, and counts the allocations made while doing it.
 fn decode_counting(hw_protocol: u16, family: Family, payload: &[u8]) -> (Decoded, usize) {
-    ALLOCATIONS.with(|count| count.set(Some(0)));
-    let decoded = decode_payload(hw_protocol, family, payload);
-    let allocations = ALLOCATIONS.with(|count| count.replace(None)).unwrap_or(0);
-    (decoded, allocations)
+    let (decoded, allocations) = watch_allocations(|| decode_payload(hw_protocol, family, payload));
+    (decoded, allocations.count)
 }
 
 /// What holds for any decoded payload.
@@ -79,11 +46,10 @@ fn check(decoded: &Decoded, allocations: usize) -> Result<(), TestCaseError> {
 
 #[test]
 fn the_allocation_counter_counts() {
-    ALLOCATIONS.with(|count| count.set(Some(0)));
-    let buffer = std::hint::black_box(Vec::<u8>::with_capacity(8));
-    let allocations = ALLOCATIONS.with(|count| count.replace(None));
+    let (buffer, allocations) =
+        watch_allocations(|| std::hint::black_box(Vec::<u8>::with_capacity(8)));
     drop(buffer);
-    assert_eq!(allocations, Some(1));
+    assert_eq!((allocations.count, allocations.largest), (1, 8));
 }
 
 fn hw_protocol() -> impl Strategy<Value = u16> {

@@ -1,61 +1,16 @@
 //! Regression tests for what the fuzz targets (`fuzz/`, see its README) found, each on the
 //! minimised input as a static byte array.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use nflog::pcap::{CaptureReader, ReadError};
-
-/// The system allocator, recording the largest single allocation of the thread that asks.
-struct Largest;
-
-thread_local! {
-    /// The largest allocation (or reallocation) made on this thread while watching, in bytes.
-    static LARGEST: Cell<Option<usize>> = const { Cell::new(None) };
-}
-
-fn note(size: usize) {
-    let _ = LARGEST.try_with(|largest| largest.set(largest.get().map(|l| l.max(size))));
-}
-
-// SAFETY: every call is passed on to `System` unchanged; the record is a const-initialised
-// thread-local `Cell`, which neither allocates nor panics (`try_with` during teardown).
-unsafe impl GlobalAlloc for Largest {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        // SAFETY: the caller's guarantees for `alloc` hold for `System.alloc`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note(layout.size());
-        // SAFETY: the caller's guarantees for `alloc_zeroed` hold for `System.alloc_zeroed`.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note(new_size);
-        // SAFETY: `ptr` came from `System` with this layout; the caller checked `new_size`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use nflog_test_support::{watch_allocations, CountingAllocator};
 
 #[global_allocator]
-static GLOBAL: Largest = Largest;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Runs `f`, and returns what it returned and the largest allocation it made.
 fn largest_allocation<T>(f: impl FnOnce() -> T) -> (T, usize) {
-    LARGEST.with(|largest| largest.set(Some(0)));
-    let out = f();
-    (
-        out,
-        LARGEST.with(|largest| largest.replace(None)).unwrap_or(0),
-    )
+    let (out, allocations) = watch_allocations(f);
+    (out, allocations.largest)
 }
 
 /// Reads `file` to its end or first error, and returns that error.

@@ -7,48 +7,18 @@
 //! byte. A second test checks that, once warmed up, formatting allocates nothing.
 #![cfg(feature = "format")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nflog::format::{JsonFormat, ResolveInterface, TimeZone};
 use nflog::wire::Messages;
 use nflog::Packet;
+use nflog_test_support::{watch_allocations, CountingAllocator};
 
 const DATAGRAMS: &str = include_str!("fixtures/ulogd/datagrams-group5.hex");
 const EXPECTED: &str = include_str!("fixtures/ulogd/ulogd.json");
 
-/// The system allocator, counting the allocations of the thread that asks it to.
-struct Counting;
-
-thread_local! {
-    /// Allocations made on this thread while counting, or `None` when not counting.
-    static ALLOCATIONS: Cell<Option<usize>> = const { Cell::new(None) };
-}
-
-// SAFETY: every call is passed on to `System` unchanged; the counter is a const-initialised
-// thread-local `Cell`, which neither allocates nor panics (`try_with` during teardown).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get().map(|n| n + 1)));
-        // SAFETY: the caller's guarantees for `alloc` hold for `System.alloc`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|count| count.set(count.get().map(|n| n + 1)));
-        // SAFETY: `ptr` came from `System` with this layout; the caller checked `new_size`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// The golden run's network namespace had only `lo`, index 1.
 struct GoldenNames;
@@ -181,13 +151,13 @@ fn formatting_allocates_nothing_once_warmed_up() {
             .unwrap();
     }
     out.clear();
-    ALLOCATIONS.with(|count| count.set(Some(0)));
-    for packet in &packets {
-        format
-            .write(&mut out, packet, received, &mut GoldenNames)
-            .unwrap();
-    }
-    let allocations = ALLOCATIONS.with(|count| count.replace(None)).unwrap_or(0);
-    assert_eq!(allocations, 0, "formatting allocated");
+    let ((), allocations) = watch_allocations(|| {
+        for packet in &packets {
+            format
+                .write(&mut out, packet, received, &mut GoldenNames)
+                .unwrap();
+        }
+    });
+    assert_eq!(allocations.count, 0, "formatting allocated");
     assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 8);
 }

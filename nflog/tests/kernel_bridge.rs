@@ -41,26 +41,23 @@ const TAG_AD100: Vlan = Vlan {
     tci: (3 << 13) | 0x1000 | 100,
 };
 
-/// Frames written whole in a peer's namespace.
-impl PeerNetns {
-    /// Writes one whole Ethernet frame on interface `name` of this namespace, from an
-    /// AF_PACKET socket opened there (on a thread that enters the namespace and ends).
-    fn send_frame(&self, name: &str, frame: &[u8]) {
-        let netns = std::fs::File::open(format!("/proc/{}/ns/net", self.pid()))
-            .expect("open the peer's netns");
-        let name = CString::new(name).unwrap();
-        let frame = frame.to_vec();
-        std::thread::spawn(move || {
-            rustix::thread::move_into_link_name_space(
-                netns.as_fd(),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .expect("setns into the peer's netns");
-            send_raw(&name, &frame);
-        })
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    }
+/// Writes one whole Ethernet frame on interface `name` of `peer`'s namespace, from an
+/// AF_PACKET socket opened there (on a thread that enters the namespace and ends).
+fn send_frame(peer: &PeerNetns, name: &str, frame: &[u8]) {
+    let netns =
+        std::fs::File::open(format!("/proc/{}/ns/net", peer.pid())).expect("open the peer's netns");
+    let name = CString::new(name).unwrap();
+    let frame = frame.to_vec();
+    std::thread::spawn(move || {
+        rustix::thread::move_into_link_name_space(
+            netns.as_fd(),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .expect("setns into the peer's netns");
+        send_raw(&name, &frame);
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
 }
 
 /// Sends `frame` as it is on interface `name` of the calling thread's network namespace.
@@ -245,7 +242,7 @@ impl Bridge {
     fn send_tagged(&self, tags: &[Vlan], port: u16, data: &[u8]) {
         let packet = ipv4_udp([192, 0, 2, 1], [192, 0, 2, 2], port, data);
         let frame = ethernet_frame(self.mac_b, self.mac_a, tags, &packet);
-        self.a.send_frame("ethA", &frame);
+        send_frame(&self.a, "ethA", &frame);
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use nflog::decode::{decode, Network, Tcp, Transport};
 use nflog::Listener;
-use support::{collect, in_netns, nft, privileged};
+use support::{checksum, collect, in_netns, nft, privileged};
 
 #[test]
 fn tcp_handshake_is_decoded() {
@@ -127,15 +127,3 @@ fn icmp_echo_is_decoded() {
 
 /// ICMP type, code, and echo identifier and sequence, as decoded.
 type EchoSeen = (u8, u8, Option<(u16, u16)>);
-
-/// The Internet checksum (RFC 1071).
-fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}

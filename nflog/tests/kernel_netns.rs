@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use nflog::{group_bindings, Error, InterfaceNames, Listener, Netns, Socket};
 use support::{
-    collect, in_netns, log_ports, own_netns, privileged, udp_dport, wait_until, Namespace,
-    PeerNetns,
+    collect, in_netns, log_ports, own_netns, peer_bindings, privileged, udp_dport, wait_until,
+    Namespace, PeerNetns,
 };
 
 /// How long a child (`unshare -n sleep 60`) may take to be in a namespace of its own.
@@ -105,12 +105,11 @@ fn a_socket_opened_in_a_process_namespace_receives_its_packets_and_the_thread_st
         // The group is bound in the child's namespace, not in the thread's.
         let port_id = listener.socket().port_id();
         assert!(
-            other
-                .bindings()
+            peer_bindings(&other)
                 .iter()
                 .any(|b| b.group == 80 && b.port_id == port_id),
             "group 80 is bound to our socket in the child's namespace: {:?}",
-            other.bindings()
+            peer_bindings(&other)
         );
         assert!(
             !group_bindings().unwrap().iter().any(|b| b.group == 80),
@@ -140,12 +139,9 @@ fn a_socket_opened_in_a_process_namespace_receives_its_packets_and_the_thread_st
         drop(listener);
         // A process forked by a test running alongside holds a copy of the descriptor until
         // it execs: the socket is released then.
-        assert!(
-            wait_until(Duration::from_secs(5), || !other
-                .bindings()
-                .iter()
-                .any(|b| b.group == 80)),
-            "closing the socket unbinds its group in the child's namespace"
+        wait_until(
+            "closing the socket unbinds its group in the child's namespace",
+            || !peer_bindings(&other).iter().any(|b| b.group == 80),
         );
     });
 }

@@ -4,49 +4,14 @@
 
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use nflog::{Flags, GroupConfig, Listener};
-use support::{in_netns, nft, privileged};
-
-/// The system allocator, counting the allocations of the thread that asks it to.
-struct Counting;
-
-thread_local! {
-    /// Allocations made on this thread while counting, or `None` when not counting.
-    static ALLOCATIONS: Cell<Option<usize>> = const { Cell::new(None) };
-}
-
-fn count_one() {
-    let _ = ALLOCATIONS.try_with(|count| count.set(count.get().map(|n| n + 1)));
-}
-
-// SAFETY: every call is passed on to `System` unchanged; the counter is a const-initialised
-// thread-local `Cell`, which neither allocates nor panics (`try_with` during teardown).
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: the caller's guarantees for `alloc` hold for `System.alloc`.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: `ptr` came from `System` with this layout; the caller checked `new_size`.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use support::{in_netns, nft, privileged, watch_allocations, CountingAllocator};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 const PORT: u16 = 6100;
 const WARM_UP: usize = 200;
@@ -114,9 +79,9 @@ fn steady_state_receive_path_allocates_nothing() {
         assert_eq!(receive(&mut listener, WARM_UP).0, WARM_UP);
 
         let sender = send_from_another_thread(MEASURED);
-        ALLOCATIONS.with(|count| count.set(Some(0)));
-        let (packets, bytes) = receive(&mut listener, MEASURED);
-        let allocations = ALLOCATIONS.with(|count| count.replace(None)).unwrap();
+        let ((packets, bytes), allocations) =
+            watch_allocations(|| receive(&mut listener, MEASURED));
+        let allocations = allocations.count;
         sender.join().unwrap();
 
         let stats = listener.stats();

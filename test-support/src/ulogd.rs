@@ -1,10 +1,13 @@
 //! ulogd2 as the reference for our JSON output: where its plugins are, and the configuration
 //! of the stack that `nflog -F json` follows. Shared by the end-to-end test
-//! (`nflog-cli/tests/ulogd.rs`) and the benchmark (`nflog/examples/burst.rs` includes this
-//! file), so that both run the same ulogd.
+//! (`nflog-cli/tests/ulogd.rs`) and the benchmark (`bench/src/bin/burst.rs`), so that both
+//! run the same ulogd.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+
+/// ulogd2's program, as Debian and Ubuntu install it.
+pub const ULOGD: &str = "/usr/sbin/ulogd";
 
 /// The directory of ulogd's plugins, if it holds the JSON output plugin.
 pub fn plugins() -> Option<PathBuf> {
