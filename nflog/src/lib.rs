@@ -182,10 +182,9 @@
 //! over every group (flag [`Flags::SEQ_GLOBAL`] numbers them across groups);
 //! `jhash ip saddr . ip daddr mod N` keeps each flow in one group, as evenly as the flows
 //! allow. Then, for each k, a thread with `Listener::bind(10 + k)` and its loop; one
-//! [`StopHandle`] each ends them. `examples/multi_group.rs` does all this in a private
-//! network namespace and prints each group's share, the throughput and the CPU per
-//! packet; on 2 CPUs, with 10 µs of work per packet, 2 groups took 1.42 s where 1 took
-//! 2.06 s for the same 200000 packets.
+//! [`StopHandle`] each ends them. The benchmark `multi_group` (`bench/src/bin/multi_group.rs`
+//! in the repository) does all this in a private network namespace and prints each group's
+//! share, the throughput and the CPU per packet; docs/benchmarks.md has what it measured.
 //!
 //! # Coming from the `nflog` crate 0.x (libnetfilter_log bindings)
 //!

@@ -1,13 +1,13 @@
 //! Scaling out on one machine: several groups, one listener and one thread per group.
 //!
 //! ```text
-//! cargo build --release --example multi_group
-//! sudo target/release/examples/multi_group [--groups 1,2,4] [--packets N] [--size BYTES]
-//!                                          [--senders S] [--spread numgen|jhash]
-//!                                          [--work NS] [--pin]
+//! cargo build --release -p nflog-bench
+//! sudo target/release/multi_group [--groups 1,2,4] [--packets N] [--size BYTES]
+//!                                 [--senders S] [--spread numgen|jhash]
+//!                                 [--work NS] [--pin]
 //! ```
 //!
-//! (or, as root, `cargo run --release --example multi_group -- ARGS`). Needs root, `ip` and
+//! (or, as root, `cargo run --release -p nflog-bench --bin multi_group -- ARGS`). Needs root, `ip` and
 //! `nft`.
 //!
 //! # The pattern
@@ -70,30 +70,22 @@
 //! received and lost, wall time from the first send to the last packet, throughput, the
 //! receivers' CPU per packet (all threads added up) and the senders' (which pay for the
 //! kernel's logging). A table across the N closes the run.
-#![allow(unsafe_code)]
 
 use std::io::Write;
-use std::net::UdpSocket;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
-use nflog::{Flags, GroupConfig, Listener, Packet, StopHandle};
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use nflog::{Flags, GroupConfig, Listener, StopHandle};
+use nflog_bench::{check_netns, enter_private_netns, nft, send, thread_cpu, touch, BoxError, PORT};
 
 /// Group of the first receiver; receiver k binds `FIRST_GROUP + k`.
 const FIRST_GROUP: u16 = 10;
-const PORT: u16 = 9;
 /// Each listener's socket receive buffer (the kernel doubles it).
 const RECEIVE_BUFFER: usize = 32 * 1024 * 1024;
 /// How long receiving goes on without progress once the senders are done.
 const IDLE: Duration = Duration::from_secs(1);
-/// Datagrams per `sendmmsg`.
-const SEND_BATCH: usize = 64;
 /// Sockets (flows) each sender takes in turn.
 const FLOWS_PER_SENDER: usize = 16;
 
@@ -294,17 +286,7 @@ fn parse_args() -> Result<Args, String> {
 
 /// Runs on its own thread: makes the namespace and measures each number of groups in it.
 fn in_private_netns(args: &Args) -> Result<Vec<Run>, BoxError> {
-    let host = netns_inode()?;
-    // SAFETY: CLONE_NEWNET changes only the calling thread's network namespace (this thread,
-    // made for the purpose); the file descriptor table is not unshared, so no descriptor of
-    // another thread becomes unusable.
-    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }
-        .map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
-    let netns = netns_inode()?;
-    if netns == host {
-        return Err("unshare(CLONE_NEWNET) left the thread in the host's namespace".into());
-    }
-    run("ip", &["link", "set", "lo", "up"])?;
+    let netns = enter_private_netns()?;
     let mut runs = Vec::new();
     for &n in &args.groups {
         nft(&ruleset(n, args.spread))?;
@@ -354,7 +336,7 @@ fn measure(n: usize, args: &Args, netns: u64) -> Result<Run, BoxError> {
                 drop(stops_tx);
                 bound.wait();
                 let mut listener = bind?;
-                let cpu_start = thread_cpu()?;
+                let cpu_start = thread_cpu()?.clock;
                 let (mut packets, mut sink, mut last_packet) = (0u64, 0u64, None);
                 while let Some(batch) = listener.recv()? {
                     let mut in_batch = 0;
@@ -367,7 +349,7 @@ fn measure(n: usize, args: &Args, netns: u64) -> Result<Run, BoxError> {
                     last_packet = Some(Instant::now());
                     progress[k].0.fetch_add(in_batch, Ordering::Relaxed);
                 }
-                let rx_cpu = thread_cpu()?.saturating_sub(cpu_start);
+                let rx_cpu = thread_cpu()?.clock.saturating_sub(cpu_start);
                 std::hint::black_box(sink);
                 let stats = listener.stats();
                 Ok(Receiver {
@@ -418,7 +400,7 @@ fn measure(n: usize, args: &Args, netns: u64) -> Result<Run, BoxError> {
                     if let Some(cpu) = cpu {
                         pin(cpu)?;
                     }
-                    send(share, size)
+                    send(share, size, FLOWS_PER_SENDER)
                 })();
                 done.fetch_add(1, Ordering::Release);
                 result
@@ -473,14 +455,6 @@ fn measure(n: usize, args: &Args, netns: u64) -> Result<Run, BoxError> {
     })
 }
 
-/// What a typical consumer reads: the prefix as text, the mark, the payload's length.
-fn touch(packet: &Packet<'_>, sink: &mut u64) {
-    let prefix = packet.prefix().map_or(0, |p| p.len() as u64);
-    let mark = u64::from(packet.mark().unwrap_or(0));
-    let payload = packet.payload().map_or(0, |p| p.len() as u64);
-    *sink = sink.wrapping_add(prefix + mark + payload);
-}
-
 /// Busy for `work`: a consumer's own cost per packet.
 fn spin(work: Duration) {
     if work.is_zero() {
@@ -490,64 +464,6 @@ fn spin(work: Duration) {
     while start.elapsed() < work {
         std::hint::spin_loop();
     }
-}
-
-/// Sends `packets` datagrams of `size` bytes to 127.0.0.1:9 from `FLOWS_PER_SENDER` sockets
-/// in turn, `SEND_BATCH` at a time with `sendmmsg`; returns how many went out and the
-/// thread's CPU time.
-fn send(packets: u64, size: usize) -> Result<(u64, Duration), BoxError> {
-    let sockets = (0..FLOWS_PER_SENDER)
-        .map(|_| {
-            let socket = UdpSocket::bind("127.0.0.1:0")?;
-            socket.connect(("127.0.0.1", PORT))?;
-            Ok(socket)
-        })
-        .collect::<std::io::Result<Vec<_>>>()?;
-    let payload = vec![0x5au8; size];
-    let mut iovecs = [libc::iovec {
-        iov_base: payload.as_ptr() as *mut libc::c_void,
-        iov_len: size,
-    }; SEND_BATCH];
-    let mut messages: Vec<libc::mmsghdr> = iovecs
-        .iter_mut()
-        .map(|iov| {
-            // SAFETY: `mmsghdr` is plain old data (integers and raw pointers), for which all
-            // zero bytes is a valid value: no name, no control data, no flags.
-            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            m.msg_hdr.msg_iov = iov;
-            m.msg_hdr.msg_iovlen = 1;
-            m
-        })
-        .collect();
-    let cpu_start = thread_cpu()?;
-    let (mut sent, mut turn) = (0u64, 0usize);
-    while sent < packets {
-        let count = (packets - sent).min(SEND_BATCH as u64) as libc::c_uint;
-        let socket = &sockets[turn % sockets.len()];
-        turn += 1;
-        // SAFETY: `messages` holds SEND_BATCH >= `count` initialised headers, each pointing
-        // at one iovec of `iovecs` that points at `payload`'s `size` bytes; all of them live
-        // until after the call and the kernel only reads them (and writes `msg_len`).
-        let rc = unsafe {
-            libc::sendmmsg(
-                socket.as_raw_fd(),
-                messages.as_mut_ptr(),
-                count,
-                libc::MSG_NOSIGNAL,
-            )
-        };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EINTR) => {}
-                Some(libc::ENOBUFS | libc::EAGAIN) => std::thread::yield_now(),
-                _ => return Err(format!("sendmmsg: {e}").into()),
-            }
-        } else {
-            sent += rc as u64;
-        }
-    }
-    Ok((sent, thread_cpu()?.saturating_sub(cpu_start)))
 }
 
 fn cpus() -> usize {
@@ -560,67 +476,6 @@ fn pin(cpu: usize) -> Result<(), BoxError> {
     set.set(cpu);
     rustix::thread::sched_setaffinity(None, &set)
         .map_err(|e| format!("sched_setaffinity(CPU {cpu}): {e}").into())
-}
-
-/// The calling thread's CPU time, user and system (`CLOCK_THREAD_CPUTIME_ID`).
-fn thread_cpu() -> Result<Duration, BoxError> {
-    // SAFETY: `timespec` is plain old data; all zero bytes is a valid value.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: `ts` is a live, writable timespec for the duration of the call.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return Err(format!("clock_gettime: {}", std::io::Error::last_os_error()).into());
-    }
-    Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
-}
-
-/// The inode of the calling thread's network namespace, which names it.
-fn netns_inode() -> Result<u64, BoxError> {
-    Ok(std::fs::metadata("/proc/thread-self/ns/net")
-        .map_err(|e| format!("/proc/thread-self/ns/net: {e}"))?
-        .ino())
-}
-
-/// A thread inherits the network namespace of the thread that creates it (clone without
-/// CLONE_NEWNET shares the creator's): checked, since all the traffic depends on it.
-fn check_netns(netns: u64) -> Result<(), BoxError> {
-    if netns_inode()? != netns {
-        return Err("a spawned thread is not in its creator's network namespace".into());
-    }
-    Ok(())
-}
-
-/// Runs a command in the calling thread's namespaces.
-fn run(program: &str, args: &[&str]) -> Result<(), BoxError> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("{program} {args:?}: {}", err.trim()).into());
-    }
-    Ok(())
-}
-
-/// Loads a ruleset into the calling thread's network namespace.
-fn nft(ruleset: &str) -> Result<(), BoxError> {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("nft: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("nft: no stdin")?
-        .write_all(ruleset.as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("nft: {}\n{ruleset}", err.trim()).into());
-    }
-    Ok(())
 }
 
 fn print_run(run: &Run) {

@@ -2,13 +2,13 @@
 //! our command, tcpdump and ulogd2 side by side, in one run and one table.
 //!
 //! ```text
-//! cargo build --release --workspace --bins --examples
-//! sudo target/release/examples/burst [--packets N] [--size BYTES] [--runs R] [--backlog]
-//!                                    [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]]
-//!                                    [--nflog PATH] [--markdown] [--keep]
+//! cargo build --release --workspace --bins
+//! sudo target/release/burst [--packets N] [--size BYTES] [--runs R] [--backlog]
+//!                           [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]]
+//!                           [--nflog PATH] [--markdown] [--keep]
 //! ```
 //!
-//! (or, as root, `cargo run --release --example burst -- ARGS`). Needs root (CAP_SYS_ADMIN
+//! (or, as root, `cargo run --release -p nflog-bench --bin burst -- ARGS`). Needs root (CAP_SYS_ADMIN
 //! to make a network namespace, CAP_NET_ADMIN in it), `ip` and `nft`. Everything happens in
 //! a private network namespace that one thread of this program makes with
 //! `unshare(CLONE_NEWNET)`: it brings `lo` up there and loads
@@ -110,8 +110,7 @@
 use std::ffi::OsString;
 use std::fs;
 use std::io::Write;
-use std::net::UdpSocket;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -125,19 +124,16 @@ use rustix::net::sockopt::Timeout;
 use rustix::net::RecvFlags;
 
 // The same ulogd as the end-to-end test of our JSON output runs.
-#[path = "../../test-support/src/ulogd.rs"]
-mod ulogd;
-use ulogd::ULOGD;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+use nflog_bench::ulogd::{self, ULOGD};
+use nflog_bench::{
+    check_netns, enter_private_netns, netns_inode, nft, send, thread_cpu, timeval, touch, BoxError,
+    CpuTime,
+};
 
 const GROUP: u16 = 9;
-const PORT: u16 = 9;
 const RECEIVE_BUFFER: usize = 64 * 1024 * 1024;
 /// How long receiving goes on without progress once the sender is done.
 const IDLE: Duration = Duration::from_secs(1);
-/// Datagrams per `sendmmsg`.
-const SEND_BATCH: usize = 64;
 /// A child process is idle once it used less than `QUIET_CPU` in the last `QUIET`.
 const QUIET: Duration = Duration::from_millis(500);
 const QUIET_CPU: Duration = Duration::from_millis(1);
@@ -459,10 +455,9 @@ fn main() -> ExitCode {
 
 fn parse_args() -> Result<Args, String> {
     let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    // target/release/examples/burst -> target/release/nflog
+    // target/release/burst -> target/release/nflog
     let nflog = exe
         .parent()
-        .and_then(Path::parent)
         .map_or_else(|| PathBuf::from("nflog"), |dir| dir.join("nflog"));
     let mut args = Args {
         packets: 200_000,
@@ -548,16 +543,7 @@ fn in_private_netns(
     host_netns: u64,
     consumers: &Consumers,
 ) -> Result<Vec<Outcome>, BoxError> {
-    // SAFETY: CLONE_NEWNET changes only the calling thread's network namespace (this thread,
-    // which the program made for the purpose); the file descriptor table is not unshared, so
-    // no descriptor of another thread becomes unusable.
-    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }
-        .map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
-    let netns = netns_inode()?;
-    if netns == host_netns {
-        return Err("unshare(CLONE_NEWNET) left the thread in the host's namespace".into());
-    }
-    run("ip", &["link", "set", "lo", "up"])?;
+    let netns = enter_private_netns()?;
     nft(RULESET)?;
     // A thread inherits the network namespace of the thread that creates it (clone without
     // CLONE_NEWNET shares the creator's nsproxy): check, since all traffic depends on it.
@@ -857,60 +843,12 @@ fn start_sender_and_watchdog(
     (sender, watchdog)
 }
 
-/// Sends `packets` UDP datagrams of `size` bytes to 127.0.0.1:9 with `sendmmsg`; returns how
-/// many went out and the sending thread's CPU time.
+/// Sends `packets` UDP datagrams of `size` bytes to 127.0.0.1:9 from one socket, once it
+/// checked it is in the receiver's namespace; returns how many went out and the sending
+/// thread's CPU time.
 fn send_burst(packets: u64, size: usize, netns: u64) -> Result<(u64, Duration), BoxError> {
-    if netns_inode()? != netns {
-        return Err("the sender is not in the receiver's network namespace".into());
-    }
-    let socket = UdpSocket::bind("127.0.0.1:0")?;
-    socket.connect(("127.0.0.1", PORT))?;
-    let payload = vec![0x5au8; size];
-    let mut iovecs = [libc::iovec {
-        iov_base: payload.as_ptr() as *mut libc::c_void,
-        iov_len: size,
-    }; SEND_BATCH];
-    let mut messages: Vec<libc::mmsghdr> = iovecs
-        .iter_mut()
-        .map(|iov| {
-            // SAFETY: `mmsghdr` is plain old data (integers and raw pointers), for which all
-            // zero bytes is a valid value: no name, no control data, no flags.
-            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            m.msg_hdr.msg_iov = iov;
-            m.msg_hdr.msg_iovlen = 1;
-            m
-        })
-        .collect();
-
-    let cpu_start = thread_cpu()?;
-    let mut sent = 0u64;
-    while sent < packets {
-        let count = (packets - sent).min(SEND_BATCH as u64) as libc::c_uint;
-        // SAFETY: `messages` holds SEND_BATCH >= `count` initialised headers, each pointing
-        // at one iovec of `iovecs` that points at `payload`'s `size` bytes; all of them live
-        // until after the call and the kernel only reads them (and writes `msg_len`).
-        let rc = unsafe {
-            libc::sendmmsg(
-                socket.as_raw_fd(),
-                messages.as_mut_ptr(),
-                count,
-                libc::MSG_NOSIGNAL,
-            )
-        };
-        if rc < 0 {
-            let e = std::io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::ENOBUFS | libc::EAGAIN) => std::thread::yield_now(),
-                _ => return Err(format!("sendmmsg: {e}").into()),
-            }
-        } else {
-            sent += rc as u64;
-        }
-    }
-    let cpu = (thread_cpu()? - cpu_start).clock;
-    drop(payload);
-    Ok((sent, cpu))
+    check_netns(netns)?;
+    send(packets, size, 1)
 }
 
 /// Counts the packet messages of a datagram, reading nothing but the netlink headers.
@@ -936,100 +874,6 @@ fn parse_and_touch(datagram: &[u8], sink: &mut u64) -> u64 {
         }
     }
     n
-}
-
-/// What a typical consumer reads: the prefix as text, the mark, the payload's length.
-fn touch(packet: &Packet<'_>, sink: &mut u64) {
-    let prefix = packet.prefix().map_or(0, |p| p.len() as u64);
-    let mark = u64::from(packet.mark().unwrap_or(0));
-    let payload = packet.payload().map_or(0, |p| p.len() as u64);
-    *sink = sink.wrapping_add(prefix + mark + payload);
-}
-
-/// A thread's CPU time, user and system, read two ways.
-#[derive(Debug, Clone, Copy, Default)]
-struct CpuTime {
-    /// `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`: the scheduler's count, to the nanosecond.
-    clock: Duration,
-    /// `getrusage(RUSAGE_THREAD)`, user + system: brought up to date only at ticks and
-    /// context switches, so it undercounts a thread that runs for a few milliseconds
-    /// without blocking (the backlog mode).
-    rusage: Duration,
-}
-
-impl std::ops::Sub for CpuTime {
-    type Output = CpuTime;
-    fn sub(self, earlier: CpuTime) -> CpuTime {
-        CpuTime {
-            clock: self.clock.saturating_sub(earlier.clock),
-            rusage: self.rusage.saturating_sub(earlier.rusage),
-        }
-    }
-}
-
-/// The calling thread's CPU time.
-fn thread_cpu() -> Result<CpuTime, BoxError> {
-    // SAFETY: `rusage` and `timespec` are plain old data; all zero bytes is a valid value.
-    let (mut usage, mut ts): (libc::rusage, libc::timespec) =
-        unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
-    // SAFETY: `usage` is a live, writable rusage for the duration of the call.
-    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
-        return Err(format!("getrusage: {}", std::io::Error::last_os_error()).into());
-    }
-    // SAFETY: `ts` is a live, writable timespec for the duration of the call.
-    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
-        return Err(format!("clock_gettime: {}", std::io::Error::last_os_error()).into());
-    }
-    let tv = |t: libc::timeval| {
-        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
-    };
-    Ok(CpuTime {
-        clock: Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
-        rusage: tv(usage.ru_utime) + tv(usage.ru_stime),
-    })
-}
-
-/// The inode of the calling thread's network namespace, which names it.
-fn netns_inode() -> Result<u64, BoxError> {
-    Ok(std::fs::metadata("/proc/thread-self/ns/net")
-        .map_err(|e| format!("/proc/thread-self/ns/net: {e}"))?
-        .ino())
-}
-
-/// Runs a command in the calling thread's namespaces.
-fn run(program: &str, args: &[&str]) -> Result<(), BoxError> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{program} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// Loads a ruleset into the calling thread's network namespace.
-fn nft(ruleset: &str) -> Result<(), BoxError> {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("nft: {e}"))?;
-    child
-        .stdin
-        .take()
-        .ok_or("nft: no stdin")?
-        .write_all(ruleset.as_bytes())?;
-    let out = child.wait_with_output()?;
-    if !out.status.success() {
-        return Err(format!("nft: {}", String::from_utf8_lossy(&out.stderr).trim()).into());
-    }
-    Ok(())
 }
 
 /// A child process, killed and reaped if dropped before [`Child::reap`].
@@ -1522,10 +1366,6 @@ fn describe_status(status: libc::c_int) -> String {
     } else {
         format!("wait status {status:#x}")
     }
-}
-
-fn timeval(t: libc::timeval) -> Duration {
-    Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
 }
 
 const HEADER: [&str; 17] = [
