@@ -8,7 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{bail, Context, Result};
 use nflog::format::{Numeric, ResolveInterface};
 use nflog::pcap::InterfaceStats;
-use nflog::{CopyMode, Error, Flags, GroupConfig, InterfaceNames, Listener, Packet, Stats};
+use nflog::{
+    CopyMode, Error, Flags, GroupConfig, InterfaceNames, Listener, Packet, Setting, Stats,
+};
 
 use crate::cli::{CaptureArgs, OutputArgs};
 use crate::output::{self, write_error, Sink};
@@ -130,12 +132,13 @@ fn group_config(args: &CaptureArgs) -> GroupConfig {
 fn explain_bind_error(e: Error) -> anyhow::Error {
     match e {
         Error::InvalidConfig {
-            setting: "nlbufsiz",
+            setting: Setting::Nlbufsiz,
             ..
         } => anyhow::Error::new(e).context("--nlbufsiz"),
-        Error::InvalidConfig { setting, .. } if setting.starts_with("flush timeout") => {
-            anyhow::Error::new(e).context("--flush-timeout")
-        }
+        Error::InvalidConfig {
+            setting: Setting::FlushTimeout,
+            ..
+        } => anyhow::Error::new(e).context("--flush-timeout"),
         other => anyhow::Error::new(other),
     }
 }

@@ -114,6 +114,36 @@ fn missing_group_says_how_to_pass_one() {
     });
 }
 
+/// The library refuses these settings with a typed `InvalidConfig`; the command must
+/// match its setting to name the option that fixes it.
+#[test]
+fn settings_the_kernel_would_ignore_name_their_option() {
+    if !privileged("settings_the_kernel_would_ignore_name_their_option") {
+        return;
+    }
+    in_netns(|| {
+        let u64_max = u64::MAX.to_string();
+        for (args, start) in [
+            (
+                ["-g", "7", "--nlbufsiz", "1"],
+                "nflog: --nlbufsiz: nlbufsiz = 1 would be ignored by the kernel; use ",
+            ),
+            (
+                ["-g", "7", "--flush-timeout", u64_max.as_str()],
+                "nflog: --flush-timeout: flush timeout (ms) = 18446744073709551615 would be \
+                 ignored by the kernel; use ",
+            ),
+        ] {
+            let (status, stdout, stderr) = nflog_output(&args);
+            assert_eq!(status.code(), Some(1), "{args:?}: {stderr}");
+            assert_eq!(stdout, "");
+            let line = one_line(&stderr);
+            assert!(line.starts_with(start), "{line}");
+        }
+        assert!(support::bound_groups().is_empty(), "nothing was bound");
+    });
+}
+
 #[test]
 fn unwritable_output_file_is_named() {
     if !privileged("unwritable_output_file_is_named") {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::error::Error;
+use crate::error::{Error, Setting};
 
 /// The largest copy range: `0xFFFF - NLA_HDRLEN`. The kernel clamps larger values to it and
 /// reads 0 as "all of it".
@@ -235,14 +235,14 @@ impl GroupConfig {
         let min = Self::min_nlbufsiz();
         if !(min..=MAX_NLBUFSIZ).contains(&self.nlbufsiz) {
             return Err(Error::InvalidConfig {
-                setting: "nlbufsiz",
+                setting: Setting::Nlbufsiz,
                 value: u64::from(self.nlbufsiz),
                 accepted: format!("{min}..={MAX_NLBUFSIZ} bytes"),
             });
         }
         if self.timeout_centis().is_none() {
             return Err(Error::InvalidConfig {
-                setting: "flush timeout (ms)",
+                setting: Setting::FlushTimeout,
                 value: u64::try_from(self.flush_timeout.as_millis()).unwrap_or(u64::MAX),
                 accepted: format!(
                     "at most {} ms (about 11.9 hours: the kernel computes timeout * HZ / 100 \
@@ -290,7 +290,7 @@ mod tests {
         for bad in [0, min - 1, MAX_NLBUFSIZ + 1, u32::MAX] {
             let e = GroupConfig::new().nlbufsiz(bad).validate().unwrap_err();
             assert!(
-                matches!(e, Error::InvalidConfig { setting: "nlbufsiz", value, .. } if value == u64::from(bad)),
+                matches!(e, Error::InvalidConfig { setting: Setting::Nlbufsiz, value, .. } if value == u64::from(bad)),
                 "{e}"
             );
         }

@@ -3,8 +3,36 @@
 use core::fmt;
 use std::io;
 
-use crate::socket::owner::GroupOwner;
+use crate::namespace::Netns;
 use crate::wire::kind::PacketAttr;
+
+/// The header (or fixed-size value) a [`ParseError::Truncated`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Header {
+    /// A netlink message header (`struct nlmsghdr`, 16 bytes).
+    NetlinkMessage,
+    /// The body of an `NLMSG_ERROR` message (its 4-byte error code).
+    NetlinkError,
+    /// The nfnetlink header after the netlink header (`struct nfgenmsg`, 4 bytes).
+    Nfgenmsg,
+    /// An attribute header (`struct nlattr`, 4 bytes).
+    Attribute,
+    /// An attribute's value, shorter than its type needs (in a conntrack entry).
+    Value,
+}
+
+impl fmt::Display for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Header::NetlinkMessage => "netlink message header",
+            Header::NetlinkError => "netlink error message",
+            Header::Nfgenmsg => "nfgenmsg",
+            Header::Attribute => "attribute header",
+            Header::Value => "value",
+        })
+    }
+}
 
 /// Bytes from the kernel or a file that do not form a valid message.
 ///
@@ -15,7 +43,7 @@ pub enum ParseError {
     /// Fewer bytes than a fixed-size header needs.
     Truncated {
         /// The header that was cut.
-        what: &'static str,
+        what: Header,
         /// Bytes it needs.
         needed: usize,
         /// Bytes there were.
@@ -234,6 +262,44 @@ impl fmt::Display for Request {
     }
 }
 
+/// The socket, and if found the process, that owns a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupOwner {
+    /// The owning socket's netlink port id.
+    pub port_id: u32,
+    /// The process holding that socket, if `/proc` shows it: its pid and command name.
+    pub process: Option<(u32, String)>,
+}
+
+impl fmt::Display for GroupOwner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "netlink port {}", self.port_id)?;
+        if let Some((pid, command)) = &self.process {
+            write!(f, ", process {pid} \"{command}\"")?;
+        }
+        Ok(())
+    }
+}
+
+/// A group setting, named in [`Error::InvalidConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Setting {
+    /// [`GroupConfig::nlbufsiz`](crate::GroupConfig::nlbufsiz), in bytes.
+    Nlbufsiz,
+    /// [`GroupConfig::flush_timeout`](crate::GroupConfig::flush_timeout), in milliseconds.
+    FlushTimeout,
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Setting::Nlbufsiz => "nlbufsiz",
+            Setting::FlushTimeout => "flush timeout (ms)",
+        })
+    }
+}
+
 /// Everything that can go wrong in this crate.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -285,7 +351,7 @@ pub enum Error {
     /// not fit the wire format.
     InvalidConfig {
         /// The setting.
-        setting: &'static str,
+        setting: Setting,
         /// The value given.
         value: u64,
         /// What would be accepted.
@@ -304,7 +370,7 @@ pub enum Error {
     /// not a network namespace, or entering it needs CAP_SYS_ADMIN.
     Namespace {
         /// The namespace as given: `NAME`, a path, or `pid:PID`
-        /// ([`Netns`](crate::socket::netns::Netns)'s `Display`).
+        /// ([`Netns`]'s `Display`).
         netns: String,
         /// The error of `open` or `setns`.
         source: io::Error,
@@ -389,10 +455,43 @@ impl fmt::Display for Error {
             ),
             Error::Io { operation, source } => write!(f, "{operation}: {source}"),
             Error::Parse(e) => write!(f, "malformed message from the kernel: {e}"),
-            Error::Namespace { netns, source } => {
-                crate::socket::netns::write_error(f, netns, source)
-            }
+            Error::Namespace { netns, source } => write_namespace_error(f, netns, source),
         }
+    }
+}
+
+/// Writes the message of [`Error::Namespace`]: what is wrong and what to do, for the
+/// usual errnos.
+fn write_namespace_error(
+    f: &mut fmt::Formatter<'_>,
+    netns: &str,
+    source: &io::Error,
+) -> fmt::Result {
+    let parsed = netns.parse::<Netns>().ok();
+    let named = match &parsed {
+        Some(Netns::Path(path)) => format!("{}", path.display()),
+        Some(other) => format!("\"{netns}\" ({})", other.path().display()),
+        None => format!("\"{netns}\""),
+    };
+    match (source.raw_os_error(), &parsed) {
+        (Some(libc::ENOENT), Some(Netns::Named(name))) => write!(
+            f,
+            "no network namespace {named}: create it with `ip netns add {name}`"
+        ),
+        (Some(libc::ENOENT | libc::ESRCH), Some(Netns::Pid(pid))) => {
+            write!(f, "no network namespace {named}: is process {pid} running?")
+        }
+        (Some(libc::ENOENT), _) => write!(f, "no network namespace {named}: no such file"),
+        (Some(libc::EPERM | libc::EACCES), _) => write!(
+            f,
+            "not permitted to enter network namespace {named}: needs CAP_SYS_ADMIN \
+             (run as root)"
+        ),
+        (Some(libc::EINVAL), _) => write!(
+            f,
+            "{named} is not a network namespace: the kernel refused to enter it (setns)"
+        ),
+        _ => write!(f, "network namespace {named}: {source}"),
     }
 }
 
@@ -502,7 +601,7 @@ mod tests {
     #[test]
     fn invalid_config_says_what_is_accepted() {
         let e = Error::InvalidConfig {
-            setting: "nlbufsiz",
+            setting: Setting::Nlbufsiz,
             value: 1,
             accepted: "4096..=131072 bytes".into(),
         };
@@ -510,5 +609,117 @@ mod tests {
             e.to_string(),
             "nlbufsiz = 1 would be ignored by the kernel; use 4096..=131072 bytes"
         );
+    }
+
+    fn namespace_error(netns: &str, errno: i32) -> String {
+        Error::Namespace {
+            netns: netns.into(),
+            source: io::Error::from_raw_os_error(errno),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn namespace_errors_say_what_to_do() {
+        assert_eq!(
+            namespace_error("blue", libc::ENOENT),
+            "no network namespace \"blue\" (/run/netns/blue): create it with \
+             `ip netns add blue`"
+        );
+        assert_eq!(
+            namespace_error("pid:99999", libc::ENOENT),
+            "no network namespace \"pid:99999\" (/proc/99999/ns/net): is process 99999 running?"
+        );
+        assert_eq!(
+            namespace_error("/tmp/ns", libc::ENOENT),
+            "no network namespace /tmp/ns: no such file"
+        );
+        assert_eq!(
+            namespace_error("blue", libc::EPERM),
+            "not permitted to enter network namespace \"blue\" (/run/netns/blue): needs \
+             CAP_SYS_ADMIN (run as root)"
+        );
+        assert_eq!(
+            namespace_error("/etc/hostname", libc::EINVAL),
+            "/etc/hostname is not a network namespace: the kernel refused to enter it (setns)"
+        );
+        let e = Error::Namespace {
+            netns: "blue".into(),
+            source: io::Error::from_raw_os_error(libc::ENOENT),
+        };
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(io::Error::from(e).kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn truncated_names_its_header_as_a_value_callers_match() {
+        let e = ParseError::Truncated {
+            what: Header::Nfgenmsg,
+            needed: 4,
+            available: 2,
+        };
+        assert!(matches!(
+            e,
+            ParseError::Truncated {
+                what: Header::Nfgenmsg,
+                ..
+            }
+        ));
+        assert_eq!(e.to_string(), "truncated nfgenmsg: needs 4 bytes, 2 left");
+        for (header, text) in [
+            (Header::NetlinkMessage, "netlink message header"),
+            (Header::NetlinkError, "netlink error message"),
+            (Header::Nfgenmsg, "nfgenmsg"),
+            (Header::Attribute, "attribute header"),
+            (Header::Value, "value"),
+        ] {
+            assert_eq!(header.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn invalid_config_names_its_setting_as_a_value_callers_match() {
+        let e = Error::InvalidConfig {
+            setting: Setting::FlushTimeout,
+            value: 7,
+            accepted: "at most 5 ms".into(),
+        };
+        assert!(matches!(
+            e,
+            Error::InvalidConfig {
+                setting: Setting::FlushTimeout,
+                ..
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            "flush timeout (ms) = 7 would be ignored by the kernel; use at most 5 ms"
+        );
+        assert_eq!(Setting::Nlbufsiz.to_string(), "nlbufsiz");
+    }
+
+    /// The ground floor: errors may name what `wire` defines (and the namespace value beside
+    /// them), never what the layers above define, so that no import cycle runs through here.
+    #[test]
+    fn error_module_imports_nothing_above_wire() {
+        let source = include_str!("error.rs");
+        let (code, _) = source.split_once("#[cfg(test)]").unwrap();
+        for (n, line) in code.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue; // Documentation may link anywhere.
+            }
+            let mut rest = line;
+            while let Some(at) = rest.find("crate::") {
+                rest = &rest[at + "crate::".len()..];
+                assert!(
+                    ["wire::", "namespace::"]
+                        .iter()
+                        .any(|below| rest.starts_with(below)),
+                    "error.rs:{}: {line}",
+                    n + 1
+                );
+            }
+        }
     }
 }

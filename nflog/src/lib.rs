@@ -217,6 +217,7 @@
 
 // The ground floor: the errors and the wire formats, which import nothing above them.
 mod error;
+mod namespace;
 pub mod wire;
 
 // Receiving: the socket, a group's settings, the listener. Private: their public items are
@@ -236,7 +237,8 @@ pub mod pcap;
 pub use config::{
     CopyMode, Flags, GroupConfig, MAX_COPY_RANGE, MAX_FLUSH_TIMEOUT_CENTIS, MAX_NLBUFSIZ,
 };
-pub use error::{Error, ParseError, Request};
+pub use error::{Error, GroupOwner, Header, ParseError, Request, Setting};
+pub use namespace::{Netns, ParseNetnsError};
 pub use receive::batch::Batch;
 pub use receive::listener::{
     Listener, ListenerBuilder, DEFAULT_GROWTH_LIMIT, DEFAULT_RECEIVE_BUFFER,
@@ -247,8 +249,7 @@ pub use receive::stop::StopHandle;
 #[cfg(feature = "tokio")]
 pub use receive::tokio::{AsyncListener, PacketStream};
 pub use socket::names::InterfaceNames;
-pub use socket::netns::{Netns, ParseNetnsError};
-pub use socket::owner::{group_bindings, owner_of, parse_bindings, GroupBinding, GroupOwner};
+pub use socket::owner::{group_bindings, owner_of, parse_bindings, GroupBinding};
 pub use socket::{Socket, MAX_DATAGRAM};
 pub use wire::family::{Family, Hook};
 pub use wire::kind::PacketAttr;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use nflog::wire::{Messages, MSG_PACKET};
 use nflog::{
     group_bindings, CopyMode, Error, Flags, GroupBinding, GroupConfig, Listener, Packet, Request,
-    Socket, MAX_DATAGRAM,
+    Setting, Socket, MAX_DATAGRAM,
 };
 use support::{collect, in_netns, log_ports, nft, privileged, send_udp, udp_dport, wait_until};
 
@@ -682,7 +682,7 @@ fn invalid_nlbufsiz_is_refused_before_anything_is_sent() {
             matches!(
                 e,
                 Error::InvalidConfig {
-                    setting: "nlbufsiz",
+                    setting: Setting::Nlbufsiz,
                     value: 1,
                     ..
                 }

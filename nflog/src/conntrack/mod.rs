@@ -57,7 +57,7 @@ pub mod attr {
     pub use crate::wire::ctattr::{counters, ip, proto, tuple};
 }
 
-use crate::error::ParseError;
+use crate::error::{Header, ParseError};
 use crate::wire::attr::{align4, Attr, Attributes, NLA_HDRLEN};
 use crate::wire::packet::Packet;
 use value::{be16, be32};
@@ -225,7 +225,7 @@ fn check_attr(outer: &[u16], kind: u16, value: &[u8]) -> Result<(), ParseError> 
         return Err(ParseError::Conntrack {
             path,
             source: Box::new(ParseError::Truncated {
-                what: "value",
+                what: Header::Value,
                 needed,
                 available: value.len(),
             }),

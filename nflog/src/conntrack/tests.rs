@@ -737,7 +737,7 @@ fn short_values_name_the_attribute_and_sizes() {
             conntrack_error(
                 path,
                 ParseError::Truncated {
-                    what: "value",
+                    what: Header::Value,
                     needed,
                     available
                 }
@@ -757,7 +757,7 @@ fn cut_headers_name_the_nest_that_holds_them() {
         conntrack_error(
             &[2, 2],
             ParseError::Truncated {
-                what: "attribute header",
+                what: Header::Attribute,
                 needed: 4,
                 available: 2
             }

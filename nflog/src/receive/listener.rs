@@ -5,10 +5,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use crate::config::GroupConfig;
 use crate::error::Error;
+use crate::namespace::Netns;
 use crate::receive::batch::Batch;
 use crate::receive::stats::{Accounting, Stats};
 use crate::receive::stop::StopHandle;
-use crate::socket::netns::Netns;
 use crate::socket::{Socket, MAX_DATAGRAM};
 use crate::wire::packet::Packet;
 

@@ -20,11 +20,12 @@ use std::time::Duration;
 
 use crate::config::GroupConfig;
 use crate::error::{Error, Request};
+use crate::namespace::Netns;
 use crate::wire::config::ConfigMessage;
 use crate::wire::family::Family;
 use crate::wire::kind::cfg;
 use crate::wire::netlink::Messages;
-use netns::{NamespaceFd, Netns};
+use netns::NamespaceFd;
 
 pub(crate) use sys::{eventfd, eventfd_signal, wait_readable};
 
@@ -374,7 +375,7 @@ impl Socket {
 
     /// Who owns `group` in the socket's network namespace: `/proc/thread-self/net` is read
     /// on a thread inside it when the socket was opened in another one.
-    fn owner_of(&self, group: u16) -> Option<owner::GroupOwner> {
+    fn owner_of(&self, group: u16) -> Option<crate::error::GroupOwner> {
         match &self.netns {
             None => owner::owner_of(group),
             Some(namespace) => namespace.run(|| owner::owner_of(group)).ok().flatten(),

@@ -4,10 +4,11 @@
 //! Both files are per network namespace. They are read through `/proc/thread-self`, so they
 //! describe the namespace of the calling thread, which is where a socket it opened lives.
 
-use core::fmt;
 use std::fs;
 use std::io;
 use std::path::Path;
+
+use crate::error::GroupOwner;
 
 const NETLINK_NETFILTER: u32 = 12;
 
@@ -26,25 +27,6 @@ pub struct GroupBinding {
     pub copy_range: u32,
     /// The flush timeout in hundredths of a second.
     pub flush_timeout: u32,
-}
-
-/// The socket, and if found the process, that owns a group.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupOwner {
-    /// The owning socket's netlink port id.
-    pub port_id: u32,
-    /// The process holding that socket, if `/proc` shows it: its pid and command name.
-    pub process: Option<(u32, String)>,
-}
-
-impl fmt::Display for GroupOwner {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "netlink port {}", self.port_id)?;
-        if let Some((pid, command)) = &self.process {
-            write!(f, ", process {pid} \"{command}\"")?;
-        }
-        Ok(())
-    }
 }
 
 /// The groups bound in the calling thread's network namespace.

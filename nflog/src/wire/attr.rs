@@ -5,7 +5,7 @@
 //! rounds the attribute up to 4 bytes. The two top bits of `nla_type` are flags
 //! (`NLA_F_NESTED`, `NLA_F_NET_BYTEORDER`) and are masked off by [`Attr::kind`].
 
-use crate::error::ParseError;
+use crate::error::{Header, ParseError};
 
 /// Size of an attribute header (`struct nlattr`).
 pub const NLA_HDRLEN: usize = 4;
@@ -105,7 +105,7 @@ impl<'a> Iterator for Attributes<'a> {
             _ => {
                 self.failed = true;
                 return Some(Err(ParseError::Truncated {
-                    what: "attribute header",
+                    what: Header::Attribute,
                     needed: NLA_HDRLEN,
                     available: rest.len(),
                 }));
@@ -234,7 +234,7 @@ mod tests {
         assert_eq!(
             got,
             vec![Err(ParseError::Truncated {
-                what: "attribute header",
+                what: Header::Attribute,
                 needed: 4,
                 available: 2
             })]

@@ -4,7 +4,7 @@
 //! header in **host byte order** and aligned to 4 bytes. nfnetlink_log batches several packet
 //! messages into one datagram and closes such a batch with `NLMSG_DONE`.
 
-use crate::error::ParseError;
+use crate::error::{Header, ParseError};
 use crate::wire::attr::align4;
 use crate::wire::kind::NLMSG_ERROR;
 
@@ -41,7 +41,7 @@ impl<'a> Message<'a> {
     pub fn new_checked(bytes: &'a [u8]) -> Result<Message<'a>, ParseError> {
         if bytes.len() < NLMSG_HDRLEN {
             return Err(ParseError::Truncated {
-                what: "netlink message header",
+                what: Header::NetlinkMessage,
                 needed: NLMSG_HDRLEN,
                 available: bytes.len(),
             });
@@ -121,7 +121,7 @@ impl<'a> Message<'a> {
                 i32::from_ne_bytes([code[0], code[1], code[2], code[3]]).wrapping_neg(),
             )),
             None => Err(ParseError::Truncated {
-                what: "netlink error message",
+                what: Header::NetlinkError,
                 needed: NLMSG_HDRLEN + 4,
                 available: self.len(),
             }),
@@ -282,7 +282,7 @@ mod tests {
             assert_eq!(
                 Message::new_checked(&datagram[..cut]),
                 Err(ParseError::Truncated {
-                    what: "netlink message header",
+                    what: Header::NetlinkMessage,
                     needed: 16,
                     available: cut
                 })

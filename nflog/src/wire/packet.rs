@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::ParseError;
+use crate::error::{Header, ParseError};
 use crate::wire::attr::{align4, Attr, Attributes, NLA_HDRLEN, NLA_TYPE_MASK};
 use crate::wire::family::{Family, Hook};
 use crate::wire::kind::{PacketAttr, MSG_PACKET, NFULA_VLAN_PROTO, NFULA_VLAN_TCI};
@@ -82,7 +82,7 @@ impl<'a> Packet<'a> {
     pub fn parse(body: &'a [u8]) -> Result<Packet<'a>, ParseError> {
         if body.len() < NFGENMSG_LEN {
             return Err(ParseError::Truncated {
-                what: "nfgenmsg",
+                what: Header::Nfgenmsg,
                 needed: NFGENMSG_LEN,
                 available: body.len(),
             });
@@ -106,7 +106,7 @@ impl<'a> Packet<'a> {
             let left = end - at;
             let Some(&[l0, l1, t0, t1]) = body[at..].first_chunk::<NLA_HDRLEN>() else {
                 return Err(ParseError::Truncated {
-                    what: "attribute header",
+                    what: Header::Attribute,
                     needed: NLA_HDRLEN,
                     available: left,
                 });

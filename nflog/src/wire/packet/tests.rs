@@ -906,7 +906,7 @@ fn body_shorter_than_nfgenmsg_is_an_error() {
         assert_eq!(
             e,
             ParseError::Truncated {
-                what: "nfgenmsg",
+                what: Header::Nfgenmsg,
                 needed: 4,
                 available: len
             }
@@ -976,7 +976,7 @@ fn stray_bytes_after_the_last_attribute_are_an_error() {
         assert_eq!(
             Packet::parse(&bytes).unwrap_err(),
             ParseError::Truncated {
-                what: "attribute header",
+                what: Header::Attribute,
                 needed: 4,
                 available: stray
             }
@@ -1078,7 +1078,7 @@ fn a_bad_attribute_after_a_good_one_fails_the_whole_packet() {
 fn reference_parse(body: &[u8]) -> Result<[u32; SLOTS], ParseError> {
     if body.len() < NFGENMSG_LEN {
         return Err(ParseError::Truncated {
-            what: "nfgenmsg",
+            what: Header::Nfgenmsg,
             needed: NFGENMSG_LEN,
             available: body.len(),
         });
