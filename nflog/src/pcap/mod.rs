@@ -6,9 +6,11 @@
 //! record we write is byte for byte what `tcpdump -i nflog:N -w` writes for the same packet.
 
 mod read;
+mod swap;
 mod write;
 
-pub use read::{swap_nflog_tlv_headers, CaptureReader, ReadError, Record};
+pub use read::{CaptureReader, ReadError, Record};
+pub use swap::{swap_nflog_tlv_headers, swap_nflog_tlv_headers_to_foreign};
 pub use write::{InterfaceStats, PcapWriter, PcapngWriter, SNAPLEN};
 
 /// The pcap magic number for microsecond timestamps, as written in the writer's order.

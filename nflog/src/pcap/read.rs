@@ -1,8 +1,9 @@
 //! A reader for pcap and pcapng files, in either byte order.
 //!
 //! Records come out one at a time, borrowed from a buffer the reader reuses. NFLOG records
-//! of a file written on a host of the other byte order get their attribute headers swapped
-//! to this host's order, so that [`Packet::parse`](crate::Packet::parse) reads them.
+//! of a file written on a host of the other byte order get their attribute headers, nested
+//! ones included, swapped to this host's order, so that
+//! [`Packet::parse`](crate::Packet::parse) reads them.
 //!
 //! A damaged or cut file yields every whole record before the damage, then an error that
 //! says where and what.
@@ -11,9 +12,9 @@ use core::fmt;
 use std::io::{self, Read};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::pcap::swap::swap_nflog_tlv_headers;
 use crate::pcap::{LinkType, PCAPNG_BYTE_ORDER_MAGIC, PCAP_MAGIC_MICROS, PCAP_MAGIC_NANOS};
 use crate::wire::attr::align4;
-use crate::wire::packet::NFGENMSG_LEN;
 
 /// The largest record or block the reader accepts, far above any real one: a corrupt
 /// length is reported, not allocated.
@@ -589,22 +590,4 @@ fn time_from(seconds: u64, fraction: u64, units_per_second: u64) -> SystemTime {
     since
         .and_then(|d| UNIX_EPOCH.checked_add(d))
         .unwrap_or(UNIX_EPOCH)
-}
-
-/// Swaps the length and type of each top-level attribute of an NFLOG record, written in the
-/// other byte order, into this host's order. Stops at the first attribute whose length does
-/// not fit (the parser then reports it).
-pub fn swap_nflog_tlv_headers(record: &mut [u8]) {
-    let mut at = NFGENMSG_LEN;
-    while at + 4 <= record.len() {
-        let len = u16::from_ne_bytes([record[at], record[at + 1]]).swap_bytes();
-        let kind = u16::from_ne_bytes([record[at + 2], record[at + 3]]).swap_bytes();
-        record[at..at + 2].copy_from_slice(&len.to_ne_bytes());
-        record[at + 2..at + 4].copy_from_slice(&kind.to_ne_bytes());
-        let len = usize::from(len);
-        if len < 4 {
-            break;
-        }
-        at += align4(len);
-    }
 }

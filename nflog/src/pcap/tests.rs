@@ -103,21 +103,10 @@ fn swap_pcap(bytes: &[u8]) -> Vec<u8> {
             swap32(&mut out[at + field * 4..at + field * 4 + 4]);
         }
         // The record's attribute headers, as the other host's kernel would have written them.
-        native_tlv_headers_to_foreign(&mut out[at + 16..at + 16 + caplen]);
+        swap_nflog_tlv_headers_to_foreign(&mut out[at + 16..at + 16 + caplen]);
         at += 16 + caplen;
     }
     out
-}
-
-/// The inverse of `swap_nflog_tlv_headers`: reads lengths in this host's order, then swaps.
-fn native_tlv_headers_to_foreign(record: &mut [u8]) {
-    let mut at = 4;
-    while at + 4 <= record.len() {
-        let len = usize::from(u16::from_ne_bytes([record[at], record[at + 1]]));
-        record[at..at + 2].reverse();
-        record[at + 2..at + 4].reverse();
-        at += (len + 3) & !3;
-    }
 }
 
 #[test]
@@ -250,4 +239,199 @@ fn arbitrary_bytes_after_a_valid_header_never_panic() {
             }
         }
     }
+}
+
+/// An attribute of a record, built in either byte order by [`encode`].
+enum Tlv {
+    /// A value, big-endian or raw as the kernel sends it.
+    Leaf(u16, Vec<u8>),
+    /// A nest: its type (flag bits included, as the kernel sets them) and members.
+    Nest(u16, Vec<Tlv>),
+}
+
+/// Encodes `tlvs` with their headers in this host's byte order, or in the other one
+/// (`foreign`), each attribute padded to 4 bytes.
+fn encode(out: &mut Vec<u8>, tlvs: &[Tlv], foreign: bool) {
+    let order = |v: u16| if foreign { v.swap_bytes() } else { v };
+    for tlv in tlvs {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        let kind = match tlv {
+            Tlv::Leaf(kind, value) => {
+                out.extend_from_slice(value);
+                *kind
+            }
+            Tlv::Nest(kind, members) => {
+                encode(out, members, foreign);
+                *kind
+            }
+        };
+        let len = (out.len() - at) as u16;
+        out[at..at + 2].copy_from_slice(&order(len).to_ne_bytes());
+        out[at + 2..at + 4].copy_from_slice(&order(kind).to_ne_bytes());
+        out.resize((out.len() + 3) & !3, 0);
+    }
+}
+
+/// A bridge packet logged with a VLAN tag and its conntrack entry (flags CONNTRACK): the
+/// kernel's nesting, NFULA_VLAN with NLA_F_NESTED, NFULA_CT and ctnetlink's nests without.
+fn nested_record(foreign: bool) -> Vec<u8> {
+    use Tlv::{Leaf, Nest};
+    let tuple = |src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16| {
+        vec![
+            Nest(1, vec![Leaf(1, src.to_vec()), Leaf(2, dst.to_vec())]),
+            Nest(
+                2,
+                vec![
+                    Leaf(1, vec![6]),
+                    Leaf(2, sport.to_be_bytes().to_vec()),
+                    Leaf(3, dport.to_be_bytes().to_vec()),
+                ],
+            ),
+        ]
+    };
+    let tlvs = vec![
+        Leaf(1, vec![0x81, 0x00, 1, 0]),
+        Nest(
+            20 | 0x8000,
+            vec![
+                Leaf(2, 0x7064u16.to_be_bytes().to_vec()),
+                Leaf(1, 0x88a8u16.to_be_bytes().to_vec()),
+            ],
+        ),
+        Nest(
+            18,
+            vec![
+                Nest(1, tuple([10, 0, 0, 1], [10, 0, 0, 2], 40000, 22)),
+                Nest(2, tuple([10, 0, 0, 2], [10, 0, 0, 1], 22, 40000)),
+                Leaf(3, 0x188u32.to_be_bytes().to_vec()),
+                Nest(4, vec![Nest(1, vec![Leaf(1, vec![3]), Leaf(2, vec![7])])]),
+                Nest(
+                    6,
+                    vec![
+                        Leaf(1, vec![192, 0, 2, 1]),
+                        Nest(3, vec![Leaf(1, vec![0, 80])]),
+                    ],
+                ),
+                Leaf(12, 0xdead_beefu32.to_be_bytes().to_vec()),
+                Leaf(8, 0x42u32.to_be_bytes().to_vec()),
+            ],
+        ),
+        Leaf(19, 2u32.to_be_bytes().to_vec()),
+        Leaf(9, vec![0x45, 0, 0, 20]),
+    ];
+    let mut out = vec![7, 0, 0, 5];
+    encode(&mut out, &tlvs, foreign);
+    out
+}
+
+/// A pcapng file of one NFLOG interface and `records`, in this host's byte order or the
+/// other one.
+fn pcapng_in_order(records: &[Vec<u8>], foreign: bool) -> Vec<u8> {
+    let u32b = |v: u32| if foreign { v.swap_bytes() } else { v }.to_ne_bytes();
+    let u16b = |v: u16| if foreign { v.swap_bytes() } else { v }.to_ne_bytes();
+    let mut out = Vec::new();
+    let block = |out: &mut Vec<u8>, kind: u32, body: &[u8]| {
+        let total = 12 + body.len() as u32;
+        out.extend_from_slice(&u32b(kind));
+        out.extend_from_slice(&u32b(total));
+        out.extend_from_slice(body);
+        out.extend_from_slice(&u32b(total));
+    };
+    let mut shb = u32b(PCAPNG_BYTE_ORDER_MAGIC).to_vec();
+    shb.extend_from_slice(&u16b(1));
+    shb.extend_from_slice(&u16b(0));
+    shb.extend_from_slice(&[0xff; 8]);
+    block(&mut out, 0x0A0D_0D0A, &shb);
+    let mut idb = u16b(239).to_vec();
+    idb.extend_from_slice(&[0, 0]);
+    idb.extend_from_slice(&u32b(SNAPLEN));
+    block(&mut out, 1, &idb);
+    for (i, record) in records.iter().enumerate() {
+        let mut epb = u32b(0).to_vec();
+        epb.extend_from_slice(&u32b(0));
+        epb.extend_from_slice(&u32b(1_000_000 * (i as u32 + 1)));
+        epb.extend_from_slice(&u32b(record.len() as u32));
+        epb.extend_from_slice(&u32b(record.len() as u32));
+        epb.extend_from_slice(record);
+        epb.resize((epb.len() + 3) & !3, 0);
+        block(&mut out, 6, &epb);
+    }
+    out
+}
+
+#[test]
+fn nested_attributes_of_a_foreign_record_are_swapped() {
+    let native = nested_record(false);
+    let foreign = nested_record(true);
+    assert_ne!(native, foreign);
+    let mut turned = foreign.clone();
+    swap_nflog_tlv_headers(&mut turned);
+    assert_eq!(turned, native, "every nest back in host order");
+    let mut back = native.clone();
+    swap_nflog_tlv_headers_to_foreign(&mut back);
+    assert_eq!(back, foreign, "and out again");
+}
+
+#[test]
+fn foreign_vlan_and_conntrack_records_read_as_native_ones() {
+    let native = nested_record(false);
+    for pcapng in [false, true] {
+        let mut files = Vec::new();
+        for foreign in [false, true] {
+            let record = nested_record(foreign);
+            files.push(if pcapng {
+                pcapng_in_order(&[record], foreign)
+            } else {
+                let mut w = PcapWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+                w.write_record(at(1, 0), &nested_record(false), native.len())
+                    .unwrap();
+                let bytes = w.into_inner();
+                if foreign {
+                    let mut bytes = swap_pcap_header(&bytes);
+                    bytes[40..].copy_from_slice(&record);
+                    bytes
+                } else {
+                    bytes
+                }
+            });
+        }
+        for (file, foreign) in files.iter().zip([false, true]) {
+            let mut r = CaptureReader::new(&file[..]).unwrap();
+            let rec = r.next_record().unwrap().unwrap();
+            assert_eq!(rec.data, &native[..], "pcapng {pcapng}, foreign {foreign}");
+            let p = Packet::parse(rec.data).unwrap();
+            assert_eq!(
+                p.vlan(),
+                Some(crate::Vlan {
+                    proto: 0x88a8,
+                    tci: 0x7064
+                })
+            );
+            let ct = crate::Conntrack::from_packet(&p).unwrap().unwrap();
+            assert_eq!(ct.id(), Some(0xdead_beef));
+            assert_eq!(ct.mark(), Some(0x42));
+            let orig = ct.original().unwrap();
+            assert_eq!(orig.src, Some([10, 0, 0, 1].into()));
+            assert_eq!(orig.dst, Some([10, 0, 0, 2].into()));
+            assert_eq!(
+                (orig.protocol, orig.src_port, orig.dst_port),
+                (Some(6), Some(40000), Some(22))
+            );
+            assert_eq!(ct.reply().unwrap().src_port, Some(22));
+            assert_eq!(p.ct_info(), Some(2));
+        }
+    }
+}
+
+/// The pcap file header and the first record header of `bytes` in the other byte order.
+fn swap_pcap_header(bytes: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[0..4].reverse();
+    out[4..6].reverse();
+    out[6..8].reverse();
+    for at in (8..40).step_by(4) {
+        out[at..at + 4].reverse();
+    }
+    out
 }
