@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nflog::pcap::{CaptureReader, LinkType};
+use nflog::pcap::{CaptureReader, LinkType, ReadError};
 use nflog::Packet;
 
 fuzz_target!(|file: &[u8]| {
@@ -11,7 +11,7 @@ fuzz_target!(|file: &[u8]| {
         return;
     };
     let _ = reader.link_type();
-    // Every record takes at least 12 bytes of the file, so the loop ends; the bound is a
+    // Every record, damaged or not, takes at least 12 bytes of the file, so the loop ends; the bound is a
     // second guard against a reader that stops advancing.
     for _ in 0..=file.len() {
         match reader.next_record() {
@@ -24,6 +24,10 @@ fuzz_target!(|file: &[u8]| {
                 }
             }
             Ok(None) => return,
+            // Only that record is damaged: the reader has moved past it.
+            Err(e @ ReadError::DamagedRecord { .. }) => {
+                let _ = e.to_string();
+            }
             Err(e) => {
                 let _ = e.to_string();
                 return;

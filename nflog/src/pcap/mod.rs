@@ -11,7 +11,7 @@ mod write;
 
 pub use read::{CaptureReader, ReadError, Record};
 pub use swap::{swap_nflog_tlv_headers, swap_nflog_tlv_headers_to_foreign};
-pub use write::{InterfaceStats, PcapWriter, PcapngWriter, SNAPLEN};
+pub use write::{InterfaceStats, PcapWriter, PcapngWriter, PCAP_LAST_MICROS, SNAPLEN};
 
 /// The pcap magic number for microsecond timestamps, as written in the writer's order.
 pub const PCAP_MAGIC_MICROS: u32 = 0xA1B2_C3D4;

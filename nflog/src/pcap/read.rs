@@ -6,7 +6,15 @@
 //! [`Packet::parse`](crate::Packet::parse) reads them.
 //!
 //! A damaged or cut file yields every whole record before the damage, then an error that
-//! says where and what.
+//! says where and what. Where only a record's contents are damaged and its length is sound
+//! (a pcapng packet block whose data overruns the block, or that names an interface never
+//! described; a time no `SystemTime` holds), the error is [`ReadError::DamagedRecord`] and
+//! the next call goes on with the record after it. Every other error means the framing
+//! itself is lost, and the reading ends there.
+//!
+//! pcapng timestamps are read in the interface's resolution (`if_tsresol`), rounded to the
+//! nearest nanosecond when it is finer or not a power of ten, and shifted by its
+//! `if_tsoffset`.
 
 use core::fmt;
 use std::io::{self, Read};
@@ -42,6 +50,16 @@ pub enum ReadError {
         /// Bytes there were.
         available: usize,
     },
+    /// A record whose length is sound but whose contents are not: the reader has moved past
+    /// it, and [`CaptureReader::next_record`] goes on with the next record.
+    DamagedRecord {
+        /// Byte offset of the record (or its block).
+        offset: u64,
+        /// The record's number, counting every packet record of the file from 1.
+        record: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// A header or block that is not well formed.
     Malformed {
         /// Byte offset of the header or block.
@@ -69,6 +87,11 @@ impl fmt::Display for ReadError {
                 f,
                 "file cut short at byte {offset}: {what} needs {needed} bytes, {available} left"
             ),
+            ReadError::DamagedRecord {
+                offset,
+                record,
+                reason,
+            } => write!(f, "record {record} at byte {offset} is damaged: {reason}"),
             ReadError::Malformed { offset, reason } => {
                 write!(f, "damaged file at byte {offset}: {reason}")
             }
@@ -98,13 +121,21 @@ pub struct Record<'a> {
     pub orig_len: u32,
     /// The captured bytes; for NFLOG, attribute headers in this host's byte order.
     pub data: &'a [u8],
+    /// The record's number, counting every packet record of the file from 1 (those of
+    /// other link types and damaged ones included).
+    pub number: u64,
+    /// Byte offset of the record's header (pcap) or block (pcapng) in the file.
+    pub offset: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Interface {
     link_type: LinkType,
-    /// Timestamp units per second.
-    units_per_second: u64,
+    /// Timestamp units per second (`if_tsresol`); `None` when more than `u128` holds, which
+    /// makes every 64-bit timestamp round to 0 ns.
+    units_per_second: Option<u128>,
+    /// Seconds added to every timestamp (`if_tsoffset`).
+    offset_seconds: i64,
 }
 
 #[derive(Debug)]
@@ -127,6 +158,8 @@ pub struct CaptureReader<R: Read> {
     layout: Layout,
     buf: Vec<u8>,
     offset: u64,
+    /// Packet records met so far, damaged ones included.
+    records: u64,
 }
 
 impl<R: Read> CaptureReader<R> {
@@ -154,6 +187,7 @@ impl<R: Read> CaptureReader<R> {
             },
             buf: Vec::new(),
             offset: 4,
+            records: 0,
         };
         let native = u32::from_ne_bytes(magic);
         let swapped = native.swap_bytes();
@@ -192,6 +226,11 @@ impl<R: Read> CaptureReader<R> {
             Layout::Pcap { .. } => self.next_pcap(),
             Layout::Pcapng { .. } => self.next_pcapng(),
         }
+    }
+
+    /// How many packet records were met so far, damaged ones included.
+    pub fn records(&self) -> u64 {
+        self.records
     }
 
     /// The link type of a pcap file, or of the first interface of a pcapng file so far.
@@ -240,16 +279,23 @@ impl<R: Read> CaptureReader<R> {
         let read = self.read_vec_at("record", &mut data, caplen, start);
         self.buf = data;
         read?;
+        self.records += 1;
         if link_type == LinkType::Nflog && swapped {
             swap_nflog_tlv_headers(&mut self.buf);
         }
-        let time = time_from(u64::from(seconds), u64::from(fraction), units_per_second);
+        // Both fields are 32 bits: every pcap time is one `SystemTime` holds.
+        let since_epoch = Duration::from_secs(u64::from(seconds)).saturating_add(
+            units_to_duration(u64::from(fraction), Some(u128::from(units_per_second))),
+        );
+        let time = UNIX_EPOCH.checked_add(since_epoch).unwrap_or(UNIX_EPOCH);
         Ok(Some(Record {
             link_type,
             interface: 0,
             time,
             orig_len,
             data: &self.buf,
+            number: self.records,
+            offset: start,
         }))
     }
 
@@ -306,33 +352,39 @@ impl<R: Read> CaptureReader<R> {
             match block_type {
                 0x1 => self.add_interface(start, body_len)?,
                 0x6 | 0x2 | 0x3 => {
-                    if let Some((link_type, interface, time, orig_len, range)) =
-                        self.packet_block(start, block_type, body_len)?
-                    {
-                        if link_type == LinkType::Nflog && swapped {
-                            swap_nflog_tlv_headers(&mut self.buf[range.clone()]);
-                        }
-                        return Ok(Some(Record {
-                            link_type,
-                            interface,
-                            time,
-                            orig_len,
-                            data: &self.buf[range],
-                        }));
+                    self.records += 1;
+                    let (link_type, interface, time, orig_len, range) = self
+                        .packet_block(block_type, body_len)
+                        .map_err(|reason| ReadError::DamagedRecord {
+                            offset: start,
+                            record: self.records,
+                            reason,
+                        })?;
+                    if link_type == LinkType::Nflog && swapped {
+                        swap_nflog_tlv_headers(&mut self.buf[range.clone()]);
                     }
+                    return Ok(Some(Record {
+                        link_type,
+                        interface,
+                        time,
+                        orig_len,
+                        data: &self.buf[range],
+                        number: self.records,
+                        offset: start,
+                    }));
                 }
                 _ => {} // statistics, name resolution, custom blocks: nothing to show
             }
         }
     }
 
+    /// The fields of a packet block whose length is sound, or why its contents are not.
     #[allow(clippy::type_complexity)]
     fn packet_block(
         &self,
-        start: u64,
         block_type: u32,
         body_len: usize,
-    ) -> Result<Option<(LinkType, u32, SystemTime, u32, core::ops::Range<usize>)>, ReadError> {
+    ) -> Result<(LinkType, u32, SystemTime, u32, core::ops::Range<usize>), String> {
         let Layout::Pcapng {
             swapped,
             ref interfaces,
@@ -341,15 +393,11 @@ impl<R: Read> CaptureReader<R> {
             unreachable!("called for pcapng files only")
         };
         let body = &self.buf[..body_len];
-        let malformed = |reason: String| ReadError::Malformed {
-            offset: start,
-            reason,
-        };
         let (interface, stamp, caplen, orig_len, data_at) = match block_type {
             0x3 => {
                 // Simple packet block: interface 0, no timestamp, caplen from block size.
                 if body.len() < 4 {
-                    return Err(malformed("simple packet block too short".into()));
+                    return Err("simple packet block too short".into());
                 }
                 let orig = self.u32_at(&body[0..4], swapped);
                 let caplen = (orig as usize).min(body.len() - 4);
@@ -357,7 +405,7 @@ impl<R: Read> CaptureReader<R> {
             }
             _ => {
                 if body.len() < 20 {
-                    return Err(malformed("packet block too short".into()));
+                    return Err("packet block too short".into());
                 }
                 let interface = if block_type == 0x2 {
                     u32::from(self.u16_at(&body[0..2], swapped))
@@ -377,32 +425,38 @@ impl<R: Read> CaptureReader<R> {
                 )
             }
         };
-        if data_at + caplen > body.len() {
-            return Err(malformed(format!(
+        let Some(data) = data_range(data_at, caplen, body.len()) else {
+            return Err(format!(
                 "packet of {caplen} bytes does not fit its {}-byte block",
                 body_len + 12
-            )));
-        }
+            ));
+        };
         let Some(iface) = interfaces.get(interface as usize) else {
-            return Err(malformed(format!(
-                "packet for undeclared interface {interface}"
-            )));
+            return Err(format!("packet for undeclared interface {interface}"));
         };
         let time = match stamp {
-            Some(units) => time_from(
-                units / iface.units_per_second,
-                units % iface.units_per_second,
-                iface.units_per_second,
-            ),
+            Some(units) => {
+                let since = units_to_duration(units, iface.units_per_second);
+                let offset = Duration::from_secs(iface.offset_seconds.unsigned_abs());
+                let time = if iface.offset_seconds < 0 {
+                    UNIX_EPOCH
+                        .checked_add(since)
+                        .and_then(|t| t.checked_sub(offset))
+                } else {
+                    since
+                        .checked_add(offset)
+                        .and_then(|d| UNIX_EPOCH.checked_add(d))
+                };
+                time.ok_or_else(|| {
+                    format!(
+                        "timestamp {units} (offset {} s) is past any time this system holds",
+                        iface.offset_seconds
+                    )
+                })?
+            }
             None => UNIX_EPOCH,
         };
-        Ok(Some((
-            iface.link_type,
-            interface,
-            time,
-            orig_len,
-            data_at..data_at + caplen,
-        )))
+        Ok((iface.link_type, interface, time, orig_len, data))
     }
 
     fn add_interface(&mut self, start: u64, body_len: usize) -> Result<(), ReadError> {
@@ -417,7 +471,8 @@ impl<R: Read> CaptureReader<R> {
             });
         }
         let link_type = LinkType::from_number(self.u16_at(&body[0..2], swapped));
-        let mut units_per_second = 1_000_000;
+        let mut units_per_second = Some(1_000_000);
+        let mut offset_seconds = 0;
         let mut options = &body[8..];
         while options.len() >= 4 {
             let code = self.u16_at(&options[0..2], swapped);
@@ -429,20 +484,19 @@ impl<R: Read> CaptureReader<R> {
                 break;
             }
             if code == 9 && len == 1 {
-                // if_tsresol: 10^-n, or 2^-n with the top bit set.
+                // if_tsresol: 10^-n, or 2^-n with the top bit set. Every n is a resolution:
+                // one finer than `u128` holds rounds every timestamp to 0 ns.
                 let n = u32::from(value[0] & 0x7f);
-                let per_second = if value[0] & 0x80 == 0 {
-                    10u64.checked_pow(n)
+                units_per_second = if value[0] & 0x80 == 0 {
+                    10u128.checked_pow(n)
                 } else {
-                    1u64.checked_shl(n)
+                    1u128.checked_shl(n)
                 };
-                units_per_second =
-                    per_second
-                        .filter(|&u| u > 0)
-                        .ok_or_else(|| ReadError::Malformed {
-                            offset: start,
-                            reason: format!("timestamp resolution {:#04x} out of range", value[0]),
-                        })?;
+            }
+            if let (14, Ok(bytes)) = (code, <[u8; 8]>::try_from(value)) {
+                // if_tsoffset: seconds to add to every timestamp, signed 64 bits.
+                let v = i64::from_ne_bytes(bytes);
+                offset_seconds = if swapped { v.swap_bytes() } else { v };
             }
             options = options.get(4 + align4(len)..).unwrap_or(&[]);
         }
@@ -452,6 +506,7 @@ impl<R: Read> CaptureReader<R> {
         interfaces.push(Interface {
             link_type,
             units_per_second,
+            offset_seconds,
         });
         Ok(())
     }
@@ -583,11 +638,27 @@ fn read_full<R: Read>(input: &mut R, buf: &mut [u8]) -> Result<usize, ReadError>
     Ok(got)
 }
 
-fn time_from(seconds: u64, fraction: u64, units_per_second: u64) -> SystemTime {
-    let nanos = u128::from(fraction) * 1_000_000_000 / u128::from(units_per_second.max(1));
-    let since = Duration::from_secs(seconds)
-        .checked_add(Duration::from_nanos(nanos.min(u128::from(u64::MAX)) as u64));
-    since
-        .and_then(|d| UNIX_EPOCH.checked_add(d))
-        .unwrap_or(UNIX_EPOCH)
+/// `units` timestamp units as a duration, rounded to the nearest nanosecond; `None` units
+/// per second is a resolution finer than `u128` holds.
+fn units_to_duration(units: u64, units_per_second: Option<u128>) -> Duration {
+    let Some(per_second) = units_per_second.filter(|&u| u > 0) else {
+        return Duration::ZERO;
+    };
+    // units * 10^9 < 2^94: no overflow; the quotient's seconds are at most `units`.
+    let nanos = (u128::from(units) * 1_000_000_000 + per_second / 2) / per_second;
+    Duration::new(
+        (nanos / 1_000_000_000) as u64,
+        (nanos % 1_000_000_000) as u32,
+    )
+}
+
+/// Where a packet's `caplen` bytes lie in its block body when they start at `data_at`, if
+/// they fit: checked, because `data_at + caplen` wraps on a 32-bit target.
+pub(super) fn data_range(
+    data_at: usize,
+    caplen: usize,
+    body_len: usize,
+) -> Option<core::ops::Range<usize>> {
+    let end = data_at.checked_add(caplen)?;
+    (end <= body_len).then_some(data_at..end)
 }

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::read::data_range;
 use super::*;
 use crate::wire::attr::emit;
 use crate::Packet;
@@ -325,9 +326,25 @@ fn nested_record(foreign: bool) -> Vec<u8> {
     out
 }
 
-/// A pcapng file of one NFLOG interface and `records`, in this host's byte order or the
-/// other one.
-fn pcapng_in_order(records: &[Vec<u8>], foreign: bool) -> Vec<u8> {
+/// A packet block of [`pcapng_file`]: its interface, timestamp, data, and the captured
+/// length it declares (the data's length when `None`).
+struct Epb {
+    interface: u32,
+    stamp: u64,
+    data: Vec<u8>,
+    caplen: Option<u32>,
+}
+
+/// An interface description of [`pcapng_file`]: its link type and options (code, value).
+type Idb = (u16, Vec<(u16, Vec<u8>)>);
+
+/// A pcapng file in this host's byte order or the other one (`foreign`): a section header,
+/// one interface description per entry of `interfaces` (link type and options), `packets`.
+fn pcapng_file(
+    foreign: bool,
+    interfaces: &[Idb],
+    packets: &[Epb],
+) -> Vec<u8> {
     let u32b = |v: u32| if foreign { v.swap_bytes() } else { v }.to_ne_bytes();
     let u16b = |v: u16| if foreign { v.swap_bytes() } else { v }.to_ne_bytes();
     let mut out = Vec::new();
@@ -343,21 +360,46 @@ fn pcapng_in_order(records: &[Vec<u8>], foreign: bool) -> Vec<u8> {
     shb.extend_from_slice(&u16b(0));
     shb.extend_from_slice(&[0xff; 8]);
     block(&mut out, 0x0A0D_0D0A, &shb);
-    let mut idb = u16b(239).to_vec();
-    idb.extend_from_slice(&[0, 0]);
-    idb.extend_from_slice(&u32b(SNAPLEN));
-    block(&mut out, 1, &idb);
-    for (i, record) in records.iter().enumerate() {
-        let mut epb = u32b(0).to_vec();
-        epb.extend_from_slice(&u32b(0));
-        epb.extend_from_slice(&u32b(1_000_000 * (i as u32 + 1)));
-        epb.extend_from_slice(&u32b(record.len() as u32));
-        epb.extend_from_slice(&u32b(record.len() as u32));
-        epb.extend_from_slice(record);
+    for (link, options) in interfaces {
+        let mut idb = u16b(*link).to_vec();
+        idb.extend_from_slice(&[0, 0]);
+        idb.extend_from_slice(&u32b(SNAPLEN));
+        for (code, value) in options {
+            idb.extend_from_slice(&u16b(*code));
+            idb.extend_from_slice(&u16b(value.len() as u16));
+            idb.extend_from_slice(value);
+            idb.resize((idb.len() + 3) & !3, 0);
+        }
+        idb.extend_from_slice(&[0; 4]);
+        block(&mut out, 1, &idb);
+    }
+    for p in packets {
+        let mut epb = u32b(p.interface).to_vec();
+        epb.extend_from_slice(&u32b((p.stamp >> 32) as u32));
+        epb.extend_from_slice(&u32b(p.stamp as u32));
+        epb.extend_from_slice(&u32b(p.caplen.unwrap_or(p.data.len() as u32)));
+        epb.extend_from_slice(&u32b(p.data.len() as u32));
+        epb.extend_from_slice(&p.data);
         epb.resize((epb.len() + 3) & !3, 0);
         block(&mut out, 6, &epb);
     }
     out
+}
+
+/// A pcapng file of one NFLOG interface and `records`, one second apart from 1 s, in this
+/// host's byte order or the other one.
+fn pcapng_in_order(records: &[Vec<u8>], foreign: bool) -> Vec<u8> {
+    let packets: Vec<Epb> = records
+        .iter()
+        .enumerate()
+        .map(|(i, data)| Epb {
+            interface: 0,
+            stamp: 1_000_000 * (i as u64 + 1),
+            data: data.clone(),
+            caplen: None,
+        })
+        .collect();
+    pcapng_file(foreign, &[(239, Vec::new())], &packets)
 }
 
 #[test]
@@ -434,4 +476,203 @@ fn swap_pcap_header(bytes: &[u8]) -> Vec<u8> {
         out[at..at + 4].reverse();
     }
     out
+}
+
+#[test]
+fn times_past_what_a_file_holds_are_written_as_its_last_time() {
+    // A crafted NFULA_TIMESTAMP of 2^60 seconds: the microseconds overflow u64 (a panic in
+    // debug builds, a wrapped time in release before).
+    let far = UNIX_EPOCH + Duration::from_secs(1 << 60) + Duration::from_micros(5);
+    let past_pcap = UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) + 1);
+    let r1 = record(1, b"x");
+
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    for time in [far, past_pcap] {
+        w.write_record(time, &r1, r1.len()).unwrap();
+    }
+    let bytes = w.into_inner();
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    let last = UNIX_EPOCH + Duration::from_micros(PCAP_LAST_MICROS);
+    for _ in 0..2 {
+        assert_eq!(r.next_record().unwrap().unwrap().time, last);
+    }
+
+    let mut w = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    w.write_record(1, far, &r1, r1.len()).unwrap();
+    w.write_record(1, past_pcap, &r1, r1.len()).unwrap();
+    let stats = InterfaceStats {
+        received: 2,
+        dropped: 0,
+        start: Some(far),
+        end: Some(far),
+    };
+    w.write_stats(1, &stats, far).unwrap();
+    let bytes = w.into_inner();
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    let last = UNIX_EPOCH + Duration::from_micros(u64::MAX);
+    assert_eq!(r.next_record().unwrap().unwrap().time, last);
+    assert_eq!(r.next_record().unwrap().unwrap().time, past_pcap);
+    assert!(r.next_record().unwrap().is_none());
+}
+
+fn epb(interface: u32, stamp: u64, data: Vec<u8>) -> Epb {
+    Epb {
+        interface,
+        stamp,
+        data,
+        caplen: None,
+    }
+}
+
+#[test]
+fn a_damaged_packet_block_is_reported_and_reading_goes_on() {
+    let r1 = record(1, b"first");
+    for foreign in [false, true] {
+        let mut written = r1.clone();
+        if foreign {
+            swap_nflog_tlv_headers_to_foreign(&mut written);
+        }
+        let mut overrun = epb(0, 2, record(1, b"second"));
+        overrun.caplen = Some(4000);
+        let packets = [
+            epb(0, 1, written.clone()),
+            overrun,
+            epb(3, 3, written.clone()),
+            epb(0, 4, written),
+        ];
+        let bytes = pcapng_file(foreign, &[(239, Vec::new())], &packets);
+        let blocks = 28 + 24; // SHB, IDB with only the end of options
+        let second = blocks + 32 + r1.len().next_multiple_of(4);
+        let second_len = 32 + record(1, b"second").len().next_multiple_of(4);
+        let mut r = CaptureReader::new(&bytes[..]).unwrap();
+        let first = r.next_record().unwrap().unwrap();
+        assert_eq!((first.number, first.offset), (1, blocks as u64));
+        let err = r.next_record().unwrap_err();
+        assert!(
+            matches!(err, ReadError::DamagedRecord { record: 2, offset, .. } if offset == second as u64),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "record 2 at byte {second} is damaged: packet of 4000 bytes does not fit its \
+                 {second_len}-byte block"
+            )
+        );
+        let err = r.next_record().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "record 3 at byte {} is damaged: packet for undeclared interface 3",
+                second + second_len
+            )
+        );
+        let last = r.next_record().unwrap().unwrap();
+        assert_eq!((last.number, last.data), (4, &r1[..]));
+        assert_eq!(last.time, at(0, 4));
+        assert!(r.next_record().unwrap().is_none());
+        assert_eq!(r.records(), 4);
+    }
+}
+
+#[test]
+fn any_timestamp_resolution_is_read_rounded_to_the_nanosecond() {
+    let r1 = record(1, b"x");
+    // (if_tsresol, timestamp units, the time it is)
+    let cases = [
+        (0x8a, 1, Duration::from_nanos(976_563)), // 2^-10 s = 976562.5 ns
+        (0x8a, 1024 * 3 + 512, Duration::from_millis(3_500)),
+        (12, 1_500, Duration::from_nanos(2)), // picoseconds
+        (12, 1_499, Duration::from_nanos(1)),
+        (20, u64::MAX, Duration::from_nanos(184_467_441)), // 10^-20 s, refused before
+        (0xff, u64::MAX, Duration::ZERO),                  // 2^-127 s
+        (127, u64::MAX, Duration::ZERO),                   // 10^-127 s: more than u128 holds
+        (0, 7, Duration::from_secs(7)),
+        (9, 1_000_000_007, Duration::new(1, 7)),
+    ];
+    for (resol, units, since) in cases {
+        for foreign in [false, true] {
+            let bytes = pcapng_file(
+                foreign,
+                &[(239, vec![(9, vec![resol])])],
+                &[epb(0, units, r1.clone())],
+            );
+            let mut r = CaptureReader::new(&bytes[..]).unwrap();
+            let rec = r.next_record().unwrap().unwrap();
+            assert_eq!(
+                rec.time,
+                UNIX_EPOCH + since,
+                "if_tsresol {resol:#x}, {units} units"
+            );
+        }
+    }
+}
+
+#[test]
+fn if_tsoffset_shifts_every_timestamp_of_its_interface() {
+    let r1 = record(1, b"x");
+    for foreign in [false, true] {
+        let order = |v: i64| if foreign { v.swap_bytes() } else { v };
+        let bytes = pcapng_file(
+            foreign,
+            &[
+                (239, vec![(14, order(1_700_000_000).to_ne_bytes().to_vec())]),
+                (
+                    239,
+                    vec![(9, vec![0]), (14, order(-3).to_ne_bytes().to_vec())],
+                ),
+                (239, Vec::new()),
+            ],
+            &[
+                epb(0, 5_000_001, r1.clone()),
+                epb(1, 5, r1.clone()),
+                epb(2, 5, r1.clone()),
+            ],
+        );
+        let mut r = CaptureReader::new(&bytes[..]).unwrap();
+        let times: Vec<SystemTime> = (0..3)
+            .map(|_| r.next_record().unwrap().unwrap().time)
+            .collect();
+        assert_eq!(
+            times,
+            [at(1_700_000_005, 1), at(2, 0), at(0, 5)],
+            "foreign {foreign}"
+        );
+    }
+}
+
+#[test]
+fn a_time_no_system_time_holds_is_a_damaged_record() {
+    let r1 = record(1, b"x");
+    let bytes = pcapng_file(
+        false,
+        &[(
+            239,
+            vec![(9, vec![0]), (14, (i64::MAX - 1).to_ne_bytes().to_vec())],
+        )],
+        &[epb(0, u64::MAX, r1.clone()), epb(0, 1, r1.clone())],
+    );
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    let err = r.next_record().unwrap_err();
+    assert!(
+        matches!(err, ReadError::DamagedRecord { record: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("past any time this system holds"),
+        "{err}"
+    );
+    // Only that record: the next one, 1 s plus the offset, is a time SystemTime holds.
+    assert!(r.next_record().is_ok());
+}
+
+#[test]
+fn packet_data_that_would_wrap_the_address_space_does_not_fit() {
+    // On a 32-bit target a caplen near 4 GiB made `data_at + caplen` wrap below the body
+    // length; the helper is checked for any usize.
+    assert_eq!(data_range(20, usize::MAX - 10, 100), None);
+    assert_eq!(data_range(20, usize::MAX, 100), None);
+    assert_eq!(data_range(20, 80, 100), Some(20..100));
+    assert_eq!(data_range(20, 81, 100), None);
+    assert_eq!(data_range(4, 0, 4), Some(4..4));
 }

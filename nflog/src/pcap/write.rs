@@ -8,11 +8,28 @@ use crate::pcap::{LinkType, PCAPNG_BYTE_ORDER_MAGIC, PCAP_MAGIC_MICROS};
 /// The snapshot length written in file headers: records are never longer than this.
 pub const SNAPLEN: u32 = 262_144;
 
-/// Splits a time into whole seconds and microseconds since the epoch (0 before it).
+/// The latest time a pcap record header holds: its seconds field is an unsigned 32-bit
+/// number (2106-02-07 06:28:15.999999 UTC).
+pub const PCAP_LAST_MICROS: u64 = u32::MAX as u64 * 1_000_000 + 999_999;
+
+/// Microseconds since the epoch: 0 before it, `u64::MAX` (about the year 586,912, the latest
+/// a pcapng timestamp holds) after what 64 bits hold. A crafted `NFULA_TIMESTAMP` of 1.8e13
+/// seconds or more once overflowed the multiplication here.
 fn micros_since_epoch(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| {
-        d.as_secs() * 1_000_000 + u64::from(d.subsec_micros())
+        d.as_secs()
+            .checked_mul(1_000_000)
+            .and_then(|m| m.checked_add(u64::from(d.subsec_micros())))
+            .unwrap_or(u64::MAX)
     })
+}
+
+/// The seconds and microseconds fields of a pcap record header for `time`, clamped to the
+/// range the header holds (see [`PcapWriter::write_record`]).
+fn pcap_time_fields(time: SystemTime) -> (u32, u32) {
+    let micros = micros_since_epoch(time).min(PCAP_LAST_MICROS);
+    // Both fit: the seconds by the clamp above, the microseconds by the remainder.
+    ((micros / 1_000_000) as u32, (micros % 1_000_000) as u32)
 }
 
 /// Writes a classic pcap file (microsecond timestamps, this host's byte order).
@@ -42,6 +59,11 @@ impl<W: Write> PcapWriter<W> {
     /// Writes one record. `orig_len` is the packet's length before any cut (at least
     /// `data.len()`).
     ///
+    /// A record header holds times from 1970-01-01 00:00:00 to 2106-02-07 06:28:15.999999
+    /// UTC ([`PCAP_LAST_MICROS`]), to the microsecond: a time outside is written as the
+    /// nearest one inside (an NFLOG record keeps the packet's own `NFULA_TIMESTAMP` as it
+    /// was), and a finer time is cut to the microsecond.
+    ///
     /// # Errors
     ///
     /// The output's error; `InvalidInput` for a record longer than [`SNAPLEN`].
@@ -52,10 +74,10 @@ impl<W: Write> PcapWriter<W> {
         orig_len: usize,
     ) -> io::Result<()> {
         let caplen = record_len(data)?;
-        let micros = micros_since_epoch(time);
+        let (seconds, micros) = pcap_time_fields(time);
         let mut header = [0u8; 16];
-        header[0..4].copy_from_slice(&((micros / 1_000_000) as u32).to_ne_bytes());
-        header[4..8].copy_from_slice(&((micros % 1_000_000) as u32).to_ne_bytes());
+        header[0..4].copy_from_slice(&seconds.to_ne_bytes());
+        header[4..8].copy_from_slice(&micros.to_ne_bytes());
         header[8..12].copy_from_slice(&caplen.to_ne_bytes());
         let orig = u32::try_from(orig_len.max(data.len())).unwrap_or(u32::MAX);
         header[12..16].copy_from_slice(&orig.to_ne_bytes());
@@ -186,6 +208,10 @@ impl<W: Write> PcapngWriter<W> {
     }
 
     /// Writes one record for `group`'s interface.
+    ///
+    /// Timestamps are microseconds since 1970 in 64 bits: a time before 1970 is written as
+    /// 1970-01-01 00:00:00 UTC, one after the year 586,912 as the last time 64 bits hold
+    /// (an NFLOG record keeps the packet's own `NFULA_TIMESTAMP` as it was).
     ///
     /// # Errors
     ///
