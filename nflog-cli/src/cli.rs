@@ -32,6 +32,12 @@ pub enum Command {
     /// Capture packets logged to one or more groups (the default command).
     Capture(CaptureArgs),
     /// Read a pcap or pcapng file of NFLOG records and print it in any format.
+    ///
+    /// Raw IP records (LINKTYPE_RAW, as `--linktype raw` writes them) are decoded and printed
+    /// as far as they go; records of other link types in a pcapng file are skipped, with one
+    /// note. A record whose contents are damaged is reported (its number and byte offset) and
+    /// skipped; reading stops only where the file's framing is lost or it is cut. Exit status:
+    /// 0 when every record was whole, 1 when any was damaged or the file is cut.
     Read(ReadArgs),
     /// Show what nflog does, in a private network namespace: a rule, some traffic, the log.
     Demo(DemoArgs),
@@ -170,8 +176,8 @@ pub struct CaptureArgs {
 /// Arguments of `nflog read`.
 #[derive(Debug, Clone, Args)]
 pub struct ReadArgs {
-    /// The pcap or pcapng file, of link type NFLOG, in either byte order (`-` reads
-    /// standard input).
+    /// The pcap or pcapng file, of link type NFLOG or raw IP, in either byte order (`-`
+    /// reads standard input).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 

@@ -1,18 +1,24 @@
 //! `nflog read FILE`: print a pcap or pcapng file of NFLOG records, without privileges.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use nflog::format::Numeric;
-use nflog::pcap::{CaptureReader, LinkType};
-use nflog::Packet;
+use nflog::pcap::{CaptureReader, LinkType, ReadError};
+use nflog::wire::emit;
+use nflog::{Family, Packet, PacketAttr};
 
-use crate::cli::ReadArgs;
+use crate::cli::{LinkTypeArg, OutputFormat, ReadArgs};
 use crate::output::{self, Sink};
 
-/// Prints every record up to the end, or up to the damage, then reports the damage.
+/// Prints every record up to the end of the file, or up to where its framing is lost.
+///
+/// A record whose contents are damaged is reported (its number and byte offset) and
+/// skipped, and reading goes on; the command then exits 1. Records of other link types in a
+/// pcapng file are skipped with one note; raw IP records (LINKTYPE_RAW, which `nflog
+/// --linktype raw` writes) are decoded and printed as far as they go.
 pub fn run(args: &ReadArgs) -> Result<()> {
     let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
         Box::new(io::stdin().lock())
@@ -25,23 +31,33 @@ pub fn run(args: &ReadArgs) -> Result<()> {
     let name = display_name(&args.file);
     let mut reader = CaptureReader::new(BufReader::with_capacity(256 * 1024, input))
         .with_context(|| name.clone())?;
-    if let Some(link_type) = reader.link_type().filter(|&l| l != LinkType::Nflog) {
+    let format = output::choose_format(&args.output);
+    let file_output = matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
+    let nflog_output = file_output && args.output.linktype == LinkTypeArg::Nflog;
+    match reader.link_type() {
         // A pcap file declares its one link type up front: refuse it before any output.
-        bail!(
-            "{name} has link type {} (not NFLOG, 239): nflog read reads captures made with \
-             `nflog -w` or `tcpdump -i nflog:N -w`",
+        Some(LinkType::Raw) if nflog_output => bail!(
+            "{name} holds raw IP packets (link type 101), not NFLOG records: add \
+             `--linktype raw` to write them to a capture file"
+        ),
+        Some(link_type) if !readable(link_type) => bail!(
+            "{name} has link type {} (not NFLOG, 239, or raw IP, 101): nflog read reads \
+             captures made with `nflog -w` or `tcpdump -i nflog:N -w`",
             link_type.number()
-        );
+        ),
+        _ => {}
     }
     let (out, _) = output::open(&args.output)?;
-    let format = output::choose_format(&args.output);
     let mut sink =
         Sink::new(format, args.output.linktype, out).context("writing the output header")?;
     // Interfaces of a file's packets are another machine's, or of a moment gone: show
     // indexes, never names looked up here.
     let mut names = Numeric;
     let mut written = 0u64;
-    let mut index = 0u64;
+    let mut damaged = 0u64;
+    // Records of interfaces not printed, by link type: one note at the end.
+    let mut skipped: Vec<(u16, u64)> = Vec::new();
+    let mut raw_record = Vec::new();
     let outcome: Result<()> = loop {
         if args.output.count.is_some_and(|c| written >= c) {
             break Ok(());
@@ -49,24 +65,40 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         let record = match reader.next_record() {
             Ok(Some(record)) => record,
             Ok(None) => break Ok(()),
+            Err(e @ ReadError::DamagedRecord { .. }) => {
+                damaged += 1;
+                report(&format!("{name}: {e}"));
+                continue;
+            }
             Err(e) => {
-                break Err(anyhow::Error::new(e).context(format!("{name}: after {index} records")))
+                let read = reader.records();
+                break Err(anyhow::Error::new(e).context(format!("{name}: after {read} records")));
             }
         };
-        index += 1;
-        if record.link_type != LinkType::Nflog {
-            break Err(anyhow::anyhow!(
-                "{name}: record {index} has link type {} (not NFLOG, 239): nflog read reads \
-                 captures made with `nflog -w` or `tcpdump -i nflog:N -w`",
-                record.link_type.number()
-            ));
-        }
-        let packet = match Packet::parse(record.data) {
+        let data = match record.link_type {
+            LinkType::Nflog => record.data,
+            LinkType::Raw if !nflog_output => {
+                raw_ip_record(&mut raw_record, record.data);
+                &raw_record
+            }
+            other => {
+                let number = other.number();
+                match skipped.iter_mut().find(|(n, _)| *n == number) {
+                    Some((_, count)) => *count += 1,
+                    None => skipped.push((number, 1)),
+                }
+                continue;
+            }
+        };
+        let packet = match Packet::parse(data) {
             Ok(packet) => packet,
             Err(e) => {
-                break Err(
-                    anyhow::Error::new(e).context(format!("{name}: record {index} is damaged"))
-                )
+                damaged += 1;
+                report(&format!(
+                    "{name}: record {} at byte {} is damaged: {e}",
+                    record.number, record.offset
+                ));
+                continue;
             }
         };
         if let Err(e) = sink.write(&packet, record.time, &mut names) {
@@ -80,11 +112,77 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         }
     };
     let flushed = sink.finish(&[]).map_err(output::write_error);
-    match outcome.and(flushed) {
-        Err(e) if output::is_closed_pipe(&e) => Ok(()),
+    let outcome = match outcome.and(flushed) {
+        Err(e) if output::is_closed_pipe(&e) => return Ok(()),
         other => other,
+    };
+    if !skipped.is_empty() {
+        let (records, types) = skipped
+            .iter()
+            .fold((0, Vec::new()), |(sum, mut types), (n, c)| {
+                types.push(n.to_string());
+                (sum + c, types)
+            });
+        let reason = if nflog_output {
+            "not NFLOG, which a capture file of link type NFLOG holds"
+        } else {
+            "neither NFLOG nor raw IP"
+        };
+        report(&format!(
+            "{name}: skipped {records} records of interfaces of link type {} ({reason})",
+            types.join(", ")
+        ));
     }
+    outcome?;
+    if damaged > 0 {
+        bail!(
+            "{name}: {damaged} damaged records skipped ({} read, {written} printed)",
+            reader.records()
+        );
+    }
+    Ok(())
 }
+
+/// Whether `nflog read` prints records of this link type.
+fn readable(link_type: LinkType) -> bool {
+    matches!(link_type, LinkType::Nflog | LinkType::Raw)
+}
+
+/// Writes a note on standard error, after what standard output holds so far.
+fn report(line: &str) {
+    let _ = io::stdout().flush();
+    let _ = writeln!(io::stderr(), "nflog: {line}");
+}
+
+/// Wraps a raw IP packet into an NFLOG record that holds nothing else: the family and
+/// `hw_protocol` its IP version says, group 0, hook 255 (no hook is known), the packet as
+/// `NFULA_PAYLOAD`. The formats then print what the packet itself says.
+fn raw_ip_record(out: &mut Vec<u8>, ip: &[u8]) {
+    let (family, ethertype) = match ip.first().map(|b| b >> 4) {
+        Some(4) => (Family::Ipv4, ETHERTYPE_IPV4),
+        Some(6) => (Family::Ipv6, ETHERTYPE_IPV6),
+        _ => (Family::Unspec, 0),
+    };
+    out.clear();
+    out.extend_from_slice(&[family.number(), 0, 0, 0]);
+    let [p0, p1] = ethertype.to_be_bytes();
+    emit(
+        out,
+        PacketAttr::PacketHdr as u16,
+        &[p0, p1, UNKNOWN_HOOK, 0],
+    );
+    // A record holds at most 256 KiB (the snapshot length), and an attribute 64 KiB: a
+    // longer packet keeps its first 64 KiB less the header, as the kernel's copy range would.
+    let keep = ip.len().min(usize::from(u16::MAX) - 4);
+    emit(out, PacketAttr::Payload as u16, &ip[..keep]);
+}
+
+/// The hook byte of a record made from a raw IP packet: no real hook has this number.
+const UNKNOWN_HOOK: u8 = 255;
+/// The EtherType of IPv4, `hw_protocol` of an IPv4 packet.
+const ETHERTYPE_IPV4: u16 = 0x0800;
+/// The EtherType of IPv6.
+const ETHERTYPE_IPV6: u16 = 0x86dd;
 
 fn display_name(path: &Path) -> String {
     if path.as_os_str() == "-" {

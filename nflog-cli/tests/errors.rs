@@ -305,8 +305,8 @@ fn cut_capture_prints_whole_records_then_names_the_offset() {
 }
 
 #[test]
-fn capture_of_another_link_type_is_refused_by_read() {
-    if !privileged("capture_of_another_link_type_is_refused_by_read") {
+fn capture_of_raw_ip_is_read_and_another_link_type_refused() {
+    if !privileged("capture_of_raw_ip_is_read_and_another_link_type_refused") {
         return;
     }
     in_netns(|| {
@@ -318,25 +318,31 @@ fn capture_of_another_link_type_is_refused_by_read() {
             101,
             "LINKTYPE_RAW"
         );
+        // Our own `--linktype raw` output reads as the IP packets it holds.
         let (status, stdout, stderr) = nflog_output(&["read", raw.to_str().unwrap()]);
+        assert!(status.success(), "{stderr}");
+        assert_eq!(stdout.lines().count(), 3, "{stdout}");
+        assert!(
+            stdout
+                .lines()
+                .all(|l| l.contains(" SRC=127.0.0.1 DST=127.0.0.1 ")
+                    && l.contains(&format!(" DPT={PORT} "))),
+            "{stdout}"
+        );
+
+        // Another link type is refused from the file header alone, before any output.
+        let mut ethernet = bytes[..24].to_vec();
+        ethernet[20..24].copy_from_slice(&1u32.to_ne_bytes());
+        let path = scratch.join("empty-ethernet.pcap");
+        fs::write(&path, &ethernet).unwrap();
+        let (status, stdout, stderr) = nflog_output(&["read", path.to_str().unwrap()]);
         assert_eq!(status.code(), Some(1), "{stderr}");
         assert_eq!(stdout, "");
         let line = one_line(&stderr);
         assert!(
-            line.contains("has link type 101 (not NFLOG, 239)"),
+            line.contains("has link type 1 (not NFLOG, 239, or raw IP, 101)"),
             "{line}"
         );
         assert!(line.contains("tcpdump -i nflog:N -w"), "{line}");
-
-        // The file header alone says so: an empty capture of another link type is refused too.
-        let empty = scratch.join("empty-raw.pcap");
-        fs::write(&empty, &bytes[..24]).unwrap();
-        let (status, stdout, stderr) = nflog_output(&["read", empty.to_str().unwrap()]);
-        assert_eq!(status.code(), Some(1), "{stderr}");
-        assert_eq!(stdout, "");
-        assert!(
-            one_line(&stderr).contains("has link type 101 (not NFLOG, 239)"),
-            "{stderr}"
-        );
     });
 }

@@ -11,9 +11,8 @@
 //! ...). An attribute this module does not know is descended into only when it carries
 //! `NLA_F_NESTED`.
 
-use crate::conntrack::attr::is_nest;
-use crate::conntrack::CtAttr;
 use crate::wire::attr::{align4, NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK};
+use crate::wire::ctattr::{is_nest, CtAttr};
 use crate::wire::kind::PacketAttr;
 use crate::wire::packet::NFGENMSG_LEN;
 

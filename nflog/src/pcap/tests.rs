@@ -340,11 +340,7 @@ type Idb = (u16, Vec<(u16, Vec<u8>)>);
 
 /// A pcapng file in this host's byte order or the other one (`foreign`): a section header,
 /// one interface description per entry of `interfaces` (link type and options), `packets`.
-fn pcapng_file(
-    foreign: bool,
-    interfaces: &[Idb],
-    packets: &[Epb],
-) -> Vec<u8> {
+fn pcapng_file(foreign: bool, interfaces: &[Idb], packets: &[Epb]) -> Vec<u8> {
     let u32b = |v: u32| if foreign { v.swap_bytes() } else { v }.to_ne_bytes();
     let u16b = |v: u16| if foreign { v.swap_bytes() } else { v }.to_ne_bytes();
     let mut out = Vec::new();
@@ -450,7 +446,9 @@ fn foreign_vlan_and_conntrack_records_read_as_native_ones() {
                     tci: 0x7064
                 })
             );
-            let ct = crate::Conntrack::from_packet(&p).unwrap().unwrap();
+            let ct = crate::conntrack::Conntrack::from_packet(&p)
+                .unwrap()
+                .unwrap();
             assert_eq!(ct.id(), Some(0xdead_beef));
             assert_eq!(ct.mark(), Some(0x42));
             let orig = ct.original().unwrap();
