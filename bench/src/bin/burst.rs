@@ -676,19 +676,14 @@ fn receive_raw(
         Some(Duration::from_millis(50)),
     )?;
     let mut buffer = vec![0u8; MAX_DATAGRAM];
-    let progress = Arc::new(Progress {
-        flush: config.flush_timeout,
-        ..Progress::default()
-    });
     let mut received = 0u64;
     let mut datagrams = 0u64;
     let mut truncated = 0u64;
     let mut overruns = 0u64;
     let mut sink = 0u64;
 
-    let epoch = Instant::now();
-    let (sender, watchdog) = start_sender_and_watchdog(args, netns, &progress, epoch, None);
-    let clocks = Clocks::start(args, &progress, epoch)?;
+    let run = InProcessRun::start(args, config, netns, None)?;
+    let (progress, clocks) = (&run.progress, &run.clocks);
     let mut end = None;
     while received < args.packets {
         match rustix::net::recv(socket.as_fd(), &mut buffer, RecvFlags::TRUNC) {
@@ -714,26 +709,12 @@ fn receive_raw(
             end = Some(clocks.rx_start.elapsed());
         }
     }
-    let rx_cpu = thread_cpu()? - clocks.cpu_start;
-    progress.finished.store(true, Ordering::Relaxed);
-    let (sent, tx_cpu) = sender.join().map_err(|_| "sender panicked")??;
-    watchdog.join().map_err(|_| "watchdog panicked")?;
     std::hint::black_box(sink);
-    Ok(Outcome {
-        mode,
-        sent,
-        received,
-        datagrams: Some(datagrams),
-        truncated: Some(truncated),
-        overruns: Some(overruns),
-        seq_gaps: None,
-        rx_clock: Some(rx_cpu.clock),
-        rx_rusage: rx_cpu.rusage,
-        tx_cpu,
-        wall: clocks.wall(end, &progress),
-        peak_rss_kib: None,
-        notes: Vec::new(),
-    })
+    let mut outcome = run.finish(mode, received, end)?;
+    outcome.datagrams = Some(datagrams);
+    outcome.truncated = Some(truncated);
+    outcome.overruns = Some(overruns);
+    Ok(outcome)
 }
 
 /// Mode `listener`: `Listener::run`, as a user of the crate would.
@@ -744,18 +725,12 @@ fn receive_listener(args: &Args, config: &GroupConfig, netns: u64) -> Result<Out
         .receive_buffer(Some(RECEIVE_BUFFER))
         .bind()?;
     let stop = listener.stop_handle();
-    let progress = Arc::new(Progress {
-        flush: config.flush_timeout,
-        ..Progress::default()
-    });
     let mut received = 0u64;
     let mut sink = 0u64;
     let mut end = None;
 
-    let epoch = Instant::now();
-    let (sender, watchdog) =
-        start_sender_and_watchdog(args, netns, &progress, epoch, Some(stop.clone()));
-    let clocks = Clocks::start(args, &progress, epoch)?;
+    let run = InProcessRun::start(args, config, netns, Some(stop.clone()))?;
+    let (progress, clocks) = (&run.progress, &run.clocks);
     let stats = listener.run(|packet| {
         touch(&packet, &mut sink);
         received += 1;
@@ -765,26 +740,72 @@ fn receive_listener(args: &Args, config: &GroupConfig, netns: u64) -> Result<Out
             stop.stop();
         }
     })?;
-    let rx_cpu = thread_cpu()? - clocks.cpu_start;
-    progress.finished.store(true, Ordering::Relaxed);
-    let (sent, tx_cpu) = sender.join().map_err(|_| "sender panicked")??;
-    watchdog.join().map_err(|_| "watchdog panicked")?;
     std::hint::black_box(sink);
-    Ok(Outcome {
-        mode: Mode::Listener,
-        sent,
-        received,
-        datagrams: Some(stats.datagrams),
-        truncated: Some(stats.truncated),
-        overruns: Some(stats.overruns),
-        seq_gaps: Some(stats.seq_gaps),
-        rx_clock: Some(rx_cpu.clock),
-        rx_rusage: rx_cpu.rusage,
-        tx_cpu,
-        wall: clocks.wall(end, &progress),
-        peak_rss_kib: None,
-        notes: Vec::new(),
-    })
+    let mut outcome = run.finish(Mode::Listener, received, end)?;
+    outcome.datagrams = Some(stats.datagrams);
+    outcome.truncated = Some(stats.truncated);
+    outcome.overruns = Some(stats.overruns);
+    outcome.seq_gaps = Some(stats.seq_gaps);
+    Ok(outcome)
+}
+
+/// The sender, the watchdog and the clocks of an in-process run, from the first send to
+/// the end of receiving.
+struct InProcessRun {
+    progress: Arc<Progress>,
+    sender: SenderHandle,
+    watchdog: std::thread::JoinHandle<()>,
+    clocks: Clocks,
+}
+
+impl InProcessRun {
+    /// Starts the sender and the watchdog (which `stop`s the receiver, if given, once
+    /// nothing more comes), and the clocks once receiving may begin.
+    fn start(
+        args: &Args,
+        config: &GroupConfig,
+        netns: u64,
+        stop: Option<nflog::StopHandle>,
+    ) -> Result<InProcessRun, BoxError> {
+        let progress = Arc::new(Progress {
+            flush: config.flush_timeout,
+            ..Progress::default()
+        });
+        let epoch = Instant::now();
+        let (sender, watchdog) = start_sender_and_watchdog(args, netns, &progress, epoch, stop);
+        let clocks = Clocks::start(args, &progress, epoch)?;
+        Ok(InProcessRun {
+            progress,
+            sender,
+            watchdog,
+            clocks,
+        })
+    }
+
+    /// Once receiving stopped: the receiving thread's CPU time since the start (read
+    /// first, before anything else costs it), then the sender's count and CPU time, and
+    /// the wall time to the last packet (`end`, if every packet came).
+    fn finish(self, mode: Mode, received: u64, end: Option<Duration>) -> Result<Outcome, BoxError> {
+        let rx_cpu = thread_cpu()? - self.clocks.cpu_start;
+        self.progress.finished.store(true, Ordering::Relaxed);
+        let (sent, tx_cpu) = self.sender.join().map_err(|_| "sender panicked")??;
+        self.watchdog.join().map_err(|_| "watchdog panicked")?;
+        Ok(Outcome {
+            mode,
+            sent,
+            received,
+            datagrams: None,
+            truncated: None,
+            overruns: None,
+            seq_gaps: None,
+            rx_clock: Some(rx_cpu.clock),
+            rx_rusage: rx_cpu.rusage,
+            tx_cpu,
+            wall: self.clocks.wall(end, &self.progress),
+            peak_rss_kib: None,
+            notes: Vec::new(),
+        })
+    }
 }
 
 type SenderHandle = std::thread::JoinHandle<Result<(u64, Duration), BoxError>>;
