@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use nflog::{Flags, GroupConfig, Listener};
-use support::{in_netns, nft, privileged, send_udp};
+use support::{in_netns, log_ports, nft, privileged, send_udp};
 
 /// Sends `count` packets while the listener does not read, then drains it; returns the
 /// packets received.
@@ -47,14 +47,7 @@ fn overruns_double_the_receive_buffer_up_to_the_limit() {
             )
             .bind()
             .unwrap();
-        nft(r#"
-            table inet t {
-                chain out {
-                    type filter hook output priority 0;
-                    udp dport 6200 log group 62;
-                }
-            }
-        "#);
+        nft(&log_ports(&[(6200, 62)]));
         let start = listener.stats().receive_buffer;
         assert_eq!(start, 8192, "the kernel doubles the 4096 asked for");
 
@@ -108,14 +101,7 @@ fn growth_can_be_turned_off() {
             .config(GroupConfig::new().queue_threshold(10))
             .bind()
             .unwrap();
-        nft(r#"
-            table inet t {
-                chain out {
-                    type filter hook output priority 0;
-                    udp dport 6200 log group 63;
-                }
-            }
-        "#);
+        nft(&log_ports(&[(6200, 63)]));
         burst_then_drain(&mut listener, 3000);
         let stats = listener.stats();
         assert!(stats.overruns > 0, "{stats}");
