@@ -128,9 +128,17 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         } else {
             "neither NFLOG nor raw IP"
         };
+        let types = types.join(", ");
+        if outcome.is_ok() && written == 0 && damaged == 0 {
+            // Nothing in the file is for us: a refusal, as for a pcap file of that link type.
+            bail!(
+                "{name} has no record to print: its {records} records are of link type {types} \
+                 ({reason}); nflog read reads captures made with `nflog -w` or \
+                 `tcpdump -i nflog:N -w`"
+            );
+        }
         report(&format!(
-            "{name}: skipped {records} records of interfaces of link type {} ({reason})",
-            types.join(", ")
+            "{name}: skipped {records} records of interfaces of link type {types} ({reason})"
         ));
     }
     outcome?;

@@ -248,6 +248,29 @@ fn a_pcapng_mixing_link_types_prints_its_nflog_interfaces() {
     );
 }
 
+#[test]
+fn a_pcapng_of_other_link_types_only_is_refused() {
+    let scratch = Scratch::new();
+    let mut file = pcapng_header();
+    idb(&mut file, 1);
+    let frame = [[0u8; 12].as_slice(), &[0x08, 0x00], &udp(9)].concat();
+    epb(&mut file, 0, &frame);
+    epb(&mut file, 0, &frame);
+    let path = scratch.join("lo.pcapng");
+    fs::write(&path, file).unwrap();
+    let (code, stdout, stderr) = read(&path, &[]);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert_eq!(
+        stderr,
+        format!(
+            "nflog: {} has no record to print: its 2 records are of link type 1 (neither \
+             NFLOG nor raw IP); nflog read reads captures made with `nflog -w` or \
+             `tcpdump -i nflog:N -w`\n",
+            path.display()
+        )
+    );
+}
+
 fn pcapng_header() -> Vec<u8> {
     let mut out = Vec::new();
     let body = [

@@ -1,10 +1,14 @@
 //! Properties of the pcap and pcapng writers and reader: what is written reads back the
 //! same; a file cut anywhere reads as its whole records, then a cut is reported (or a clean
-//! end at a record boundary); arbitrary bytes never make the reader panic.
+//! end at a record boundary); arbitrary bytes never make the reader panic; a record written
+//! in the other byte order, nests included, reads as the one written in this host's.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nflog::pcap::{CaptureReader, InterfaceStats, LinkType, PcapWriter, PcapngWriter, ReadError};
+use nflog::pcap::{
+    swap_nflog_tlv_headers_to_foreign, CaptureReader, InterfaceStats, LinkType, PcapWriter,
+    PcapngWriter, ReadError,
+};
 use nflog::wire::emit;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -174,6 +178,144 @@ proptest! {
         for (_, _, _, data) in read {
             // Records are only bytes: parsing them may fail, never panic.
             let _ = nflog::Packet::parse(&data);
+        }
+    }
+}
+
+/// An attribute of a record: a value, or a nest of attributes (its type with the flag bits
+/// the kernel sets).
+#[derive(Debug, Clone)]
+enum Tlv {
+    Leaf(u16, Vec<u8>),
+    Nest(u16, Vec<Tlv>),
+}
+
+/// Encodes `tlvs` with their headers in this host's byte order or the other one, each
+/// attribute padded to 4 bytes: written independently of the library's swapping.
+fn encode(out: &mut Vec<u8>, tlvs: &[Tlv], foreign: bool) {
+    let order = |v: u16| if foreign { v.swap_bytes() } else { v };
+    for tlv in tlvs {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        let kind = match tlv {
+            Tlv::Leaf(kind, value) => {
+                out.extend_from_slice(value);
+                *kind
+            }
+            Tlv::Nest(kind, members) => {
+                encode(out, members, foreign);
+                *kind
+            }
+        };
+        let len = (out.len() - at) as u16;
+        out[at..at + 2].copy_from_slice(&order(len).to_ne_bytes());
+        out[at + 2..at + 4].copy_from_slice(&order(kind).to_ne_bytes());
+        out.resize((out.len() + 3) & !3, 0);
+    }
+}
+
+fn leaves(kinds: core::ops::RangeInclusive<u16>) -> impl Strategy<Value = Vec<Tlv>> {
+    vec(
+        (kinds, vec(any::<u8>(), 0..10)).prop_map(|(k, v)| Tlv::Leaf(k, v)),
+        0..4,
+    )
+}
+
+/// A conntrack entry as ctnetlink nests it (no NLA_F_NESTED anywhere): tuples with their
+/// IP and PROTO nests, PROTOINFO with a TCP nest, counters, NAT with its PROTO nest, leaves.
+fn conntrack() -> impl Strategy<Value = Tlv> {
+    let tuple = (
+        prop_oneof![Just(1u16), Just(2), Just(14)],
+        leaves(1..=4),
+        leaves(1..=9),
+    )
+        .prop_map(|(kind, ip, proto)| Tlv::Nest(kind, vec![Tlv::Nest(1, ip), Tlv::Nest(2, proto)]));
+    let protoinfo = leaves(1..=5).prop_map(|tcp| Tlv::Nest(4, vec![Tlv::Nest(1, tcp)]));
+    let counters =
+        (prop_oneof![Just(9u16), Just(10)], leaves(1..=2)).prop_map(|(k, l)| Tlv::Nest(k, l));
+    let nat = (
+        prop_oneof![Just(6u16), Just(13)],
+        leaves(1..=2),
+        leaves(1..=2),
+    )
+        .prop_map(|(kind, mut members, ports)| {
+            members.push(Tlv::Nest(3, ports));
+            Tlv::Nest(kind, members)
+        });
+    let leaf = (
+        prop_oneof![
+            Just(3u16),
+            Just(7),
+            Just(8),
+            Just(11),
+            Just(12),
+            Just(18),
+            Just(22)
+        ],
+        vec(any::<u8>(), 0..17),
+    )
+        .prop_map(|(k, v)| Tlv::Leaf(k, v));
+    vec(prop_oneof![tuple, protoinfo, counters, nat, leaf], 0..8).prop_map(|m| Tlv::Nest(18, m))
+}
+
+/// A record's attributes: PACKET_HDR, then in any order a VLAN nest (NLA_F_NESTED), a
+/// conntrack entry, an unknown attribute with NLA_F_NESTED, and leaves.
+fn nested_attributes() -> impl Strategy<Value = Vec<Tlv>> {
+    let vlan = leaves(1..=2).prop_map(|m| Tlv::Nest(20 | 0x8000, m));
+    let unknown = leaves(1..=40).prop_map(|m| Tlv::Nest(40 | 0x8000, m));
+    let leaf = (
+        prop_oneof![Just(2u16), Just(9), Just(10), Just(19), Just(21)],
+        vec(any::<u8>(), 4..24),
+    )
+        .prop_map(|(k, v)| Tlv::Leaf(k, v));
+    vec(prop_oneof![vlan, conntrack(), unknown, leaf], 0..6).prop_map(|mut tlvs| {
+        tlvs.insert(0, Tlv::Leaf(1, vec![0x08, 0x00, 1, 0]));
+        tlvs
+    })
+}
+
+/// A pcap file of one record, its headers in this host's byte order or the other one.
+fn pcap_in_order(record: &[u8], foreign: bool) -> Vec<u8> {
+    let order = |v: u32| if foreign { v.swap_bytes() } else { v };
+    let mut out = order(0xA1B2_C3D4).to_ne_bytes().to_vec();
+    for v in [2u16, 4] {
+        out.extend_from_slice(&if foreign { v.swap_bytes() } else { v }.to_ne_bytes());
+    }
+    for v in [
+        0,
+        0,
+        262_144,
+        239,
+        7,
+        0,
+        record.len() as u32,
+        record.len() as u32,
+    ] {
+        out.extend_from_slice(&order(v).to_ne_bytes());
+    }
+    out.extend_from_slice(record);
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_foreign_record_with_nests_reads_as_the_native_one(tlvs in nested_attributes()) {
+        let mut native = vec![7, 0, 0, 5];
+        encode(&mut native, &tlvs, false);
+        let mut foreign = vec![7, 0, 0, 5];
+        encode(&mut foreign, &tlvs, true);
+
+        let mut turned = native.clone();
+        swap_nflog_tlv_headers_to_foreign(&mut turned);
+        prop_assert_eq!(&turned, &foreign);
+
+        for bytes in [pcap_in_order(&native, false), pcap_in_order(&foreign, true)] {
+            let mut reader = CaptureReader::new(&bytes[..]).unwrap();
+            let record = reader.next_record().unwrap().unwrap();
+            prop_assert_eq!(record.data, &native[..]);
+            prop_assert_eq!(record.time, UNIX_EPOCH + Duration::from_secs(7));
         }
     }
 }
