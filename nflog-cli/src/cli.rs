@@ -89,7 +89,7 @@ pub struct OutputArgs {
     #[arg(long = "linktype", value_enum, default_value = "nflog")]
     pub linktype: LinkTypeArg,
 
-    /// Print interface indexes, not names.
+    /// Print interfaces as their index (`if:N`), not their name.
     #[arg(short = 'n', long = "numeric")]
     pub numeric: bool,
 

@@ -153,7 +153,7 @@ fn check_capture_file(file: &std::path::Path, count: usize) {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), count, "{stdout}");
     for line in lines {
-        assert!(line.contains(" fmt IN= OUT=1 "), "{line}");
+        assert!(line.contains(" fmt IN= OUT=if:1 "), "{line}");
         assert!(line.contains(&format!(" DPT={PORT} ")), "{line}");
         assert!(line.contains(&format!(" GROUP={GROUP}")), "{line}");
     }

@@ -262,7 +262,7 @@ fn cut_capture_prints_whole_records_then_names_the_offset() {
         assert_eq!(status.code(), Some(1), "{stderr}");
         assert_eq!(stdout.lines().count(), 2, "the two whole records: {stdout}");
         assert!(
-            stdout.lines().all(|l| l.contains(" err IN= OUT=1 ")),
+            stdout.lines().all(|l| l.contains(" err IN= OUT=if:1 ")),
             "{stdout}"
         );
         let line = one_line(&stderr);

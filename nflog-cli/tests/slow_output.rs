@@ -235,7 +235,7 @@ fn standard_output_shows_each_packet_as_it_comes() {
             });
         }
         for line in nflog.stdout().lines() {
-            assert!(line.contains(" slow IN= OUT=1 "), "{line}");
+            assert!(line.contains(" slow IN= OUT=if:1 "), "{line}");
             assert!(line.contains(&format!(" DPT={PORT} LEN=208 ")), "{line}");
         }
         nflog.signal(Signal::INT);

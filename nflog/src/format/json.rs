@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use chrono::{Datelike, Timelike};
 use etherparse::LaxIpv6Slice;
 
-use super::put::{push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
+use super::names::{interface_pieces, Piece};
+use super::put::{push_dec, push_hex, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
 use super::{packet_time, TimeZone};
 use crate::decode::{self, Cut, Decoded, Icmp, Layer, Network, Tcp, Transport};
 use crate::format::ResolveInterface;
@@ -95,7 +96,8 @@ const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 ///   not for a later fragment nor for ESP; `ip6.nexthdr` is that same protocol;
 ///   `ip6.fragoff` is the fragment offset in bytes; ARP's `arp.hwtype`, `arp.protocoltype`,
 ///   `arp.operation`.
-/// - **IFINDEX**: `oob.in` and `oob.out` always both, `""` for index 0.
+/// - **IFINDEX**: `oob.in` and `oob.out` always both, `""` for index 0 (see difference 2
+///   for an index nobody names).
 /// - **IP2STR**: `src_ip`/`dest_ip` as `inet_ntop` writes them (IPv6 compressed, and
 ///   `::1.2.3.4` / `::ffff:1.2.3.4` for the IPv4-compatible and -mapped forms, which Rust's
 ///   `Display` writes differently); `arp.saddr.str`/`arp.daddr.str` for ARP.
@@ -119,8 +121,14 @@ const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 /// 1. **A prefix that is not valid UTF-8** is written with each invalid sequence replaced by
 ///    U+FFFD. ulogd's `json_string()` refuses it and the `oob.prefix` key silently
 ///    disappears; a replaced byte is better than a lost prefix.
-/// 2. **An interface index nobody can name** gives `""`. ulogd writes the name its static
-///    buffer still holds from an earlier packet (a stale name), or `""` at start.
+/// 2. **An interface index nobody can name** (`-n`, a capture file read, an interface
+///    gone) gives `"if:N"`, its index (`"if:3"`), which can be no interface's name (the
+///    kernel refuses `:` in names). ulogd writes the name its static buffer still holds
+///    from an earlier packet (a stale name), or `""` at start. **A name that is not UTF-8**
+///    has each byte that is not written as `\xNN` (the value `caf\xe9`, JSON
+///    `"caf\\xe9"`), and a backslash in a name is `\\` in the value: the text format's
+///    `IN=`/`OUT=` word exactly. ulogd's `json_string()` refuses such a name (the key
+///    disappears) and writes a backslash as it is.
 /// 3. **Families netdev (5), unspec and unknown ones**, and **bridge packets that are not
 ///    IPv4, IPv6 or ARP**, get a line with everything we know (the headers the decoder
 ///    reads by EtherType). ulogd's IP2STR returns an error for them, which aborts the stack:
@@ -555,14 +563,26 @@ impl Line<'_> {
     }
 }
 
-/// The interface name for `index` as a JSON string: `""` for 0 or a name not found.
+/// Interface `index` as a JSON string: `""` for 0, else as [`interface_pieces`] shows it,
+/// like the text format (its name, escaped; `if:N` when unnamed).
 fn write_name(buf: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: u32) {
-    let name = if index == 0 {
-        ""
-    } else {
-        names.interface_name(index).unwrap_or("")
-    };
-    write_string(buf, name);
+    buf.push(b'"');
+    if index != 0 {
+        interface_pieces(names, index, |piece| match piece {
+            Piece::Plain(text) => escape_into(buf, text),
+            // The value's `\xNN` and `\\`, each backslash escaped for JSON.
+            Piece::Byte(byte) => {
+                buf.extend_from_slice(b"\\\\x");
+                push_hex(buf, byte.into(), 2, false);
+            }
+            Piece::Backslash => buf.extend_from_slice(b"\\\\\\\\"),
+            Piece::Index(index) => {
+                buf.extend_from_slice(b"if:");
+                push_dec(buf, index);
+            }
+        });
+    }
+    buf.push(b'"');
 }
 
 /// The `timestamp` value: `"%04d-%02d-%02dT%02d:%02d:%02d.%06u%s"` as ulogd's JSON plugin.
@@ -1488,7 +1508,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_interface_is_empty() {
+    fn unknown_interface_is_if_and_its_index() {
         let b = body(
             2,
             &[
@@ -1507,9 +1527,72 @@ mod tests {
             text.contains("\"oob.ifindex_in\": 9, \"oob.hook\""),
             "{text}"
         );
+        // Index 0 is no interface: "" as in ulogd.
         assert!(
-            text.contains("\"oob.in\": \"\", \"oob.out\": \"\""),
+            text.contains("\"oob.in\": \"if:9\", \"oob.out\": \"\""),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn interface_names_say_the_same_in_json_and_text() {
+        for (index, shown) in [
+            (5u32, "5"),
+            (2, "caf\\xe9"),
+            (3, "a\\\\x0ab"),
+            (4, "q\"\\x01\\x7fn\u{e9}"),
+            (9, "if:9"),
+        ] {
+            let b = body(
+                2,
+                &[
+                    (PacketAttr::PacketHdr, &header(0x0800, 2)),
+                    (PacketAttr::IfindexIndev, &index.to_be_bytes()),
+                ],
+            );
+            let packet = Packet::parse(&b).unwrap();
+            let mut json = Vec::new();
+            JsonFormat::new()
+                .write(
+                    &mut json,
+                    &packet,
+                    received(),
+                    &mut crate::format::names::OddNames,
+                )
+                .unwrap();
+            let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+            assert_eq!(json["oob.in"], shown, "{json}");
+            let mut text = Vec::new();
+            crate::format::TextFormat::new()
+                .hostname("h")
+                .write(
+                    &mut text,
+                    &packet,
+                    received(),
+                    &mut crate::format::names::OddNames,
+                )
+                .unwrap();
+            let text = String::from_utf8(text).unwrap();
+            assert!(text.contains(&format!(" h IN={shown} OUT= ")), "{text}");
+        }
+        // A name that is not UTF-8 was "" (ulogd drops the key); "5" and index 5 differ.
+        let shown = |names: &mut dyn ResolveInterface| {
+            let b = body(
+                2,
+                &[
+                    (PacketAttr::PacketHdr, &header(0x0800, 2)),
+                    (PacketAttr::IfindexIndev, &5u32.to_be_bytes()),
+                ],
+            );
+            let mut json = Vec::new();
+            JsonFormat::new()
+                .write(&mut json, &Packet::parse(&b).unwrap(), received(), names)
+                .unwrap();
+            serde_json::from_slice::<serde_json::Value>(&json).unwrap()["oob.in"].clone()
+        };
+        assert_ne!(
+            shown(&mut crate::format::names::OddNames),
+            shown(&mut Numeric)
         );
     }
 

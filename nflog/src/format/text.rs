@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
 use super::clock::TimeZone;
+use super::names::{interface_pieces, Piece};
 use super::packet_time;
 use super::put::{push_dec, push_hex, push_ipv4_addr, push_ipv6_addr, push_padded};
 use crate::decode::{self, Arp, Cut, Decoded, Icmp, Ipv4, Ipv6, Network, Tcp, Transport};
@@ -64,9 +65,13 @@ const IPPROTO_SCTP: u8 = 132;
 ///   gives `TRUNCATED ` (the kernel's word), bytes that are no IP header `MALFORMED `.
 /// - **A malformed TCP header** (data offset below 5) still shows its fields, as the kernel
 ///   and ulogd2 do; an ARP packet cut short shows what it has, then `INCOMPLETE `.
-/// - **Interface names** come from the resolver; an index it cannot name is printed as a
-///   number (`IN=3`). ulogd2 prints the name of the previous packet in that case (a stale
-///   buffer), or nothing.
+/// - **Interface names** come from the resolver. An index it cannot name (`-n`, a capture
+///   file read, an interface gone) is written `if:3` (`IN=if:3`): no interface can be named
+///   that, as the kernel refuses `:` in names, whereas a bare `3` could be an interface's
+///   name. ulogd2 prints the name of the previous packet in that case (a stale buffer), or
+///   nothing. A name that is not UTF-8 is written with each byte that is not as `\xNN`
+///   (`IN=caf\xe9`), a backslash in it as `\\` (the JSON format's `oob.in` and `oob.out`
+///   say the same, the same way).
 /// - **Control characters** in the prefix, host or interface names are written `\xNN`, so a
 ///   packet is always exactly one line, and a **backslash** is written `\\`, so that a
 ///   prefix holding the four characters `\x0a` (written `\\x0a`) cannot be mistaken for one
@@ -213,16 +218,24 @@ fn push_ctime(line: &mut Vec<u8>, time: &DateTime<FixedOffset>) {
     push_padded(line, time.second(), 2);
 }
 
-/// An interface: its name, its index when unnamed, nothing for none or index 0 (as
-/// ulogd2's IFINDEX writes "" for 0).
+/// An interface as [`interface_pieces`] shows it (its name, escaped; `if:N` when unnamed),
+/// nothing for none or index 0 (as ulogd2's IFINDEX writes "" for 0).
 fn push_interface(line: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: Option<u32>) {
-    match index {
-        None | Some(0) => {}
-        Some(index) => match names.interface_name(index) {
-            Some(name) => push_text(line, name.as_bytes()),
-            None => push_dec(line, index),
-        },
-    }
+    let Some(index) = index.filter(|&i| i != 0) else {
+        return;
+    };
+    interface_pieces(names, index, |piece| match piece {
+        Piece::Plain(text) => line.extend_from_slice(text.as_bytes()),
+        Piece::Byte(byte) => {
+            line.extend_from_slice(b"\\x");
+            push_hex(line, byte.into(), 2, false);
+        }
+        Piece::Backslash => line.extend_from_slice(b"\\\\"),
+        Piece::Index(index) => {
+            line.extend_from_slice(b"if:");
+            push_dec(line, index);
+        }
+    });
 }
 
 /// `MAC=` and the hardware header, `hh:hh:...` in lowercase, or `MAC= ` without one.
@@ -1105,7 +1118,7 @@ mod tests {
     }
 
     #[test]
-    fn unnamed_interface_is_its_index() {
+    fn unnamed_interface_is_if_and_its_index_never_a_bare_number() {
         let line = line_of(&body(
             2,
             5,
@@ -1120,7 +1133,7 @@ mod tests {
         ));
         assert_eq!(
             line,
-            "Nov 28 04:35:06 golden IN=eth0 OUT=77 MAC= UID=1000 GID=100 MARK=0x0 GROUP=5 \n"
+            "Nov 28 04:35:06 golden IN=eth0 OUT=if:77 MAC= UID=1000 GID=100 MARK=0x0 GROUP=5 \n"
         );
         // The numeric resolver the CLI passes for -n.
         let body = body(
@@ -1143,7 +1156,7 @@ mod tests {
             .unwrap();
         assert!(String::from_utf8(out)
             .unwrap()
-            .contains(" h IN=2 OUT= MAC= "));
+            .contains(" h IN=if:2 OUT= MAC= "));
     }
 
     #[test]

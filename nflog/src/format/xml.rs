@@ -24,8 +24,10 @@ use crate::wire::packet::Packet;
 /// month 1 to 12), `<prefix>` when the packet has one, `<hook>`, `<hw>` with the EtherType
 /// in four hex digits and the source hardware address (`<src>`) when there is one, `<mark>`
 /// when not 0, `<indev>`, `<outdev>`, `<physindev>`, `<physoutdev>` as interface *indexes*
-/// when not 0, `<ctid>` (the conntrack id, `CTA_ID` in `NFULA_CT`), `<payload>` in hex.
-/// libnetfilter_log writes the element without a newline; we end each with `"\n"`.
+/// when not 0 (never names: an interface the text and JSON formats show as `if:N`, or by a
+/// name that is not UTF-8, is its index here too), `<ctid>` (the conntrack id, `CTA_ID` in
+/// `NFULA_CT`), `<payload>` in hex. libnetfilter_log writes the element without a newline;
+/// we end each with `"\n"`.
 ///
 /// # Where we differ from libnetfilter_log, on purpose
 ///
