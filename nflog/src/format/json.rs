@@ -538,8 +538,8 @@ struct Line<'b> {
 impl Line<'_> {
     /// Writes `"name": ` after a separator unless it is the first key.
     // Perf: inlined at each call, so that the key's length is a constant and its copy a few
-    // stores, not a call to memcpy: 9590 -> 8563 instructions (cachegrind) per JSON line of
-    // `benches/format.rs`'s INPUT IPv4/UDP packet; `int` and `string` likewise.
+    // stores, not a call to memcpy; `int` and `string` likewise (figures:
+    // docs/benchmarks.md, "Code shaped for speed").
     #[inline(always)]
     fn key(&mut self, name: &str) {
         if self.buf.len() > 1 {

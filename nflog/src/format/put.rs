@@ -16,9 +16,9 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
     8081828384858687888990919293949596979899";
 
 /// A number in decimal (`%u`).
-// Perf: two digits per division, from a table, and a short way for one digit (most of the
-// numbers of a line): 8563 -> 7505 instructions (cachegrind) for the JSON line of
-// `benches/format.rs`'s INPUT IPv4/UDP packet, 5057 -> 4584 for its text line.
+// Perf: two digits per division, from a table, and a short way for one digit, since most of
+// the numbers of a line are small: a line costs fewer instructions than with one division
+// per digit (figures: docs/benchmarks.md, "Code shaped for speed").
 #[inline]
 pub(crate) fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
     let mut n = n.into();

@@ -137,9 +137,9 @@ pub(crate) struct Accounting {
 }
 
 impl Accounting {
-    // Perf: inlined into `Batch::next` (another codegen unit), with `observe`: 109 -> 89 ns
-    // per packet for `Listener::run` (`examples/burst.rs --only listener --backlog --runs 9`,
-    // medians, back to back).
+    // Perf: inlined into `Batch::next` (another codegen unit), with `observe`, so that the
+    // accounting adds no call per packet to `Listener::run` (figures: docs/benchmarks.md,
+    // "Code shaped for speed").
     #[inline]
     pub(crate) fn packet(&mut self, packet: &Packet<'_>) {
         self.stats.packets += 1;

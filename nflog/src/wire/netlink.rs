@@ -27,8 +27,8 @@ pub struct Message<'a> {
 }
 
 // Perf: the small accessors and `Messages::next` are `#[inline]`: without it a loop in
-// another crate (a user's, the benches) pays a call per header field, 19 ns per message in
-// `benches/parse.rs` `walk`; with it, 2.5 ns.
+// another crate (a user's, the benches) pays a call per header field, which costs several
+// times the walk itself (figures: docs/benchmarks.md, "Code shaped for speed").
 impl<'a> Message<'a> {
     /// Checks that `bytes` starts with a header whose length covers the header and stays
     /// within `bytes`, and views that many bytes as one message.
