@@ -8,7 +8,7 @@
 //! A damaged or cut file yields every whole record before the damage, then an error that
 //! says where and what. Where only a record's contents are damaged and its length is sound
 //! (a pcapng packet block whose data overruns the block, or that names an interface never
-//! described; a time no `SystemTime` holds), the error is [`ReadError::DamagedRecord`] and
+//! described or whose description is damaged; a time no `SystemTime` holds), the error is [`ReadError::DamagedRecord`] and
 //! the next call goes on with the record after it. Every other error means the framing
 //! itself is lost, and the reading ends there.
 //!
@@ -136,6 +136,9 @@ struct Interface {
     units_per_second: Option<u128>,
     /// Seconds added to every timestamp (`if_tsoffset`).
     offset_seconds: i64,
+    /// Where the description is damaged: its packets are damaged records, and the
+    /// interfaces after it keep their numbers.
+    damaged_at: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -434,6 +437,11 @@ impl<R: Read> CaptureReader<R> {
         let Some(iface) = interfaces.get(interface as usize) else {
             return Err(format!("packet for undeclared interface {interface}"));
         };
+        if let Some(at) = iface.damaged_at {
+            return Err(format!(
+                "packet for interface {interface}, whose description at byte {at} is too short"
+            ));
+        }
         let time = match stamp {
             Some(units) => {
                 let since = units_to_duration(units, iface.units_per_second);
@@ -465,10 +473,17 @@ impl<R: Read> CaptureReader<R> {
         };
         let body = &self.buf[..body_len];
         if body.len() < 8 {
-            return Err(ReadError::Malformed {
-                offset: start,
-                reason: "interface description block too short".into(),
+            // Its length is sound: only its packets are lost, not the interfaces after it.
+            let Layout::Pcapng { interfaces, .. } = &mut self.layout else {
+                unreachable!("called for pcapng files only")
+            };
+            interfaces.push(Interface {
+                link_type: LinkType::Other(u16::MAX),
+                units_per_second: None,
+                offset_seconds: 0,
+                damaged_at: Some(start),
             });
+            return Ok(());
         }
         let link_type = LinkType::from_number(self.u16_at(&body[0..2], swapped));
         let mut units_per_second = Some(1_000_000);
@@ -507,6 +522,7 @@ impl<R: Read> CaptureReader<R> {
             link_type,
             units_per_second,
             offset_seconds,
+            damaged_at: None,
         });
         Ok(())
     }

@@ -674,3 +674,32 @@ fn packet_data_that_would_wrap_the_address_space_does_not_fit() {
     assert_eq!(data_range(20, 81, 100), None);
     assert_eq!(data_range(4, 0, 4), Some(4..4));
 }
+
+#[test]
+fn a_damaged_interface_description_costs_only_its_packets() {
+    let r1 = record(1, b"x");
+    let mut bytes = pcapng_file(
+        false,
+        &[(239, Vec::new())],
+        &[epb(0, 1, r1.clone()), epb(1, 2, r1.clone())],
+    );
+    // A 16-byte interface description (body of 4 bytes) before the packets: interface 0 is
+    // damaged, interface 1 the whole one.
+    let idb_at = 28;
+    let mut damaged = Vec::new();
+    for v in [1u32, 16, 0xEF, 16] {
+        damaged.extend_from_slice(&v.to_ne_bytes());
+    }
+    bytes.splice(idb_at..idb_at, damaged);
+    let mut r = CaptureReader::new(&bytes[..]).unwrap();
+    let err = r.next_record().unwrap_err();
+    assert!(
+        err.to_string().ends_with(&format!(
+            "packet for interface 0, whose description at byte {idb_at} is too short"
+        )),
+        "{err}"
+    );
+    let rec = r.next_record().unwrap().unwrap();
+    assert_eq!((rec.number, rec.interface, rec.data), (2, 1, &r1[..]));
+    assert!(r.next_record().unwrap().is_none());
+}
