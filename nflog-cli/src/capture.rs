@@ -25,23 +25,26 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
              `log group 5` (nft) or `--nflog-group 5` (iptables)"
         );
     }
+    output::check_options(&args.output, args.meta)?;
     let config = group_config(args);
     let mut builder = Listener::builder()
-        .groups(args.groups.iter().copied())
+        .groups(distinct(&args.groups))
         .config(config);
     if let Some(bytes) = args.rcvbuf {
-        builder = builder.receive_buffer(Some(bytes));
+        // At most i32::MAX (see the option): fits a usize on every target Linux has.
+        builder = builder.receive_buffer(Some(usize::try_from(bytes).unwrap_or(usize::MAX)));
     }
     if let Some(netns) = &args.netns {
         builder = builder.netns(netns.clone());
     }
-    let listener = builder.bind().map_err(explain_bind_error)?;
+    let listener = builder.bind().map_err(|e| explain_bind_error(e, args))?;
     let (out, to_file) = output::open(&args.output)?;
     if let Some(user) = &args.user {
         privileges::drop_to(user)?;
     }
     let format = output::choose_format(&args.output);
-    let sink = Sink::new(format, args.output.linktype, out).context("writing the output header")?;
+    let sink =
+        Sink::new(format, args.output.link_type(), out).context("writing the output header")?;
 
     let stop = listener.stop_handle();
     let on_signal = stop.clone();
@@ -78,19 +81,18 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         Ok(()) => writer.finish(&listener, &drops),
         Err(e) => Err(e),
     };
-    if status {
-        eprintln!();
-    }
-    eprintln!(
-        "{}",
-        summary(
-            &listener.stats(),
-            writer.sink.delivered(),
-            queued.saturating_sub(writer.sink.delivered()),
-            &drops,
-            queue_peak
-        )
+    let mut closing = summary(
+        &listener.stats(),
+        writer.sink.delivered(),
+        queued.saturating_sub(writer.sink.delivered()),
+        &drops,
+        queue_peak,
     );
+    if status {
+        // The status line is still on the terminal: end it first.
+        closing.insert(0, '\n');
+    }
+    output::warn(&closing);
     match outcome.and(finish) {
         Ok(()) => Ok(()),
         Err(e) if output::is_closed_pipe(&e) => Ok(()),
@@ -127,9 +129,20 @@ fn group_config(args: &CaptureArgs) -> GroupConfig {
     config.flags(flags)
 }
 
+/// The groups in the order given, each once: `-g 5,5` binds 5 once.
+fn distinct(groups: &[u16]) -> Vec<u16> {
+    let mut seen = Vec::with_capacity(groups.len());
+    for &group in groups {
+        if !seen.contains(&group) {
+            seen.push(group);
+        }
+    }
+    seen
+}
+
 /// The library's errors already say what to do; name the command-line option where one
-/// is the fix.
-fn explain_bind_error(e: Error) -> anyhow::Error {
+/// is the fix, in the command's words rather than the library's.
+fn explain_bind_error(e: Error, args: &CaptureArgs) -> anyhow::Error {
     match e {
         Error::InvalidConfig {
             setting: Setting::Nlbufsiz,
@@ -139,6 +152,21 @@ fn explain_bind_error(e: Error) -> anyhow::Error {
             setting: Setting::FlushTimeout,
             ..
         } => anyhow::Error::new(e).context("--flush-timeout"),
+        // Only the conntrack flag can be unsupported: the library's text names its own
+        // `Flags::CONNTRACK`, which a user of the command never wrote.
+        Error::Unsupported { errno, .. } if args.conntrack => {
+            anyhow::Error::new(io::Error::from_raw_os_error(errno)).context(
+                "--conntrack: this kernel cannot attach conntrack entries to NFLOG packets \
+                 (it lacks CONFIG_NETFILTER_NETLINK_GLUE_CT); leave out --conntrack, or use \
+                 a kernel built with it",
+            )
+        }
+        Error::Io { operation, .. }
+            if args.rcvbuf.is_some() && operation.contains("receive buffer") =>
+        {
+            let bytes = args.rcvbuf.unwrap_or_default();
+            anyhow::Error::new(e).context(format!("--rcvbuf {bytes}"))
+        }
         other => anyhow::Error::new(other),
     }
 }
@@ -188,7 +216,9 @@ fn read_into(
             }
             match item {
                 Ok(packet) => chunk.push(packet.as_bytes()),
-                Err(Error::Parse(e)) => eprintln!("nflog: skipped a malformed message: {e}"),
+                Err(Error::Parse(e)) => {
+                    output::warn(&format!("nflog: skipped a malformed message: {e}"));
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -369,4 +399,56 @@ fn summary(
         ));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn capture_args(args: &[&str]) -> CaptureArgs {
+        let cli =
+            crate::cli::Cli::try_parse_from(std::iter::once("nflog").chain(args.iter().copied()))
+                .unwrap();
+        cli.capture
+    }
+
+    #[test]
+    fn conntrack_unsupported_names_the_option() {
+        // Regression: on a kernel without CONFIG_NETFILTER_NETLINK_GLUE_CT the command said
+        // "leave out Flags::CONNTRACK", the library's name, not the command's.
+        let args = capture_args(&["-g", "5", "--conntrack"]);
+        let e = Error::Unsupported {
+            request: nflog::Request::Configure,
+            what: "conntrack support for NFLOG (CONFIG_NETFILTER_NETLINK_GLUE_CT); \
+                   use a kernel built with it, or leave out Flags::CONNTRACK",
+            errno: 95, // EOPNOTSUPP, as this machine's kernel answers
+        };
+        let line = format!("{:#}", explain_bind_error(e, &args));
+        assert!(line.starts_with("--conntrack: "), "{line}");
+        assert!(line.contains("leave out --conntrack"), "{line}");
+        assert!(line.contains("CONFIG_NETFILTER_NETLINK_GLUE_CT"), "{line}");
+        assert!(!line.contains("Flags::"), "{line}");
+        assert!(line.ends_with("(os error 95)"), "{line}");
+    }
+
+    #[test]
+    fn receive_buffer_errors_name_the_option() {
+        let args = capture_args(&["-g", "5", "--rcvbuf", "4096"]);
+        let e = Error::Io {
+            operation: "setting the receive buffer (SO_RCVBUF)",
+            source: io::Error::from_raw_os_error(22),
+        };
+        let line = format!("{:#}", explain_bind_error(e, &args));
+        assert!(
+            line.starts_with("--rcvbuf 4096: setting the receive buffer"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn groups_are_bound_once_each_in_order() {
+        assert_eq!(distinct(&[5, 5]), [5]);
+        assert_eq!(distinct(&[7, 5, 7, 6, 5]), [7, 5, 6]);
+    }
 }

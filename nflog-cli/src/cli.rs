@@ -85,9 +85,9 @@ pub struct OutputArgs {
     #[arg(short = 'F', long = "format", value_enum)]
     pub format: Option<OutputFormat>,
 
-    /// Link type of pcap and pcapng output.
-    #[arg(long = "linktype", value_enum, default_value = "nflog")]
-    pub linktype: LinkTypeArg,
+    /// Link type of pcap and pcapng output [default: nflog]
+    #[arg(long = "linktype", value_enum)]
+    pub linktype: Option<LinkTypeArg>,
 
     /// Print interfaces as their index (`if:N`), not their name.
     #[arg(short = 'n', long = "numeric")]
@@ -97,9 +97,21 @@ pub struct OutputArgs {
     #[arg(short = 'U', long = "packet-buffered")]
     pub packet_buffered: bool,
 
-    /// Stop after COUNT packets.
-    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    /// Stop after COUNT packets (1 or more).
+    #[arg(
+        short = 'c',
+        long = "count",
+        value_name = "COUNT",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
     pub count: Option<u64>,
+}
+
+impl OutputArgs {
+    /// The link type of pcap and pcapng output: NFLOG unless `--linktype` says otherwise.
+    pub fn link_type(&self) -> LinkTypeArg {
+        self.linktype.unwrap_or(LinkTypeArg::Nflog)
+    }
 }
 
 /// Arguments of `nflog capture`.
@@ -141,9 +153,14 @@ pub struct CaptureArgs {
     #[arg(long = "nlbufsiz", value_name = "BYTES")]
     pub nlbufsiz: Option<u32>,
 
-    /// Socket receive buffer to ask for, in bytes [default: 8388608].
-    #[arg(long = "rcvbuf", value_name = "BYTES")]
-    pub rcvbuf: Option<usize>,
+    /// Socket receive buffer to ask for, in bytes, at most 2147483647 [default: 8388608].
+    // The kernel takes an int: a larger value fails with EINVAL, named here instead.
+    #[arg(
+        long = "rcvbuf",
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(1..=i32::MAX as u64)
+    )]
+    pub rcvbuf: Option<u64>,
 
     /// Most bytes of packets received but not yet written, while the output is slower than
     /// the traffic; past it, packets are dropped and counted in the statistics.

@@ -15,7 +15,7 @@ use nflog::{GroupConfig, InterfaceNames, Listener};
 
 use crate::cli::{DemoArgs, LinkTypeArg};
 use crate::netns;
-use crate::output::{write_error, Sink};
+use crate::output::{self, write_error, Sink};
 
 const GROUP: u16 = 1;
 const UDP_PORT: u16 = 40400;
@@ -122,12 +122,12 @@ fn demo_in_private_namespace(format: crate::cli::OutputFormat) -> Result<()> {
     }
     sink.finish(&[]).map_err(write_error)?;
     let stats = listener.stats();
-    eprintln!(
+    output::warn(&format!(
         "nflog demo: {written} packets logged and received; {} overruns, {} malformed. \
          The namespace, its rule and its traffic are gone with the demo.",
         stats.overruns, stats.malformed
-    );
-    eprintln!("nflog demo: for real: add `log group 5` to a rule, then run `nflog -g 5`.");
+    ));
+    output::warn("nflog demo: for real: add `log group 5` to a rule, then run `nflog -g 5`.");
     if written == 0 {
         bail!("no packet arrived: the kernel may lack nfnetlink_log or nf_tables");
     }

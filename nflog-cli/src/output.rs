@@ -8,7 +8,7 @@ use std::path::Path;
 use std::rc::Rc;
 use std::time::SystemTime;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use nflog::format::{JsonFormat, ResolveInterface, TextFormat, XmlFormat};
 use nflog::pcap::{InterfaceStats, LinkType, PcapWriter, PcapngWriter};
 use nflog::Packet;
@@ -20,18 +20,57 @@ pub fn choose_format(args: &OutputArgs) -> OutputFormat {
     if let Some(format) = args.format {
         return format;
     }
-    match args
+    // `X.PCAP` is as much a pcap file as `x.pcap`.
+    let extension = args
         .write
         .as_deref()
         .and_then(Path::extension)
         .and_then(|e| e.to_str())
-    {
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
         Some("pcap") => OutputFormat::Pcap,
         Some("pcapng") => OutputFormat::Pcapng,
         Some("json") | Some("jsonl") => OutputFormat::Json,
         Some("xml") => OutputFormat::Xml,
         _ => OutputFormat::Text,
     }
+}
+
+/// Refuses options that mean nothing together, before anything is opened or truncated.
+pub fn check_options(args: &OutputArgs, meta: bool) -> Result<()> {
+    let format = choose_format(args);
+    let binary = matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
+    if let (Some(_), false) = (args.linktype, binary) {
+        bail!(
+            "--linktype applies to pcap and pcapng output only, and the output is {}: \
+             leave --linktype out, or write pcap (-F pcap, or -w FILE.pcap)",
+            format_name(format)
+        );
+    }
+    if meta && args.link_type() == LinkTypeArg::Raw {
+        bail!(
+            "--meta copies no packet bytes, and --linktype raw writes nothing else: \
+             leave out --meta, or --linktype raw to keep the metadata (LINKTYPE_NFLOG)"
+        );
+    }
+    Ok(())
+}
+
+/// The name of a format, as `-F` takes it.
+fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Text => "text",
+        OutputFormat::Json => "json",
+        OutputFormat::Xml => "xml",
+        OutputFormat::Pcap => "pcap",
+        OutputFormat::Pcapng => "pcapng",
+    }
+}
+
+/// Writes one line to standard error; a standard error that went away (`2>&1 | head`) is
+/// not worth a panic, and there is nowhere left to say anything.
+pub fn warn(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 /// Opens the output named by `-w` (standard output when absent or `-`).

@@ -20,6 +20,7 @@ use crate::output::{self, Sink};
 /// pcapng file are skipped with one note; raw IP records (LINKTYPE_RAW, which `nflog
 /// --linktype raw` writes) are decoded and printed as far as they go.
 pub fn run(args: &ReadArgs) -> Result<()> {
+    output::check_options(&args.output, false)?;
     let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
         Box::new(io::stdin().lock())
     } else {
@@ -29,11 +30,12 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         )
     };
     let name = display_name(&args.file);
+    refuse_same_file(args, &name)?;
     let mut reader = CaptureReader::new(BufReader::with_capacity(256 * 1024, input))
         .with_context(|| name.clone())?;
     let format = output::choose_format(&args.output);
     let file_output = matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
-    let nflog_output = file_output && args.output.linktype == LinkTypeArg::Nflog;
+    let nflog_output = file_output && args.output.link_type() == LinkTypeArg::Nflog;
     match reader.link_type() {
         // A pcap file declares its one link type up front: refuse it before any output.
         Some(LinkType::Raw) if nflog_output => bail!(
@@ -49,7 +51,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
     }
     let (out, _) = output::open(&args.output)?;
     let mut sink =
-        Sink::new(format, args.output.linktype, out).context("writing the output header")?;
+        Sink::new(format, args.output.link_type(), out).context("writing the output header")?;
     // Interfaces of a file's packets are another machine's, or of a moment gone: show
     // indexes, never names looked up here.
     let mut names = Numeric;
@@ -191,6 +193,38 @@ const UNKNOWN_HOOK: u8 = 255;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 /// The EtherType of IPv6.
 const ETHERTYPE_IPV6: u16 = 0x86dd;
+
+/// Refuses to write the file being read: opening the output truncates it before a record
+/// is read. The same file is the same device and inode, whatever path, link or descriptor
+/// names it (`-w ./x.pcap`, a hard link, standard output appending to it).
+fn refuse_same_file(args: &ReadArgs, name: &str) -> Result<()> {
+    let input = if args.file.as_os_str() == "-" {
+        rustix::fs::fstat(io::stdin())
+    } else {
+        rustix::fs::stat(&args.file)
+    };
+    let output = match args.output.write.as_deref() {
+        None => rustix::fs::fstat(io::stdout()),
+        Some(p) if p.as_os_str() == "-" => rustix::fs::fstat(io::stdout()),
+        Some(path) => rustix::fs::stat(path),
+    };
+    // Only regular files are destroyed by it: `< /dev/null > /dev/null` is one inode too.
+    let regular = |st: &rustix::fs::Stat| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+    };
+    if let (Ok(input), Ok(output)) = (input, output) {
+        if regular(&input)
+            && regular(&output)
+            && (input.st_dev, input.st_ino) == (output.st_dev, output.st_ino)
+        {
+            bail!(
+                "{name} is also the output: writing it would destroy it before it is read; \
+                 give -w another file"
+            );
+        }
+    }
+    Ok(())
+}
 
 fn display_name(path: &Path) -> String {
     if path.as_os_str() == "-" {

@@ -323,3 +323,40 @@ fn drop_to_nobody_keeps_capturing() {
         );
     });
 }
+
+#[test]
+fn a_group_given_twice_is_bound_once() {
+    // Regression: `-g 5,5` asked the kernel to bind group 5 twice, which it refuses.
+    let (_scratch, file) = capture("twice.txt", &["-g", "5,5"], 2);
+    let lines = support::lines(&file);
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+}
+
+#[test]
+fn closed_standard_error_ends_the_capture_quietly() {
+    // Regression: `nflog -g 7 2>&1 | head` died with status 101, a panic in the closing
+    // `eprintln!` of the statistics.
+    if !privileged("closed_standard_error_ends_the_capture_quietly") {
+        return;
+    }
+    in_netns(|| {
+        log_udp_to_group();
+        let scratch = Scratch::new();
+        let file = scratch.join("out.txt");
+        // Standard error into a pipe whose reader is gone before nflog writes to it; with
+        // pipefail the pipeline's status is nflog's.
+        let mut command = Command::new("bash");
+        command.args([
+            "-c",
+            "set -o pipefail; \"$0\" -g 5 -c 1 -w \"$1\" 2>&1 >/dev/null | true",
+            NFLOG,
+            file.to_str().unwrap(),
+        ]);
+        let mut pipeline = Proc::spawn(command, scratch.path(), "pipeline");
+        pipeline.wait_bound(GROUP);
+        udp4(PORT, b"one");
+        let status = pipeline.wait();
+        assert!(status.success(), "{status}: {}", pipeline.stderr());
+        assert_eq!(support::lines(&file).len(), 1);
+    });
+}

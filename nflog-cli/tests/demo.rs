@@ -106,6 +106,7 @@ fn completions_and_man_into_a_closed_pipe_exit_zero_without_a_panic() {
         &["completions", "bash"][..],
         &["completions", "zsh"],
         &["man"],
+        &["--help"],
     ] {
         let (reader, writer) = rustix::pipe::pipe().expect("pipe");
         drop(reader);
@@ -116,8 +117,16 @@ fn completions_and_man_into_a_closed_pipe_exit_zero_without_a_panic() {
 }
 
 #[test]
-fn completions_and_man_on_a_full_disk_say_so() {
-    for args in [&["completions", "bash"][..], &["man"]] {
+fn help_completions_and_man_on_a_full_disk_say_so() {
+    // Regression: `nflog --help > /dev/full` exited 0 (clap ignores a failed write).
+    for args in [
+        &["completions", "bash"][..],
+        &["man"],
+        &["--help"],
+        &["-h"],
+        &["read", "--help"],
+        &["--version"],
+    ] {
         let full = fs::OpenOptions::new()
             .write(true)
             .open("/dev/full")

@@ -346,3 +346,175 @@ fn capture_of_raw_ip_is_read_and_another_link_type_refused() {
         assert!(line.contains("tcpdump -i nflog:N -w"), "{line}");
     });
 }
+
+/// A capture tcpdump wrote (`tcpdump -i nflog:21 -w`, little-endian), from the fuzz seeds.
+const TCPDUMP_PCAP: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../fuzz/seeds/capture_file/tcpdump-le.pcap"
+);
+
+#[test]
+fn a_cause_is_printed_once() {
+    // Regression: `read error: Is a directory (os error 21): Is a directory (os error 21)`.
+    let (status, stdout, stderr) = nflog_output(&["read", "/"]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        one_line(&stderr),
+        "nflog: /: read error: Is a directory (os error 21)"
+    );
+}
+
+#[test]
+fn option_errors_name_the_option() {
+    // Regression: `--rcvbuf 18446744073709551615` failed at bind with `(SO_RCVBUF): Invalid
+    // argument` and no option named; `-c 0` captured a batch (tcpdump refuses it). Refused
+    // before anything is bound now; run in a namespace of its own all the same, so that a
+    // regression cannot bind the host's group.
+    if !privileged("option_errors_name_the_option") {
+        return;
+    }
+    in_netns(|| {
+        for (args, option) in [
+            (
+                &["-g", "5", "--rcvbuf", "18446744073709551615"][..],
+                "--rcvbuf",
+            ),
+            (&["-g", "5", "--rcvbuf", "2147483648"], "--rcvbuf"),
+            (&["-g", "5", "-c", "0"], "--count"),
+            (&["read", "-", "-c", "0"], "--count"),
+        ] {
+            let (status, stdout, stderr) = nflog_output(args);
+            assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+            assert_eq!(stdout, "");
+            assert!(
+                stderr.starts_with("error: invalid value ") && stderr.contains(option),
+                "{args:?}: {stderr}"
+            );
+        }
+    });
+}
+
+#[test]
+fn meaningless_option_combinations_are_refused() {
+    // Regression: `--meta --linktype raw` wrote a bare file header and said "3 packets
+    // written"; `--linktype` with a text format was ignored.
+    if !privileged("meaningless_option_combinations_are_refused") {
+        return;
+    }
+    in_netns(|| {
+        let scratch = Scratch::new();
+        let out = scratch.join("meta.pcap");
+        let out = out.to_str().unwrap();
+        for (args, expected) in [
+            (
+                &["-g", "5", "--meta", "--linktype", "raw", "-w", out][..],
+                "nflog: --meta copies no packet bytes, and --linktype raw writes nothing else",
+            ),
+            (
+                &["-g", "5", "--linktype", "raw"],
+                "nflog: --linktype applies to pcap and pcapng output only, and the output is text",
+            ),
+            (
+                &["-g", "5", "-F", "json", "--linktype", "nflog"],
+                "nflog: --linktype applies to pcap and pcapng output only, and the output is json",
+            ),
+            (
+                &["read", TCPDUMP_PCAP, "--linktype", "raw"],
+                "nflog: --linktype applies to pcap and pcapng output only, and the output is text",
+            ),
+        ] {
+            // Refused before anything is bound or opened: no privilege needed, no file made.
+            let (status, stdout, stderr) = nflog_output(args);
+            assert_eq!(status.code(), Some(1), "{args:?}: {stderr}");
+            assert_eq!(stdout, "");
+            assert!(
+                one_line(&stderr).starts_with(expected),
+                "{args:?}: {stderr}"
+            );
+            assert!(!std::path::Path::new(out).exists(), "{args:?}");
+            assert!(support::bound_groups().is_empty(), "{args:?}");
+        }
+    });
+}
+
+#[test]
+fn file_name_extension_chooses_the_format_in_any_case() {
+    // Regression: `-w X.PCAP` wrote text.
+    let scratch = Scratch::new();
+    for (name, magic) in [
+        ("X.PCAP", &0xa1b2_c3d4_u32.to_ne_bytes()[..]),
+        ("x.Pcap", &0xa1b2_c3d4_u32.to_ne_bytes()),
+        ("X.PCAPNG", &0x0a0d_0d0a_u32.to_ne_bytes()),
+        ("X.JSON", b"{"),
+        ("X.XML", b"<"),
+    ] {
+        let out = scratch.join(name);
+        let (status, _, stderr) =
+            nflog_output(&["read", TCPDUMP_PCAP, "-w", out.to_str().unwrap()]);
+        assert!(status.success(), "{name}: {stderr}");
+        let bytes = fs::read(&out).unwrap();
+        assert!(bytes.starts_with(magic), "{name}: {:?}", &bytes[..8]);
+    }
+}
+
+#[test]
+fn reading_and_writing_one_file_is_refused() {
+    // Regression: `nflog read x.pcap -w x.pcap` truncated its input to an empty capture.
+    let scratch = Scratch::new();
+    let original = fs::read(TCPDUMP_PCAP).unwrap();
+    let input = scratch.join("x.pcap");
+    fs::write(&input, &original).unwrap();
+    let link = scratch.join("link.pcap");
+    fs::hard_link(&input, &link).unwrap();
+    let input = input.to_str().unwrap();
+    let via_dot = format!("{}/./x.pcap", scratch.path().display());
+    for args in [
+        &["read", input, "-w", input][..],
+        &["read", input, "-w", &via_dot],
+        &["read", input, "-w", link.to_str().unwrap()],
+        &["read", input, "-F", "pcap", "-w", input],
+    ] {
+        let (status, stdout, stderr) = nflog_output(args);
+        assert_eq!(status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stdout, "");
+        let line = one_line(&stderr);
+        assert!(line.contains("is also the output"), "{args:?}: {line}");
+        assert!(line.contains("-w another file"), "{args:?}: {line}");
+        assert_eq!(
+            fs::read(input).unwrap(),
+            original,
+            "{args:?}: the input is intact"
+        );
+    }
+    // Standard input and standard output on the same file (`nflog read - < x >> x`).
+    let out = Command::new(NFLOG)
+        .args(["read", "-", "-F", "pcap"])
+        .stdin(fs::File::open(input).unwrap())
+        .stdout(fs::OpenOptions::new().append(true).open(input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("standard input is also the output"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read(input).unwrap(), original);
+    // Another file, and /dev/null as both ends, are fine.
+    let other = scratch.join("y.pcap");
+    let (status, _, stderr) = nflog_output(&["read", input, "-w", other.to_str().unwrap()]);
+    assert!(status.success(), "{stderr}");
+    let status = Command::new(NFLOG)
+        .args(["read", "-"])
+        .stdin(fs::File::open("/dev/null").unwrap())
+        .stdout(
+            fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .unwrap(),
+        )
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "an empty input is not a capture");
+}
