@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
-use nflog::format::{JsonFormat, ResolveInterface, TextFormat, XmlFormat};
+use nflog::format::{self, JsonFormat, Lines, ResolveInterface, TextFormat, XmlFormat};
 use nflog::pcap::{InterfaceStats, LinkType, PcapWriter, PcapngWriter};
 use nflog::Packet;
 
@@ -101,7 +101,8 @@ type Out = Counted<BufWriter<Counted<Box<dyn Write + Send>>>>;
 /// never reach the file. [`delivered`](Sink::delivered) counts only the packets whose last
 /// byte the system accepted.
 pub struct Sink {
-    format: Format,
+    /// The format with its output.
+    output: Box<dyn format::Sink>,
     /// Bytes produced by the formats (headers included).
     produced: Rc<Cell<u64>>,
     /// Bytes the system accepted.
@@ -109,15 +110,6 @@ pub struct Sink {
     /// Where each packet not yet known to be delivered ends, in produced bytes.
     pending: VecDeque<u64>,
     delivered: u64,
-}
-
-/// A format and its output.
-enum Format {
-    Text(TextFormat, Out),
-    Json(JsonFormat, Out),
-    Xml(XmlFormat, Out),
-    Pcap(PcapWriter<Out>, LinkType),
-    Pcapng(PcapngWriter<Out>, LinkType),
 }
 
 impl Sink {
@@ -129,7 +121,7 @@ impl Sink {
     ) -> io::Result<Sink> {
         let accepted = Rc::new(Cell::new(0));
         let produced = Rc::new(Cell::new(0));
-        let out = Counted::new(
+        let out: Out = Counted::new(
             BufWriter::with_capacity(256 * 1024, Counted::new(out, Rc::clone(&accepted))),
             Rc::clone(&produced),
         );
@@ -137,15 +129,15 @@ impl Sink {
             LinkTypeArg::Nflog => LinkType::Nflog,
             LinkTypeArg::Raw => LinkType::Raw,
         };
-        let format = match format {
-            OutputFormat::Text => Format::Text(TextFormat::new(), out),
-            OutputFormat::Json => Format::Json(JsonFormat::new(), out),
-            OutputFormat::Xml => Format::Xml(XmlFormat::new(), out),
-            OutputFormat::Pcap => Format::Pcap(PcapWriter::new(out, link_type)?, link_type),
-            OutputFormat::Pcapng => Format::Pcapng(PcapngWriter::new(out, link_type)?, link_type),
+        let output: Box<dyn format::Sink> = match format {
+            OutputFormat::Text => Box::new(Lines::new(TextFormat::new(), out)),
+            OutputFormat::Json => Box::new(Lines::new(JsonFormat::new(), out)),
+            OutputFormat::Xml => Box::new(Lines::new(XmlFormat::new(), out)),
+            OutputFormat::Pcap => Box::new(PcapWriter::new(out, link_type)?),
+            OutputFormat::Pcapng => Box::new(PcapngWriter::new(out, link_type)?),
         };
         Ok(Sink {
-            format,
+            output,
             produced,
             accepted,
             pending: VecDeque::new(),
@@ -160,25 +152,7 @@ impl Sink {
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
-        let written = match &mut self.format {
-            Format::Text(format, out) => format.write(out, packet, received, names),
-            Format::Json(format, out) => format.write(out, packet, received, names),
-            Format::Xml(format, out) => format.write(out, packet, received, names),
-            Format::Pcap(writer, link_type) => {
-                let time = packet.timestamp().unwrap_or(received);
-                match record_bytes(packet, *link_type) {
-                    Some(data) => writer.write_record(time, data, data.len()),
-                    None => Ok(()),
-                }
-            }
-            Format::Pcapng(writer, link_type) => {
-                let time = packet.timestamp().unwrap_or(received);
-                match record_bytes(packet, *link_type) {
-                    Some(data) => writer.write_record(packet.group(), time, data, data.len()),
-                    None => Ok(()),
-                }
-            }
-        };
+        let written = self.output.write(packet, received, names);
         if written.is_ok() {
             self.pending.push_back(self.produced.get());
         }
@@ -188,24 +162,16 @@ impl Sink {
 
     /// Flushes what was written so far.
     pub fn flush(&mut self) -> io::Result<()> {
-        let flushed = match &mut self.format {
-            Format::Text(_, out) | Format::Json(_, out) | Format::Xml(_, out) => out.flush(),
-            Format::Pcap(writer, _) => writer.flush(),
-            Format::Pcapng(writer, _) => writer.flush(),
-        };
+        let flushed = self.output.flush();
         self.settle();
         flushed
     }
 
     /// Ends the output: the pcapng statistics of each group, then a flush.
     pub fn finish(&mut self, groups: &[(u16, InterfaceStats)]) -> io::Result<()> {
-        if let Format::Pcapng(writer, _) = &mut self.format {
-            let now = SystemTime::now();
-            for (group, stats) in groups {
-                writer.write_stats(*group, stats, now)?;
-            }
-        }
-        self.flush()
+        let finished = self.output.finish(groups);
+        self.settle();
+        finished
     }
 
     /// The packets written whose every byte the system accepted: all of them after a
@@ -247,15 +213,6 @@ impl<W: Write> Write for Counted<W> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
-    }
-}
-
-/// The bytes of a record: the NFLOG message body, or the bare IP packet for
-/// `--linktype raw` (packets without payload have none).
-fn record_bytes<'p>(packet: &Packet<'p>, link_type: LinkType) -> Option<&'p [u8]> {
-    match link_type {
-        LinkType::Raw => packet.payload(),
-        _ => Some(packet.as_bytes()),
     }
 }
 

@@ -10,19 +10,27 @@
 //!
 //! Every formatter takes the packet, the time it was received (used for packets the
 //! kernel did not timestamp: those logged at OUTPUT and POSTROUTING), and something that
-//! names interfaces ([`ResolveInterface`]: [`Numeric`], or [`InterfaceNames`](crate::InterfaceNames)). None
-//! allocates per packet once warmed up; none panics on any packet.
+//! names interfaces ([`ResolveInterface`]: [`Numeric`], or
+//! [`InterfaceNames`](crate::InterfaceNames)). None allocates per packet once warmed up;
+//! none panics on any packet.
+//!
+//! One trait, [`Sink`], is where packets go: a line format paired with its writer
+//! ([`Lines`]), the pcap and pcapng writers of [`pcap`](crate::pcap), or a destination of
+//! a program's own. A program that writes to several picks one at run time as a
+//! `Box<dyn Sink>`.
 
 mod clock;
 mod json;
 mod names;
 mod put;
+mod sink;
 mod text;
 mod xml;
 
 pub use clock::TimeZone;
 pub use json::JsonFormat;
 pub use names::{Numeric, ResolveInterface};
+pub use sink::{Lines, Sink};
 pub use text::TextFormat;
 pub use xml::XmlFormat;
 

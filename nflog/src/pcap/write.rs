@@ -36,6 +36,7 @@ fn pcap_time_fields(time: SystemTime) -> (u32, u32) {
 #[derive(Debug)]
 pub struct PcapWriter<W: Write> {
     out: W,
+    link_type: LinkType,
 }
 
 impl<W: Write> PcapWriter<W> {
@@ -53,7 +54,12 @@ impl<W: Write> PcapWriter<W> {
         header[16..20].copy_from_slice(&SNAPLEN.to_ne_bytes());
         header[20..24].copy_from_slice(&u32::from(link_type.number()).to_ne_bytes());
         out.write_all(&header)?;
-        Ok(PcapWriter { out })
+        Ok(PcapWriter { out, link_type })
+    }
+
+    /// The link type of every record, as the file header says.
+    pub fn link_type(&self) -> LinkType {
+        self.link_type
     }
 
     /// Writes one record. `orig_len` is the packet's length before any cut (at least
@@ -182,6 +188,11 @@ impl<W: Write> PcapngWriter<W> {
         push_option(&mut body, OPT_END, &[]);
         writer.write_block(BLOCK_SHB, &body)?;
         Ok(writer)
+    }
+
+    /// The link type of every interface, and so of every record.
+    pub fn link_type(&self) -> LinkType {
+        self.link_type
     }
 
     /// Describes the interface for `group` unless it is described already; returns its id.

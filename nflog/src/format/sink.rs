@@ -1,0 +1,317 @@
+//! Where packets go: the one output trait, [`Sink`], which every format implements.
+//!
+//! The line formats ([`TextFormat`], [`JsonFormat`], [`XmlFormat`]) own no writer: paired
+//! with one in [`Lines`], they are a sink. The pcap and pcapng writers own theirs and are
+//! sinks themselves. A destination that is not a byte stream (a log server, a database)
+//! implements the trait the same way: it takes each packet, and may ignore the flush.
+
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use super::{packet_time, JsonFormat, ResolveInterface, TextFormat, XmlFormat};
+use crate::pcap::{InterfaceStats, LinkType, PcapWriter, PcapngWriter};
+use crate::wire::packet::Packet;
+
+/// A destination for packets: a format with its output, or any other consumer of them.
+pub trait Sink {
+    /// Writes one packet.
+    ///
+    /// `received` stands in for the time of packets the kernel did not timestamp (those
+    /// logged at OUTPUT and POSTROUTING); `names` names interfaces, for sinks that show
+    /// names.
+    ///
+    /// # Errors
+    ///
+    /// Those of the output; the packet may then be partly written.
+    fn write(
+        &mut self,
+        packet: &Packet<'_>,
+        received: SystemTime,
+        names: &mut dyn ResolveInterface,
+    ) -> io::Result<()>;
+
+    /// Pushes what is buffered to its destination.
+    ///
+    /// # Errors
+    ///
+    /// Those of the output.
+    fn flush(&mut self) -> io::Result<()>;
+
+    /// Ends the output, given what each group received and lost (pcapng writes them as
+    /// interface statistics; other sinks ignore them), then flushes.
+    ///
+    /// # Errors
+    ///
+    /// Those of the output.
+    fn finish(&mut self, groups: &[(u16, InterfaceStats)]) -> io::Result<()> {
+        let _ = groups;
+        self.flush()
+    }
+}
+
+/// A line format and the writer its lines go to: text, JSON or XML as a [`Sink`].
+///
+/// ```
+/// use nflog::format::{Lines, Numeric, Sink, TextFormat};
+/// # fn show(packet: &nflog::Packet<'_>) -> std::io::Result<()> {
+/// let mut sink = Lines::new(TextFormat::new(), std::io::stdout());
+/// sink.write(packet, std::time::SystemTime::now(), &mut Numeric)?;
+/// sink.flush()
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Lines<F, W> {
+    format: F,
+    out: W,
+}
+
+impl<F, W> Lines<F, W> {
+    /// Writes `format`'s lines to `out`.
+    pub fn new(format: F, out: W) -> Self {
+        Lines { format, out }
+    }
+
+    /// The output.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// The output, after flushing nothing.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+// The three line formats share `write(out, packet, received, names)` as inherent methods,
+// generic over the writer; one impl each keeps them monomorphic, with no trait of their own.
+macro_rules! line_sink {
+    ($($format:ty),*) => {$(
+        impl<W: Write> Sink for Lines<$format, W> {
+            #[inline]
+            fn write(
+                &mut self,
+                packet: &Packet<'_>,
+                received: SystemTime,
+                names: &mut dyn ResolveInterface,
+            ) -> io::Result<()> {
+                self.format.write(&mut self.out, packet, received, names)
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                self.out.flush()
+            }
+        }
+    )*};
+}
+
+line_sink!(TextFormat, JsonFormat, XmlFormat);
+
+/// The bytes of a record: the NFLOG message body, or for [`LinkType::Raw`] the bare IP
+/// packet (a packet without payload has none, and is not written).
+fn record_bytes<'p>(packet: &Packet<'p>, link_type: LinkType) -> Option<&'p [u8]> {
+    match link_type {
+        LinkType::Raw => packet.payload(),
+        _ => Some(packet.as_bytes()),
+    }
+}
+
+/// One record per packet, timed by the kernel's timestamp or else by `received`.
+impl<W: Write> Sink for PcapWriter<W> {
+    fn write(
+        &mut self,
+        packet: &Packet<'_>,
+        received: SystemTime,
+        _names: &mut dyn ResolveInterface,
+    ) -> io::Result<()> {
+        match record_bytes(packet, self.link_type()) {
+            Some(data) => self.write_record(packet_time(packet, received), data, data.len()),
+            None => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        PcapWriter::flush(self)
+    }
+}
+
+/// One record per packet on its group's interface; [`finish`](Sink::finish) writes each
+/// group's statistics.
+impl<W: Write> Sink for PcapngWriter<W> {
+    fn write(
+        &mut self,
+        packet: &Packet<'_>,
+        received: SystemTime,
+        _names: &mut dyn ResolveInterface,
+    ) -> io::Result<()> {
+        match record_bytes(packet, self.link_type()) {
+            Some(data) => self.write_record(
+                packet.group(),
+                packet_time(packet, received),
+                data,
+                data.len(),
+            ),
+            None => Ok(()),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        PcapngWriter::flush(self)
+    }
+
+    fn finish(&mut self, groups: &[(u16, InterfaceStats)]) -> io::Result<()> {
+        let now = SystemTime::now();
+        for (group, stats) in groups {
+            self.write_stats(*group, stats, now)?;
+        }
+        PcapngWriter::flush(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Numeric;
+    use crate::wire::attr::emit;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    /// A packet message body of `group` (IPv4, hook 3), with `payload` when given.
+    fn body(group: u16, payload: Option<&[u8]>) -> Vec<u8> {
+        let mut b = vec![2, 0];
+        b.extend_from_slice(&group.to_be_bytes());
+        emit(&mut b, 1, &[8, 0, 3, 0]);
+        if let Some(payload) = payload {
+            emit(&mut b, 9, payload);
+        }
+        b
+    }
+
+    const RECEIVED: SystemTime = UNIX_EPOCH;
+
+    /// A sink that is no byte stream: it keeps each packet's group and length.
+    #[derive(Default)]
+    struct Tally(Vec<(u16, usize)>);
+
+    impl Sink for Tally {
+        fn write(
+            &mut self,
+            packet: &Packet<'_>,
+            _received: SystemTime,
+            _names: &mut dyn ResolveInterface,
+        ) -> io::Result<()> {
+            self.0.push((packet.group(), packet.as_bytes().len()));
+            Ok(())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn each_format_as_a_sink_writes_what_its_own_writer_writes() {
+        let with = body(5, Some(&[0x45; 20]));
+        let without = body(6, None);
+        let packets = [
+            Packet::parse(&with).unwrap(),
+            Packet::parse(&without).unwrap(),
+        ];
+        let stats = [
+            (5, InterfaceStats::default()),
+            (6, InterfaceStats::default()),
+        ];
+
+        let mut expected = Vec::new();
+        for packet in &packets {
+            TextFormat::new()
+                .write(&mut expected, packet, RECEIVED, &mut Numeric)
+                .unwrap();
+        }
+        let mut sink = Lines::new(TextFormat::new(), Vec::new());
+        for packet in &packets {
+            sink.write(packet, RECEIVED, &mut Numeric).unwrap();
+        }
+        sink.finish(&stats).unwrap();
+        assert_eq!(sink.into_inner(), expected);
+
+        // Raw pcap has no record for a packet without payload.
+        for (link_type, records) in [(LinkType::Nflog, 2), (LinkType::Raw, 1)] {
+            let mut expected = PcapWriter::new(Vec::new(), link_type).unwrap();
+            for packet in &packets[..records] {
+                let data = match link_type {
+                    LinkType::Raw => packet.payload().unwrap(),
+                    _ => packet.as_bytes(),
+                };
+                expected.write_record(RECEIVED, data, data.len()).unwrap();
+            }
+            let mut sink = PcapWriter::new(Vec::new(), link_type).unwrap();
+            for packet in &packets {
+                Sink::write(&mut sink, packet, RECEIVED, &mut Numeric).unwrap();
+            }
+            Sink::finish(&mut sink, &stats).unwrap();
+            assert_eq!(sink.into_inner(), expected.into_inner(), "{link_type:?}");
+        }
+
+        // pcapng: a record on each group's interface, then each group's statistics.
+        let when = RECEIVED + Duration::from_secs(1);
+        let mut sink = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+        for packet in &packets {
+            Sink::write(&mut sink, packet, RECEIVED, &mut Numeric).unwrap();
+        }
+        let mut expected = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+        for packet in &packets {
+            let data = packet.as_bytes();
+            expected
+                .write_record(packet.group(), RECEIVED, data, data.len())
+                .unwrap();
+        }
+        let written = sink.into_inner();
+        let before_stats = expected.into_inner();
+        assert_eq!(written, before_stats);
+        let mut sink = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+        Sink::finish(&mut sink, &stats).unwrap();
+        let mut expected = PcapngWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+        for (group, stats) in &stats {
+            // The time of the statistics is when `finish` ran: compare the blocks' lengths.
+            expected.write_stats(*group, stats, when).unwrap();
+        }
+        assert_eq!(sink.groups(), [5, 6]);
+        assert_eq!(sink.into_inner().len(), expected.into_inner().len());
+
+        // JSON and XML lines, behind one box each.
+        let mut json = Vec::new();
+        let mut xml = Vec::new();
+        for packet in &packets {
+            JsonFormat::new()
+                .write(&mut json, packet, RECEIVED, &mut Numeric)
+                .unwrap();
+            XmlFormat::new()
+                .write(&mut xml, packet, RECEIVED, &mut Numeric)
+                .unwrap();
+        }
+        for (format, expected) in [("json", json), ("xml", xml)] {
+            let mut out = Vec::new();
+            {
+                let mut sink: Box<dyn Sink + '_> = match format {
+                    "json" => Box::new(Lines::new(JsonFormat::new(), &mut out)),
+                    _ => Box::new(Lines::new(XmlFormat::new(), &mut out)),
+                };
+                for packet in &packets {
+                    sink.write(packet, RECEIVED, &mut Numeric).unwrap();
+                }
+                sink.finish(&stats).unwrap();
+            }
+            assert_eq!(out, expected, "{format}");
+        }
+
+        // A sink that is no byte stream fits the same trait.
+        let mut tally = Tally::default();
+        {
+            let sink: &mut dyn Sink = &mut tally;
+            for packet in &packets {
+                sink.write(packet, RECEIVED, &mut Numeric).unwrap();
+            }
+            sink.finish(&stats).unwrap();
+        }
+        assert_eq!(tally.0, [(5, with.len()), (6, without.len())]);
+    }
+}
