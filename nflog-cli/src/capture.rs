@@ -15,7 +15,7 @@ use nflog::{
 use crate::cli::{CaptureArgs, OutputArgs};
 use crate::output::{self, write_error, Sink};
 use crate::privileges;
-use crate::queue::{self, Closed, Consumer, Drops, Producer};
+use crate::queue::{self, Chunk, Closed, Consumer, Drops, Producer};
 
 /// Runs a capture until `--count`, Ctrl-C, SIGTERM or a closed pipe.
 pub fn run(args: &CaptureArgs) -> Result<()> {
@@ -87,6 +87,7 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         queued.saturating_sub(writer.sink.delivered()),
         &drops,
         queue_peak,
+        args.seq,
     );
     if status {
         // The status line is still on the terminal: end it first.
@@ -209,36 +210,72 @@ fn read_into(
             break;
         };
         let received = SystemTime::now();
+        let room = count.map(|c| c.saturating_sub(*queued));
+        let failed = copy_batch(producer.chunk(), batch, room);
         let chunk = producer.chunk();
-        for item in batch {
-            if count.is_some_and(|c| *queued + chunk.packets() >= c) {
-                continue; // counted by the statistics, not written
-            }
-            match item {
-                Ok(packet) => chunk.push(packet.as_bytes()),
-                Err(Error::Parse(e)) => {
-                    output::warn(&format!("nflog: skipped a malformed message: {e}"));
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
         chunk.received = received;
         chunk.stats = listener.stats();
-        let packets = chunk.packets();
-        match producer.send() {
-            Ok(true) => *queued += packets,
-            Ok(false) => {}
-            Err(Closed) => {
-                // The writer stopped, and says why; these packets are lost with it.
-                *queued += packets;
-                break;
-            }
-        }
-        if count.is_some_and(|c| *queued >= c) {
+        if !queue_chunk(producer, count, queued, failed)? {
             break;
         }
     }
     Ok(())
+}
+
+/// Copies a batch's packets into `chunk`, at most `room` of them (the rest are counted by
+/// the statistics, not written). Returns the first error that is not a malformed message
+/// (a kernel error message), which ends the batch after the packets before it were copied.
+fn copy_batch<'a>(
+    chunk: &mut Chunk,
+    batch: impl IntoIterator<Item = Result<Packet<'a>, Error>>,
+    room: Option<u64>,
+) -> Option<Error> {
+    for item in batch {
+        if room.is_some_and(|r| chunk.packets() >= r) {
+            continue;
+        }
+        match item {
+            Ok(packet) => chunk.push(packet.as_bytes()),
+            Err(Error::Parse(e)) => {
+                output::warn(&format!("nflog: skipped a malformed message: {e}"));
+            }
+            Err(e) => return Some(e),
+        }
+    }
+    None
+}
+
+/// Queues the chunk filled by [`copy_batch`] and counts its packets; returns whether to go
+/// on: not once the writer is gone or `count` packets were queued.
+///
+/// # Errors
+///
+/// `failed`, the error that ended the batch, once the packets before it are queued and
+/// counted: they were received, so they are written or accounted for as lost like any
+/// other.
+fn queue_chunk(
+    producer: &mut Producer,
+    count: Option<u64>,
+    queued: &mut u64,
+    failed: Option<Error>,
+) -> Result<bool> {
+    let packets = producer.chunk().packets();
+    let go_on = match producer.send() {
+        Ok(true) => {
+            *queued += packets;
+            true
+        }
+        Ok(false) => true,
+        Err(Closed) => {
+            // The writer stopped, and says why; these packets are lost with it.
+            *queued += packets;
+            false
+        }
+    };
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    Ok(go_on && !count.is_some_and(|c| *queued >= c))
 }
 
 /// One capture's output side: the sink, the count, the status line.
@@ -362,15 +399,21 @@ fn summary(
     unwritten: u64,
     drops: &Drops,
     queue_peak: usize,
+    seq: bool,
 ) -> String {
+    // An overrun drops a whole batch of unknown size: only sequence numbers count it.
+    let lost = if seq || stats.overruns == 0 {
+        format!("{} packets lost (sequence gaps)", stats.seq_gaps)
+    } else {
+        "an unknown number of packets lost (--seq counts them)".to_string()
+    };
     let mut line = format!(
         "nflog: {written} packets written; received {} packets ({} bytes) in {} batches; \
-         {} kernel overruns, {} packets lost (sequence gaps), {} truncated batches, {} malformed",
+         {} kernel overruns, {lost}, {} truncated batches, {} malformed",
         stats.packets,
         stats.bytes,
         stats.datagrams,
         stats.overruns,
-        stats.seq_gaps,
         stats.truncated,
         stats.malformed
     );
@@ -443,6 +486,84 @@ mod tests {
         assert!(
             line.starts_with("--rcvbuf 4096: setting the receive buffer"),
             "{line}"
+        );
+    }
+
+    /// A packet message body of group 5 with a PACKET_HDR and `payload`.
+    fn body(payload: &[u8]) -> Vec<u8> {
+        let mut b = vec![2, 0, 0, 5];
+        nflog::wire::emit(&mut b, 1, &[8, 0, 3, 0]);
+        nflog::wire::emit(&mut b, 9, payload);
+        b
+    }
+
+    #[test]
+    fn packets_before_a_kernel_error_in_a_batch_are_queued_and_counted() {
+        // Regression: a kernel error message inside a batch returned at once, and the
+        // packets already copied into the chunk were neither queued nor counted, so written
+        // + lost + dropped fell short of received.
+        let (mut producer, consumer) = queue::queue(1 << 20);
+        let bodies = [body(b"one"), body(b"two"), body(b"three")];
+        let kernel_error = || Error::Kernel {
+            request: nflog::Request::Receive,
+            group: None,
+            errno: 105,
+        };
+        let batch = vec![
+            Packet::parse(&bodies[0]).map_err(Error::from),
+            Packet::parse(&bodies[1]).map_err(Error::from),
+            Err(kernel_error()),
+            Packet::parse(&bodies[2]).map_err(Error::from),
+        ];
+        let failed = copy_batch(producer.chunk(), batch, None);
+        assert!(matches!(failed, Some(Error::Kernel { errno: 105, .. })));
+        let mut queued = 0;
+        let outcome = queue_chunk(&mut producer, None, &mut queued, failed);
+        assert!(outcome.is_err());
+        assert_eq!(queued, 2);
+        let chunk = consumer
+            .recv()
+            .expect("the packets before the error are queued");
+        let got: Vec<&[u8]> = chunk.bodies().collect();
+        assert_eq!(got, [&bodies[0][..], &bodies[1][..]]);
+    }
+
+    #[test]
+    fn count_limits_the_packets_copied() {
+        let (mut producer, consumer) = queue::queue(1 << 20);
+        let bodies = [body(b"one"), body(b"two"), body(b"three")];
+        let batch = bodies.iter().map(|b| Packet::parse(b).map_err(Error::from));
+        assert!(copy_batch(producer.chunk(), batch, Some(2)).is_none());
+        let mut queued = 1;
+        let go_on = queue_chunk(&mut producer, Some(3), &mut queued, None).unwrap();
+        assert!(!go_on, "three packets queued in all");
+        assert_eq!(queued, 3);
+        assert_eq!(consumer.recv().unwrap().packets(), 2);
+    }
+
+    #[test]
+    fn overruns_without_seq_say_the_loss_is_unknown() {
+        // Regression: without --seq an overrun reported "0 packets lost".
+        let stats = Stats {
+            overruns: 2,
+            ..Stats::default()
+        };
+        let line = summary(&stats, 0, 0, &Drops::default(), 0, false);
+        assert!(
+            line.contains(
+                "2 kernel overruns, an unknown number of packets lost (--seq counts them),"
+            ),
+            "{line}"
+        );
+        let line = summary(&stats, 0, 0, &Drops::default(), 0, true);
+        assert!(
+            line.contains("2 kernel overruns, 0 packets lost (sequence gaps),"),
+            "{line}"
+        );
+        let quiet = summary(&Stats::default(), 0, 0, &Drops::default(), 0, false);
+        assert!(
+            quiet.contains("0 kernel overruns, 0 packets lost (sequence gaps),"),
+            "{quiet}"
         );
     }
 

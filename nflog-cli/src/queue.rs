@@ -98,10 +98,12 @@ pub fn queue(limit: usize) -> (Producer, Consumer) {
     let (chunks, received) = mpsc::channel();
     let (recycle, pool) = mpsc::channel();
     let in_flight = Arc::new(AtomicUsize::new(0));
+    let pooled = Arc::new(AtomicUsize::new(0));
     let producer = Producer {
         chunks,
         pool,
         in_flight: Arc::clone(&in_flight),
+        pooled: Arc::clone(&pooled),
         limit,
         current: Chunk::with_buffer(Vec::with_capacity(FIRST_CAPACITY)),
         drops: Drops::default(),
@@ -111,7 +113,7 @@ pub fn queue(limit: usize) -> (Producer, Consumer) {
         chunks: received,
         recycle,
         in_flight,
-        pooled: Arc::new(AtomicUsize::new(0)),
+        pooled,
     };
     (producer, consumer)
 }
@@ -158,6 +160,9 @@ pub struct Producer {
     chunks: Sender<Chunk>,
     pool: Receiver<Vec<u8>>,
     in_flight: Arc<AtomicUsize>,
+    /// Buffers waiting in `pool`, shared with the writer, which frees what is beyond
+    /// [`POOL`].
+    pooled: Arc<AtomicUsize>,
     limit: usize,
     current: Chunk,
     drops: Drops,
@@ -189,10 +194,14 @@ impl Producer {
             self.current.packets = 0;
             return Ok(false);
         }
-        let buffer = self
-            .pool
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(FIRST_CAPACITY));
+        let buffer = match self.pool.try_recv() {
+            Ok(buffer) => {
+                // One buffer fewer waits: the writer may return another.
+                self.pooled.fetch_sub(1, Ordering::Relaxed);
+                buffer
+            }
+            Err(_) => Vec::with_capacity(FIRST_CAPACITY),
+        };
         let chunk = std::mem::replace(&mut self.current, Chunk::with_buffer(buffer));
         let now = self.in_flight.fetch_add(size, Ordering::AcqRel) + size;
         self.peak = self.peak.max(now);
@@ -324,6 +333,25 @@ mod tests {
         assert_eq!(producer.current.bytes.as_ptr(), address);
         assert_eq!(producer.current.packets(), 0);
         assert!(producer.current.bodies().next().is_none());
+    }
+
+    #[test]
+    fn buffers_are_reused_after_the_pool_filled_once() {
+        // Regression: the count of pooled buffers was never lowered when the reader took
+        // one, so after 16 chunks every buffer was freed and every chunk a new allocation.
+        let (mut producer, consumer) = queue(1 << 20);
+        for round in 0..4 * POOL {
+            // A body larger than a new buffer: a reused buffer is the one that grew.
+            producer.chunk().push(&body(1, 2 * FIRST_CAPACITY));
+            assert!(producer.send().unwrap());
+            if round > 0 {
+                assert!(
+                    producer.current.bytes.capacity() > FIRST_CAPACITY,
+                    "round {round}: a new buffer, not a reused one"
+                );
+            }
+            consumer.done(consumer.recv().unwrap());
+        }
     }
 
     #[test]
