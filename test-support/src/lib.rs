@@ -63,3 +63,64 @@ fn poll(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(2));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[global_allocator]
+    static GLOBAL: CountingAllocator = CountingAllocator;
+
+    #[test]
+    fn watch_allocations_counts_this_thread_only() {
+        let (buffer, mine) = watch_allocations(|| {
+            let other = std::thread::spawn(|| vec![0u8; 4096]);
+            let buffer = std::hint::black_box(Vec::<u8>::with_capacity(24));
+            drop(other.join().unwrap());
+            buffer
+        });
+        drop(buffer);
+        // Spawning allocates on this thread too; the other thread's 4096 bytes do not count.
+        assert!(mine.count >= 1, "{mine:?}");
+        assert!(mine.largest >= 24 && mine.largest < 4096, "{mine:?}");
+        let ((), none) = watch_allocations(|| {});
+        assert_eq!(none, Allocations::default());
+    }
+
+    #[test]
+    fn checksum_of_an_icmp_echo_request_verifies_to_zero() {
+        let mut echo = *b"\x08\x00\x00\x00\x12\x34\x00\x01pingdata";
+        let sum = checksum(&echo);
+        echo[2..4].copy_from_slice(&sum.to_be_bytes());
+        assert_eq!(checksum(&echo), 0);
+        // RFC 1071's example: 0001 f203 f4f5 f6f7 sums to ddf2, complemented 220d.
+        assert_eq!(
+            checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0x220d
+        );
+        // An odd length pads with a zero byte.
+        assert_eq!(checksum(&[0x01]), !0x0100);
+    }
+
+    #[test]
+    fn parse_ip_link_reads_index_and_mac() {
+        let veth = "7: veth0@if6: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue \
+                    state UP mode DEFAULT group default qlen 1000\\    link/ether \
+                    3a:5c:01:ff:00:9b brd ff:ff:ff:ff:ff:ff link-netnsid 0";
+        assert_eq!(
+            parse_ip_link(veth),
+            (7, Some([0x3a, 0x5c, 0x01, 0xff, 0x00, 0x9b]))
+        );
+        let lo = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN mode \
+                  DEFAULT group default qlen 1000\\    link/loopback 00:00:00:00:00:00 brd \
+                  00:00:00:00:00:00";
+        assert_eq!(parse_ip_link(lo), (1, Some([0; 6])));
+    }
+
+    #[test]
+    fn parse_bound_groups_reads_the_first_column() {
+        let text = "    5   4321      0 2 65535   100 1\n   81 -12345      3 2 65535  100 1\n";
+        assert_eq!(parse_bound_groups(text), vec![5, 81]);
+        assert_eq!(parse_bound_groups(""), Vec::<u16>::new());
+    }
+}
