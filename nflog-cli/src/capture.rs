@@ -275,7 +275,7 @@ fn queue_chunk(
     if let Some(e) = failed {
         return Err(e.into());
     }
-    Ok(go_on && !count.is_some_and(|c| *queued >= c))
+    Ok(go_on && count.is_none_or(|c| *queued < c))
 }
 
 /// One capture's output side: the sink, the count, the status line.
