@@ -224,6 +224,8 @@ impl<R: Read> CaptureReader<R> {
     /// # Errors
     ///
     /// A [`ReadError`] when the file is cut or damaged here; the records before were whole.
+    /// After [`ReadError::DamagedRecord`] the next call goes on with the next record; after
+    /// any other error the framing is lost, and the reading is over.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, ReadError> {
         match &self.layout {
             Layout::Pcap { .. } => self.next_pcap(),
