@@ -14,7 +14,6 @@ mod support;
 use std::fs::{self, File};
 use std::io::BufReader;
 use std::net::{Ipv4Addr, UdpSocket};
-use std::os::fd::AsFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,8 +22,8 @@ use std::time::Duration;
 use nflog::pcap::{CaptureReader, LinkType, ReadError};
 use nflog::Packet;
 use support::{
-    assert_statistics, bound_groups, figure, in_netns, lines, nflog_output, nft, one_line,
-    privileged, records, run, wait_until, Proc, Scratch, Signal,
+    assert_statistics, bound_groups, figure, in_netns, in_netns_of, lines, nflog_output, nft,
+    one_line, privileged, records, run, wait_until, Proc, Scratch, Signal,
 };
 
 /// The nftables table of every test, in the test's own namespace: UDP to `port` at OUTPUT
@@ -566,22 +565,6 @@ fn rule_removed_and_added_again_mid_capture() {
 
 // 4. The namespace gone.
 
-/// Runs `f` on a thread inside the network namespace `ns` (`setns`, which moves only that
-/// thread); children it spawns start there.
-fn in_ns<T: Send + 'static>(ns: &File, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let ns = ns.try_clone().unwrap();
-    std::thread::spawn(move || {
-        rustix::thread::move_into_link_name_space(
-            ns.as_fd(),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .expect("setns(CLONE_NEWNET)");
-        f()
-    })
-    .join()
-    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
 /// A namespace made with `ip netns add`, deleted on drop if it still has its name.
 struct NamedNetns(String);
 
@@ -620,7 +603,7 @@ fn named_namespace_deleted_mid_capture() {
         let scratch = Scratch::new();
         let named = NamedNetns::add(format!("nflog-faults-{}", std::process::id()));
         let ns = File::open(named.path()).unwrap();
-        let socket = in_ns(&ns, || {
+        let socket = in_netns_of(&ns, || {
             run("ip", &["link", "set", "lo", "up"]);
             nft(&ruleset(131, 6131, Some("gone")));
             UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind UDP in the namespace")
@@ -641,7 +624,7 @@ fn named_namespace_deleted_mid_capture() {
         );
         wait_until("nflog binds group 131 in the named namespace", || {
             assert!(nflog.exited().is_none(), "nflog exited: {}", nflog.stderr());
-            in_ns(&ns, bound_groups).contains(&131)
+            in_netns_of(&ns, bound_groups).contains(&131)
         });
         assert!(!bound_groups().contains(&131), "not in its own namespace");
 

@@ -15,14 +15,14 @@ mod support;
 
 use std::ffi::CString;
 use std::net::UdpSocket;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use nflog::decode::{decode, decode_link, Decoded, LinkHeader, Network, Transport, VlanTag};
 use nflog::{Family, Hook, Listener, Packet, Vlan};
 use support::{
-    collect, in_netns, link, nft, privileged, run, Captured, Namespace, PeerNetns, Veth,
-    ARPHRD_ETHER, WAIT,
+    collect, in_netns, in_netns_of, link, nft, privileged, run, Captured, Namespace, PeerNetns,
+    Veth, ARPHRD_ETHER, WAIT,
 };
 
 /// The EtherTypes and TPIDs the tests send.
@@ -48,16 +48,7 @@ fn send_frame(peer: &PeerNetns, name: &str, frame: &[u8]) {
         std::fs::File::open(format!("/proc/{}/ns/net", peer.pid())).expect("open the peer's netns");
     let name = CString::new(name).unwrap();
     let frame = frame.to_vec();
-    std::thread::spawn(move || {
-        rustix::thread::move_into_link_name_space(
-            netns.as_fd(),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .expect("setns into the peer's netns");
-        send_raw(&name, &frame);
-    })
-    .join()
-    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    in_netns_of(&netns, move || send_raw(&name, &frame));
 }
 
 /// Sends `frame` as it is on interface `name` of the calling thread's network namespace.

@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 
 pub use alloc::{watch_allocations, Allocations, CountingAllocator};
 pub use netns::{
-    bound_groups, enter_new_netns, ifindex, in_netns, link, link_text, netns_inode, own_netns,
-    parse_bound_groups, parse_ip_link, Namespace, PeerNetns, Veth,
+    bound_groups, enter_new_netns, ifindex, in_netns, in_netns_of, link, link_text, netns_inode,
+    own_netns, parse_bound_groups, parse_ip_link, Namespace, PeerNetns, Veth,
 };
 pub use privilege::{has_tool, privileged, skip};
 pub use process::{nft, run, run_command, try_load_ruleset, try_nft, try_run, Reaped};

@@ -1,5 +1,6 @@
 //! Private network namespaces: the one a test's thread enters, and peers held by a child.
 
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -17,6 +18,30 @@ where
     std::thread::spawn(move || {
         enter_new_netns().unwrap_or_else(|e| panic!("{e}"));
         run("ip", &["link", "set", "lo", "up"]);
+        f()
+    })
+    .join()
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Runs `f` on a new thread inside the existing network namespace `ns` (an open
+/// `/proc/PID/ns/net` or `/run/netns/NAME`; `setns` moves only that thread), and returns
+/// its result; children `f` spawns start there. A panic in `f` is the test's.
+pub fn in_netns_of<T, F>(ns: impl AsFd, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let ns = ns
+        .as_fd()
+        .try_clone_to_owned()
+        .expect("dup the namespace file");
+    std::thread::spawn(move || {
+        rustix::thread::move_into_link_name_space(
+            ns.as_fd(),
+            Some(rustix::thread::LinkNameSpaceType::Network),
+        )
+        .expect("setns(CLONE_NEWNET)");
         f()
     })
     .join()
