@@ -2,6 +2,9 @@
 //! for every packet.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -48,7 +51,21 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
 
     let stop = listener.stop_handle();
     let on_signal = stop.clone();
-    ctrlc::set_handler(move || on_signal.stop()).context("installing the Ctrl-C handler")?;
+    let closing = Arc::new(Closing::default());
+    let (signalled, signals) = mpsc::channel();
+    ctrlc::set_handler(move || {
+        on_signal.stop();
+        let _ = signalled.send(());
+    })
+    .context("installing the Ctrl-C handler")?;
+    {
+        let closing = Arc::clone(&closing);
+        let seq = args.seq;
+        thread::Builder::new()
+            .name("nflog watchdog".into())
+            .spawn(move || watch(&signals, &closing, seq))
+            .context("starting the watchdog thread")?;
+    }
 
     let mut names: Box<dyn ResolveInterface> = if args.output.numeric {
         Box::new(Numeric)
@@ -56,12 +73,13 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
     };
     let status = to_file && io::stderr().is_terminal();
-    let mut writer = Writer::new(sink, &args.output, to_file, status);
+    let mut writer = Writer::new(sink, &args.output, to_file, status, Arc::clone(&closing));
     let (producer, consumer) = queue::queue(args.queue_size);
     let count = args.output.count;
+    let reader_closing = Arc::clone(&closing);
     let reader = thread::Builder::new()
         .name("nflog reader".into())
-        .spawn(move || read(listener, producer, count))
+        .spawn(move || read(listener, producer, count, &reader_closing))
         .context("starting the reader thread")?;
     let written = writer.write(&consumer, names.as_mut());
     // However the writer ended, the reader stops: it sees the stop, or the closed queue.
@@ -69,31 +87,32 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     drop(consumer);
     let Reader {
         listener,
-        queued,
-        drops,
-        queue_peak,
+        end,
         outcome,
     } = match reader.join() {
         Ok(ended) => ended,
         Err(panic) => std::panic::resume_unwind(panic),
     };
     let finish = match written {
-        Ok(()) => writer.finish(&listener, &drops),
+        Ok(()) => writer.finish(&listener, &end.drops),
         Err(e) => Err(e),
     };
-    let mut closing = summary(
+    let mut line = summary(
         &listener.stats(),
         writer.sink.delivered(),
-        queued.saturating_sub(writer.sink.delivered()),
-        &drops,
-        queue_peak,
+        end.queued.saturating_sub(writer.sink.delivered()),
+        &end.drops,
+        end.queue_peak,
         args.seq,
     );
     if status {
         // The status line is still on the terminal: end it first.
-        closing.insert(0, '\n');
+        line.insert(0, '\n');
     }
-    output::warn(&closing);
+    // Held to the end: once this thread says the capture is over, the watchdog does not.
+    let mut printed = lock(&closing.printed);
+    *printed = true;
+    output::warn(&line);
     match outcome.and(finish) {
         Ok(()) => Ok(()),
         Err(e) if output::is_closed_pipe(&e) => Ok(()),
@@ -176,14 +195,24 @@ fn explain_bind_error(e: Error, args: &CaptureArgs) -> anyhow::Error {
 /// until stopped, `--count` packets were queued, or the writer is gone. Gives the listener
 /// back, for the statistics, with what the queue dropped; the queue's end is dropped here,
 /// which tells the writer that nothing more comes.
-fn read(mut listener: Listener, mut producer: Producer, count: Option<u64>) -> Reader {
+fn read(
+    mut listener: Listener,
+    mut producer: Producer,
+    count: Option<u64>,
+    closing: &Closing,
+) -> Reader {
     let mut queued = 0;
     let outcome = read_into(&mut listener, &mut producer, count, &mut queued);
-    Reader {
-        listener,
+    let end = ReaderEnd {
+        stats: listener.stats(),
         queued,
         drops: producer.drops().clone(),
         queue_peak: producer.peak(),
+    };
+    *lock(&closing.reader) = Some(end.clone());
+    Reader {
+        listener,
+        end,
         outcome,
     }
 }
@@ -191,12 +220,106 @@ fn read(mut listener: Listener, mut producer: Producer, count: Option<u64>) -> R
 /// How the reader thread ended.
 struct Reader {
     listener: Listener,
+    end: ReaderEnd,
+    outcome: Result<()>,
+}
+
+/// The reader's figures once it ended: what the statistics line needs of it.
+#[derive(Debug, Clone)]
+struct ReaderEnd {
+    /// The listener's statistics.
+    stats: Stats,
     /// Packets queued for the writer, or that would have been had it not stopped.
     queued: u64,
     drops: Drops,
     /// The most bytes waiting for the writer at once.
     queue_peak: usize,
-    outcome: Result<()>,
+}
+
+/// How long a writer that makes no progress may hold the command after a signal: its output
+/// is blocked (a FIFO nobody reads), and it would wait in `write` forever.
+const STUCK_AFTER_SIGNAL: Duration = Duration::from_secs(2);
+/// The longest the writer may take to finish after a signal, progress or not.
+const LONGEST_AFTER_SIGNAL: Duration = Duration::from_secs(20);
+
+/// What the threads share to end a capture whose output is blocked: the writer cannot be
+/// woken from a `write` that never returns, so after a signal the watchdog prints the
+/// statistics and ends the process itself.
+#[derive(Default)]
+struct Closing {
+    /// Packets handed to the sink so far: the writer's progress.
+    handed: AtomicU64,
+    /// Packets whose every byte the system accepted, as of the writer's last packet.
+    delivered: AtomicU64,
+    /// The reader's figures, once it ended.
+    reader: Mutex<Option<ReaderEnd>>,
+    /// Whether the statistics were printed: whoever prints them holds this until the end.
+    printed: Mutex<bool>,
+}
+
+/// Locks `mutex`, even if a thread panicked holding it: the figures in it stay usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The watchdog thread: after a signal, waits for the writer to finish; if it made no
+/// progress for [`STUCK_AFTER_SIGNAL`], took [`LONGEST_AFTER_SIGNAL`] in all, or a second
+/// signal came, prints the statistics, counting what was not written as lost, and exits 0.
+fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
+    if signals.recv().is_err() {
+        return;
+    }
+    let signalled = Instant::now();
+    let mut handed = closing.handed.load(Ordering::Relaxed);
+    let mut moved = signalled;
+    loop {
+        match signals.recv_timeout(Duration::from_millis(100)) {
+            Ok(()) => break, // a second signal: now
+            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        let now = closing.handed.load(Ordering::Relaxed);
+        if now != handed {
+            handed = now;
+            moved = Instant::now();
+        }
+        if moved.elapsed() >= STUCK_AFTER_SIGNAL || signalled.elapsed() >= LONGEST_AFTER_SIGNAL {
+            break;
+        }
+    }
+    // The reader stops at the signal; its figures follow within a receive's wake-up.
+    let waited = Instant::now();
+    let end = loop {
+        if let Some(end) = lock(&closing.reader).clone() {
+            break Some(end);
+        }
+        if waited.elapsed() >= Duration::from_secs(1) {
+            break None;
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let mut printed = lock(&closing.printed);
+    if *printed {
+        return; // the capture ended by itself meanwhile
+    }
+    *printed = true;
+    let line = match end {
+        Some(end) => {
+            let delivered = closing.delivered.load(Ordering::Relaxed);
+            let mut line = summary(&end.stats, delivered, 0, &end.drops, end.queue_peak, seq);
+            line.push_str(&format!(
+                "; {} packets lost because the output took nothing more after the signal",
+                end.queued.saturating_sub(delivered)
+            ));
+            line
+        }
+        None => "nflog: the output took nothing more after the signal, and the receiving \
+                 thread did not stop: no statistics"
+            .to_string(),
+    };
+    output::warn(&line);
+    // Still holding `printed`: the main thread, blocked in `write`, never prints again.
+    std::process::exit(0);
 }
 
 fn read_into(
@@ -291,10 +414,18 @@ struct Writer {
     started: Instant,
     started_at: SystemTime,
     last_status: Instant,
+    /// Where the watchdog sees the writer's progress.
+    closing: Arc<Closing>,
 }
 
 impl Writer {
-    fn new(sink: Sink, output: &OutputArgs, to_file: bool, status: bool) -> Writer {
+    fn new(
+        sink: Sink,
+        output: &OutputArgs,
+        to_file: bool,
+        status: bool,
+        closing: Arc<Closing>,
+    ) -> Writer {
         let now = Instant::now();
         Writer {
             sink,
@@ -306,6 +437,7 @@ impl Writer {
             started: now,
             started_at: SystemTime::now(),
             last_status: now,
+            closing,
         }
     }
 
@@ -322,6 +454,10 @@ impl Writer {
                     .write(&packet, chunk.received, names)
                     .map_err(write_error)?;
                 self.handed += 1;
+                self.closing.handed.store(self.handed, Ordering::Relaxed);
+                self.closing
+                    .delivered
+                    .store(self.sink.delivered(), Ordering::Relaxed);
                 match self
                     .per_group
                     .iter_mut()

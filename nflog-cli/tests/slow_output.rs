@@ -242,3 +242,76 @@ fn standard_output_shows_each_packet_as_it_comes() {
         assert!(nflog.wait().success(), "{}", nflog.stderr());
     });
 }
+
+#[test]
+fn a_signal_ends_a_capture_whose_output_is_blocked() {
+    // Regression: with standard output a pipe nobody reads, SIGTERM and Ctrl-C stopped the
+    // reader but the writer stayed in `write()` for ever; only SIGKILL ended the command.
+    if !privileged("a_signal_ends_a_capture_whose_output_is_blocked") {
+        return;
+    }
+    in_netns(|| {
+        let group = 25;
+        log_udp_to(group);
+        let mut child = Command::new(NFLOG)
+            .args(["-g", &group.to_string(), "-n"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Killed, if the test fails before it ends, by dropping the guard.
+        struct Kill(u32);
+        impl Drop for Kill {
+            fn drop(&mut self) {
+                if let Some(pid) = rustix::process::Pid::from_raw(self.0 as i32) {
+                    let _ = rustix::process::kill_process(pid, Signal::KILL);
+                }
+            }
+        }
+        let guard = Kill(child.id());
+        wait_until("nflog binds the group", || bound_groups().contains(&group));
+        // 3,000 lines of about 250 bytes: far more than the pipe (64 KiB) holds.
+        let packets = 3_000;
+        send(packets, 100);
+        thread::sleep(Duration::from_millis(300));
+        wait_until("the socket is drained", || socket_queue_empty(group));
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        let signalled = std::time::Instant::now();
+        rustix::process::kill_process(pid, Signal::TERM).unwrap();
+        let mut stderr = String::new();
+        wait_until("nflog exits after the signal", || {
+            child.try_wait().unwrap().is_some()
+        });
+        let took = signalled.elapsed();
+        std::mem::forget(guard);
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert!(status.success(), "{status}: {stderr}");
+        assert!(took < Duration::from_secs(8), "took {took:?}");
+        let stats = stderr.lines().last().unwrap();
+        let received = figure(stats, "packets (");
+        let written = figure(stats, "packets written");
+        let lost = figure(
+            stats,
+            "packets lost because the output took nothing more after the signal",
+        );
+        assert_eq!(received, packets as u64, "{stats}");
+        assert!(lost > 0, "{stats}");
+        assert_eq!(written + lost, received, "every packet accounted for: {stats}");
+        // What the pipe holds is at least what the command says it wrote.
+        let mut text = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert!(text.lines().count() as u64 >= written, "{stats}");
+    });
+}
