@@ -58,7 +58,7 @@ thread_local! {
 /// When the library panics, or breaks a promise of its docs: a hardware address over 8
 /// bytes, a copy that differs from the original, a formatted line that is not one line, a
 /// JSON line that is not a JSON object.
-pub fn exercise_packet(p: &Packet<'_>) {
+pub fn exercise_packet(p: &Packet<&[u8]>) {
     touch_accessors(p);
     exercise_conntrack(p);
     let decoded = exercise_decode(p);
@@ -71,10 +71,10 @@ pub fn exercise_packet(p: &Packet<'_>) {
         "OwnedPacket copied other bytes"
     );
     let reparsed = OwnedPacket::parse(p.as_bytes().to_vec()).expect("a parsed body reparses");
-    assert_eq!(reparsed.packet().payload(), p.payload());
+    assert_eq!(reparsed.view().payload(), p.payload());
 }
 
-fn touch_accessors(p: &Packet<'_>) {
+fn touch_accessors(p: &Packet<&[u8]>) {
     let _ = (p.as_bytes(), p.family(), p.version(), p.group());
     let _ = (p.hw_protocol(), p.hook_number(), p.hook());
     let _ = (p.mark(), p.timestamp_parts(), p.timestamp());
@@ -118,7 +118,7 @@ fn walk(attrs: Attributes<'_>, depth: usize) {
     }
 }
 
-fn exercise_conntrack(p: &Packet<'_>) {
+fn exercise_conntrack(p: &Packet<&[u8]>) {
     if let Some(info) = CtInfo::from_packet(p) {
         let _ = (
             info.number(),
@@ -155,7 +155,7 @@ fn exercise_conntrack(p: &Packet<'_>) {
     let _ = format!("{ct:?}");
 }
 
-fn exercise_decode(p: &Packet<'_>) -> Decoded {
+fn exercise_decode(p: &Packet<&[u8]>) -> Decoded {
     let decoded = decode(p);
     let _ = format!("{decoded:?}");
     if let Some(link) = decode_link(p) {
@@ -169,7 +169,7 @@ fn exercise_decode(p: &Packet<'_>) -> Decoded {
     decoded
 }
 
-fn exercise_formats(p: &Packet<'_>, _decoded: &Decoded) {
+fn exercise_formats(p: &Packet<&[u8]>, _decoded: &Decoded) {
     // Received at a fixed time, so that a crash replays the same.
     let received = UNIX_EPOCH + Duration::from_secs(1_795_840_506);
     FORMATS.with(|formats| {

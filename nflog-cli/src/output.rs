@@ -148,7 +148,7 @@ impl Sink {
     /// Writes one packet; `received` stands in for packets without a kernel timestamp.
     pub fn write(
         &mut self,
-        packet: &Packet<'_>,
+        packet: &Packet<&[u8]>,
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {

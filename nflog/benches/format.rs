@@ -49,7 +49,7 @@ impl Formatter {
         ]
     }
 
-    fn write(&mut self, out: &mut Vec<u8>, packet: &Packet<'_>, received: SystemTime) {
+    fn write(&mut self, out: &mut Vec<u8>, packet: &Packet<&[u8]>, received: SystemTime) {
         let result = match self {
             Formatter::Text(f) => f.write(out, packet, received, &mut Numeric),
             Formatter::Json(f) => f.write(out, packet, received, &mut Numeric),

@@ -59,7 +59,7 @@ async fn receive(group: u16, stream: bool) -> Result<(), nflog::Error> {
             tokio::select! {
                 _ = &mut ctrl_c => break,
                 item = packets.next_packet() => match item {
-                    Some(Ok(packet)) => print(&packet.packet()),
+                    Some(Ok(packet)) => print(&packet.view()),
                     Some(Err(nflog::Error::Parse(e))) => eprintln!("skipped: {e}"),
                     Some(Err(e)) => return Err(e),
                     None => break,
@@ -69,7 +69,7 @@ async fn receive(group: u16, stream: bool) -> Result<(), nflog::Error> {
         // Packets already received but not yet taken are still printed.
         let (listener, rest) = packets.into_parts();
         for packet in rest.into_iter().flatten() {
-            print(&packet.packet());
+            print(&packet.view());
         }
         listener
     } else {
@@ -95,7 +95,7 @@ async fn receive(group: u16, stream: bool) -> Result<(), nflog::Error> {
     Ok(())
 }
 
-fn print(packet: &Packet<'_>) {
+fn print(packet: &Packet<&[u8]>) {
     println!(
         "group {} {} prefix {:?} mark {:?} in {:?} out {:?} {} bytes",
         packet.group(),

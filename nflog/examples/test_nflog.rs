@@ -70,7 +70,7 @@ fn main() -> ExitCode {
 }
 
 /// One line: group, prefix, hook, mark, interfaces, uid, seq, payload length and first bytes.
-fn describe(p: &Packet<'_>) -> String {
+fn describe(p: &Packet<&[u8]>) -> String {
     let opt = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
     let payload = p.payload().unwrap_or(&[]);
     let head: String = payload

@@ -243,7 +243,7 @@ pub use receive::batch::Batch;
 pub use receive::listener::{
     Listener, ListenerBuilder, DEFAULT_GROWTH_LIMIT, DEFAULT_RECEIVE_BUFFER,
 };
-pub use receive::owned::OwnedPacket;
+pub use receive::owned::{OwnedPacket, PacketVec};
 pub use receive::stats::Stats;
 pub use receive::stop::StopHandle;
 #[cfg(feature = "tokio")]
@@ -253,4 +253,4 @@ pub use socket::owner::{group_bindings, owner_of, parse_bindings, GroupBinding};
 pub use socket::{Socket, MAX_DATAGRAM};
 pub use wire::family::{Family, Hook};
 pub use wire::kind::PacketAttr;
-pub use wire::packet::{Packet, Vlan};
+pub use wire::packet::{Packet, PacketRepr, Vlan};

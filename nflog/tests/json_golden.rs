@@ -136,7 +136,7 @@ fn replay_matches_ulogd_byte_for_byte() {
 #[test]
 fn formatting_allocates_nothing_once_warmed_up() {
     let datagrams = datagrams();
-    let packets: Vec<Packet<'_>> = datagrams
+    let packets: Vec<Packet<&[u8]>> = datagrams
         .iter()
         .flat_map(|datagram| Messages::new(datagram))
         .filter_map(|message| Packet::from_message(message.ok()?).ok())

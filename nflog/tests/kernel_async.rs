@@ -103,12 +103,12 @@ fn recv_gives_batches_and_the_stream_gives_owned_packets() {
                 .expect("the stream goes on")
                 .expect("packet");
             assert!(last
-                .packet()
+                .view()
                 .payload()
                 .unwrap()
                 .ends_with(b"via Stream::poll_next"));
             for packet in &owned {
-                let packet = packet.packet();
+                let packet = packet.view();
                 assert_eq!(packet.group(), 70);
                 assert!(packet.payload().unwrap().ends_with(b"async stream"));
             }
@@ -143,7 +143,7 @@ fn select_stops_the_stream_and_the_listener_comes_back_and_still_receives() {
             assert!(first
                 .unwrap()
                 .unwrap()
-                .packet()
+                .view()
                 .payload()
                 .unwrap()
                 .ends_with(b"stop"));
@@ -162,7 +162,7 @@ fn select_stops_the_stream_and_the_listener_comes_back_and_still_receives() {
         let got = collect(&mut listener, 2, PATIENCE);
         assert_eq!(got.len(), 2);
         for packet in &got {
-            assert!(packet.packet().payload().unwrap().ends_with(b"after"));
+            assert!(packet.view().payload().unwrap().ends_with(b"after"));
         }
         assert_eq!(listener.stats().packets, 5);
         // And the blocking loop still works on it too.
@@ -203,7 +203,7 @@ fn a_cancelled_recv_loses_no_datagram() {
                 .unwrap()
                 .unwrap();
             assert!(packet
-                .packet()
+                .view()
                 .payload()
                 .unwrap()
                 .ends_with(b"stream after cancel"));

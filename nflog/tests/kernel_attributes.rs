@@ -27,7 +27,7 @@ const ARPHRD_LOOPBACK: u16 = 772;
 
 /// The captured packets of one group, in the order they arrived.
 fn of_group(got: &[Captured], group: u16) -> Vec<&Captured> {
-    got.iter().filter(|c| c.packet().group() == group).collect()
+    got.iter().filter(|c| c.view().group() == group).collect()
 }
 
 /// A veth pair to `peer` (see [`Veth`]) whose two ends have different MAC addresses, which
@@ -101,7 +101,7 @@ fn copy_range_of_the_group_and_snaplen_of_the_rule_cut_the_payload() {
         let total = (UDP4_DATA + data.len()) as u16;
         let by_port = |port: u16| {
             got.iter()
-                .map(Captured::packet)
+                .map(Captured::view)
                 .find(|p| p.payload().is_some_and(|b| b[22..24] == port.to_be_bytes()))
                 .unwrap_or_else(|| panic!("no packet to port {port}"))
         };
@@ -158,7 +158,7 @@ fn meta_mode_sends_metadata_without_payload() {
         send_udp("127.0.0.1:5044", &[1; 64], 1);
         let got = collect(&mut listener, 1, WAIT);
         assert_eq!(got.len(), 1);
-        let p = got[0].packet();
+        let p = got[0].view();
         assert_eq!(p.payload(), None, "no NFULA_PAYLOAD in meta mode");
         assert!(
             !p.attributes().any(|a| a.kind() == 9),
@@ -215,7 +215,7 @@ fn uid_and_gid_are_those_of_the_sending_socket() {
         assert_eq!(got.len(), 4, "each datagram is logged at OUTPUT and INPUT");
         let find = |hook: Hook, data: &[u8]| {
             got.iter()
-                .map(Captured::packet)
+                .map(Captured::view)
                 .find(|p| p.hook() == hook && p.payload().unwrap()[UDP4_DATA..] == *data)
                 .unwrap_or_else(|| panic!("no {data:?} at {hook:?}"))
         };
@@ -264,7 +264,7 @@ fn seq_counts_from_0_and_seq_global_from_1() {
 
         let numbered: Vec<_> = of_group(&got, 45)
             .into_iter()
-            .map(|c| (c.packet().seq(), c.packet().seq_global()))
+            .map(|c| (c.view().seq(), c.view().seq_global()))
             .collect();
         // Fresh namespace: the group's counter starts at 0, the namespace's at 1; the
         // packets logged to group 46 did not spend global numbers (the kernel increments
@@ -277,7 +277,7 @@ fn seq_counts_from_0_and_seq_global_from_1() {
         let plain = of_group(&got, 46);
         assert_eq!(plain.len(), 3);
         for c in plain {
-            let p = c.packet();
+            let p = c.view();
             assert_eq!((p.seq(), p.seq_global()), (None, None));
         }
     });
@@ -310,7 +310,7 @@ fn timestamp_at_input_but_not_at_output() {
 
         let output = got
             .iter()
-            .map(Captured::packet)
+            .map(Captured::view)
             .find(|p| p.hook() == Hook::Output);
         let output = output.expect("the packet at OUTPUT");
         // nfnetlink_log.c: `if (hooknum <= NF_INET_FORWARD)`: none at LOCAL_OUT.
@@ -319,7 +319,7 @@ fn timestamp_at_input_but_not_at_output() {
 
         let input = got
             .iter()
-            .map(Captured::packet)
+            .map(Captured::view)
             .find(|p| p.hook() == Hook::Input);
         let input = input.expect("the packet at INPUT");
         let (_, usec) = input.timestamp_parts().expect("a timestamp at INPUT");
@@ -358,7 +358,7 @@ fn interface_indexes_at_output_and_input() {
         let got = collect(&mut listener, 4, WAIT);
         assert_eq!(got.len(), 4);
         for c in &got {
-            let p = c.packet();
+            let p = c.view();
             match p.hook() {
                 Hook::Output => {
                     assert_eq!((p.indev(), p.outdev()), (None, Some(lo)), "{p:?}");
@@ -383,7 +383,7 @@ fn interface_indexes_at_output_and_input() {
             }
             assert!(p.physindev().is_none() && p.physoutdev().is_none());
         }
-        let families: Vec<_> = got.iter().map(|c| c.packet().family()).collect();
+        let families: Vec<_> = got.iter().map(|c| c.view().family()).collect();
         assert_eq!(families.iter().filter(|f| **f == Family::Ipv4).count(), 2);
         assert_eq!(families.iter().filter(|f| **f == Family::Ipv6).count(), 2);
     });
@@ -424,7 +424,7 @@ fn hardware_address_type_and_header_of_a_packet_from_a_veth_peer() {
         };
         assert!(!got.is_empty(), "no packet from the peer arrived");
 
-        let p = got[0].packet();
+        let p = got[0].view();
         assert_eq!(p.hook(), Hook::Input);
         assert_eq!(p.family(), Family::Ipv4);
         assert_eq!(p.indev(), Some(veth0));
@@ -446,7 +446,7 @@ fn hardware_address_type_and_header_of_a_packet_from_a_veth_peer() {
 
 /// The TCP segment of a captured IPv4 packet: its flags byte and its data.
 fn tcp_segment(c: &Captured) -> (u8, Vec<u8>) {
-    let payload = c.packet().payload().expect("a payload").to_vec();
+    let payload = c.view().payload().expect("a payload").to_vec();
     let ihl = usize::from(payload[0] & 0x0f) * 4;
     let data = ihl + usize::from(payload[ihl + 12] >> 4) * 4;
     (payload[ihl + 13], payload[data..].to_vec())
@@ -525,7 +525,7 @@ fn uid_at_input_only_where_early_demux_attached_the_socket() {
             .iter()
             .find(|c| tcp_segment(c).1 == b"over lo\n")
             .unwrap();
-        let data = data.packet();
+        let data = data.view();
         assert_eq!(data.indev(), Some(ifindex("lo")));
         // Observed: nothing, although an established, accepted socket receives it. The skb
         // lost its sender's socket in loopback_xmit, and ip_input.c runs early demux only
@@ -557,7 +557,7 @@ fn uid_at_input_only_where_early_demux_attached_the_socket() {
             .iter()
             .find(|c| tcp_segment(c).1 == b"over veth\n")
             .unwrap();
-        let data = data.packet();
+        let data = data.view();
         assert_eq!(data.indev(), Some(ifindex("veth0")));
         // Early demux (tcp_v4_early_demux) found the established socket before INPUT and
         // attached it to the skb: its owner is reported.
@@ -565,7 +565,7 @@ fn uid_at_input_only_where_early_demux_attached_the_socket() {
         // Early demux looks up established sockets only; the SYN goes to the listener,
         // which is looked up after INPUT: no uid.
         let syn = got.iter().find(|c| tcp_segment(c).0 == TCP_SYN);
-        let syn = syn.expect("the SYN from the peer").packet();
+        let syn = syn.expect("the SYN from the peer").view();
         assert_eq!(syn.indev(), Some(ifindex("veth0")));
         assert_eq!((syn.uid(), syn.gid()), (None, None));
         drop(peer);

@@ -146,7 +146,7 @@ fn assert_udp_a_to_b(decoded: &Decoded, port: u16) {
 
 /// Whether a packet's payload ends with `data`: picks our datagram out of whatever else a
 /// rule logged (IPv6 neighbour discovery, MLD reports from the peers' new links).
-fn carries(data: &'static [u8]) -> impl Fn(&Packet<'_>) -> bool {
+fn carries(data: &'static [u8]) -> impl Fn(&Packet<&[u8]>) -> bool {
     move |p| p.payload().is_some_and(|b| b.ends_with(data))
 }
 
@@ -154,10 +154,10 @@ fn carries(data: &'static [u8]) -> impl Fn(&Packet<'_>) -> bool {
 fn first_of<'a>(
     got: &'a [Captured],
     group: u16,
-    wanted: &impl Fn(&Packet<'_>) -> bool,
-) -> Packet<'a> {
+    wanted: &impl Fn(&Packet<&[u8]>) -> bool,
+) -> Packet<&'a [u8]> {
     got.iter()
-        .map(Captured::packet)
+        .map(Captured::view)
         .find(|p| p.group() == group && wanted(p))
         .unwrap_or_else(|| panic!("nothing wanted logged to group {group}: {got:?}"))
 }
@@ -168,7 +168,7 @@ fn first_of<'a>(
 fn send_until_logged(
     listener: &mut Listener,
     groups: &[u16],
-    wanted: &impl Fn(&Packet<'_>) -> bool,
+    wanted: &impl Fn(&Packet<&[u8]>) -> bool,
     send: impl Fn(),
 ) -> Vec<Captured> {
     let deadline = Instant::now() + WAIT * 2;
@@ -178,7 +178,7 @@ fn send_until_logged(
         got.extend(collect(listener, 64, Duration::from_millis(300)));
         let all = groups.iter().all(|&g| {
             got.iter()
-                .map(Captured::packet)
+                .map(Captured::view)
                 .any(|p| p.group() == g && wanted(&p))
         });
         if all || Instant::now() > deadline {
@@ -574,7 +574,7 @@ fn netdev_ingress_and_egress_on_a_veth_without_bridge() {
             }
         "#);
         let socket = UdpSocket::bind("192.0.2.1:0").unwrap();
-        let wanted = |p: &Packet<'_>| {
+        let wanted = |p: &Packet<&[u8]>| {
             p.payload()
                 .is_some_and(|b| b.ends_with(b"in\n") || b.ends_with(b"out\n"))
         };

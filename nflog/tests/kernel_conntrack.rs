@@ -147,7 +147,7 @@ fn conntrack_flag_without_glue_ct_is_unsupported_and_binds_nothing() {
 
 /// The TCP ports and flags of a logged IPv4 packet's payload.
 fn tcp_of(packet: &Captured) -> (u16, u16, u8) {
-    let packet = packet.packet();
+    let packet = packet.view();
     let ip = packet.payload().expect("payload copied");
     assert_eq!(ip[0] >> 4, 4, "an IPv4 packet");
     let tcp = &ip[usize::from(ip[0] & 0x0f) * 4..];
@@ -204,7 +204,7 @@ fn conntrack_entries_follow_a_tcp_connection() {
 
         let mut ids = Vec::new();
         for (i, captured) in got.iter().enumerate() {
-            let packet = captured.packet();
+            let packet = captured.view();
             let ct = Conntrack::from_packet(&packet)
                 .expect("NFULA_CT parses")
                 .unwrap_or_else(|| panic!("packet {i} lacks NFULA_CT"));
@@ -252,7 +252,7 @@ fn conntrack_entries_follow_a_tcp_connection() {
         );
         let infos: Vec<_> = got
             .iter()
-            .map(|c| CtInfo::from_packet(&c.packet()).unwrap())
+            .map(|c| CtInfo::from_packet(&c.view()).unwrap())
             .collect();
         assert_eq!(
             &infos[..3],

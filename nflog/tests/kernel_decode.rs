@@ -46,7 +46,7 @@ fn tcp_handshake_is_decoded() {
         let tcp: Vec<Tcp> = packets
             .iter()
             .map(|c| {
-                let d = decode(&c.packet());
+                let d = decode(&c.view());
                 assert!(d.cut.is_none(), "whole packets: {d:?}");
                 let Some(Network::Ipv4(ip)) = d.network else {
                     panic!("IPv4 expected: {d:?}")
@@ -79,7 +79,7 @@ fn tcp_handshake_is_decoded() {
         );
         assert!(data.has(Tcp::PSH) && data.has(Tcp::ACK));
         assert_eq!(data.seq, ack.seq);
-        let payload = packets[3].packet().payload().unwrap().to_vec();
+        let payload = packets[3].view().payload().unwrap().to_vec();
         let header_len = 20 + usize::from(data.data_offset) * 4;
         assert_eq!(&payload[header_len..], b"hello");
     });
@@ -112,7 +112,7 @@ fn icmp_echo_is_decoded() {
         assert_eq!(packets.len(), 2, "the request and the kernel's reply");
         let kinds: Vec<EchoSeen> = packets
             .iter()
-            .map(|c| match decode(&c.packet()).transport {
+            .map(|c| match decode(&c.view()).transport {
                 Some(Transport::Icmpv4(icmp)) => (icmp.icmp_type, icmp.code, icmp.echo(false)),
                 other => panic!("ICMP expected: {other:?}"),
             })

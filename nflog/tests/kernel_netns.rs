@@ -126,7 +126,7 @@ fn a_socket_opened_in_a_process_namespace_receives_its_packets_and_the_thread_st
             "the packets made in the child's namespace arrive"
         );
         for captured in &got {
-            let packet = captured.packet();
+            let packet = captured.view();
             assert_eq!(packet.group(), 80);
             assert_eq!(udp_dport(&packet), 4701);
         }
@@ -187,7 +187,7 @@ fn interface_names_resolve_in_the_sockets_namespace() {
             1,
             "the packet routed out of nflogtest0 is logged"
         );
-        let packet = got[0].packet();
+        let packet = got[0].view();
         let outdev = packet.outdev().expect("an output interface");
         assert_ne!(outdev, 1, "not lo");
 
@@ -274,7 +274,7 @@ fn a_named_namespace_and_its_path_both_work() {
         for (listener, group) in [(&mut by_name, 83), (&mut by_path, 86)] {
             let got = collect(listener, 2, Duration::from_secs(5));
             assert_eq!(got.len(), 2, "group {group} receives both packets");
-            assert!(got.iter().all(|c| c.packet().group() == group));
+            assert!(got.iter().all(|c| c.view().group() == group));
         }
     });
 }

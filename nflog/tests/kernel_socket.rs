@@ -58,7 +58,7 @@ fn two_groups_on_one_socket_each_packet_reports_its_own_group() {
         assert_eq!(got.len(), 10, "every packet arrives");
         let mut per_group = [0; 2];
         for captured in &got {
-            let packet = captured.packet();
+            let packet = captured.view();
             let dport = udp_dport(&packet);
             assert_eq!(
                 packet.group(),
@@ -203,7 +203,7 @@ fn binding_without_cap_net_admin_is_permission_denied_and_receiving_needs_none()
         send_udp("127.0.0.1:5031", b"unprivileged", 1);
         let got = collect(&mut listener, 1, Duration::from_secs(5));
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].packet().group(), 31);
+        assert_eq!(got[0].view().group(), 31);
     });
 }
 
@@ -499,7 +499,7 @@ fn socket_is_connected_to_the_kernel_and_refuses_forged_messages() {
         send_udp("127.0.0.1:5061", b"real", 1);
         let got = collect(&mut listener, 1, Duration::from_secs(5));
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].packet().prefix().as_deref(), Some("real"));
+        assert_eq!(got[0].view().prefix().as_deref(), Some("real"));
         assert_eq!(listener.stats().packets, 1, "nothing but the real packet");
         assert_eq!(listener.stats().malformed, 0);
     });
@@ -659,7 +659,7 @@ fn datagrams_arriving_while_a_request_awaits_its_ack_are_not_lost() {
         let numbers: Vec<u32> = got
             .iter()
             .map(|c| {
-                let packet = c.packet();
+                let packet = c.view();
                 assert_eq!(packet.group(), 90);
                 let p = packet.payload().unwrap();
                 u32::from_be_bytes(p[28..32].try_into().unwrap())
@@ -748,7 +748,7 @@ fn settings_reach_the_kernel() {
         nft(&log_ports(&[(5110, GROUP)]));
         send_udp("127.0.0.1:5110", &[7; 200], 1);
         let got = collect(&mut listener, 1, Duration::from_secs(5));
-        assert_eq!(got[0].packet().payload().map(<[u8]>::len), Some(100));
+        assert_eq!(got[0].view().payload().map(<[u8]>::len), Some(100));
 
         let meta = GroupConfig::new()
             .copy_mode(CopyMode::Meta)
@@ -765,7 +765,7 @@ fn settings_reach_the_kernel() {
         send_udp("127.0.0.1:5110", &[7; 200], 1);
         let got = collect(&mut listener, 1, Duration::from_secs(5));
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].packet().payload(), None, "META copies no payload");
+        assert_eq!(got[0].view().payload(), None, "META copies no payload");
     });
 }
 

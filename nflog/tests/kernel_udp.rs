@@ -28,7 +28,7 @@ fn udp_over_ipv4_and_ipv6_with_prefix_and_mark() {
         let got = collect(&mut listener, 2, Duration::from_secs(5));
         assert_eq!(got.len(), 2, "both packets arrive");
 
-        let v4 = got[0].packet();
+        let v4 = got[0].view();
         assert_eq!(v4.family(), Family::Ipv4);
         assert_eq!(v4.group(), 7);
         assert_eq!(v4.hook(), Hook::Output);
@@ -40,7 +40,7 @@ fn udp_over_ipv4_and_ipv6_with_prefix_and_mark() {
         assert_eq!(payload[0] >> 4, 4);
         assert_eq!(&payload[28..], b"hello v4");
 
-        let v6 = got[1].packet();
+        let v6 = got[1].view();
         assert_eq!(v6.family(), Family::Ipv6);
         assert_eq!(v6.hw_protocol(), 0x86dd);
         assert_eq!(v6.hook(), Hook::Output);

@@ -12,7 +12,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 /// Calls every accessor of a parsed packet, and walks every attribute and nest it exposes.
-fn touch_everything(p: &Packet<'_>) {
+fn touch_everything(p: &Packet<&[u8]>) {
     let _ = (p.as_bytes(), p.family(), p.version(), p.group());
     let _ = (p.hw_protocol(), p.hook_number(), p.hook());
     let _ = (p.mark(), p.timestamp_parts(), p.timestamp());

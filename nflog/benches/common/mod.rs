@@ -19,8 +19,8 @@
 // Each bench uses a part of this module.
 #![allow(dead_code)]
 
-use nflog::wire::{align4, emit, emit_header, MSG_PACKET, NLMSG_DONE, NLMSG_HDRLEN};
-use nflog::PacketAttr;
+use nflog::wire::{emit_message, MSG_PACKET, NLMSG_DONE};
+use nflog::{Family, PacketRepr};
 
 /// Packets per datagram: the kernel's batch of a busy group.
 pub const PACKETS: usize = 64;
@@ -90,51 +90,44 @@ impl Hook {
 }
 
 /// One packet message body (what `Packet::parse` takes): nfgenmsg, then the attributes in
-/// the kernel's order.
+/// the kernel's order, as `PacketRepr::emit` writes them.
 pub fn packet_body(hook: Hook, ip: Ip, seq: u32, data_len: usize) -> Vec<u8> {
-    let mut body = vec![ip.family(), 0]; // family, NFNETLINK_V0
-    body.extend_from_slice(&GROUP.to_be_bytes());
-    let attr = |body: &mut Vec<u8>, kind: PacketAttr, value: &[u8]| emit(body, kind as u16, value);
-
-    // nfulnl_msg_packet_hdr: be16 hw_protocol, u8 hook, u8 pad.
-    let hook_number = match hook {
-        Hook::Input => 1,  // NF_INET_LOCAL_IN
-        Hook::Output => 3, // NF_INET_LOCAL_OUT
+    let common = PacketRepr {
+        family: Family::from_number(ip.family()),
+        group: GROUP,
+        hw_protocol: ip.ethertype(),
+        mark: Some(MARK),
+        uid: Some(1000),
+        gid: Some(1000),
+        seq: Some(seq),
+        payload: Some(ip.packet(data_len)),
+        ..PacketRepr::default()
     };
-    let mut hdr = ip.ethertype().to_be_bytes().to_vec();
-    hdr.extend_from_slice(&[hook_number, 0]);
-    attr(&mut body, PacketAttr::PacketHdr, &hdr);
-    match hook {
+    let repr = match hook {
         Hook::Input => {
-            attr(&mut body, PacketAttr::Prefix, b"bench-in\0");
-            attr(&mut body, PacketAttr::IfindexIndev, &2u32.to_be_bytes());
-            attr(&mut body, PacketAttr::Mark, &MARK.to_be_bytes());
-            // nfulnl_msg_packet_hw: be16 hw_addrlen, u16 pad, u8 hw_addr[8].
-            let mut hw = vec![0, 6, 0, 0];
-            hw.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0, 0]);
-            attr(&mut body, PacketAttr::Hwaddr, &hw);
-            attr(&mut body, PacketAttr::Hwtype, &1u16.to_be_bytes()); // ARPHRD_ETHER
-            attr(&mut body, PacketAttr::Hwlen, &14u16.to_be_bytes());
             // The MAC header: destination, source, ethertype.
             let mut mac = vec![0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01];
             mac.extend_from_slice(&ip.ethertype().to_be_bytes());
-            attr(&mut body, PacketAttr::Hwheader, &mac);
-            // nfulnl_msg_packet_timestamp: be64 sec, be64 usec.
-            let mut ts = 1_760_000_000u64.to_be_bytes().to_vec();
-            ts.extend_from_slice(&123_456u64.to_be_bytes());
-            attr(&mut body, PacketAttr::Timestamp, &ts);
+            PacketRepr {
+                hook: 1, // NF_INET_LOCAL_IN
+                prefix: Some(b"bench-in".to_vec()),
+                indev: Some(2),
+                hwaddr: Some(vec![0x02, 0x00, 0x00, 0x00, 0x00, 0x01]),
+                hwtype: Some(1), // ARPHRD_ETHER
+                hwlen: Some(14),
+                hwheader: Some(mac),
+                timestamp: Some((1_760_000_000, 123_456)),
+                ..common
+            }
         }
-        Hook::Output => {
-            attr(&mut body, PacketAttr::Prefix, b"bench-out\0");
-            attr(&mut body, PacketAttr::IfindexOutdev, &2u32.to_be_bytes());
-            attr(&mut body, PacketAttr::Mark, &MARK.to_be_bytes());
-        }
-    }
-    attr(&mut body, PacketAttr::Uid, &1000u32.to_be_bytes());
-    attr(&mut body, PacketAttr::Gid, &1000u32.to_be_bytes());
-    attr(&mut body, PacketAttr::Seq, &seq.to_be_bytes());
-    attr(&mut body, PacketAttr::Payload, &ip.packet(data_len));
-    body
+        Hook::Output => PacketRepr {
+            hook: 3, // NF_INET_LOCAL_OUT
+            prefix: Some(b"bench-out".to_vec()),
+            outdev: Some(2),
+            ..common
+        },
+    };
+    repr.to_bytes()
 }
 
 /// An IPv4 header (10.0.0.1 to 10.0.0.2, DF), a UDP header from port 40000 to port 9 and
@@ -183,19 +176,15 @@ pub fn ipv6_tcp(len: usize) -> Vec<u8> {
 pub fn datagram(hook: Hook, ip: Ip, data_len: usize) -> Vec<u8> {
     let mut out = Vec::new();
     for seq in 0..PACKETS as u32 {
-        let body = packet_body(hook, ip, seq, data_len);
-        emit_header(
+        emit_message(
             &mut out,
-            (NLMSG_HDRLEN + body.len()) as u32,
             MSG_PACKET,
             0,
             0,
+            &packet_body(hook, ip, seq, data_len),
         );
-        out.extend_from_slice(&body);
-        out.resize(align4(out.len()), 0);
     }
     // nfnetlink_log.c: nlmsg_put(skb, 0, 0, NLMSG_DONE, sizeof(struct nfgenmsg), NLM_F_MULTI)
-    emit_header(&mut out, (NLMSG_HDRLEN + 4) as u32, NLMSG_DONE, 0x2, 0);
-    out.extend_from_slice(&[0; 4]);
+    emit_message(&mut out, NLMSG_DONE, 0x2, 0, &[0; 4]);
     out
 }

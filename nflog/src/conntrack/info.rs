@@ -47,7 +47,7 @@ impl CtInfo {
 
     /// The packet's `NFULA_CT_INFO`, if the group has flag `CONNTRACK` and the packet has a
     /// conntrack entry.
-    pub fn from_packet(packet: &Packet<'_>) -> Option<CtInfo> {
+    pub fn from_packet(packet: &Packet<&[u8]>) -> Option<CtInfo> {
         packet.ct_info().map(CtInfo::from_number)
     }
 

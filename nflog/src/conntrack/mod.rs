@@ -115,7 +115,7 @@ impl<'a> Conntrack<'a> {
     /// # Errors
     ///
     /// As [`parse`](Self::parse).
-    pub fn from_packet(packet: &Packet<'a>) -> Result<Option<Conntrack<'a>>, ParseError> {
+    pub fn from_packet(packet: &Packet<&'a [u8]>) -> Result<Option<Conntrack<'a>>, ParseError> {
         packet.conntrack().map(Conntrack::parse).transpose()
     }
 

@@ -190,7 +190,7 @@ impl Link {
 /// Reads `NFULA_L2HDR`, else `NFULA_HWHEADER`, and `NFULA_VLAN`; follows tags that are
 /// still in the frame into the payload. `None` when the packet has neither header or it is
 /// not Ethernet (see the module doc). Never panics.
-pub fn decode_link(packet: &Packet<'_>) -> Option<Link> {
+pub fn decode_link(packet: &Packet<&[u8]>) -> Option<Link> {
     let ethernet_like = |hwtype: u16| hwtype == ARPHRD_ETHER || hwtype == ARPHRD_LOOPBACK;
     let (bytes, header) = match (packet.l2hdr(), packet.hwheader()) {
         (Some(l2hdr), _) if packet.hwtype().is_none_or(ethernet_like) => (l2hdr, LinkHeader::L2hdr),
@@ -322,7 +322,7 @@ pub enum NetworkHeader<'a> {
 /// layer: the link-layer header where the hook sees one ([`payload_start`]), and the VLAN
 /// tags left in a bridge or netdev frame, whose TPID is then `hw_protocol` (see the module
 /// doc). Never panics.
-pub fn network_header<'a>(packet: &Packet<'a>) -> NetworkHeader<'a> {
+pub fn network_header<'a>(packet: &Packet<&'a [u8]>) -> NetworkHeader<'a> {
     let Some(payload) = packet.payload() else {
         return NetworkHeader::NoPayload;
     };
@@ -388,7 +388,7 @@ fn arp_behind_ethernet(frame: &[u8]) -> NetworkHeader<'_> {
 
 /// Whether the packet was logged at a netdev egress hook, whose payload starts at the MAC
 /// header.
-fn at_netdev_egress(packet: &Packet<'_>) -> bool {
+fn at_netdev_egress(packet: &Packet<&[u8]>) -> bool {
     packet.family() == Family::Netdev && packet.hook() == Hook::Egress
 }
 

@@ -288,7 +288,7 @@ impl Icmp {
 /// frame (see [`decode_link`]); a payload that ends before it is cut at [`Cut::Network`],
 /// and one that starts with a link-layer header other than Ethernet is
 /// [`Cut::Malformed`]`(`[`Layer::Network`]`)`.
-pub fn decode(packet: &Packet<'_>) -> Decoded {
+pub fn decode(packet: &Packet<&[u8]>) -> Decoded {
     match network_header(packet) {
         NetworkHeader::At {
             protocol, header, ..

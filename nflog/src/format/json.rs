@@ -214,7 +214,7 @@ impl JsonFormat {
     pub fn write<W: Write + ?Sized>(
         &mut self,
         out: &mut W,
-        packet: &Packet<'_>,
+        packet: &Packet<&[u8]>,
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
@@ -239,7 +239,7 @@ impl JsonFormat {
 /// Writes every key of one packet, in ulogd's order, then ours.
 fn write_object(
     line: &mut Line<'_>,
-    packet: &Packet<'_>,
+    packet: &Packet<&[u8]>,
     received: SystemTime,
     names: &mut dyn ResolveInterface,
     time_zone: TimeZone,

@@ -40,6 +40,6 @@ use crate::wire::packet::Packet;
 
 /// The time to show for a packet: the kernel's timestamp when it sent one, else when the
 /// packet was received (as ulogd2 does).
-pub fn packet_time(packet: &Packet<'_>, received: SystemTime) -> SystemTime {
+pub fn packet_time(packet: &Packet<&[u8]>, received: SystemTime) -> SystemTime {
     packet.timestamp().unwrap_or(received)
 }

@@ -144,7 +144,7 @@ impl TextFormat {
     pub fn write<W: Write + ?Sized>(
         &mut self,
         out: &mut W,
-        packet: &Packet<'_>,
+        packet: &Packet<&[u8]>,
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
@@ -239,7 +239,7 @@ fn push_interface(line: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: O
 }
 
 /// `MAC=` and the hardware header, `hh:hh:...` in lowercase, or `MAC= ` without one.
-fn push_mac(line: &mut Vec<u8>, packet: &Packet<'_>) {
+fn push_mac(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
     line.extend_from_slice(b"MAC=");
     let header = packet.hwheader().unwrap_or_default();
     // ulogd2 prints NFULA_HWLEN bytes of NFULA_HWHEADER; never more than there are.
@@ -257,7 +257,7 @@ fn push_mac(line: &mut Vec<u8>, packet: &Packet<'_>) {
 }
 
 /// The part after `MAC=`, chosen by family, and by EtherType for bridge and netdev.
-fn push_family_part(line: &mut Vec<u8>, packet: &Packet<'_>) {
+fn push_family_part(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
     match packet.family() {
         Family::Ipv4 | Family::Ipv6 | Family::Arp => push_network(line, packet),
         Family::Bridge | Family::Netdev => match packet.hw_protocol() {
@@ -274,7 +274,7 @@ fn push_family_part(line: &mut Vec<u8>, packet: &Packet<'_>) {
 }
 
 /// The IPv4, IPv6 or ARP part of a packet whose payload should hold one.
-fn push_network(line: &mut Vec<u8>, packet: &Packet<'_>) {
+fn push_network(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
     // Copy mode meta: no payload, nothing to say (ulogd2 prints a line of zeros).
     let Some(payload) = packet.payload() else {
         return;

@@ -79,7 +79,7 @@ impl XmlFormat {
     pub fn write<W: Write + ?Sized>(
         &mut self,
         out: &mut W,
-        packet: &Packet<'_>,
+        packet: &Packet<&[u8]>,
         received: SystemTime,
         _names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {

@@ -38,7 +38,7 @@ impl<'a> Batch<'a> {
 }
 
 impl<'a> Iterator for Batch<'a> {
-    type Item = Result<Packet<'a>, Error>;
+    type Item = Result<Packet<&'a [u8]>, Error>;
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
@@ -116,31 +116,27 @@ impl Drop for Batch<'_> {
 mod tests {
     use super::*;
     use crate::receive::stats::Stats;
-    use crate::wire::attr::{align4, emit};
     use crate::wire::kind::{MSG_CONFIG, NLMSG_NOOP, NLMSG_OVERRUN};
-    use crate::wire::netlink::{emit_header, NLMSG_HDRLEN};
+    use crate::wire::netlink::{emit_header, emit_message, NLMSG_HDRLEN};
+    use crate::wire::packet::PacketRepr;
 
     /// Appends one netlink message, padded to 4 bytes.
     fn push_message(datagram: &mut Vec<u8>, message_type: u16, body: &[u8]) {
-        let len = u32::try_from(NLMSG_HDRLEN + body.len()).unwrap();
-        emit_header(datagram, len, message_type, 0, 0);
-        datagram.extend_from_slice(body);
-        datagram.resize(align4(datagram.len()), 0);
+        emit_message(datagram, message_type, 0, 0, body);
     }
 
     /// A packet message body for group 5 with a payload of `payload_len` bytes, an
     /// `NFULA_SEQ` when given, and `mark` as NFULA_MARK to tell the packets apart.
     fn packet_body(mark: u32, payload_len: usize, seq: Option<u32>) -> Vec<u8> {
-        let mut out = vec![2, 0, 0, 5];
-        emit(&mut out, 1, &[0x08, 0x00, 1, 0]);
-        emit(&mut out, 2, &mark.to_be_bytes());
-        if let Some(seq) = seq {
-            emit(&mut out, 12, &seq.to_be_bytes());
+        PacketRepr {
+            group: 5,
+            hook: 1,
+            mark: Some(mark),
+            seq,
+            payload: (payload_len > 0).then(|| vec![0x45; payload_len]),
+            ..PacketRepr::default()
         }
-        if payload_len > 0 {
-            emit(&mut out, 9, &vec![0x45; payload_len]);
-        }
-        out
+        .to_bytes()
     }
 
     fn push_packet(datagram: &mut Vec<u8>, mark: u32, payload_len: usize, seq: Option<u32>) {

@@ -253,7 +253,7 @@ impl Listener {
     /// message from the kernel among the packets.
     pub fn run<F>(&mut self, mut callback: F) -> Result<Stats, Error>
     where
-        F: FnMut(Packet<'_>),
+        F: FnMut(Packet<&[u8]>),
     {
         while let Some(batch) = self.recv()? {
             for item in batch {

@@ -141,7 +141,7 @@ impl Accounting {
     // accounting adds no call per packet to `Listener::run` (figures: docs/benchmarks.md,
     // "Code shaped for speed").
     #[inline]
-    pub(crate) fn packet(&mut self, packet: &Packet<'_>) {
+    pub(crate) fn packet(&mut self, packet: &Packet<&[u8]>) {
         self.stats.packets += 1;
         self.stats.bytes += packet.payload().map_or(0, |p| p.len() as u64);
         if let Some(seq) = packet.seq() {

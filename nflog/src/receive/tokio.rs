@@ -242,7 +242,7 @@ impl AsFd for AsyncListener {
 /// let mut packets = listener.into_stream();
 /// while let Some(packet) = packets.next_packet().await {
 ///     let packet = packet?;
-///     println!("{:?}", packet.packet().prefix());
+///     println!("{:?}", packet.view().prefix());
 /// }
 /// # Ok(()) }
 /// ```

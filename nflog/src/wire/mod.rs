@@ -7,7 +7,7 @@
 //! netlink datagrams themselves (tests, fuzzers, other netfilter subsystems):
 //!
 //! - netlink message headers and the walk over a datagram's messages: [`Messages`],
-//!   [`Message`], [`emit_header`];
+//!   [`Message`], [`emit_header`] and [`emit_message`];
 //! - attributes (TLVs), their iterator and emitter: [`Attributes`], [`Attr`], [`emit`];
 //! - the configuration message: [`ConfigMessage`];
 //! - the protocol's numbers: message types ([`MSG_PACKET`], [`NLMSG_DONE`], ...), flags,
@@ -32,5 +32,5 @@ pub use kind::{
     cfg, MSG_CONFIG, MSG_PACKET, NFNL_SUBSYS_ULOG, NFULA_VLAN_PROTO, NFULA_VLAN_TCI, NLMSG_DONE,
     NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_REQUEST,
 };
-pub use netlink::{emit_header, Message, Messages, NLMSG_HDRLEN};
+pub use netlink::{emit_header, emit_message, Message, Messages, NLMSG_HDRLEN};
 pub use packet::{MAX_HWADDR_LEN, NFGENMSG_LEN};

@@ -183,6 +183,17 @@ pub fn emit_header(out: &mut Vec<u8>, len: u32, message_type: u16, flags: u16, s
     out.extend_from_slice(&0u32.to_ne_bytes());
 }
 
+/// Appends one whole netlink message: its header (the length counting header and body),
+/// `body`, and zeroed padding up to 4 bytes, as the kernel lays out the messages of a
+/// datagram.
+pub fn emit_message(out: &mut Vec<u8>, message_type: u16, flags: u16, sequence: u32, body: &[u8]) {
+    // A body of 4 GiB cannot be sent; the length saturates rather than wraps.
+    let len = u32::try_from(NLMSG_HDRLEN + body.len()).unwrap_or(u32::MAX);
+    emit_header(out, len, message_type, flags, sequence);
+    out.extend_from_slice(body);
+    out.resize(align4(out.len()), 0);
+}
+
 #[inline]
 pub(crate) fn u16_ne(bytes: &[u8]) -> u16 {
     u16::from_ne_bytes([bytes[0], bytes[1]])

@@ -1,15 +1,36 @@
-//! The packet message: a zero-copy view over one logged packet and its metadata.
+//! The packet message: a view over one logged packet and its metadata, and its plain-value
+//! counterpart for building one.
 //!
-//! [`Packet::parse`] walks the attributes once, checks every length, and remembers where
-//! each known attribute sits. **After it succeeds, no accessor can panic**: each reads bytes
-//! whose presence was checked. Values are big-endian on the wire (as the kernel puts them with
-//! `nla_put_be32` and friends); raw byte attributes are returned as slices of the buffer.
+//! [`Packet::parse`] (any buffer: [`Packet::new_checked`]) walks the attributes once, checks
+//! every length, and remembers where each known attribute sits: the index travels with the
+//! bytes, so a packet is never parsed twice. **After it succeeds, no accessor can panic**:
+//! each reads bytes whose presence was checked. Values are big-endian on the wire (as the
+//! kernel puts them with `nla_put_be32` and friends).
+//!
+//! # Borrowed and owned packets
+//!
+//! `Packet<T: AsRef<[u8]>>` is the same view over any buffer, as smoltcp's are:
+//! `Packet<&'a [u8]>` borrows a receive buffer or a file's record (what a
+//! [`Batch`](crate::Batch) yields), `Packet<Vec<u8>>` ([`OwnedPacket`](crate::OwnedPacket))
+//! owns its bytes. Accessors that return numbers work on both. Accessors that return slices
+//! of the buffer ([`payload`](Packet::payload), [`prefix`](Packet::prefix), ...) live on
+//! `Packet<&'a [u8]>` and return `&'a [u8]`, tied to the buffer rather than to the view, so
+//! a caller can keep them after the view is gone. An owned packet lends such a view with
+//! [`view`](Packet::view), which copies the index and never parses again; a borrowed one
+//! becomes owned with [`into_owned`](Packet::into_owned), which copies bytes and index.
+//!
+//! # Building packets
+//!
+//! [`PacketRepr`] holds a packet's fields as plain values. [`PacketRepr::emit`] writes the
+//! bytes the kernel would send for them (nfnetlink_log.c, `__build_packet_message`), and
+//! [`PacketRepr::parse`] reads them back from a packet: tests, benchmarks, fuzz seeds and
+//! demonstrations build their packets with it.
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Header, ParseError};
-use crate::wire::attr::{align4, Attr, Attributes, NLA_HDRLEN, NLA_TYPE_MASK};
+use crate::wire::attr::{align4, emit, Attr, Attributes, NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK};
 use crate::wire::family::{Family, Hook};
 use crate::wire::kind::{PacketAttr, MSG_PACKET, NFULA_VLAN_PROTO, NFULA_VLAN_TCI};
 use crate::wire::netlink::Message;
@@ -21,16 +42,23 @@ pub const MAX_HWADDR_LEN: usize = 8;
 
 const SLOTS: usize = 22;
 
-/// One logged packet, borrowed from the receive buffer (or a file's record).
+/// A packet's attribute index: for each known attribute type, the offset of its header in
+/// the body, 0 when absent.
+pub(crate) type Index = [u32; SLOTS];
+
+/// One logged packet: a message body (`nfgenmsg` and attributes) and the index of its
+/// attributes, over any buffer.
 ///
-/// Build it with [`Packet::parse`] from a message body, or [`Packet::from_message`].
+/// Build a borrowed one with [`Packet::parse`] from a message body, or
+/// [`Packet::from_message`]; one over any buffer with [`Packet::new_checked`]. See the
+/// [module documentation](self) for which accessors each kind of buffer has.
 #[derive(Clone, Copy)]
-pub struct Packet<'a> {
+pub struct Packet<T: AsRef<[u8]>> {
     /// `nfgenmsg` then the attributes: exactly a LINKTYPE_NFLOG pcap record.
-    body: &'a [u8],
-    /// For each known attribute type, the offset of its header in `body`; 0 when absent
+    buffer: T,
+    /// For each known attribute type, the offset of its header in the body; 0 when absent
     /// (offset 0 holds the nfgenmsg, so it can never be an attribute's).
-    slots: [u32; SLOTS],
+    slots: Index,
 }
 
 /// A VLAN tag the device stripped and kept aside (`NFULA_VLAN`).
@@ -59,14 +87,96 @@ impl Vlan {
     }
 }
 
+/// Walks the attributes of a message body once and returns the offset of each known one.
+///
+/// The checks and errors are those of [`Packet::new_checked`], which documents them.
+// Perf: `#[inline]`, so that the index is built in place in the caller's frame
+// (`Batch::next` is in another codegen unit) and `Listener::run` costs what a hand-written
+// recv + parse loop does. One tight loop over the attribute headers, with the minimum
+// sizes in a table, instead of the `Attributes` iterator and a match per attribute, for
+// fewer instructions per attribute; the checks and the errors are the iterator's and
+// `check_value`'s, and `tests.rs` compares the two on every input of three property tests.
+#[inline]
+fn index_of(body: &[u8]) -> Result<Index, ParseError> {
+    if body.len() < NFGENMSG_LEN {
+        return Err(ParseError::Truncated {
+            what: Header::Nfgenmsg,
+            needed: NFGENMSG_LEN,
+            available: body.len(),
+        });
+    }
+    if u32::try_from(body.len()).is_err() {
+        // Messages are at most a few hundred KiB: every offset fits in u32.
+        return Err(ParseError::MessageLength {
+            declared: body.len(),
+            available: u32::MAX as usize,
+        });
+    }
+    let mut slots = [0u32; SLOTS];
+    let end = body.len();
+    let mut at = NFGENMSG_LEN;
+    while at < end {
+        let left = end - at;
+        let Some(&[l0, l1, t0, t1]) = body[at..].first_chunk::<NLA_HDRLEN>() else {
+            return Err(ParseError::Truncated {
+                what: Header::Attribute,
+                needed: NLA_HDRLEN,
+                available: left,
+            });
+        };
+        let len = usize::from(u16::from_ne_bytes([l0, l1]));
+        let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
+        if len < NLA_HDRLEN || len > left {
+            return Err(ParseError::AttributeLength {
+                kind,
+                declared: len,
+                available: left,
+            });
+        }
+        let k = usize::from(kind);
+        if k < SLOTS {
+            let min = MIN_VALUE[k];
+            if min != UNKNOWN {
+                if len - NLA_HDRLEN < usize::from(min) || min == CHECK_FULLY {
+                    if let Some(known) = PacketAttr::from_number(kind) {
+                        check_value(known, &body[at + NLA_HDRLEN..at + len])?;
+                    }
+                }
+                if slots[k] == 0 {
+                    // `at` is under `body.len()`, checked above to fit in u32.
+                    slots[k] = at as u32;
+                }
+            }
+        }
+        at += align4(len);
+    }
+    if slots[PacketAttr::PacketHdr as usize] == 0 {
+        return Err(ParseError::MissingAttribute {
+            attr: PacketAttr::PacketHdr,
+        });
+    }
+    Ok(slots)
+}
+
+/// The value of the attribute whose header sits at `slots[attr]`, if the packet has it.
+#[inline]
+fn value_at<'b>(body: &'b [u8], slots: &[u32; SLOTS], attr: PacketAttr) -> Option<&'b [u8]> {
+    let at = *slots.get(attr as usize)? as usize;
+    if at == 0 {
+        return None;
+    }
+    let header = body.get(at..at + NLA_HDRLEN)?;
+    let len = usize::from(u16::from_ne_bytes([header[0], header[1]]));
+    body.get(at + NLA_HDRLEN..at + len)
+}
+
 // Perf: the accessors are `#[inline]`, so that reading a field from another crate is a
-// slot lookup and a load, not a call (`benches/parse.rs` `parse_touch`: 88 -> 68 ns per
-// packet, together with the inlined `wire::netlink` walk).
-impl<'a> Packet<'a> {
-    /// Parses a packet message body: the `nfgenmsg` and the attributes after it.
+// slot lookup and a load, not a call.
+impl<T: AsRef<[u8]>> Packet<T> {
+    /// Parses a packet message body held in any buffer: the `nfgenmsg` and the attributes.
     ///
-    /// Unknown attribute types are kept (see [`attributes`](Self::attributes)), not rejected.
-    /// When an attribute type appears twice, the first one counts.
+    /// Unknown attribute types are kept (see [`attributes`](Packet::attributes)), not
+    /// rejected. When an attribute type appears twice, the first one counts.
     ///
     /// # Errors
     ///
@@ -74,115 +184,56 @@ impl<'a> Packet<'a> {
     /// whose length is under 4 or past the end, a known attribute whose value is shorter than
     /// the kernel's structure, a hardware address longer than 8, a malformed VLAN nest, or a
     /// missing `NFULA_PACKET_HDR`.
-    // Perf: `#[inline]`, so that the 104-byte result is built in place in the caller's
-    // frame (`Batch::next` is in another codegen unit): `Listener::run` 88 -> 71 ns per
-    // packet, as fast as a hand-written recv + parse loop (`examples/burst.rs --only
-    // listener,parse --backlog --runs 9`, medians).
     #[inline]
-    pub fn parse(body: &'a [u8]) -> Result<Packet<'a>, ParseError> {
-        if body.len() < NFGENMSG_LEN {
-            return Err(ParseError::Truncated {
-                what: Header::Nfgenmsg,
-                needed: NFGENMSG_LEN,
-                available: body.len(),
-            });
-        }
-        if u32::try_from(body.len()).is_err() {
-            // Messages are at most a few hundred KiB: every offset fits in u32.
-            return Err(ParseError::MessageLength {
-                declared: body.len(),
-                available: u32::MAX as usize,
-            });
-        }
-        // Perf: one tight loop over the attribute headers, with the minimum sizes in a
-        // table, instead of the `Attributes` iterator and a match per attribute: 787 -> 583
-        // instructions (cachegrind) for the 13 attributes of `benches/parse.rs`'s packet. The
-        // checks and the errors are the iterator's and `check_value`'s; `tests.rs` compares
-        // the two on every input of three property tests.
-        let mut slots = [0u32; SLOTS];
-        let end = body.len();
-        let mut at = NFGENMSG_LEN;
-        while at < end {
-            let left = end - at;
-            let Some(&[l0, l1, t0, t1]) = body[at..].first_chunk::<NLA_HDRLEN>() else {
-                return Err(ParseError::Truncated {
-                    what: Header::Attribute,
-                    needed: NLA_HDRLEN,
-                    available: left,
-                });
-            };
-            let len = usize::from(u16::from_ne_bytes([l0, l1]));
-            let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
-            if len < NLA_HDRLEN || len > left {
-                return Err(ParseError::AttributeLength {
-                    kind,
-                    declared: len,
-                    available: left,
-                });
-            }
-            let k = usize::from(kind);
-            if k < SLOTS {
-                let min = MIN_VALUE[k];
-                if min != UNKNOWN {
-                    if len - NLA_HDRLEN < usize::from(min) || min == CHECK_FULLY {
-                        if let Some(known) = PacketAttr::from_number(kind) {
-                            check_value(known, &body[at + NLA_HDRLEN..at + len])?;
-                        }
-                    }
-                    if slots[k] == 0 {
-                        // `at` is under `body.len()`, checked above to fit in u32.
-                        slots[k] = at as u32;
-                    }
-                }
-            }
-            at += align4(len);
-        }
-        if slots[PacketAttr::PacketHdr as usize] == 0 {
-            return Err(ParseError::MissingAttribute {
-                attr: PacketAttr::PacketHdr,
-            });
-        }
-        Ok(Packet { body, slots })
+    pub fn new_checked(buffer: T) -> Result<Packet<T>, ParseError> {
+        let slots = index_of(buffer.as_ref())?;
+        Ok(Packet { buffer, slots })
     }
 
-    /// Parses a netlink message that must be an nfnetlink_log packet message.
-    ///
-    /// # Errors
-    ///
-    /// [`ParseError::NotPacket`] for another message type, else as [`parse`](Self::parse).
-    pub fn from_message(message: Message<'a>) -> Result<Packet<'a>, ParseError> {
-        if message.message_type() != MSG_PACKET {
-            return Err(ParseError::NotPacket {
-                message_type: message.message_type(),
-            });
+    /// A borrowed view of this packet, with the index already computed: no parsing.
+    #[inline]
+    pub fn view(&self) -> Packet<&[u8]> {
+        Packet {
+            buffer: self.buffer.as_ref(),
+            slots: self.slots,
         }
-        Packet::parse(message.body())
     }
 
-    /// The message body: `nfgenmsg` and attributes, as the kernel sent them.
+    /// Gives the buffer back.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    /// The attribute index, to keep beside a copy of the bytes.
+    pub(crate) fn index(&self) -> Index {
+        self.slots
+    }
+
+    /// A packet from bytes and the index a parse of the same bytes computed.
     ///
-    /// This is a LINKTYPE_NFLOG pcap record, in this host's byte order.
-    #[inline]
-    pub fn as_bytes(&self) -> &'a [u8] {
-        self.body
+    /// Only for bytes copied together with their index: a foreign index could make the
+    /// accessors read a value shorter than they expect.
+    pub(crate) fn from_parts(buffer: T, slots: Index) -> Packet<T> {
+        Packet { buffer, slots }
     }
 
     /// The family of the hook that logged the packet.
     #[inline]
     pub fn family(&self) -> Family {
-        Family::from_number(self.body[0])
+        Family::from_number(self.body()[0])
     }
 
     /// `nfgenmsg.version`, 0 (`NFNETLINK_V0`) from every kernel so far.
     #[inline]
     pub fn version(&self) -> u8 {
-        self.body[1]
+        self.body()[1]
     }
 
     /// The log group the packet was sent to (`nfgenmsg.res_id`).
     #[inline]
     pub fn group(&self) -> u16 {
-        u16::from_be_bytes([self.body[2], self.body[3]])
+        let body = self.body();
+        u16::from_be_bytes([body[2], body[3]])
     }
 
     /// The packet's link-layer protocol (an EtherType such as 0x0800), from `NFULA_PACKET_HDR`.
@@ -215,7 +266,7 @@ impl<'a> Packet<'a> {
     /// (nfnetlink_log.c: `if (hooknum <= NF_INET_FORWARD)`), and for the netdev ingress hook.
     #[inline]
     pub fn timestamp_parts(&self) -> Option<(u64, u64)> {
-        let v = self.attribute(PacketAttr::Timestamp)?;
+        let v = self.value(PacketAttr::Timestamp)?;
         // Only 4-byte aligned in the message: read bytewise.
         let sec = u64::from_be_bytes([v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]]);
         let usec = u64::from_be_bytes([v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15]]);
@@ -253,44 +304,6 @@ impl<'a> Packet<'a> {
         self.be32(PacketAttr::IfindexPhysoutdev)
     }
 
-    /// The source hardware address, `hw_addrlen` bytes of it (6 for Ethernet).
-    #[inline]
-    pub fn hwaddr(&self) -> Option<&'a [u8]> {
-        let v = self.attribute(PacketAttr::Hwaddr)?;
-        let len = usize::from(u16::from_be_bytes([v[0], v[1]]));
-        v.get(4..4 + len)
-    }
-
-    /// The packet from its network header on, cut to the copy range; absent in meta mode.
-    #[inline]
-    pub fn payload(&self) -> Option<&'a [u8]> {
-        self.attribute(PacketAttr::Payload)
-    }
-
-    /// The rule's log prefix as bytes, up to its terminating NUL.
-    ///
-    /// xt_NFLOG always sends a prefix, maybe empty; nft sends one only when the rule has one.
-    #[inline]
-    pub fn prefix_bytes(&self) -> Option<&'a [u8]> {
-        let v = self.attribute(PacketAttr::Prefix)?;
-        Some(match v.iter().position(|&b| b == 0) {
-            Some(nul) => &v[..nul],
-            None => v,
-        })
-    }
-
-    /// The log prefix as text; invalid UTF-8 is replaced with U+FFFD (no copy when valid).
-    #[inline]
-    pub fn prefix(&self) -> Option<Cow<'a, str>> {
-        // Perf: `from_utf8` first, as prefixes are nearly always valid (short ASCII): 33
-        // fewer instructions (cachegrind) than `from_utf8_lossy`'s chunk walk for "bench-in".
-        self.prefix_bytes()
-            .map(|bytes| match std::str::from_utf8(bytes) {
-                Ok(text) => Cow::Borrowed(text),
-                Err(_) => String::from_utf8_lossy(bytes),
-            })
-    }
-
     /// The user id owning the local socket of the packet, in the listener's user namespace.
     #[inline]
     pub fn uid(&self) -> Option<u32> {
@@ -321,16 +334,149 @@ impl<'a> Packet<'a> {
         self.be16(PacketAttr::Hwtype)
     }
 
-    /// The MAC header as it arrived.
-    #[inline]
-    pub fn hwheader(&self) -> Option<&'a [u8]> {
-        self.attribute(PacketAttr::Hwheader)
-    }
-
     /// The MAC header's length as the kernel reports it.
     #[inline]
     pub fn hwlen(&self) -> Option<u16> {
         self.be16(PacketAttr::Hwlen)
+    }
+
+    /// The conntrack info (`enum ip_conntrack_info`: 0 established, 1 related, 2 new,
+    /// 3 established reply, 4 related reply).
+    #[inline]
+    pub fn ct_info(&self) -> Option<u32> {
+        self.be32(PacketAttr::CtInfo)
+    }
+
+    /// The VLAN tag, for bridge and netdev families when the device stripped one.
+    pub fn vlan(&self) -> Option<Vlan> {
+        let v = self.value(PacketAttr::Vlan)?;
+        let mut vlan = Vlan { proto: 0, tci: 0 };
+        for attr in Attributes::new(v).map_while(Result::ok) {
+            let value = attr.value();
+            match attr.kind() {
+                NFULA_VLAN_PROTO => vlan.proto = u16::from_be_bytes([value[0], value[1]]),
+                NFULA_VLAN_TCI => vlan.tci = u16::from_be_bytes([value[0], value[1]]),
+                _ => {}
+            }
+        }
+        Some(vlan)
+    }
+
+    #[inline]
+    fn body(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    #[inline]
+    fn value(&self, attr: PacketAttr) -> Option<&[u8]> {
+        value_at(self.body(), &self.slots, attr)
+    }
+
+    #[inline]
+    fn required(&self, attr: PacketAttr) -> &[u8] {
+        // `index_of` checked presence and size of NFULA_PACKET_HDR.
+        self.value(attr).unwrap_or(&[0; 4])
+    }
+
+    #[inline]
+    fn be32(&self, attr: PacketAttr) -> Option<u32> {
+        let v = self.value(attr)?;
+        Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+    }
+
+    #[inline]
+    fn be16(&self, attr: PacketAttr) -> Option<u16> {
+        let v = self.value(attr)?;
+        Some(u16::from_be_bytes([v[0], v[1]]))
+    }
+}
+
+impl<'a> Packet<&'a [u8]> {
+    /// Parses a packet message body: the `nfgenmsg` and the attributes after it.
+    ///
+    /// The borrowed case of [`new_checked`](Packet::new_checked), which it is in every
+    /// way but the name: a `&Vec<u8>` argument becomes a `&[u8]` here.
+    ///
+    /// # Errors
+    ///
+    /// As [`new_checked`](Packet::new_checked).
+    #[inline]
+    pub fn parse(body: &'a [u8]) -> Result<Packet<&'a [u8]>, ParseError> {
+        Packet::new_checked(body)
+    }
+
+    /// Parses a netlink message that must be an nfnetlink_log packet message.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::NotPacket`] for another message type, else as [`parse`](Self::parse).
+    pub fn from_message(message: Message<'a>) -> Result<Packet<&'a [u8]>, ParseError> {
+        if message.message_type() != MSG_PACKET {
+            return Err(ParseError::NotPacket {
+                message_type: message.message_type(),
+            });
+        }
+        Packet::parse(message.body())
+    }
+
+    /// Copies bytes and index into a packet that owns them: no parsing.
+    pub fn into_owned(self) -> Packet<Vec<u8>> {
+        Packet {
+            buffer: self.buffer.to_vec(),
+            slots: self.slots,
+        }
+    }
+
+    /// The message body: `nfgenmsg` and attributes, as the kernel sent them.
+    ///
+    /// This is a LINKTYPE_NFLOG pcap record, in this host's byte order.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.buffer
+    }
+
+    /// The source hardware address, `hw_addrlen` bytes of it (6 for Ethernet).
+    #[inline]
+    pub fn hwaddr(&self) -> Option<&'a [u8]> {
+        let v = self.attribute(PacketAttr::Hwaddr)?;
+        let len = usize::from(u16::from_be_bytes([v[0], v[1]]));
+        v.get(4..4 + len)
+    }
+
+    /// The packet from its network header on, cut to the copy range; absent in meta mode.
+    #[inline]
+    pub fn payload(&self) -> Option<&'a [u8]> {
+        self.attribute(PacketAttr::Payload)
+    }
+
+    /// The rule's log prefix as bytes, up to its terminating NUL.
+    ///
+    /// xt_NFLOG always sends a prefix, maybe empty; nft sends one only when the rule has one.
+    #[inline]
+    pub fn prefix_bytes(&self) -> Option<&'a [u8]> {
+        let v = self.attribute(PacketAttr::Prefix)?;
+        Some(match v.iter().position(|&b| b == 0) {
+            Some(nul) => &v[..nul],
+            None => v,
+        })
+    }
+
+    /// The log prefix as text; invalid UTF-8 is replaced with U+FFFD (no copy when valid).
+    #[inline]
+    pub fn prefix(&self) -> Option<Cow<'a, str>> {
+        // Perf: `from_utf8` first, as prefixes are nearly always valid (short ASCII), which
+        // skips `from_utf8_lossy`'s chunk walk.
+        self.prefix_bytes()
+            .map(|bytes| match std::str::from_utf8(bytes) {
+                Ok(text) => Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            })
+    }
+
+    /// The MAC header as it arrived.
+    #[inline]
+    pub fn hwheader(&self) -> Option<&'a [u8]> {
+        self.attribute(PacketAttr::Hwheader)
     }
 
     /// The conntrack entry: nested ctnetlink attributes, raw (flag `CONNTRACK`).
@@ -344,28 +490,6 @@ impl<'a> Packet<'a> {
         self.conntrack().map(Attributes::new)
     }
 
-    /// The conntrack info (`enum ip_conntrack_info`: 0 established, 1 related, 2 new,
-    /// 3 established reply, 4 related reply).
-    #[inline]
-    pub fn ct_info(&self) -> Option<u32> {
-        self.be32(PacketAttr::CtInfo)
-    }
-
-    /// The VLAN tag, for bridge and netdev families when the device stripped one.
-    pub fn vlan(&self) -> Option<Vlan> {
-        let v = self.attribute(PacketAttr::Vlan)?;
-        let mut vlan = Vlan { proto: 0, tci: 0 };
-        for attr in Attributes::new(v).map_while(Result::ok) {
-            let value = attr.value();
-            match attr.kind() {
-                NFULA_VLAN_PROTO => vlan.proto = u16::from_be_bytes([value[0], value[1]]),
-                NFULA_VLAN_TCI => vlan.tci = u16::from_be_bytes([value[0], value[1]]),
-                _ => {}
-            }
-        }
-        Some(vlan)
-    }
-
     /// The layer 2 header (bridge and netdev families).
     #[inline]
     pub fn l2hdr(&self) -> Option<&'a [u8]> {
@@ -375,39 +499,43 @@ impl<'a> Packet<'a> {
     /// The value of a known attribute, raw, if the packet has it.
     #[inline]
     pub fn attribute(&self, attr: PacketAttr) -> Option<&'a [u8]> {
-        let at = *self.slots.get(attr as usize)? as usize;
-        if at == 0 {
-            return None;
-        }
-        let header = self.body.get(at..at + NLA_HDRLEN)?;
-        let len = usize::from(u16::from_ne_bytes([header[0], header[1]]));
-        self.body.get(at + NLA_HDRLEN..at + len)
+        value_at(self.buffer, &self.slots, attr)
     }
 
     /// Every attribute of the message in order, known or not, with its flags.
     ///
     /// Nothing a newer kernel adds is hidden: unknown types appear here.
     pub fn attributes(&self) -> impl Iterator<Item = Attr<'a>> + 'a {
-        // `parse` walked these bytes without error, so `map_while` never stops early.
-        Attributes::new(&self.body[NFGENMSG_LEN..]).map_while(Result::ok)
+        // `index_of` walked these bytes without error, so `map_while` never stops early.
+        Attributes::new(&self.buffer[NFGENMSG_LEN..]).map_while(Result::ok)
     }
+}
 
-    #[inline]
-    fn required(&self, attr: PacketAttr) -> &'a [u8] {
-        // `parse` checked presence and size of NFULA_PACKET_HDR.
-        self.attribute(attr).unwrap_or(&[0; 4])
+impl From<Packet<&[u8]>> for Packet<Vec<u8>> {
+    fn from(packet: Packet<&[u8]>) -> Packet<Vec<u8>> {
+        packet.into_owned()
     }
+}
 
-    #[inline]
-    fn be32(&self, attr: PacketAttr) -> Option<u32> {
-        let v = self.attribute(attr)?;
-        Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+impl<T: AsRef<[u8]>> AsRef<[u8]> for Packet<T> {
+    /// The message body, as [`Packet::as_bytes`] gives it.
+    fn as_ref(&self) -> &[u8] {
+        self.buffer.as_ref()
     }
+}
 
-    #[inline]
-    fn be16(&self, attr: PacketAttr) -> Option<u16> {
-        let v = self.attribute(attr)?;
-        Some(u16::from_be_bytes([v[0], v[1]]))
+/// Packets are equal when their bytes are: the index follows from them.
+impl<T: AsRef<[u8]>, U: AsRef<[u8]>> PartialEq<Packet<U>> for Packet<T> {
+    fn eq(&self, other: &Packet<U>) -> bool {
+        self.body() == other.body()
+    }
+}
+
+impl<T: AsRef<[u8]>> Eq for Packet<T> {}
+
+impl<T: AsRef<[u8]>> core::hash::Hash for Packet<T> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.body().hash(state);
     }
 }
 
@@ -508,23 +636,347 @@ fn check_vlan(value: &[u8]) -> Result<(), ParseError> {
     Ok(())
 }
 
-impl core::fmt::Debug for Packet<'_> {
+impl<T: AsRef<[u8]>> core::fmt::Debug for Packet<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let packet = self.view();
         let mut d = f.debug_struct("Packet");
         d.field("family", &self.family())
             .field("group", &self.group())
             .field("hook", &self.hook())
             .field("hw_protocol", &format_args!("{:#06x}", self.hw_protocol()));
-        if let Some(prefix) = self.prefix() {
+        if let Some(prefix) = packet.prefix() {
             d.field("prefix", &prefix);
         }
         if let Some(mark) = self.mark() {
             d.field("mark", &mark);
         }
-        if let Some(payload) = self.payload() {
+        if let Some(payload) = packet.payload() {
             d.field("payload_len", &payload.len());
         }
         d.finish_non_exhaustive()
+    }
+}
+
+/// A packet message's fields as plain values: what [`PacketRepr::emit`] turns into the bytes
+/// the kernel sends, and what [`PacketRepr::parse`] reads back from a [`Packet`].
+///
+/// `None` is an attribute the kernel leaves out. [`Default`] is an IPv4 packet (EtherType
+/// 0x0800) of group 0 at hook 0 with no other attribute, to start a struct literal from:
+///
+/// ```
+/// use nflog::{Packet, PacketRepr};
+///
+/// let repr = PacketRepr { group: 5, hook: 1, mark: Some(7), ..PacketRepr::default() };
+/// let bytes = repr.to_bytes();
+/// let packet = Packet::parse(&bytes).unwrap();
+/// assert_eq!((packet.group(), packet.mark()), (5, Some(7)));
+/// assert_eq!(PacketRepr::parse(&packet), repr);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PacketRepr {
+    /// The family of the hook (`nfgenmsg.nfgen_family`).
+    pub family: Family,
+    /// The log group (`nfgenmsg.res_id`).
+    pub group: u16,
+    /// The link-layer protocol, an EtherType (`NFULA_PACKET_HDR`).
+    pub hw_protocol: u16,
+    /// The hook number (`NFULA_PACKET_HDR`).
+    pub hook: u8,
+    /// The log prefix without its terminating NUL, which [`emit`](Self::emit) adds
+    /// (`NFULA_PREFIX`).
+    pub prefix: Option<Vec<u8>>,
+    /// The input interface's index (`NFULA_IFINDEX_INDEV`).
+    pub indev: Option<u32>,
+    /// The output interface's index (`NFULA_IFINDEX_OUTDEV`).
+    pub outdev: Option<u32>,
+    /// The input bridge port's index (`NFULA_IFINDEX_PHYSINDEV`).
+    pub physindev: Option<u32>,
+    /// The output bridge port's index (`NFULA_IFINDEX_PHYSOUTDEV`).
+    pub physoutdev: Option<u32>,
+    /// The packet mark; the kernel sends none for 0 (`NFULA_MARK`).
+    pub mark: Option<u32>,
+    /// The source hardware address, at most 8 bytes (`NFULA_HWADDR`).
+    pub hwaddr: Option<Vec<u8>>,
+    /// The input device's hardware type, `ARPHRD_*` (`NFULA_HWTYPE`).
+    pub hwtype: Option<u16>,
+    /// The MAC header's length (`NFULA_HWLEN`).
+    pub hwlen: Option<u16>,
+    /// The MAC header (`NFULA_HWHEADER`).
+    pub hwheader: Option<Vec<u8>>,
+    /// Seconds and microseconds since the Unix epoch (`NFULA_TIMESTAMP`).
+    pub timestamp: Option<(u64, u64)>,
+    /// The local socket's user id (`NFULA_UID`).
+    pub uid: Option<u32>,
+    /// The local socket's group id (`NFULA_GID`).
+    pub gid: Option<u32>,
+    /// The group's sequence number (`NFULA_SEQ`).
+    pub seq: Option<u32>,
+    /// The namespace-wide sequence number (`NFULA_SEQ_GLOBAL`).
+    pub seq_global: Option<u32>,
+    /// The conntrack entry's nested ctnetlink attributes, raw (`NFULA_CT`).
+    pub conntrack: Option<Vec<u8>>,
+    /// How the packet relates to its conntrack entry (`NFULA_CT_INFO`).
+    pub ct_info: Option<u32>,
+    /// The VLAN tag the device stripped (`NFULA_VLAN`).
+    pub vlan: Option<Vlan>,
+    /// The layer 2 header, for bridge and netdev families (`NFULA_L2HDR`).
+    pub l2hdr: Option<Vec<u8>>,
+    /// The packet from its network header on (`NFULA_PAYLOAD`).
+    pub payload: Option<Vec<u8>>,
+    /// Attributes of types this crate does not know, as `(type with flags, value)`:
+    /// emitted last, in this order.
+    pub unknown: Vec<(u16, Vec<u8>)>,
+}
+
+impl Default for PacketRepr {
+    fn default() -> PacketRepr {
+        PacketRepr {
+            family: Family::Ipv4,
+            group: 0,
+            hw_protocol: 0x0800,
+            hook: 0,
+            prefix: None,
+            indev: None,
+            outdev: None,
+            physindev: None,
+            physoutdev: None,
+            mark: None,
+            hwaddr: None,
+            hwtype: None,
+            hwlen: None,
+            hwheader: None,
+            timestamp: None,
+            uid: None,
+            gid: None,
+            seq: None,
+            seq_global: None,
+            conntrack: None,
+            ct_info: None,
+            vlan: None,
+            l2hdr: None,
+            payload: None,
+            unknown: Vec::new(),
+        }
+    }
+}
+
+/// One attribute's value as [`PacketRepr::emit`] writes it, in the kernel's order.
+enum Value<'r> {
+    /// `struct nfulnl_msg_packet_hdr`: `be16 hw_protocol; u8 hook; u8 pad`.
+    PacketHdr(u16, u8),
+    Bytes(&'r [u8]),
+    Be16(u16),
+    Be32(u32),
+    /// `NFULA_PREFIX`: the text, then a NUL.
+    Prefix(&'r [u8]),
+    /// `struct nfulnl_msg_packet_hw`: `be16 hw_addrlen; u16 pad; u8 hw_addr[8]`.
+    Hwaddr(&'r [u8]),
+    /// `struct nfulnl_msg_packet_timestamp`: `be64 sec; be64 usec`.
+    Timestamp(u64, u64),
+    /// `NFULA_VLAN`: TCI then PROTO, nested.
+    Vlan(Vlan),
+}
+
+impl Value<'_> {
+    /// The value's length, without header or padding.
+    fn len(&self) -> usize {
+        match self {
+            Value::PacketHdr(..) => 4,
+            Value::Bytes(bytes) => bytes.len(),
+            Value::Be16(_) => 2,
+            Value::Be32(_) => 4,
+            Value::Prefix(text) => text.len() + 1,
+            Value::Hwaddr(addr) => 4 + addr.len().max(MAX_HWADDR_LEN),
+            Value::Timestamp(..) => 16,
+            Value::Vlan(_) => 2 * align4(NLA_HDRLEN + 2),
+        }
+    }
+
+    fn write(&self, kind: u16, out: &mut Vec<u8>) {
+        match *self {
+            Value::PacketHdr(hw_protocol, hook) => {
+                let [p0, p1] = hw_protocol.to_be_bytes();
+                emit(out, kind, &[p0, p1, hook, 0]);
+            }
+            Value::Bytes(bytes) => emit(out, kind, bytes),
+            Value::Be16(v) => emit(out, kind, &v.to_be_bytes()),
+            Value::Be32(v) => emit(out, kind, &v.to_be_bytes()),
+            Value::Prefix(text) => {
+                let mut value = Vec::with_capacity(text.len() + 1);
+                value.extend_from_slice(text);
+                value.push(0);
+                emit(out, kind, &value);
+            }
+            Value::Hwaddr(addr) => {
+                // An address over 8 bytes is written whole, declared length included: the
+                // parser refuses it, as it would the kernel's.
+                let declared = u16::try_from(addr.len()).unwrap_or(u16::MAX);
+                let mut value = vec![0u8; self.len()];
+                value[..2].copy_from_slice(&declared.to_be_bytes());
+                value[4..4 + addr.len()].copy_from_slice(addr);
+                emit(out, kind, &value);
+            }
+            Value::Timestamp(sec, usec) => {
+                let mut value = [0u8; 16];
+                value[..8].copy_from_slice(&sec.to_be_bytes());
+                value[8..].copy_from_slice(&usec.to_be_bytes());
+                emit(out, kind, &value);
+            }
+            Value::Vlan(vlan) => {
+                // nfnetlink_log.c, nfulnl_put_bridge: nla_nest_start, so NLA_F_NESTED is set.
+                let mut nest = Vec::with_capacity(self.len());
+                emit(&mut nest, NFULA_VLAN_TCI, &vlan.tci.to_be_bytes());
+                emit(&mut nest, NFULA_VLAN_PROTO, &vlan.proto.to_be_bytes());
+                emit(out, kind | NLA_F_NESTED, &nest);
+            }
+        }
+    }
+}
+
+impl PacketRepr {
+    /// Reads every field of a parsed packet.
+    ///
+    /// A known attribute that appears twice keeps its first value, as the accessors do;
+    /// attributes of unknown types are kept in [`unknown`](Self::unknown).
+    pub fn parse<T: AsRef<[u8]>>(packet: &Packet<T>) -> PacketRepr {
+        let p = packet.view();
+        PacketRepr {
+            family: p.family(),
+            group: p.group(),
+            hw_protocol: p.hw_protocol(),
+            hook: p.hook_number(),
+            prefix: p.prefix_bytes().map(<[u8]>::to_vec),
+            indev: p.indev(),
+            outdev: p.outdev(),
+            physindev: p.physindev(),
+            physoutdev: p.physoutdev(),
+            mark: p.mark(),
+            hwaddr: p.hwaddr().map(<[u8]>::to_vec),
+            hwtype: p.hwtype(),
+            hwlen: p.hwlen(),
+            hwheader: p.hwheader().map(<[u8]>::to_vec),
+            timestamp: p.timestamp_parts(),
+            uid: p.uid(),
+            gid: p.gid(),
+            seq: p.seq(),
+            seq_global: p.seq_global(),
+            conntrack: p.conntrack().map(<[u8]>::to_vec),
+            ct_info: p.ct_info(),
+            vlan: p.vlan(),
+            l2hdr: p.l2hdr().map(<[u8]>::to_vec),
+            payload: p.payload().map(<[u8]>::to_vec),
+            unknown: p
+                .attributes()
+                .filter(|a| PacketAttr::from_number(a.kind()).is_none())
+                .map(|a| (a.raw_type(), a.value().to_vec()))
+                .collect(),
+        }
+    }
+
+    /// The attributes in the order nfnetlink_log.c's `__build_packet_message` puts them.
+    fn attributes(&self) -> Vec<(u16, Value<'_>)> {
+        use PacketAttr as A;
+        let mut out = vec![(
+            A::PacketHdr as u16,
+            Value::PacketHdr(self.hw_protocol, self.hook),
+        )];
+        let be32 = |out: &mut Vec<_>, attr: A, v: Option<u32>| {
+            out.extend(v.map(|v| (attr as u16, Value::Be32(v))));
+        };
+        if let Some(text) = &self.prefix {
+            out.push((A::Prefix as u16, Value::Prefix(text)));
+        }
+        // A bridge names the port first, then the bridge; IPv4 and IPv6 name the device
+        // first, then the bridge port under it (with CONFIG_BRIDGE_NETFILTER).
+        if self.family == Family::Bridge {
+            be32(&mut out, A::IfindexPhysindev, self.physindev);
+            be32(&mut out, A::IfindexIndev, self.indev);
+            be32(&mut out, A::IfindexPhysoutdev, self.physoutdev);
+            be32(&mut out, A::IfindexOutdev, self.outdev);
+        } else {
+            be32(&mut out, A::IfindexIndev, self.indev);
+            be32(&mut out, A::IfindexPhysindev, self.physindev);
+            be32(&mut out, A::IfindexOutdev, self.outdev);
+            be32(&mut out, A::IfindexPhysoutdev, self.physoutdev);
+        }
+        be32(&mut out, A::Mark, self.mark);
+        if let Some(addr) = &self.hwaddr {
+            out.push((A::Hwaddr as u16, Value::Hwaddr(addr)));
+        }
+        out.extend(self.hwtype.map(|v| (A::Hwtype as u16, Value::Be16(v))));
+        out.extend(self.hwlen.map(|v| (A::Hwlen as u16, Value::Be16(v))));
+        if let Some(header) = &self.hwheader {
+            out.push((A::Hwheader as u16, Value::Bytes(header)));
+        }
+        if let Some((sec, usec)) = self.timestamp {
+            out.push((A::Timestamp as u16, Value::Timestamp(sec, usec)));
+        }
+        be32(&mut out, A::Uid, self.uid);
+        be32(&mut out, A::Gid, self.gid);
+        be32(&mut out, A::Seq, self.seq);
+        be32(&mut out, A::SeqGlobal, self.seq_global);
+        if let Some(ct) = &self.conntrack {
+            // ctnetlink_glue_build opens the nest with nla_nest_start: NLA_F_NESTED is set.
+            out.push((A::Ct as u16 | NLA_F_NESTED, Value::Bytes(ct)));
+        }
+        be32(&mut out, A::CtInfo, self.ct_info);
+        if let Some(vlan) = self.vlan {
+            out.push((A::Vlan as u16, Value::Vlan(vlan)));
+        }
+        if let Some(l2) = &self.l2hdr {
+            out.push((A::L2hdr as u16, Value::Bytes(l2)));
+        }
+        if let Some(payload) = &self.payload {
+            out.push((A::Payload as u16, Value::Bytes(payload)));
+        }
+        out.extend(
+            self.unknown
+                .iter()
+                .map(|(kind, v)| (*kind, Value::Bytes(v))),
+        );
+        out
+    }
+
+    /// The length of the message body [`emit`](Self::emit) writes.
+    pub fn buffer_len(&self) -> usize {
+        NFGENMSG_LEN
+            + self
+                .attributes()
+                .iter()
+                .map(|(_, value)| align4(NLA_HDRLEN + value.len()))
+                .sum::<usize>()
+    }
+
+    /// Appends the message body the kernel would send: `nfgenmsg` (version 0), then the
+    /// attributes in the kernel's order, each header in host byte order, values
+    /// big-endian, `nla_len` without the padding, the padding zeroed; [`buffer_len`]
+    /// bytes in all.
+    ///
+    /// [`buffer_len`]: Self::buffer_len
+    ///
+    /// # Panics
+    ///
+    /// If a value is longer than an attribute can describe (65531 bytes), which no kernel
+    /// sends: the copy range stops at 65531.
+    pub fn emit(&self, out: &mut Vec<u8>) {
+        out.reserve(self.buffer_len());
+        out.push(self.family.number());
+        out.push(0);
+        out.extend_from_slice(&self.group.to_be_bytes());
+        for (kind, value) in self.attributes() {
+            value.write(kind, out);
+        }
+    }
+
+    /// The message body [`emit`](Self::emit) writes, in a vector of its own.
+    ///
+    /// # Panics
+    ///
+    /// As [`emit`](Self::emit).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.buffer_len());
+        self.emit(&mut out);
+        out
     }
 }
 

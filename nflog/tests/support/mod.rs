@@ -13,7 +13,7 @@ use nflog::{parse_bindings, GroupBinding, Listener, Packet};
 pub const WAIT: Duration = Duration::from_secs(5);
 
 /// The UDP destination port of an IPv4 packet whose payload was copied.
-pub fn udp_dport(packet: &Packet<'_>) -> u16 {
+pub fn udp_dport(packet: &Packet<&[u8]>) -> u16 {
     let ip = packet.payload().expect("payload copied");
     assert_eq!(ip[0] >> 4, 4, "an IPv4 packet");
     let ihl = usize::from(ip[0] & 0x0f) * 4;
@@ -21,16 +21,7 @@ pub fn udp_dport(packet: &Packet<'_>) -> u16 {
 }
 
 /// A packet copied out of the receive buffer, to look at after receiving.
-#[derive(Debug, Clone)]
-pub struct Captured {
-    pub body: Vec<u8>,
-}
-
-impl Captured {
-    pub fn packet(&self) -> Packet<'_> {
-        Packet::parse(&self.body).expect("a packet that parsed once parses again")
-    }
-}
+pub type Captured = nflog::OwnedPacket;
 
 /// Receives until `count` packets arrived or `timeout` passed.
 pub fn collect(listener: &mut Listener, count: usize, timeout: Duration) -> Vec<Captured> {
@@ -40,9 +31,7 @@ pub fn collect(listener: &mut Listener, count: usize, timeout: Duration) -> Vec<
         match listener.try_recv().expect("receive") {
             Some(batch) => {
                 for packet in batch {
-                    got.push(Captured {
-                        body: packet.expect("packet parses").as_bytes().to_vec(),
-                    });
+                    got.push(packet.expect("packet parses").into_owned());
                 }
             }
             None => std::thread::sleep(Duration::from_millis(5)),

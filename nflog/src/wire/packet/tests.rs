@@ -52,7 +52,7 @@ fn host_order(record: &[u8]) -> Vec<u8> {
     out
 }
 
-fn kinds(p: &Packet<'_>) -> Vec<u16> {
+fn kinds(p: &Packet<&[u8]>) -> Vec<u16> {
     p.attributes().map(|a| a.kind()).collect()
 }
 
@@ -1165,5 +1165,239 @@ proptest::proptest! {
         let body = &record[..cut.min(record.len())];
         let fast = Packet::parse(body).map(|p| p.slots);
         proptest::prop_assert_eq!(fast, reference_parse(body));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// PacketRepr: emit writes the kernel's bytes, parse reads them back.
+
+#[test]
+fn repr_emits_the_kernel_record_input_udp_byte_for_byte() {
+    let bytes = host_order(&INPUT_UDP_HI);
+    let repr = PacketRepr::parse(&Packet::parse(&bytes).unwrap());
+    let mut eth = vec![0u8; 14];
+    eth[12..].copy_from_slice(&[0x08, 0x00]);
+    let payload = Packet::parse(&bytes).unwrap().payload().unwrap().to_vec();
+    assert_eq!(
+        repr,
+        PacketRepr {
+            family: Family::Ipv4,
+            group: 5,
+            hw_protocol: 0x0800,
+            hook: 1,
+            prefix: Some(b"hi".to_vec()),
+            indev: Some(1),
+            hwaddr: Some(vec![0; 6]),
+            hwtype: Some(772),
+            hwlen: Some(14),
+            hwheader: Some(eth),
+            timestamp: Some((1_795_839_439, 84_847)),
+            payload: Some(payload),
+            ..PacketRepr::default()
+        }
+    );
+    assert_eq!(repr.buffer_len(), bytes.len());
+    assert_eq!(repr.to_bytes(), bytes);
+}
+
+#[test]
+fn repr_emits_the_kernel_record_output_udp_byte_for_byte() {
+    let bytes = host_order(&OUTPUT_UDP_MARK_UID);
+    let repr = PacketRepr::parse(&Packet::parse(&bytes).unwrap());
+    assert_eq!(
+        (repr.hook, repr.prefix.as_deref(), repr.outdev, repr.mark),
+        (3, Some(&b"out"[..]), Some(1), Some(42))
+    );
+    assert_eq!(
+        (repr.uid, repr.gid, repr.timestamp),
+        (Some(1000), Some(1001), None)
+    );
+    assert_eq!(repr.buffer_len(), bytes.len());
+    assert_eq!(repr.to_bytes(), bytes);
+}
+
+#[test]
+fn repr_emit_appends_after_what_is_there() {
+    let repr = PacketRepr {
+        group: 7,
+        prefix: Some(b"abc".to_vec()),
+        ..PacketRepr::default()
+    };
+    let mut out = vec![0xee; 3];
+    repr.emit(&mut out);
+    assert_eq!(&out[..3], &[0xee; 3]);
+    assert_eq!(&out[3..], &repr.to_bytes()[..]);
+    // The prefix "abc" and its NUL: nla_len 8, no padding needed; PACKET_HDR is 8 too.
+    assert_eq!(repr.buffer_len(), 4 + 8 + 8);
+}
+
+#[test]
+fn repr_pads_with_zeros_and_leaves_padding_out_of_nla_len() {
+    let repr = PacketRepr {
+        hwtype: Some(0xffff),
+        payload: Some(vec![0xff; 5]),
+        ..PacketRepr::default()
+    };
+    let bytes = repr.to_bytes();
+    // nfgenmsg, PACKET_HDR (8), HWTYPE (6 + 2 padding), PAYLOAD (9 + 3 padding).
+    assert_eq!(bytes.len(), 4 + 8 + 8 + 12);
+    assert_eq!(u16::from_ne_bytes([bytes[12], bytes[13]]), 6);
+    assert_eq!(&bytes[16..20], &[0xff, 0xff, 0, 0]);
+    assert_eq!(u16::from_ne_bytes([bytes[20], bytes[21]]), 9);
+    assert_eq!(&bytes[24..32], &[0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0]);
+}
+
+#[test]
+fn repr_puts_the_bridge_port_first_for_the_bridge_family_only() {
+    let devices = |family| {
+        let repr = PacketRepr {
+            family,
+            indev: Some(1),
+            physindev: Some(2),
+            outdev: Some(3),
+            physoutdev: Some(4),
+            ..PacketRepr::default()
+        };
+        kinds(&Packet::parse(&repr.to_bytes()).unwrap())
+    };
+    // nfnetlink_log.c: for PF_BRIDGE, PHYSINDEV (the port) then INDEV (the bridge).
+    assert_eq!(devices(Family::Bridge), vec![1, 6, 4, 7, 5]);
+    assert_eq!(devices(Family::Ipv4), vec![1, 4, 6, 5, 7]);
+}
+
+#[test]
+fn repr_nests_vlan_and_conntrack_with_the_nested_flag() {
+    let repr = PacketRepr {
+        family: Family::Bridge,
+        conntrack: Some(vec![8, 0, 3, 0, 0, 0, 1, 0x88]),
+        ct_info: Some(2),
+        vlan: Some(Vlan {
+            proto: 0x8100,
+            tci: 0x2064,
+        }),
+        l2hdr: Some(vec![0xaa; 14]),
+        ..PacketRepr::default()
+    };
+    let bytes = repr.to_bytes();
+    let packet = Packet::parse(&bytes).unwrap();
+    let raw: Vec<u16> = packet.attributes().map(|a| a.raw_type()).collect();
+    assert_eq!(raw, vec![1, 18 | NLA_F_NESTED, 19, 20 | NLA_F_NESTED, 21]);
+    // nfulnl_put_bridge: TCI first, then PROTO.
+    let nest: Vec<u16> = Attributes::new(packet.attribute(PacketAttr::Vlan).unwrap())
+        .map(|a| a.unwrap().kind())
+        .collect();
+    assert_eq!(nest, vec![NFULA_VLAN_TCI, NFULA_VLAN_PROTO]);
+    assert_eq!(PacketRepr::parse(&packet), repr);
+}
+
+#[test]
+fn repr_hwaddr_over_eight_bytes_is_emitted_and_refused_by_the_parser() {
+    let repr = PacketRepr {
+        hwaddr: Some(vec![1; 9]),
+        ..PacketRepr::default()
+    };
+    assert!(matches!(
+        Packet::parse(&repr.to_bytes()),
+        Err(ParseError::HwAddrLength { declared: 9, .. })
+    ));
+}
+
+/// Any packet the parser accepts back whole: every field, any length, unknown attributes
+/// of types the crate does not know (flags included).
+fn arbitrary_repr() -> impl proptest::strategy::Strategy<Value = PacketRepr> {
+    use proptest::collection::vec;
+    use proptest::option::of;
+    use proptest::prelude::*;
+    let bytes = |max: usize| vec(any::<u8>(), 0..max);
+    let head = (
+        any::<u8>().prop_map(Family::from_number),
+        any::<u16>(),
+        any::<u16>(),
+        any::<u8>(),
+        of(vec(1u8..=255, 0..40)),
+        (
+            of(any::<u32>()),
+            of(any::<u32>()),
+            of(any::<u32>()),
+            of(any::<u32>()),
+        ),
+        of(any::<u32>()),
+        of(bytes(9)),
+    );
+    let middle = (
+        of(any::<u16>()),
+        of(any::<u16>()),
+        of(bytes(40)),
+        of(any::<(u64, u64)>()),
+        (
+            of(any::<u32>()),
+            of(any::<u32>()),
+            of(any::<u32>()),
+            of(any::<u32>()),
+        ),
+    );
+    let tail = (
+        of(bytes(64)),
+        of(any::<u32>()),
+        of(any::<(u16, u16)>().prop_map(|(proto, tci)| Vlan { proto, tci })),
+        of(bytes(40)),
+        of(bytes(300)),
+        vec(
+            (
+                prop_oneof![Just(0u16), 22u16..0x4000, 0x4000u16..],
+                bytes(20),
+            )
+                .prop_filter("unknown types only", |(kind, _)| {
+                    PacketAttr::from_number(kind & NLA_TYPE_MASK).is_none()
+                }),
+            0..4,
+        ),
+    );
+    (head, middle, tail).prop_map(|(head, middle, tail)| {
+        let (family, group, hw_protocol, hook, prefix, devices, mark, hwaddr) = head;
+        let (hwtype, hwlen, hwheader, timestamp, ids) = middle;
+        let (conntrack, ct_info, vlan, l2hdr, payload, unknown) = tail;
+        PacketRepr {
+            family,
+            group,
+            hw_protocol,
+            hook,
+            prefix,
+            indev: devices.0,
+            outdev: devices.1,
+            physindev: devices.2,
+            physoutdev: devices.3,
+            mark,
+            hwaddr,
+            hwtype,
+            hwlen,
+            hwheader,
+            timestamp,
+            uid: ids.0,
+            gid: ids.1,
+            seq: ids.2,
+            seq_global: ids.3,
+            conntrack,
+            ct_info,
+            vlan,
+            l2hdr,
+            payload,
+            unknown,
+        }
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn repr_parse_of_emit_is_the_repr(repr in arbitrary_repr()) {
+        let bytes = repr.to_bytes();
+        proptest::prop_assert_eq!(bytes.len(), repr.buffer_len());
+        let packet = Packet::parse(&bytes).unwrap();
+        proptest::prop_assert_eq!(&PacketRepr::parse(&packet), &repr);
+        // And an owned copy reads the same, from the index it was given.
+        let owned = packet.into_owned();
+        proptest::prop_assert_eq!(&PacketRepr::parse(&owned), &repr);
     }
 }
