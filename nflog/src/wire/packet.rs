@@ -7,18 +7,6 @@
 //! each reads bytes whose presence was checked. Values are big-endian on the wire (as the
 //! kernel puts them with `nla_put_be32` and friends).
 //!
-//! # Borrowed and owned packets
-//!
-//! `Packet<T: AsRef<[u8]>>` is the same view over any buffer, as smoltcp's are:
-//! `Packet<&'a [u8]>` borrows a receive buffer or a file's record (what a
-//! [`Batch`](crate::Batch) yields), `Packet<Vec<u8>>` ([`OwnedPacket`](crate::OwnedPacket))
-//! owns its bytes. Accessors that return numbers work on both. Accessors that return slices
-//! of the buffer ([`payload`](Packet::payload), [`prefix`](Packet::prefix), ...) live on
-//! `Packet<&'a [u8]>` and return `&'a [u8]`, tied to the buffer rather than to the view, so
-//! a caller can keep them after the view is gone. An owned packet lends such a view with
-//! [`view`](Packet::view), which copies the index and never parses again; a borrowed one
-//! becomes owned with [`into_owned`](Packet::into_owned), which copies bytes and index.
-//!
 //! # Building packets
 //!
 //! [`PacketRepr`] holds a packet's fields as plain values. [`PacketRepr::emit`] writes the
@@ -50,8 +38,20 @@ pub(crate) type Index = [u32; SLOTS];
 /// attributes, over any buffer.
 ///
 /// Build a borrowed one with [`Packet::parse`] from a message body, or
-/// [`Packet::from_message`]; one over any buffer with [`Packet::new_checked`]. See the
-/// [module documentation](self) for which accessors each kind of buffer has.
+/// [`Packet::from_message`]; one over any buffer with [`Packet::new_checked`]. The parse
+/// checks every length once; after it, no accessor panics.
+///
+/// # Borrowed and owned packets
+///
+/// `Packet<T: AsRef<[u8]>>` is the same view over any buffer, as smoltcp's are:
+/// `Packet<&'a [u8]>` borrows a receive buffer or a file's record (what a
+/// [`Batch`](crate::Batch) yields), `Packet<Vec<u8>>` ([`OwnedPacket`](crate::OwnedPacket))
+/// owns its bytes. Accessors that return numbers work on both. Accessors that return slices
+/// of the buffer ([`payload`](Packet::payload), [`prefix`](Packet::prefix), ...) live on
+/// `Packet<&'a [u8]>` and return `&'a [u8]`, tied to the buffer rather than to the view, so
+/// a caller can keep them after the view is gone. An owned packet lends such a view with
+/// [`view`](Packet::view), which copies the index and never parses again; a borrowed one
+/// becomes owned with [`into_owned`](Packet::into_owned), which copies bytes and index.
 #[derive(Clone, Copy)]
 pub struct Packet<T: AsRef<[u8]>> {
     /// `nfgenmsg` then the attributes: exactly a LINKTYPE_NFLOG pcap record.
