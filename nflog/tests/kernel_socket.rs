@@ -796,7 +796,7 @@ fn rebinding_a_group_reports_no_false_sequence_gaps() {
         listener.add_group(GROUP, &config).unwrap();
         send_udp("127.0.0.1:5120", b"new", 10);
         let rest = collect(&mut listener, 15, Duration::from_secs(5));
-        let seqs: Vec<u32> = rest.iter().map(|c| c.packet().seq().unwrap()).collect();
+        let seqs: Vec<u32> = rest.iter().map(|c| c.seq().unwrap()).collect();
         assert_eq!(
             seqs,
             (20..25).chain(0..10).collect::<Vec<_>>(),
