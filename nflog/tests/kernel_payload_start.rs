@@ -82,7 +82,7 @@ impl Net {
 
     /// Whether a logged packet is one of these: by EtherType (inet and netdev rules log
     /// both IP versions), and for UDP by its data.
-    fn matches(&self, packet: &Packet<'_>) -> bool {
+    fn matches(&self, packet: &Packet<&[u8]>) -> bool {
         packet.hw_protocol() == self.protocol()
             && match self {
                 Net::Udp4(..) | Net::Udp6(..) => {
@@ -95,7 +95,7 @@ impl Net {
 
 /// Checks one logged packet against what its rule expects: the bytes where the payload
 /// starts, [`network_header`], and what [`decode`] makes of it.
-fn check(packet: &Packet<'_>, expected: &Expected) {
+fn check(packet: &Packet<&[u8]>, expected: &Expected) {
     let what = expected.prefix;
     assert_eq!(
         (packet.family(), packet.hook()),
@@ -174,7 +174,7 @@ fn send_and_check(listener: &mut Listener, expected: &[Expected], send: impl Fn(
     let mut got: Vec<Captured> = Vec::new();
     let of = |got: &[Captured], e: &Expected| -> usize {
         got.iter()
-            .map(Captured::packet)
+            .map(Captured::view)
             .filter(|p| p.prefix_bytes() == Some(e.prefix.as_bytes()) && e.network.matches(p))
             .count()
     };
@@ -191,11 +191,11 @@ fn send_and_check(listener: &mut Listener, expected: &[Expected], send: impl Fn(
             "nothing logged by rule {:?}; got prefixes {:?}",
             e.prefix,
             got.iter()
-                .map(|c| c.packet().prefix().map(|p| p.into_owned()))
+                .map(|c| c.view().prefix().map(|p| p.into_owned()))
                 .collect::<Vec<_>>()
         );
         for captured in &got {
-            let packet = captured.packet();
+            let packet = captured.view();
             if packet.prefix_bytes() == Some(e.prefix.as_bytes()) && e.network.matches(&packet) {
                 check(&packet, e);
             }
