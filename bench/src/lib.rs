@@ -114,7 +114,7 @@ pub fn send(packets: u64, size: usize, flows: usize) -> Result<(u64, Duration), 
 }
 
 /// What a typical consumer reads: the prefix as text, the mark, the payload's length.
-pub fn touch(packet: &Packet<'_>, sink: &mut u64) {
+pub fn touch(packet: &Packet<&[u8]>, sink: &mut u64) {
     let prefix = packet.prefix().map_or(0, |p| p.len() as u64);
     let mark = u64::from(packet.mark().unwrap_or(0));
     let payload = packet.payload().map_or(0, |p| p.len() as u64);

@@ -64,14 +64,15 @@ pub fn exercise_packet(p: &Packet<&[u8]>) {
     let decoded = exercise_decode(p);
     exercise_formats(p, &decoded);
 
-    let owned = OwnedPacket::new(p);
+    let owned = OwnedPacket::from(*p);
     assert_eq!(
-        owned.as_bytes(),
+        owned.view().as_bytes(),
         p.as_bytes(),
         "OwnedPacket copied other bytes"
     );
-    let reparsed = OwnedPacket::parse(p.as_bytes().to_vec()).expect("a parsed body reparses");
-    assert_eq!(reparsed.view().payload(), p.payload());
+    assert_eq!(owned.view().payload(), p.payload());
+    let reparsed = Packet::new_checked(p.as_bytes().to_vec()).expect("a parsed body reparses");
+    assert_eq!(reparsed, owned);
 }
 
 fn touch_accessors(p: &Packet<&[u8]>) {
