@@ -350,7 +350,7 @@ fn read_into(
 /// (a kernel error message), which ends the batch after the packets before it were copied.
 fn copy_batch<'a>(
     chunk: &mut Chunk,
-    batch: impl IntoIterator<Item = Result<Packet<'a>, Error>>,
+    batch: impl IntoIterator<Item = Result<Packet<&'a [u8]>, Error>>,
     room: Option<u64>,
 ) -> Option<Error> {
     for item in batch {

@@ -25,7 +25,7 @@ pub trait Sink {
     /// Those of the output; the packet may then be partly written.
     fn write(
         &mut self,
-        packet: &Packet<'_>,
+        packet: &Packet<&[u8]>,
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()>;
@@ -53,7 +53,7 @@ pub trait Sink {
 ///
 /// ```
 /// use nflog::format::{Lines, Numeric, Sink, TextFormat};
-/// # fn show(packet: &nflog::Packet<'_>) -> std::io::Result<()> {
+/// # fn show(packet: &nflog::Packet<&[u8]>) -> std::io::Result<()> {
 /// let mut sink = Lines::new(TextFormat::new(), std::io::stdout());
 /// sink.write(packet, std::time::SystemTime::now(), &mut Numeric)?;
 /// sink.flush()
@@ -90,7 +90,7 @@ macro_rules! line_sink {
             #[inline]
             fn write(
                 &mut self,
-                packet: &Packet<'_>,
+                packet: &Packet<&[u8]>,
                 received: SystemTime,
                 names: &mut dyn ResolveInterface,
             ) -> io::Result<()> {
@@ -108,7 +108,7 @@ line_sink!(TextFormat, JsonFormat, XmlFormat);
 
 /// The bytes of a record: the NFLOG message body, or for [`LinkType::Raw`] the bare IP
 /// packet (a packet without payload has none, and is not written).
-fn record_bytes<'p>(packet: &Packet<'p>, link_type: LinkType) -> Option<&'p [u8]> {
+fn record_bytes<'p>(packet: &Packet<&'p [u8]>, link_type: LinkType) -> Option<&'p [u8]> {
     match link_type {
         LinkType::Raw => packet.payload(),
         _ => Some(packet.as_bytes()),
@@ -119,7 +119,7 @@ fn record_bytes<'p>(packet: &Packet<'p>, link_type: LinkType) -> Option<&'p [u8]
 impl<W: Write> Sink for PcapWriter<W> {
     fn write(
         &mut self,
-        packet: &Packet<'_>,
+        packet: &Packet<&[u8]>,
         received: SystemTime,
         _names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
@@ -139,7 +139,7 @@ impl<W: Write> Sink for PcapWriter<W> {
 impl<W: Write> Sink for PcapngWriter<W> {
     fn write(
         &mut self,
-        packet: &Packet<'_>,
+        packet: &Packet<&[u8]>,
         received: SystemTime,
         _names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
@@ -194,7 +194,7 @@ mod tests {
     impl Sink for Tally {
         fn write(
             &mut self,
-            packet: &Packet<'_>,
+            packet: &Packet<&[u8]>,
             _received: SystemTime,
             _names: &mut dyn ResolveInterface,
         ) -> io::Result<()> {
