@@ -303,7 +303,11 @@ fn a_signal_ends_a_capture_whose_output_is_blocked() {
         );
         assert_eq!(received, packets as u64, "{stats}");
         assert!(lost > 0, "{stats}");
-        assert_eq!(written + lost, received, "every packet accounted for: {stats}");
+        assert_eq!(
+            written + lost,
+            received,
+            "every packet accounted for: {stats}"
+        );
         // What the pipe holds is at least what the command says it wrote.
         let mut text = String::new();
         child
