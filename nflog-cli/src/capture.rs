@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use nflog::format::{Numeric, ResolveInterface};
 use nflog::pcap::InterfaceStats;
 use nflog::{
-    CopyMode, Error, Flags, GroupConfig, InterfaceNames, Listener, Packet, Setting, Stats,
+    CopyMode, Error, Flags, GroupConfig, InterfaceNames, Listener, Packet, PerGroup, Setting, Stats,
 };
 
 use crate::cli::{CaptureArgs, OutputArgs};
@@ -358,7 +358,7 @@ fn copy_batch<'a>(
             continue;
         }
         match item {
-            Ok(packet) => chunk.push(packet.as_bytes()),
+            Ok(packet) => chunk.push(&packet),
             Err(Error::Parse(e)) => {
                 output::warn(&format!("nflog: skipped a malformed message: {e}"));
             }
@@ -410,7 +410,7 @@ struct Writer {
     /// Packets handed to the sink (those that reached the system: `sink.delivered()`).
     handed: u64,
     /// Packets written per group, for the pcapng statistics.
-    per_group: Vec<(u16, u64)>,
+    per_group: PerGroup<u64>,
     started: Instant,
     started_at: SystemTime,
     last_status: Instant,
@@ -433,7 +433,7 @@ impl Writer {
             flush_when_idle: !to_file,
             status,
             handed: 0,
-            per_group: Vec::new(),
+            per_group: PerGroup::new(),
             started: now,
             started_at: SystemTime::now(),
             last_status: now,
@@ -445,11 +445,8 @@ impl Writer {
     /// error ends it.
     fn write(&mut self, queue: &Consumer, names: &mut dyn ResolveInterface) -> Result<()> {
         while let Some(chunk) = queue.recv() {
-            for body in chunk.bodies() {
-                // The reader queued only bodies that parsed.
-                let Ok(packet) = Packet::parse(body) else {
-                    continue;
-                };
+            // The reader queued parsed packets, each with its index: nothing is parsed again.
+            for packet in chunk.iter() {
                 self.sink
                     .write(&packet, chunk.received, names)
                     .map_err(write_error)?;
@@ -458,14 +455,7 @@ impl Writer {
                 self.closing
                     .delivered
                     .store(self.sink.delivered(), Ordering::Relaxed);
-                match self
-                    .per_group
-                    .iter_mut()
-                    .find(|(g, _)| *g == packet.group())
-                {
-                    Some((_, n)) => *n += 1,
-                    None => self.per_group.push((packet.group(), 1)),
-                }
+                *self.per_group.entry(packet.group()) += 1;
             }
             let stats = chunk.stats;
             queue.done(chunk);
@@ -504,11 +494,7 @@ impl Writer {
             .groups()
             .iter()
             .map(|&group| {
-                let received = self
-                    .per_group
-                    .iter()
-                    .find(|(g, _)| *g == group)
-                    .map_or(0, |(_, n)| *n);
+                let received = self.per_group.get(group).copied().unwrap_or(0);
                 let stats = InterfaceStats {
                     received,
                     dropped: listener.seq_gaps(group) + drops.of_group(group),
@@ -625,12 +611,15 @@ mod tests {
         );
     }
 
-    /// A packet message body of group 5 with a PACKET_HDR and `payload`.
+    /// A packet message body of group 5, logged at OUTPUT, with `payload`.
     fn body(payload: &[u8]) -> Vec<u8> {
-        let mut b = vec![2, 0, 0, 5];
-        nflog::wire::emit(&mut b, 1, &[8, 0, 3, 0]);
-        nflog::wire::emit(&mut b, 9, payload);
-        b
+        nflog::PacketRepr {
+            group: 5,
+            hook: 3,
+            payload: Some(payload.to_vec()),
+            ..nflog::PacketRepr::default()
+        }
+        .to_bytes()
     }
 
     #[test]
@@ -660,7 +649,7 @@ mod tests {
         let chunk = consumer
             .recv()
             .expect("the packets before the error are queued");
-        let got: Vec<&[u8]> = chunk.bodies().collect();
+        let got: Vec<&[u8]> = chunk.iter().map(|p| p.as_bytes()).collect();
         assert_eq!(got, [&bodies[0][..], &bodies[1][..]]);
     }
 

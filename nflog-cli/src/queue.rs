@@ -1,6 +1,6 @@
-//! The hand-off from the reader thread to the writer: the packets of each datagram, copied
-//! out of the receive buffer into a chunk, queued up to a limit in bytes, the chunks'
-//! buffers sent back to be reused.
+//! The hand-off from the reader thread to the writer: the packets of each datagram, parsed
+//! once and copied with their attribute index out of the receive buffer into a chunk, queued
+//! up to a limit in bytes, the chunks' buffers sent back to be reused.
 //!
 //! The kernel never waits for a slow reader: what does not fit in the socket's receive
 //! buffer is lost. So the reader does nothing but receive, copy and queue, and a slow
@@ -13,22 +13,19 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use nflog::Stats;
+use nflog::{Packet, PacketVec, PerGroup, Stats};
 
 /// The most buffers the writer keeps for reuse; more are freed. A buffer grows to hold one
 /// datagram's packets (at most about 256 KiB), so the pool holds at most a few MiB.
 const POOL: usize = 16;
 /// The capacity of a new chunk buffer: a few full kernel batches' worth of packets.
 const FIRST_CAPACITY: usize = 64 * 1024;
-/// Bytes of a record's length prefix.
-const PREFIX: usize = 4;
 
-/// The packets of one datagram, each a message body (`nfgenmsg` and attributes) after a
-/// 4-byte length in host order, each record padded to 4 bytes.
+/// The packets of one datagram, parsed: each message body copied with its attribute index,
+/// so the writer reads them without parsing again.
 #[derive(Debug)]
 pub struct Chunk {
-    bytes: Vec<u8>,
-    packets: u64,
+    packets: PacketVec,
     /// When the datagram was received: the time of packets without a kernel timestamp.
     pub received: SystemTime,
     /// The listener's statistics once the datagram was read.
@@ -36,59 +33,33 @@ pub struct Chunk {
 }
 
 impl Chunk {
-    fn with_buffer(mut bytes: Vec<u8>) -> Chunk {
-        bytes.clear();
+    fn with_buffer(mut packets: PacketVec) -> Chunk {
+        packets.clear();
         Chunk {
-            bytes,
-            packets: 0,
+            packets,
             received: SystemTime::UNIX_EPOCH,
             stats: Stats::default(),
         }
     }
 
-    /// Appends one packet's message body.
-    pub fn push(&mut self, body: &[u8]) {
-        // A body comes from one netlink message, whose length is a u32.
-        let len = u32::try_from(body.len()).unwrap_or(u32::MAX);
-        self.bytes.extend_from_slice(&len.to_ne_bytes());
-        self.bytes.extend_from_slice(body);
-        let padded = self.bytes.len().next_multiple_of(4);
-        self.bytes.resize(padded, 0);
-        self.packets += 1;
+    /// Appends one packet: its bytes and its index.
+    pub fn push(&mut self, packet: &Packet<&[u8]>) {
+        self.packets.push(packet);
     }
 
     /// The number of packets in the chunk.
     pub fn packets(&self) -> u64 {
-        self.packets
+        self.packets.len() as u64
     }
 
-    /// The packets' message bodies, in the order they were pushed.
-    pub fn bodies(&self) -> Bodies<'_> {
-        Bodies { rest: &self.bytes }
+    /// The packets, in the order they were pushed.
+    pub fn iter(&self) -> impl Iterator<Item = Packet<&[u8]>> + '_ {
+        self.packets.iter()
     }
 
     /// The memory the chunk holds: what the queue's limit counts.
     fn footprint(&self) -> usize {
-        self.bytes.capacity()
-    }
-}
-
-/// The message bodies of a [`Chunk`].
-pub struct Bodies<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Iterator for Bodies<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        let (prefix, rest) = self.rest.split_first_chunk::<PREFIX>()?;
-        let len = u32::from_ne_bytes(*prefix) as usize;
-        // Written by `push` above: the length is always there in full.
-        let body = rest.get(..len)?;
-        let padded = (PREFIX + len).next_multiple_of(4);
-        self.rest = self.rest.get(padded..).unwrap_or_default();
-        Some(body)
+        self.packets.memory()
     }
 }
 
@@ -105,7 +76,7 @@ pub fn queue(limit: usize) -> (Producer, Consumer) {
         in_flight: Arc::clone(&in_flight),
         pooled: Arc::clone(&pooled),
         limit,
-        current: Chunk::with_buffer(Vec::with_capacity(FIRST_CAPACITY)),
+        current: Chunk::with_buffer(PacketVec::with_capacity(FIRST_CAPACITY)),
         drops: Drops::default(),
         peak: 0,
     };
@@ -124,29 +95,19 @@ pub struct Drops {
     /// All of them.
     pub packets: u64,
     /// By group, in the order groups were first seen.
-    pub by_group: Vec<(u16, u64)>,
+    pub by_group: PerGroup<u64>,
 }
 
 impl Drops {
     /// Packets of `group` dropped.
     pub fn of_group(&self, group: u16) -> u64 {
-        self.by_group
-            .iter()
-            .find(|(g, _)| *g == group)
-            .map_or(0, |(_, n)| *n)
+        self.by_group.get(group).copied().unwrap_or(0)
     }
 
     fn count(&mut self, chunk: &Chunk) {
-        self.packets += chunk.packets;
-        for body in chunk.bodies() {
-            // The group is the `res_id` of `nfgenmsg`, in network byte order.
-            let group = body
-                .get(2..4)
-                .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
-            match self.by_group.iter_mut().find(|(g, _)| *g == group) {
-                Some((_, n)) => *n += 1,
-                None => self.by_group.push((group, 1)),
-            }
+        self.packets += chunk.packets();
+        for packet in chunk.iter() {
+            *self.by_group.entry(packet.group()) += 1;
         }
     }
 }
@@ -158,7 +119,7 @@ pub struct Closed;
 /// The reader's end: fills a chunk and queues it.
 pub struct Producer {
     chunks: Sender<Chunk>,
-    pool: Receiver<Vec<u8>>,
+    pool: Receiver<PacketVec>,
     in_flight: Arc<AtomicUsize>,
     /// Buffers waiting in `pool`, shared with the writer, which frees what is beyond
     /// [`POOL`].
@@ -183,15 +144,14 @@ impl Producer {
     ///
     /// [`Closed`] when the writer is gone.
     pub fn send(&mut self) -> Result<bool, Closed> {
-        if self.current.packets == 0 {
+        if self.current.packets.is_empty() {
             return Ok(false);
         }
         let size = self.current.footprint();
         let queued = self.in_flight.load(Ordering::Acquire);
         if queued > 0 && queued + size > self.limit {
             self.drops.count(&self.current);
-            self.current.bytes.clear();
-            self.current.packets = 0;
+            self.current.packets.clear();
             return Ok(false);
         }
         let buffer = match self.pool.try_recv() {
@@ -200,7 +160,7 @@ impl Producer {
                 self.pooled.fetch_sub(1, Ordering::Relaxed);
                 buffer
             }
-            Err(_) => Vec::with_capacity(FIRST_CAPACITY),
+            Err(_) => PacketVec::with_capacity(FIRST_CAPACITY),
         };
         let chunk = std::mem::replace(&mut self.current, Chunk::with_buffer(buffer));
         let now = self.in_flight.fetch_add(size, Ordering::AcqRel) + size;
@@ -223,7 +183,7 @@ impl Producer {
 /// The writer's end.
 pub struct Consumer {
     chunks: Receiver<Chunk>,
-    recycle: Sender<Vec<u8>>,
+    recycle: Sender<PacketVec>,
     in_flight: Arc<AtomicUsize>,
     pooled: Arc<AtomicUsize>,
 }
@@ -245,7 +205,7 @@ impl Consumer {
         let size = chunk.footprint();
         self.in_flight.fetch_sub(size, Ordering::AcqRel);
         if self.pooled.fetch_add(1, Ordering::Relaxed) < POOL {
-            let _ = self.recycle.send(chunk.bytes);
+            let _ = self.recycle.send(chunk.packets);
         } else {
             self.pooled.fetch_sub(1, Ordering::Relaxed);
         }
@@ -256,12 +216,21 @@ impl Consumer {
 mod tests {
     use super::*;
 
-    /// A message body of `group` with `extra` bytes after `nfgenmsg`.
+    use nflog::PacketRepr;
+
+    /// A message body of `group` with a payload of `extra` bytes.
     fn body(group: u16, extra: usize) -> Vec<u8> {
-        let mut b = vec![2, 0];
-        b.extend_from_slice(&group.to_be_bytes());
-        b.extend(std::iter::repeat_n(0xab, extra));
-        b
+        PacketRepr {
+            group,
+            payload: Some(vec![0xab; extra]),
+            ..PacketRepr::default()
+        }
+        .to_bytes()
+    }
+
+    /// Pushes a packet message body, parsed as the reader parses it.
+    fn push(producer: &mut Producer, body: &[u8]) {
+        producer.chunk().push(&Packet::parse(body).unwrap());
     }
 
     #[test]
@@ -269,13 +238,14 @@ mod tests {
         let (mut producer, consumer) = queue(1 << 20);
         let pushed: Vec<Vec<u8>> = (0..7).map(|i| body(5, i)).collect();
         for b in &pushed {
-            producer.chunk().push(b);
+            push(&mut producer, b);
         }
         assert!(producer.send().unwrap());
         let chunk = consumer.recv().unwrap();
         assert_eq!(chunk.packets(), 7);
-        let got: Vec<&[u8]> = chunk.bodies().collect();
+        let got: Vec<&[u8]> = chunk.iter().map(|p| p.as_bytes()).collect();
         assert_eq!(got, pushed.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        assert!(chunk.iter().all(|p| p.group() == 5));
         assert!(!consumer.is_empty());
         consumer.done(chunk);
         assert!(consumer.is_empty());
@@ -294,15 +264,15 @@ mod tests {
         let (mut producer, consumer) = queue(100 * 1024);
         // The first chunk always goes, however large.
         for _ in 0..10 {
-            producer.chunk().push(&body(1, 20_000));
+            push(&mut producer, &body(1, 20_000));
         }
         assert!(producer.send().unwrap());
         let first_size = producer.peak();
         assert!(first_size > 100 * 1024);
         // The queue is over its limit: the next chunk is dropped.
-        producer.chunk().push(&body(1, 10));
-        producer.chunk().push(&body(2, 10));
-        producer.chunk().push(&body(2, 10));
+        push(&mut producer, &body(1, 10));
+        push(&mut producer, &body(2, 10));
+        push(&mut producer, &body(2, 10));
         assert!(!producer.send().unwrap());
         assert_eq!(producer.drops().packets, 3);
         assert_eq!(producer.drops().of_group(1), 1);
@@ -311,7 +281,7 @@ mod tests {
         // Once the writer caught up, chunks go again, and the dropped ones stay dropped.
         let chunk = consumer.recv().unwrap();
         consumer.done(chunk);
-        producer.chunk().push(&body(2, 10));
+        push(&mut producer, &body(2, 10));
         assert!(producer.send().unwrap());
         let chunk = consumer.recv().unwrap();
         assert_eq!(chunk.packets(), 1);
@@ -322,17 +292,19 @@ mod tests {
     #[test]
     fn buffers_are_reused() {
         let (mut producer, consumer) = queue(1 << 20);
-        producer.chunk().push(&body(1, 100));
+        push(&mut producer, &body(1, 100));
         producer.send().unwrap();
         let chunk = consumer.recv().unwrap();
-        let address = chunk.bytes.as_ptr();
+        let memory = chunk.footprint();
+        assert!(memory > PacketVec::with_capacity(FIRST_CAPACITY).memory());
         consumer.done(chunk);
-        producer.chunk().push(&body(1, 100));
+        push(&mut producer, &body(1, 100));
         producer.send().unwrap();
-        // The chunk being filled now has the returned buffer.
-        assert_eq!(producer.current.bytes.as_ptr(), address);
+        // The chunk being filled now has the returned buffer, emptied: a new one would not
+        // hold the room of the index the first packet made.
+        assert_eq!(producer.current.footprint(), memory);
         assert_eq!(producer.current.packets(), 0);
-        assert!(producer.current.bodies().next().is_none());
+        assert!(producer.current.iter().next().is_none());
     }
 
     #[test]
@@ -341,12 +313,15 @@ mod tests {
         // one, so after 16 chunks every buffer was freed and every chunk a new allocation.
         let (mut producer, consumer) = queue(1 << 20);
         for round in 0..4 * POOL {
-            // A body larger than a new buffer: a reused buffer is the one that grew.
-            producer.chunk().push(&body(1, 2 * FIRST_CAPACITY));
+            // Packets larger than a new buffer (an attribute holds at most 64 KiB): a
+            // reused buffer is the one that grew.
+            for _ in 0..3 {
+                push(&mut producer, &body(1, 60_000));
+            }
             assert!(producer.send().unwrap());
             if round > 0 {
                 assert!(
-                    producer.current.bytes.capacity() > FIRST_CAPACITY,
+                    producer.current.footprint() > 2 * FIRST_CAPACITY,
                     "round {round}: a new buffer, not a reused one"
                 );
             }
@@ -358,7 +333,7 @@ mod tests {
     fn a_gone_writer_closes_the_queue() {
         let (mut producer, consumer) = queue(1 << 20);
         drop(consumer);
-        producer.chunk().push(&body(1, 1));
+        push(&mut producer, &body(1, 1));
         assert!(producer.send().is_err());
     }
 }

@@ -244,6 +244,7 @@ pub use receive::listener::{
     Listener, ListenerBuilder, DEFAULT_GROWTH_LIMIT, DEFAULT_RECEIVE_BUFFER,
 };
 pub use receive::owned::{OwnedPacket, PacketVec};
+pub use receive::per_group::PerGroup;
 pub use receive::stats::Stats;
 pub use receive::stop::StopHandle;
 #[cfg(feature = "tokio")]

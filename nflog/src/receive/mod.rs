@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod listener;
 pub mod owned;
+pub mod per_group;
 pub mod stats;
 pub mod stop;
 #[cfg(feature = "tokio")]

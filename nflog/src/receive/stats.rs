@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::receive::per_group::PerGroup;
 use crate::wire::packet::Packet;
 
 /// What a [`Listener`](crate::Listener) has received and lost so far.
@@ -54,12 +55,11 @@ impl fmt::Display for Stats {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SeqTracker {
     /// One entry per group seen or bound.
-    groups: Vec<GroupSeq>,
+    groups: PerGroup<GroupSeq>,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct GroupSeq {
-    group: u16,
     /// The next expected `NFULA_SEQ`.
     next: u32,
     /// Packets missing so far.
@@ -79,33 +79,26 @@ impl SeqTracker {
     /// first packet of the new instance (the packets before it in the new numbering are
     /// lost).
     pub(crate) fn bound(&mut self, group: u16) {
-        match self.groups.iter_mut().find(|g| g.group == group) {
+        match self.groups.get_mut(group) {
             Some(entry) => entry.rebound = true,
-            None => self.groups.push(GroupSeq {
-                group,
-                next: 0,
-                lost: 0,
-                rebound: false,
-            }),
+            None => {
+                self.groups.entry_or_insert_with(group, || GroupSeq {
+                    next: 0,
+                    lost: 0,
+                    rebound: false,
+                });
+            }
         }
     }
 
     /// Records one packet's sequence number; returns how many packets are missing before it.
     #[inline]
     pub(crate) fn observe(&mut self, group: u16, seq: u32) -> u32 {
-        let index = match self.groups.iter().position(|g| g.group == group) {
-            Some(index) => index,
-            None => {
-                self.groups.push(GroupSeq {
-                    group,
-                    next: seq,
-                    lost: 0,
-                    rebound: false,
-                });
-                self.groups.len() - 1
-            }
-        };
-        let entry = &mut self.groups[index];
+        let entry = self.groups.entry_or_insert_with(group, || GroupSeq {
+            next: seq,
+            lost: 0,
+            rebound: false,
+        });
         if entry.rebound && seq.wrapping_sub(entry.next) >= 1 << 31 {
             // Going back after a rebinding: the new instance's numbers, from 0.
             entry.rebound = false;
@@ -122,10 +115,7 @@ impl SeqTracker {
 
     /// Packets lost so far in `group`, by its sequence numbers (0 for a group never seen).
     pub(crate) fn lost(&self, group: u16) -> u64 {
-        self.groups
-            .iter()
-            .find(|g| g.group == group)
-            .map_or(0, |g| g.lost)
+        self.groups.get(group).map_or(0, |g| g.lost)
     }
 }
 
