@@ -95,7 +95,8 @@ impl Vlan {
 // recv + parse loop does. One tight loop over the attribute headers, with the minimum
 // sizes in a table, instead of the `Attributes` iterator and a match per attribute, for
 // fewer instructions per attribute; the checks and the errors are the iterator's and
-// `check_value`'s, and `tests.rs` compares the two on every input of three property tests.
+// `check_value`'s, and `tests.rs` compares the two on every input of three property tests
+// (figures: docs/benchmarks.md, "Code shaped for speed").
 #[inline]
 fn index_of(body: &[u8]) -> Result<Index, ParseError> {
     if body.len() < NFGENMSG_LEN {
@@ -171,7 +172,7 @@ fn value_at<'b>(body: &'b [u8], slots: &[u32; SLOTS], attr: PacketAttr) -> Optio
 }
 
 // Perf: the accessors are `#[inline]`, so that reading a field from another crate is a
-// slot lookup and a load, not a call.
+// slot lookup and a load, not a call (figures: docs/benchmarks.md, "Code shaped for speed").
 impl<T: AsRef<[u8]>> Packet<T> {
     /// Parses a packet message body held in any buffer: the `nfgenmsg` and the attributes.
     ///
@@ -465,7 +466,8 @@ impl<'a> Packet<&'a [u8]> {
     #[inline]
     pub fn prefix(&self) -> Option<Cow<'a, str>> {
         // Perf: `from_utf8` first, as prefixes are nearly always valid (short ASCII), which
-        // skips `from_utf8_lossy`'s chunk walk.
+        // skips `from_utf8_lossy`'s chunk walk (figures: docs/benchmarks.md, "Code shaped
+        // for speed").
         self.prefix_bytes()
             .map(|bytes| match std::str::from_utf8(bytes) {
                 Ok(text) => Cow::Borrowed(text),
