@@ -167,9 +167,14 @@ fn conntrack_entries_follow_a_tcp_connection() {
         return;
     }
     in_netns(|| {
+        // The `ct state` match is what makes the kernel track connections in this
+        // namespace at all: conntrack registers its hooks in a network namespace only once
+        // a rule there needs it (nf_ct_netns_get), and a `log` rule alone does not. Without
+        // it the packets carry no entry and NFULA_CT is absent (seen on Debian's 6.1).
         nft(
             "table inet t {\n chain out {\n type filter hook output priority 0;\n \
-             tcp dport 7777 log group 21\n tcp sport 7777 log group 21\n }\n}\n",
+             tcp dport 7777 ct state new,established log group 21\n \
+             tcp sport 7777 ct state new,established log group 21\n }\n}\n",
         );
         let mut listener = match Listener::builder()
             .group(GROUP)
@@ -250,6 +255,23 @@ fn conntrack_entries_follow_a_tcp_connection() {
             ids.windows(2).all(|w| w[0] == w[1]),
             "one connection, one id: {ids:?}"
         );
+        // What ctnetlink reports for the entry is what NFLOG attached: the same id,
+        // tuples and status. Nothing changes the entry after the last logged packet: at
+        // OUTPUT conntrack has seen the packet before the rule logs it, and on loopback the
+        // packet keeps its entry, so PREROUTING does not process it again.
+        let last = Conntrack::from_packet(&got[got.len() - 1].view())
+            .unwrap()
+            .unwrap();
+        let entries = ctnetlink_dump();
+        let dumped = entries
+            .iter()
+            .map(|e| Conntrack::parse(e).expect("a live entry parses"))
+            .find(|ct| ct.id() == Some(ids[0]))
+            .unwrap_or_else(|| panic!("ctnetlink has no entry with id {:#x}", ids[0]));
+        assert_eq!(dumped.original(), last.original());
+        assert_eq!(dumped.reply(), last.reply());
+        assert_eq!(dumped.status(), last.status());
+        assert_eq!(dumped.mark(), last.mark());
         let infos: Vec<_> = got
             .iter()
             .map(|c| CtInfo::from_packet(&c.view()).unwrap())
