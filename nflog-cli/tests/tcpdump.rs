@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use support::{
-    has_tool, in_netns, mixed_rules, mixed_traffic, nflog_output, nft, privileged, records, tlvs,
-    wait_until, Proc, Scratch, Signal, MIXED_PACKETS,
+    has_tool, in_netns, mixed_rules, mixed_traffic, nflog_output, nft, privileged, records,
+    time_received_packets, tlvs, wait_until, Proc, Scratch, Signal, MIXED_PACKETS,
 };
 
 /// tcpdump's group and ours.
@@ -122,6 +122,8 @@ fn pcap_records_equal_tcpdumps_at_input_but_the_timestamp() {
         return;
     }
     in_netns(|| {
+        // Kernels before 6.6 stamp only timed packets: time them.
+        let _timed = time_received_packets();
         let scratch = Scratch::new();
         let (theirs, ours, expected) = tcpdump_and_nflog(&scratch, &["input"]);
         let (mut theirs, mut ours) = records_without_group(&theirs, &ours, expected);

@@ -14,8 +14,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use support::{
-    in_netns, mixed_rules, mixed_traffic, privileged, skip, ulogd::ULOGD, Proc, Scratch, Signal,
-    DEADLINE, MIXED_PACKETS,
+    in_netns, mixed_rules, mixed_traffic, privileged, skip, time_received_packets, ulogd::ULOGD,
+    Proc, Scratch, Signal, DEADLINE, MIXED_PACKETS,
 };
 
 const ULOGD_GROUP: u16 = 51;
@@ -76,6 +76,9 @@ fn json_lines_equal_ulogd2s_for_the_same_packets() {
         return;
     };
     in_netns(move || {
+        // Kernels before 6.6 stamp only timed packets: time them, or at INPUT each program
+        // would show its own receive time.
+        let _timed = time_received_packets();
         let action = format!(
             "log group {ULOGD_GROUP} prefix \"{{hook}}\" log group {NFLOG_GROUP} prefix \"{{hook}}\""
         );

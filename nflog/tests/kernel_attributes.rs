@@ -15,8 +15,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nflog::{group_bindings, CopyMode, Family, Flags, GroupConfig, Hook, Listener};
 use support::{
-    collect, ifindex, in_netns, nft, privileged, send_udp, Captured, Namespace, PeerNetns, Reaped,
-    Veth, ARPHRD_ETHER, WAIT,
+    collect, ifindex, in_netns, nft, privileged, send_udp, time_received_packets, Captured,
+    Namespace, PeerNetns, Reaped, Veth, ARPHRD_ETHER, WAIT,
 };
 
 /// IPv4 header (20, no options) plus UDP header (8): where a UDP datagram's data starts.
@@ -289,6 +289,9 @@ fn timestamp_at_input_but_not_at_output() {
         return;
     }
     in_netns(|| {
+        // On kernels that stamp only timed packets, time them; from 6.6 on, prove that the
+        // kernel stamps without being asked.
+        let _timed = time_received_packets();
         let mut listener = Listener::bind(47).unwrap();
         nft(r#"
             table inet t {

@@ -21,6 +21,7 @@ mod alloc;
 mod netns;
 mod privilege;
 mod process;
+mod stamps;
 mod traffic;
 pub mod ulogd;
 
@@ -33,6 +34,7 @@ pub use netns::{
 };
 pub use privilege::{has_tool, privileged, skip};
 pub use process::{nft, run, run_command, try_load_ruleset, try_nft, try_run, Reaped};
+pub use stamps::{kernel_always_stamps, time_received_packets};
 pub use traffic::{
     checksum, log_ports, mixed_rules, mixed_traffic, ping4, ping6, send_udp, tcp_syn, udp4, udp6,
     MIXED_PACKETS,
