@@ -100,11 +100,18 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     let mut line = summary(
         &listener.stats(),
         writer.sink.delivered(),
-        end.queued.saturating_sub(writer.sink.delivered()),
+        end.queued
+            .saturating_sub(writer.sink.delivered() + writer.sink.skipped()),
         &end.drops,
         end.queue_peak,
         args.seq,
     );
+    let skipped = writer.sink.skipped();
+    if skipped > 0 {
+        line.push_str(&format!(
+            "; {skipped} packets skipped: not IP, which --linktype raw cannot hold"
+        ));
+    }
     if status {
         // The status line is still on the terminal: end it first.
         line.insert(0, '\n');
@@ -251,6 +258,8 @@ struct Closing {
     handed: AtomicU64,
     /// Packets whose every byte the system accepted, as of the writer's last packet.
     delivered: AtomicU64,
+    /// Packets the sink skipped (not IP, for `--linktype raw`), as of the same packet.
+    skipped: AtomicU64,
     /// The reader's figures, once it ended.
     reader: Mutex<Option<ReaderEnd>>,
     /// Whether the statistics were printed: whoever prints them holds this until the end.
@@ -305,7 +314,8 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
     *printed = true;
     let line = match end {
         Some(end) => {
-            let delivered = closing.delivered.load(Ordering::Relaxed);
+            let delivered =
+                closing.delivered.load(Ordering::Relaxed) + closing.skipped.load(Ordering::Relaxed);
             let mut line = summary(&end.stats, delivered, 0, &end.drops, end.queue_peak, seq);
             line.push_str(&format!(
                 "; {} packets lost because the output took nothing more after the signal",
@@ -455,6 +465,9 @@ impl Writer {
                 self.closing
                     .delivered
                     .store(self.sink.delivered(), Ordering::Relaxed);
+                self.closing
+                    .skipped
+                    .store(self.sink.skipped(), Ordering::Relaxed);
                 *self.per_group.entry(packet.group()) += 1;
             }
             let stats = chunk.stats;

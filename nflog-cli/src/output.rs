@@ -110,6 +110,10 @@ pub struct Sink {
     /// Where each packet not yet known to be delivered ends, in produced bytes.
     pending: VecDeque<u64>,
     delivered: u64,
+    /// Whether records are bare IP packets (`--linktype raw` to pcap or pcapng).
+    raw: bool,
+    /// Packets not written because they are not IP, which raw records cannot hold.
+    skipped: u64,
 }
 
 impl Sink {
@@ -129,6 +133,8 @@ impl Sink {
             LinkTypeArg::Nflog => LinkType::Nflog,
             LinkTypeArg::Raw => LinkType::Raw,
         };
+        let raw = link_type == LinkType::Raw
+            && matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
         let output: Box<dyn format::Sink> = match format {
             OutputFormat::Text => Box::new(Lines::new(TextFormat::new(), out)),
             OutputFormat::Json => Box::new(Lines::new(JsonFormat::new(), out)),
@@ -142,6 +148,8 @@ impl Sink {
             accepted,
             pending: VecDeque::new(),
             delivered: 0,
+            raw,
+            skipped: 0,
         })
     }
 
@@ -152,6 +160,11 @@ impl Sink {
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
+        if self.raw && format::raw_ip(packet).is_none() {
+            // Not written, so not delivered: counted apart, and said in the statistics.
+            self.skipped += 1;
+            return Ok(());
+        }
         let written = self.output.write(packet, received, names);
         if written.is_ok() {
             self.pending.push_back(self.produced.get());
@@ -178,6 +191,12 @@ impl Sink {
     /// successful flush, fewer when the output failed.
     pub fn delivered(&self) -> u64 {
         self.delivered
+    }
+
+    /// The packets not written because they are not IP and the records are bare IP
+    /// packets (`--linktype raw`).
+    pub fn skipped(&self) -> u64 {
+        self.skipped
     }
 
     /// Counts the packets that reached the system since the last look.
@@ -330,6 +349,59 @@ mod tests {
         let lines = held.iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(delivered, lines);
         assert!(lines > 0);
+    }
+
+    #[test]
+    fn raw_records_hold_the_ip_packet_and_skip_what_is_not_ip() {
+        // Regression: `--linktype raw` wrote netdev egress payloads with their Ethernet
+        // header, and ARP, as if they were IP packets.
+        let ethernet = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        let mut ip = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0];
+        ip.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        ip.extend_from_slice(&[0x13, 0x88, 0x13, 0x89, 0, 8, 0, 0]);
+        // netdev (5), group 3, hook 1 (egress): the payload starts with the frame.
+        let mut egress = vec![5, 0, 0, 3];
+        emit(&mut egress, 1, &[0x08, 0x00, 1, 0]);
+        emit(&mut egress, 21, &ethernet);
+        emit(&mut egress, 9, &[&ethernet[..], &ip].concat());
+        // inet (2), output hook (3): the payload is the IP packet itself.
+        let mut output = vec![2, 0, 0, 3];
+        emit(&mut output, 1, &[0x08, 0x00, 3, 0]);
+        emit(&mut output, 9, &ip);
+        // arp (3), input hook: an ARP request, not IP.
+        let mut arp = vec![3, 0, 0, 3];
+        emit(&mut arp, 1, &[0x08, 0x06, 1, 0]);
+        emit(
+            &mut arp,
+            9,
+            &[
+                0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0,
+            ],
+        );
+        for format in [OutputFormat::Pcap, OutputFormat::Pcapng] {
+            let held = Arc::new(Mutex::new(Vec::new()));
+            let disk = SmallDisk {
+                held: Arc::clone(&held),
+                room: 1 << 20,
+            };
+            let mut sink = Sink::new(format, LinkTypeArg::Raw, Box::new(disk)).unwrap();
+            for body in [&egress, &output, &arp] {
+                let packet = Packet::parse(body).unwrap();
+                sink.write(&packet, SystemTime::UNIX_EPOCH, &mut Numeric)
+                    .unwrap();
+            }
+            sink.finish(&[]).unwrap();
+            assert_eq!(sink.delivered(), 2, "{format:?}");
+            assert_eq!(sink.skipped(), 1, "{format:?}");
+            let held = held.lock().unwrap().clone();
+            let mut reader = nflog::pcap::CaptureReader::new(&held[..]).unwrap();
+            let mut records = Vec::new();
+            while let Some(record) = reader.next_record().unwrap() {
+                assert_eq!(record.link_type, LinkType::Raw);
+                records.push(record.data.to_vec());
+            }
+            assert_eq!(records, [ip.clone(), ip.clone()], "{format:?}");
+        }
     }
 
     #[test]

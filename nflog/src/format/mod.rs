@@ -30,7 +30,7 @@ mod xml;
 pub use clock::TimeZone;
 pub use json::JsonFormat;
 pub use names::{Numeric, ResolveInterface};
-pub use sink::{Lines, Sink};
+pub use sink::{raw_ip, Lines, Sink};
 pub use text::TextFormat;
 pub use xml::XmlFormat;
 

@@ -9,7 +9,9 @@ use std::io::{self, Write};
 use std::time::SystemTime;
 
 use super::{packet_time, JsonFormat, ResolveInterface, TextFormat, XmlFormat};
+use crate::decode::{network_header, NetworkHeader};
 use crate::pcap::{InterfaceStats, LinkType, PcapWriter, PcapngWriter};
+use crate::wire::family::Family;
 use crate::wire::packet::Packet;
 
 /// A destination for packets: a format with its output, or any other consumer of them.
@@ -107,12 +109,39 @@ macro_rules! line_sink {
 line_sink!(TextFormat, JsonFormat, XmlFormat);
 
 /// The bytes of a record: the NFLOG message body, or for [`LinkType::Raw`] the bare IP
-/// packet (a packet without payload has none, and is not written).
+/// packet ([`raw_ip`]; a packet that has none is not written).
 fn record_bytes<'p>(packet: &Packet<&'p [u8]>, link_type: LinkType) -> Option<&'p [u8]> {
     match link_type {
-        LinkType::Raw => packet.payload(),
+        LinkType::Raw => raw_ip(packet),
         _ => Some(packet.as_bytes()),
     }
+}
+
+/// The bare IP packet a LINKTYPE_RAW record holds: the payload from the network header on,
+/// past the link-layer header and VLAN tags it may start with
+/// ([`network_header`](crate::decode::network_header)). `None` for a packet that is not
+/// IPv4 or IPv6 (ARP, another EtherType), has no payload, or is cut before its network
+/// header: LINKTYPE_RAW has no way to say what such bytes are.
+pub fn raw_ip<'p>(packet: &Packet<&'p [u8]>) -> Option<&'p [u8]> {
+    const ETHERTYPE_IPV4: u16 = 0x0800;
+    const ETHERTYPE_IPV6: u16 = 0x86dd;
+    let NetworkHeader::At {
+        protocol, header, ..
+    } = network_header(packet)
+    else {
+        return None;
+    };
+    // Readers of LINKTYPE_RAW tell IPv4 from IPv6 by the version: it must agree.
+    let version = header.first()? >> 4;
+    let ip = match protocol {
+        ETHERTYPE_IPV4 => version == 4,
+        ETHERTYPE_IPV6 => version == 6,
+        // The inet hooks see IP whatever `hw_protocol` says.
+        _ => {
+            matches!(packet.family(), Family::Ipv4 | Family::Ipv6) && (version == 4 || version == 6)
+        }
+    };
+    ip.then_some(header)
 }
 
 /// One record per packet, timed by the kernel's timestamp or else by `received`.
