@@ -40,7 +40,9 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     if let Some(netns) = &args.netns {
         builder = builder.netns(netns.clone());
     }
-    let listener = builder.bind().map_err(|e| explain_bind_error(e, args))?;
+    let listener = builder
+        .bind()
+        .map_err(|e| explain_bind_error(e, args, has_cap_net_admin()))?;
     let (out, to_file) = output::open(&args.output)?;
     if let Some(user) = &args.user {
         privileges::drop_to(user)?;
@@ -169,8 +171,19 @@ fn distinct(groups: &[u16]) -> Vec<u16> {
 
 /// The library's errors already say what to do; name the command-line option where one
 /// is the fix, in the command's words rather than the library's.
-fn explain_bind_error(e: Error, args: &CaptureArgs) -> anyhow::Error {
+///
+/// `net_admin` says whether this process has CAP_NET_ADMIN: the library reads EPERM as a
+/// missing capability when no other socket is found holding the group, which is also what
+/// it sees when the holder closed between the refusal and the look in `/proc`.
+fn explain_bind_error(e: Error, args: &CaptureArgs, net_admin: bool) -> anyhow::Error {
     match e {
+        Error::PermissionDenied {
+            group: Some(group), ..
+        } if net_admin => anyhow::Error::new(io::Error::from_raw_os_error(1)).context(format!(
+            "the kernel refused group {group} although this process has CAP_NET_ADMIN: \
+             another socket held the group and closed before it could be named; run the \
+             command again, or see who binds it in /proc/net/netfilter/nfnetlink_log"
+        )),
         Error::InvalidConfig {
             setting: Setting::Nlbufsiz,
             ..
@@ -196,6 +209,19 @@ fn explain_bind_error(e: Error, args: &CaptureArgs) -> anyhow::Error {
         }
         other => anyhow::Error::new(other),
     }
+}
+
+/// Whether this process has CAP_NET_ADMIN in effect (`CapEff` in `/proc/self/status`, bit
+/// 12); `false` when that cannot be read.
+fn has_cap_net_admin() -> bool {
+    const CAP_NET_ADMIN: u32 = 12;
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+            u64::from_str_radix(hex.trim(), 16).ok()
+        })
+        .is_some_and(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
 }
 
 /// The reader thread: receives, copies each datagram's packets into a chunk and queues it,
@@ -602,12 +628,38 @@ mod tests {
                    use a kernel built with it, or leave out Flags::CONNTRACK",
             errno: 95, // EOPNOTSUPP, as this machine's kernel answers
         };
-        let line = format!("{:#}", explain_bind_error(e, &args));
+        let line = format!("{:#}", explain_bind_error(e, &args, false));
         assert!(line.starts_with("--conntrack: "), "{line}");
         assert!(line.contains("leave out --conntrack"), "{line}");
         assert!(line.contains("CONFIG_NETFILTER_NETLINK_GLUE_CT"), "{line}");
         assert!(!line.contains("Flags::"), "{line}");
         assert!(line.ends_with("(os error 95)"), "{line}");
+    }
+
+    #[test]
+    fn eperm_with_cap_net_admin_does_not_blame_the_capability() {
+        // Settles issue 15's suspicion: when the group's owner closes before /proc is read,
+        // the library finds no owner and reports a missing CAP_NET_ADMIN; a process that has
+        // it must hear something else.
+        let args = capture_args(&["-g", "7"]);
+        let denied = || Error::PermissionDenied {
+            request: nflog::Request::Bind,
+            group: Some(7),
+        };
+        let line = format!("{:#}", explain_bind_error(denied(), &args, true));
+        assert!(!line.contains("needs CAP_NET_ADMIN"), "{line}");
+        assert!(
+            line.starts_with("the kernel refused group 7 although this process has CAP_NET_ADMIN"),
+            "{line}"
+        );
+        assert!(line.ends_with("(os error 1)"), "{line}");
+        // Without the capability, the library's advice stands.
+        let line = format!("{:#}", explain_bind_error(denied(), &args, false));
+        assert!(line.contains("needs CAP_NET_ADMIN"), "{line}");
+        // This test runs as root under CI, with the capability.
+        if std::env::var_os("CI").is_some() {
+            assert!(has_cap_net_admin());
+        }
     }
 
     #[test]
@@ -617,7 +669,7 @@ mod tests {
             operation: "setting the receive buffer (SO_RCVBUF)",
             source: io::Error::from_raw_os_error(22),
         };
-        let line = format!("{:#}", explain_bind_error(e, &args));
+        let line = format!("{:#}", explain_bind_error(e, &args, false));
         assert!(
             line.starts_with("--rcvbuf 4096: setting the receive buffer"),
             "{line}"

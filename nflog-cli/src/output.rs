@@ -211,27 +211,57 @@ impl Sink {
 
 /// A writer that counts the bytes its inner writer accepted. (`write_all` is left to the
 /// default, which calls `write`: each accepted byte is counted even when a later one fails.)
+///
+/// After its inner writer failed it takes nothing more: a `BufWriter` dropped after a
+/// failure retries its flush, which could append part of a record to the output after the
+/// statistics were printed, bytes no count would include.
 struct Counted<W> {
     inner: W,
     count: Rc<Cell<u64>>,
+    failed: bool,
 }
 
 impl<W> Counted<W> {
     fn new(inner: W, count: Rc<Cell<u64>>) -> Self {
-        Counted { inner, count }
+        Counted {
+            inner,
+            count,
+            failed: false,
+        }
     }
+
+    /// Notes a failure that ends the output: not an interrupted call, which is retried.
+    fn check<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result {
+            self.failed |= e.kind() != io::ErrorKind::Interrupted;
+        }
+        result
+    }
+}
+
+/// What a [`Counted`] writer says once its output has failed.
+fn failed_before() -> io::Error {
+    io::Error::other("the output failed before")
 }
 
 impl<W: Write> Write for Counted<W> {
     #[inline]
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(bytes)?;
+        if self.failed {
+            return Err(failed_before());
+        }
+        let written = self.inner.write(bytes);
+        let n = self.check(written)?;
         self.count.set(self.count.get() + n as u64);
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        if self.failed {
+            return Err(failed_before());
+        }
+        let flushed = self.inner.flush();
+        self.check(flushed)
     }
 }
 
@@ -402,6 +432,64 @@ mod tests {
             }
             assert_eq!(records, [ip.clone(), ip.clone()], "{format:?}");
         }
+    }
+
+    /// A disk that holds `room` bytes, then is full until the test frees some.
+    struct FreedDisk {
+        held: Arc<Mutex<Vec<u8>>>,
+        room: Arc<Mutex<usize>>,
+    }
+
+    impl Write for FreedDisk {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let mut held = self.held.lock().unwrap();
+            let room = *self.room.lock().unwrap();
+            let n = bytes.len().min(room.saturating_sub(held.len()));
+            if n == 0 && !bytes.is_empty() {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            held.extend_from_slice(&bytes[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn nothing_is_written_after_the_output_failed() {
+        // Settles issue 15's suspicion: the BufWriter dropped after a failure retried its
+        // flush, so when room came back, part of a record landed after the statistics.
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let room = Arc::new(Mutex::new(24 + 1000));
+        let disk = FreedDisk {
+            held: Arc::clone(&held),
+            room: Arc::clone(&room),
+        };
+        let mut sink = Sink::new(OutputFormat::Pcap, LinkTypeArg::Nflog, Box::new(disk)).unwrap();
+        let bytes = body(300);
+        let packet = Packet::parse(&bytes).unwrap();
+        for _ in 0..10 {
+            sink.write(&packet, SystemTime::UNIX_EPOCH, &mut Numeric)
+                .unwrap();
+        }
+        assert!(sink.flush().is_err(), "the disk is full");
+        let delivered = sink.delivered();
+        let at_failure = held.lock().unwrap().clone();
+        // Room comes back; the command prints its statistics and drops the sink.
+        *room.lock().unwrap() = 1 << 20;
+        assert!(sink.finish(&[]).is_err(), "a failed output stays failed");
+        drop(sink);
+        assert_eq!(
+            *held.lock().unwrap(),
+            at_failure,
+            "nothing after the failure"
+        );
+        assert_eq!(
+            delivered, 3,
+            "three whole 332-byte records fit in 1000 bytes"
+        );
     }
 
     #[test]
