@@ -101,7 +101,7 @@ fn demo_in_private_namespace(format: crate::cli::OutputFormat) -> Result<()> {
     make_traffic()?;
 
     let mut sink =
-        Sink::new(format, LinkTypeArg::Nflog, Box::new(io::stdout())).map_err(write_error)?;
+        Sink::new(format, LinkTypeArg::Nflog, Box::new(output::stdout()?)).map_err(write_error)?;
     let mut names = InterfaceNames::new(&listener)?;
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut quiet_since = Instant::now();

@@ -4,6 +4,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::rc::Rc;
 use std::time::SystemTime;
@@ -76,8 +77,8 @@ pub fn warn(line: &str) {
 /// Opens the output named by `-w` (standard output when absent or `-`).
 pub fn open(args: &OutputArgs) -> Result<(Box<dyn Write + Send>, bool)> {
     match args.write.as_deref() {
-        None => Ok((Box::new(io::stdout()), false)),
-        Some(p) if p.as_os_str() == "-" => Ok((Box::new(io::stdout()), false)),
+        None => Ok((Box::new(stdout()?), false)),
+        Some(p) if p.as_os_str() == "-" => Ok((Box::new(stdout()?), false)),
         Some(path) => {
             let file = File::create(path).with_context(|| {
                 format!(
@@ -88,6 +89,18 @@ pub fn open(args: &OutputArgs) -> Result<(Box<dyn Write + Send>, bool)> {
             Ok((Box::new(file), true))
         }
     }
+}
+
+/// Standard output as a file of its own (a duplicate of descriptor 1), without
+/// `io::stdout()`'s line buffer: that buffer takes the bytes after the last newline and says
+/// they were written, so a pcap record could count as delivered while it still waited in
+/// it, and be lost when the output then failed. The sink's own buffer is the only one.
+pub fn stdout() -> Result<File> {
+    let fd = io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("standard output is not open: give -w a FILE")?;
+    Ok(File::from(fd))
 }
 
 /// The buffered output of a sink: a count of the bytes the formats produce, over a 256 KiB

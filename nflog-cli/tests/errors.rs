@@ -518,3 +518,61 @@ fn reading_and_writing_one_file_is_refused() {
         .unwrap();
     assert_eq!(status.code(), Some(1), "an empty input is not a capture");
 }
+
+#[test]
+fn full_standard_output_counts_no_pcap_record_written() {
+    // Settles issue 15's suspicion about `io::stdout()`'s line buffer, which takes the bytes
+    // after a chunk's last newline byte and says they were written. NFLOG records always
+    // hold one (the NFULA_PREFIX type, 10, in host order), so on /dev/full the write up to
+    // it fails first and nothing was miscounted here; the command now writes standard output
+    // through a descriptor of its own, with no buffer but the sink's, and this holds for
+    // any bytes.
+    if !privileged("full_standard_output_counts_no_pcap_record_written") {
+        return;
+    }
+    in_netns(|| {
+        log_udp_to_group();
+        let scratch = Scratch::new();
+        for format in ["pcap", "pcapng"] {
+            let mut command = Command::new(NFLOG);
+            command.args(["-g", "7", "-c", "1", "-F", format]);
+            let stderr_path = scratch.join(&format!("{format}.stderr"));
+            let mut nflog = command
+                .stdin(std::process::Stdio::null())
+                .stdout(
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .open("/dev/full")
+                        .unwrap(),
+                )
+                .stderr(fs::File::create(&stderr_path).unwrap())
+                .spawn()
+                .unwrap();
+            wait_until("nflog binds the group", || {
+                support::bound_groups().contains(&GROUP)
+            });
+            wait_until("nflog gives up", || {
+                udp4(PORT, b"no room");
+                nflog.try_wait().unwrap().is_some()
+            });
+            let status = nflog.wait().unwrap();
+            let stderr = fs::read_to_string(&stderr_path).unwrap();
+            assert_eq!(status.code(), Some(1), "{format}: {stderr}");
+            let lines: Vec<&str> = stderr.lines().collect();
+            assert_eq!(
+                lines.len(),
+                2,
+                "{format}: statistics, then the error: {stderr}"
+            );
+            assert_statistics(lines[0], 0);
+            assert!(
+                lines[0].ends_with("; 1 packets lost when the output failed"),
+                "{format}: {}",
+                lines[0]
+            );
+            wait_until("the group is released", || {
+                !support::bound_groups().contains(&GROUP)
+            });
+        }
+    });
+}
