@@ -157,15 +157,21 @@ fn stopped(cut: Cut) -> Decoded {
         network: None,
         transport: None,
         cut: Some(cut),
+        upper_layer: None,
     }
 }
 
-/// The network layer decoded, then the transport layer (or why not).
-fn with_transport(network: Network, (transport, cut): (Option<Transport>, Option<Cut>)) -> Decoded {
+/// The network layer decoded, where it ends, then the transport layer (or why not).
+fn with_transport(
+    network: Network,
+    upper_layer: Option<usize>,
+    (transport, cut): (Option<Transport>, Option<Cut>),
+) -> Decoded {
     Decoded {
         network: Some(network),
         transport,
         cut,
+        upper_layer,
     }
 }
 
@@ -186,21 +192,24 @@ fn decode_ipv4(payload: &[u8]) -> Decoded {
     };
     let header = ip.header();
     let network = Network::Ipv4(ipv4_values(&header, header.ihl()));
+    // The IPv4 header's end: an authentication header, if any, is part of the upper layer.
+    let upper_layer = Some(usize::from(header.ihl()) * 4);
     if let Some(error) = auth_error {
         let cut = match error {
             ip_auth::HeaderSliceError::Len(_) => Cut::Extension,
             ip_auth::HeaderSliceError::Content(_) => Cut::Malformed(Layer::Network),
         };
-        return with_transport(network, (None, Some(cut)));
+        return with_transport(network, upper_layer, (None, Some(cut)));
     }
     if header.fragments_offset().value() != 0 {
         // A later fragment: no transport header to read.
-        return with_transport(network, (None, None));
+        return with_transport(network, upper_layer, (None, None));
     }
     // After an authentication header, the protocol it names.
     let payload = ip.payload();
     with_transport(
         network,
+        upper_layer,
         decode_transport(payload.ip_number, false, payload.payload),
     )
 }
@@ -218,6 +227,7 @@ fn decode_ipv4_options_cut(payload: &[u8]) -> Decoded {
             network: Some(Network::Ipv4(ipv4_values(&header, ihl))),
             transport: None,
             cut: Some(Cut::Network),
+            upper_layer: None,
         },
         Err(_) => stopped(Cut::Network),
     }
@@ -275,13 +285,16 @@ fn decode_ipv6(payload: &[u8]) -> Decoded {
             ipv6_exts::HeaderSliceError::Len(_) => Cut::Extension,
             ipv6_exts::HeaderSliceError::Content(_) => Cut::Malformed(Layer::Network),
         };
-        return with_transport(network, (None, Some(cut)));
+        return with_transport(network, None, (None, Some(cut)));
     }
+    // After the extension headers.
+    let upper_layer = Some(header.slice().len() + ip.extensions().slice().len());
     if later_fragment {
-        return with_transport(network, (None, None));
+        return with_transport(network, upper_layer, (None, None));
     }
     with_transport(
         network,
+        upper_layer,
         decode_transport(payload.ip_number, true, payload.payload),
     )
 }
@@ -357,6 +370,7 @@ fn decode_arp(payload: &[u8]) -> Decoded {
         })),
         transport: None,
         cut,
+        upper_layer: None,
     }
 }
 

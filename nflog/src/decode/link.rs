@@ -41,21 +41,18 @@
 
 use crate::wire::family::{Family, Hook};
 use crate::wire::packet::{Packet, Vlan};
+use crate::wire::proto::{self, be16, ARPHRD_ETHER, ARPHRD_LOOPBACK, ETHERTYPE_ARP};
 
 /// The length of an Ethernet header without tags: two addresses and the EtherType.
 pub const ETHERNET_HEADER_LEN: usize = 14;
 /// The TPID of an 802.1Q (customer) VLAN tag.
-pub const TPID_8021Q: u16 = 0x8100;
+pub const TPID_8021Q: u16 = proto::TPID_8021Q;
 /// The TPID of an 802.1ad (service, "QinQ") VLAN tag.
-pub const TPID_8021AD: u16 = 0x88a8;
+pub const TPID_8021AD: u16 = proto::TPID_8021AD;
 /// How many tags left in the frame [`decode_link`] lists; a frame with more is not followed
 /// to its network header ([`Link::protocol`] is `None`).
 pub const MAX_IN_BAND_TAGS: usize = 4;
 
-/// `ARPHRD_ETHER`.
-const ARPHRD_ETHER: u16 = 1;
-/// `ARPHRD_LOOPBACK`.
-const ARPHRD_LOOPBACK: u16 = 772;
 /// A tag's TCI and the EtherType after it: what follows a TPID.
 const TAG_REST_LEN: usize = 4;
 
@@ -363,7 +360,6 @@ pub fn network_header<'a>(packet: &Packet<&'a [u8]>) -> NetworkHeader<'a> {
 /// The ARP header of a frame logged at the arp family's output hook: after an Ethernet
 /// header whose type field, past any VLAN tags the device wrote in, is ARP.
 fn arp_behind_ethernet(frame: &[u8]) -> NetworkHeader<'_> {
-    const ETHERTYPE_ARP: u16 = etherparse::EtherType::ARP.0;
     let mut at = 12;
     for _ in 0..=MAX_IN_BAND_TAGS {
         match be16(frame, at) {
@@ -395,10 +391,6 @@ fn at_netdev_egress(packet: &Packet<&[u8]>) -> bool {
 /// Whether an EtherType is a VLAN tag's TPID, as the kernel's `eth_type_vlan` sees it.
 fn is_tpid(ethertype: u16) -> bool {
     ethertype == TPID_8021Q || ethertype == TPID_8021AD
-}
-
-fn be16(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]))
 }
 
 #[cfg(test)]
@@ -696,7 +688,8 @@ mod tests {
             Decoded {
                 network: None,
                 transport: None,
-                cut: Some(Cut::Network)
+                cut: Some(Cut::Network),
+                upper_layer: None,
             }
         );
 
@@ -977,7 +970,8 @@ mod tests {
             Decoded {
                 network: None,
                 transport: None,
-                cut: Some(Cut::Malformed(crate::decode::Layer::Network))
+                cut: Some(Cut::Malformed(crate::decode::Layer::Network)),
+                upper_layer: None,
             }
         );
     }

@@ -24,6 +24,7 @@ pub use link::{
 };
 
 use crate::wire::packet::Packet;
+use crate::wire::proto::{be16, be32};
 
 /// The decoded headers of one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,6 +36,15 @@ pub struct Decoded {
     pub transport: Option<Transport>,
     /// The first layer that was incomplete or not understood, if any.
     pub cut: Option<Cut>,
+    /// Where the bytes the network layer carries start, as an offset in the packet's
+    /// payload ([`decode`]) or in the bytes given ([`decode_payload`]): after the IPv4
+    /// header and its options, or after the IPv6 header and its extension headers (an
+    /// authentication header among them). `None` for ARP, and when the network header or
+    /// an IPv6 extension header is cut.
+    ///
+    /// What the decoder does not follow is read from there: [`Sctp`], [`Esp`], [`Ah`], or
+    /// [`Tcp::parse_fixed`] for a malformed TCP header.
+    pub upper_layer: Option<usize>,
 }
 
 /// Where decoding stopped early.
@@ -212,6 +222,26 @@ pub struct Tcp {
 }
 
 impl Tcp {
+    /// The fixed 20 bytes of a TCP header read as they are, whatever its data offset says
+    /// (`options_len` 0), for a header the decoder calls malformed whose fields are still
+    /// shown; `None` when fewer than 20 bytes are there.
+    pub fn parse_fixed(bytes: &[u8]) -> Option<Tcp> {
+        let fixed: &[u8; 20] = bytes.first_chunk()?;
+        Some(Tcp {
+            src_port: be16(fixed, 0)?,
+            dst_port: be16(fixed, 2)?,
+            seq: be32(fixed, 4)?,
+            ack_seq: be32(fixed, 8)?,
+            data_offset: fixed[12] >> 4,
+            flags: fixed[13],
+            reserved: fixed[12] & 0x0f,
+            window: be16(fixed, 14)?,
+            checksum: be16(fixed, 16)?,
+            urgent_ptr: be16(fixed, 18)?,
+            options_len: 0,
+        })
+    }
+
     /// FIN.
     pub const FIN: u8 = 0x01;
     /// SYN.
@@ -280,6 +310,79 @@ impl Icmp {
     }
 }
 
+/// An SCTP common header: what the kernel's LOG and ulogd2 show of SCTP, which the decoder
+/// does not follow (read it at [`Decoded::upper_layer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sctp {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Verification tag.
+    pub verification_tag: u32,
+    /// Checksum as sent (CRC32c).
+    pub checksum: u32,
+}
+
+impl Sctp {
+    /// The common header at the start of `bytes`; `None` when fewer than its 12 bytes are
+    /// there (`struct sctphdr`).
+    pub fn parse(bytes: &[u8]) -> Option<Sctp> {
+        Some(Sctp {
+            src_port: be16(bytes, 0)?,
+            dst_port: be16(bytes, 2)?,
+            verification_tag: be32(bytes, 4)?,
+            checksum: be32(bytes, 8)?,
+        })
+    }
+}
+
+/// An IPsec ESP header (`struct ip_esp_hdr`): the security parameters index and sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Esp {
+    /// Security parameters index.
+    pub spi: u32,
+    /// Sequence number.
+    pub seq: u32,
+}
+
+impl Esp {
+    /// The header at the start of `bytes`; `None` when fewer than its 8 bytes are there.
+    pub fn parse(bytes: &[u8]) -> Option<Esp> {
+        Some(Esp {
+            spi: be32(bytes, 0)?,
+            seq: be32(bytes, 4)?,
+        })
+    }
+}
+
+/// An IPsec authentication header's fixed part (`struct ip_auth_hdr`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ah {
+    /// The protocol after it.
+    pub next_header: u8,
+    /// Its length field: the header's length in 32-bit words, less 2.
+    pub len: u8,
+    /// Security parameters index.
+    pub spi: u32,
+    /// Sequence number.
+    pub seq: u32,
+}
+
+impl Ah {
+    /// The fixed part at the start of `bytes`; `None` when fewer than its 12 bytes are
+    /// there.
+    pub fn parse(bytes: &[u8]) -> Option<Ah> {
+        let fixed: &[u8; 12] = bytes.first_chunk()?;
+        Some(Ah {
+            next_header: fixed[0],
+            len: fixed[1],
+            spi: be32(fixed, 4)?,
+            seq: be32(fixed, 8)?,
+        })
+    }
+}
+
 /// Decodes a logged packet's payload according to its link-layer protocol.
 ///
 /// Packets without payload (copy mode meta) decode to nothing. The network header is looked
@@ -291,8 +394,16 @@ impl Icmp {
 pub fn decode(packet: &Packet<&[u8]>) -> Decoded {
     match network_header(packet) {
         NetworkHeader::At {
-            protocol, header, ..
-        } => decode_payload(protocol, packet.family(), header),
+            protocol,
+            offset,
+            header,
+        } => {
+            let decoded = decode_payload(protocol, packet.family(), header);
+            Decoded {
+                upper_layer: decoded.upper_layer.map(|at| offset + at),
+                ..decoded
+            }
+        }
         NetworkHeader::Cut => Decoded {
             cut: Some(Cut::Network),
             ..Decoded::default()
@@ -302,5 +413,88 @@ pub fn decode(packet: &Packet<&[u8]>) -> Decoded {
             ..Decoded::default()
         },
         NetworkHeader::NoPayload => Decoded::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::family::Family;
+
+    /// An IPv4 header of `ihl` words carrying `protocol`, then `rest`.
+    fn ipv4(ihl: u8, protocol: u8, rest: &[u8]) -> Vec<u8> {
+        let len = usize::from(ihl) * 4 + rest.len();
+        let mut ip = vec![0x40 | ihl, 0, 0, len as u8, 0, 1, 0, 0, 64, protocol, 0, 0];
+        ip.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        ip.resize(usize::from(ihl) * 4, 1); // options: NOPs
+        ip.extend_from_slice(rest);
+        ip
+    }
+
+    #[test]
+    fn upper_layer_starts_after_the_network_headers() {
+        let esp = [0, 0, 1, 0, 0, 0, 0, 9];
+        let ip = ipv4(7, 50, &esp);
+        let decoded = decode_payload(0x0800, Family::Ipv4, &ip);
+        assert_eq!(decoded.upper_layer, Some(28));
+        assert_eq!(Esp::parse(&ip[28..]), Some(Esp { spi: 256, seq: 9 }));
+        // Options cut: where they end is unknown.
+        assert_eq!(
+            decode_payload(0x0800, Family::Ipv4, &ip[..24]).upper_layer,
+            None
+        );
+
+        // IPv6, a hop-by-hop options header (8 bytes), then SCTP.
+        let mut ip6 = vec![0x60, 0, 0, 0, 0, 20, 0, 64];
+        ip6.extend_from_slice(&[0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        ip6.extend_from_slice(&[0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        ip6.extend_from_slice(&[132, 0, 1, 4, 0, 0, 0, 0]);
+        let sctp = [0x13, 0x88, 0x13, 0x89, 0, 0, 0, 7, 0xde, 0xad, 0xbe, 0xef];
+        ip6.extend_from_slice(&sctp);
+        let decoded = decode_payload(0x86dd, Family::Ipv6, &ip6);
+        assert_eq!(decoded.upper_layer, Some(48));
+        assert_eq!(
+            Sctp::parse(&ip6[48..]),
+            Some(Sctp {
+                src_port: 5000,
+                dst_port: 5001,
+                verification_tag: 7,
+                checksum: 0xdead_beef,
+            })
+        );
+        // The hop-by-hop header cut: no upper layer.
+        let cut = decode_payload(0x86dd, Family::Ipv6, &ip6[..44]);
+        assert_eq!(cut.cut, Some(Cut::Extension));
+        assert_eq!(cut.upper_layer, None);
+    }
+
+    #[test]
+    fn headers_the_decoder_leaves_as_bytes_need_their_whole_fixed_part() {
+        let sctp = [0x13, 0x88, 0x13, 0x89, 0, 0, 0, 7, 0xde, 0xad, 0xbe, 0xef];
+        assert!(Sctp::parse(&sctp[..11]).is_none());
+        assert!(Esp::parse(&sctp[..7]).is_none());
+        let ah = [6, 4, 0, 0, 0, 0, 0x10, 0, 0, 0, 0, 3];
+        assert_eq!(
+            Ah::parse(&ah),
+            Some(Ah {
+                next_header: 6,
+                len: 4,
+                spi: 0x1000,
+                seq: 3,
+            })
+        );
+        assert!(Ah::parse(&ah[..11]).is_none());
+        // A data offset of 3 is malformed; the fixed fields are still there to read.
+        let mut tcp = [0u8; 20];
+        tcp[..4].copy_from_slice(&[0, 22, 0x9c, 0x40]);
+        tcp[12] = 0x31;
+        tcp[13] = Tcp::SYN | Tcp::URG;
+        tcp[18..].copy_from_slice(&[0, 5]);
+        let fixed = Tcp::parse_fixed(&tcp).unwrap();
+        assert_eq!((fixed.src_port, fixed.dst_port), (22, 40000));
+        assert_eq!((fixed.data_offset, fixed.reserved), (3, 1));
+        assert!(fixed.has(Tcp::SYN) && fixed.has(Tcp::URG));
+        assert_eq!(fixed.urgent_ptr, 5);
+        assert!(Tcp::parse_fixed(&tcp[..19]).is_none());
     }
 }

@@ -8,24 +8,19 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{Datelike, Timelike};
-use etherparse::LaxIpv6Slice;
 
 use super::names::{interface_pieces, Piece};
 use super::put::{push_dec, push_hex, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
 use super::{packet_time, TimeZone};
-use crate::decode::{self, Cut, Decoded, Icmp, Layer, Network, Tcp, Transport};
+use crate::decode::{
+    self, Cut, Decoded, Icmp, Layer, Network, Sctp, Tcp, Transport, ETHERNET_HEADER_LEN,
+};
 use crate::format::ResolveInterface;
 use crate::wire::packet::Packet;
+// BASE treats ESP and SCTP specially; HWHDR writes ARPHRD_VOID as `raw.type` for a source
+// address without header.
+use crate::wire::proto::{ARPHRD_ETHER, ARPHRD_VOID, IPPROTO_ESP, IPPROTO_SCTP};
 
-/// `ARPHRD_ETHER`.
-const ARPHRD_ETHER: u16 = 1;
-/// `ARPHRD_VOID`, which HWHDR writes as `raw.type` for a source address without header.
-const ARPHRD_VOID: u16 = 0xffff;
-/// The length of an Ethernet header: two addresses and the EtherType.
-const ETH_HLEN: usize = 14;
-/// IP protocol numbers BASE treats specially.
-const IPPROTO_ESP: u8 = 50;
-const IPPROTO_SCTP: u8 = 132;
 /// 9999-12-31T23:59:59Z: the last second the `timestamp` string shows.
 const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 
@@ -255,7 +250,7 @@ fn write_object(
     // NFLOG's raw.type, which HWHDR repeats: only with a non-zero NFULA_HWLEN.
     let raw_type = hwlen.map(|_| packet.hwtype().unwrap_or(0));
     let ethernet = match (raw_type, hwheader) {
-        (Some(ARPHRD_ETHER), Some(header)) => header.first_chunk::<ETH_HLEN>(),
+        (Some(ARPHRD_ETHER), Some(header)) => header.first_chunk::<ETHERNET_HEADER_LEN>(),
         _ => None,
     };
     // HWHDR overwrites oob.protocol with the EtherType of an Ethernet header.
@@ -510,24 +505,18 @@ fn sctp(decoded: &Decoded, payload: &[u8]) -> Option<(u16, u16, u32)> {
     if decoded.transport.is_some() || decoded.cut.is_some() {
         return None;
     }
-    let bytes = match decoded.network? {
-        Network::Ipv4(ip) if ip.protocol == IPPROTO_SCTP && ip.fragment_offset == 0 => {
-            payload.get(usize::from(ip.ihl) * 4..)?
+    let first = match decoded.network? {
+        Network::Ipv4(ip) => ip.protocol == IPPROTO_SCTP && ip.fragment_offset == 0,
+        Network::Ipv6(ip) => {
+            ip.protocol == IPPROTO_SCTP && ip.fragment.is_none_or(|f| f.offset == 0)
         }
-        Network::Ipv6(ip)
-            if ip.protocol == IPPROTO_SCTP && ip.fragment.is_none_or(|f| f.offset == 0) =>
-        {
-            let (ipv6, _) = LaxIpv6Slice::from_slice(payload).ok()?;
-            ipv6.payload().payload
-        }
-        _ => return None,
+        Network::Arp(_) => false,
     };
-    let header = bytes.first_chunk::<12>()?;
-    Some((
-        u16::from_be_bytes([header[0], header[1]]),
-        u16::from_be_bytes([header[2], header[3]]),
-        u32::from_be_bytes([header[8], header[9], header[10], header[11]]),
-    ))
+    if !first {
+        return None;
+    }
+    let sctp = Sctp::parse(payload.get(decoded.upper_layer?..)?)?;
+    Some((sctp.src_port, sctp.dst_port, sctp.checksum))
 }
 
 /// An object being written: keys with their separators.

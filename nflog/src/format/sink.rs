@@ -343,4 +343,37 @@ mod tests {
         }
         assert_eq!(tally.0, [(5, with.len()), (6, without.len())]);
     }
+
+    /// At the netdev egress hook the payload starts with the Ethernet header. The text and
+    /// JSON formats read SCTP's ports at the IP header's length from the payload's start,
+    /// so inside the IP header; they now read them where the decoder says the upper layer
+    /// starts.
+    #[test]
+    fn sctp_ports_at_netdev_egress_are_read_past_the_ethernet_header() {
+        let ethernet = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        let mut ip = vec![0x45, 0, 0, 32, 0, 1, 0, 0, 64, 132, 0, 0];
+        ip.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        let sctp = [0x13, 0x88, 0x13, 0x89, 0, 0, 0, 7, 0xde, 0xad, 0xbe, 0xef];
+        let frame = [&ethernet[..], &ip, &sctp].concat();
+        // nfgenmsg: NFPROTO_NETDEV, group 3; hook 1 is egress.
+        let mut b = vec![5, 0, 0, 3];
+        emit(&mut b, 1, &[0x08, 0x00, 1, 0]);
+        emit(&mut b, 21, &ethernet);
+        emit(&mut b, 9, &frame);
+        let packet = Packet::parse(&b).unwrap();
+        assert_eq!(crate::decode::decode(&packet).upper_layer, Some(14 + 20));
+
+        let mut text = Lines::new(TextFormat::new(), Vec::new());
+        text.write(&packet, RECEIVED, &mut Numeric).unwrap();
+        let text = String::from_utf8(text.into_inner()).unwrap();
+        assert!(text.contains(" PROTO=SCTP SPT=5000 DPT=5001 "), "{text}");
+
+        let mut json = Lines::new(JsonFormat::new(), Vec::new());
+        json.write(&packet, RECEIVED, &mut Numeric).unwrap();
+        let json = String::from_utf8(json.into_inner()).unwrap();
+        assert!(
+            json.contains("\"src_port\": 5000, \"dest_port\": 5001, \"sctp.csum\": 3735928559"),
+            "{json}"
+        );
+    }
 }

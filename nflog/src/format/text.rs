@@ -10,22 +10,16 @@ use super::clock::TimeZone;
 use super::names::{interface_pieces, Piece};
 use super::packet_time;
 use super::put::{push_dec, push_hex, push_ipv4_addr, push_ipv6_addr, push_padded};
-use crate::decode::{self, Arp, Cut, Decoded, Icmp, Ipv4, Ipv6, Network, Tcp, Transport};
+use crate::decode::{
+    self, Ah, Arp, Cut, Decoded, Esp, Icmp, Ipv4, Ipv6, Network, Sctp, Tcp, Transport,
+};
 use crate::format::ResolveInterface;
 use crate::wire::family::Family;
 use crate::wire::packet::Packet;
-
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86dd;
-const ETHERTYPE_ARP: u16 = 0x0806;
-
-const IPPROTO_ICMP: u8 = 1;
-const IPPROTO_TCP: u8 = 6;
-const IPPROTO_UDP: u8 = 17;
-const IPPROTO_ESP: u8 = 50;
-const IPPROTO_AH: u8 = 51;
-const IPPROTO_ICMPV6: u8 = 58;
-const IPPROTO_SCTP: u8 = 132;
+use crate::wire::proto::{
+    ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_AH, IPPROTO_ESP, IPPROTO_ICMP,
+    IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP,
+};
 
 /// The text format: one line per packet as ulogd2's LOGEMU writes it, the line firewall
 /// administrators, fail2ban and logwatch already read.
@@ -325,8 +319,8 @@ fn push_ipv4(line: &mut Vec<u8>, ip: &Ipv4, decoded: &Decoded, payload: &[u8]) {
         push_dec(line, ip.fragment_offset);
         line.push(b' ');
     }
-    // The bytes after the IP header, for what `decode` does not read (SCTP, ESP, AH).
-    let rest = || payload.get(usize::from(ip.ihl) * 4..).unwrap_or_default();
+    // The bytes after the IP header, for what `decode` does not follow (SCTP, ESP, AH).
+    let rest = || upper_layer(decoded, payload);
     push_protocol(
         line,
         false,
@@ -361,16 +355,16 @@ fn push_ipv6(line: &mut Vec<u8>, ip: &Ipv6, decoded: &Decoded, payload: &[u8]) {
         line.push(b' ');
         later_fragment = fragment.offset != 0;
     }
-    let rest = || ipv6_upper_layer(payload);
+    let rest = || upper_layer(decoded, payload);
     push_protocol(line, true, ip.protocol, later_fragment, decoded, rest);
 }
 
-/// The bytes after an IPv6 header and its extension headers; empty when those are cut.
-fn ipv6_upper_layer(payload: &[u8]) -> &[u8] {
-    match etherparse::LaxIpv6Slice::from_slice(payload) {
-        Ok((ip, None)) => ip.payload().payload,
-        _ => &[],
-    }
+/// The bytes after the network headers; empty when those are cut.
+fn upper_layer<'a>(decoded: &Decoded, payload: &'a [u8]) -> &'a [u8] {
+    decoded
+        .upper_layer
+        .and_then(|at| payload.get(at..))
+        .unwrap_or_default()
 }
 
 /// The transport part: `PROTO=...` and the header's fields.
@@ -415,7 +409,7 @@ fn push_protocol<'a>(
     let complete = match (protocol, decoded.transport) {
         (IPPROTO_TCP, Some(Transport::Tcp(tcp))) => push_tcp(line, &tcp),
         // A data offset below 5 is malformed, but the fixed fields are there to print.
-        (IPPROTO_TCP, _) => tcp_from_bytes(rest()).is_some_and(|tcp| push_tcp(line, &tcp)),
+        (IPPROTO_TCP, _) => Tcp::parse_fixed(rest()).is_some_and(|tcp| push_tcp(line, &tcp)),
         (IPPROTO_UDP, Some(Transport::Udp(udp))) => {
             line.extend_from_slice(b"SPT=");
             push_dec(line, udp.src_port);
@@ -429,27 +423,18 @@ fn push_protocol<'a>(
         (IPPROTO_ICMP, Some(Transport::Icmpv4(icmp))) => push_icmp(line, &icmp),
         (IPPROTO_ICMPV6, Some(Transport::Icmpv6(icmp))) => push_icmpv6(line, &icmp),
         // ulogd2's BASE needs a whole `struct sctphdr` (12 bytes).
-        (IPPROTO_SCTP, _) => match rest() {
-            [s0, s1, d0, d1, _, _, _, _, _, _, _, _, ..] => {
-                line.extend_from_slice(b"SPT=");
-                push_dec(line, u16::from_be_bytes([*s0, *s1]));
-                line.extend_from_slice(b" DPT=");
-                push_dec(line, u16::from_be_bytes([*d0, *d1]));
-                line.push(b' ');
-                true
-            }
-            _ => false,
-        },
-        // nf_log_syslog.c needs a whole `struct ip_esp_hdr` (8 bytes), SPI first.
-        (IPPROTO_ESP, _) => match rest() {
-            [a, b, c, d, _, _, _, _, ..] => push_spi(line, [*a, *b, *c, *d]),
-            _ => false,
-        },
+        (IPPROTO_SCTP, _) => Sctp::parse(rest()).is_some_and(|sctp| {
+            line.extend_from_slice(b"SPT=");
+            push_dec(line, sctp.src_port);
+            line.extend_from_slice(b" DPT=");
+            push_dec(line, sctp.dst_port);
+            line.push(b' ');
+            true
+        }),
+        // nf_log_syslog.c needs a whole `struct ip_esp_hdr` (8 bytes), SPI first ...
+        (IPPROTO_ESP, _) => Esp::parse(rest()).is_some_and(|esp| push_spi(line, esp.spi)),
         // ... and a whole `struct ip_auth_hdr` (12 bytes), SPI at offset 4.
-        (IPPROTO_AH, _) => match rest() {
-            [_, _, _, _, a, b, c, d, _, _, _, _, ..] => push_spi(line, [*a, *b, *c, *d]),
-            _ => false,
-        },
+        (IPPROTO_AH, _) => Ah::parse(rest()).is_some_and(|ah| push_spi(line, ah.spi)),
         _ => false,
     };
     if !complete {
@@ -489,30 +474,9 @@ fn push_tcp(line: &mut Vec<u8>, tcp: &Tcp) -> bool {
     true
 }
 
-/// The fixed TCP fields read straight from the bytes (for a header `decode` calls
-/// malformed); `None` when fewer than 20 bytes are there.
-fn tcp_from_bytes(bytes: &[u8]) -> Option<Tcp> {
-    let b: &[u8; 20] = bytes.first_chunk()?;
-    let be16 = |at: usize| u16::from_be_bytes([b[at], b[at + 1]]);
-    let be32 = |at: usize| u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
-    Some(Tcp {
-        src_port: be16(0),
-        dst_port: be16(2),
-        seq: be32(4),
-        ack_seq: be32(8),
-        data_offset: b[12] >> 4,
-        flags: b[13],
-        reserved: b[12] & 0x0f,
-        window: be16(14),
-        checksum: be16(16),
-        urgent_ptr: be16(18),
-        options_len: 0,
-    })
-}
-
-fn push_spi(line: &mut Vec<u8>, spi: [u8; 4]) -> bool {
+fn push_spi(line: &mut Vec<u8>, spi: u32) -> bool {
     line.extend_from_slice(b"SPI=0x");
-    push_hex(line, u32::from_be_bytes(spi).into(), 1, false);
+    push_hex(line, spi.into(), 1, false);
     line.push(b' ');
     true
 }

@@ -23,6 +23,8 @@ pub(crate) mod family;
 pub(crate) mod kind;
 pub(crate) mod netlink;
 pub(crate) mod packet;
+#[cfg_attr(not(feature = "format"), allow(dead_code))]
+pub(crate) mod proto;
 
 pub use attr::{
     align4, emit, Attr, Attributes, NLA_F_NESTED, NLA_F_NET_BYTEORDER, NLA_HDRLEN, NLA_TYPE_MASK,
