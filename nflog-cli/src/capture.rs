@@ -51,8 +51,7 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     let sink =
         Sink::new(format, args.output.link_type(), out).context("writing the output header")?;
 
-    let stop = listener.stop_handle();
-    let on_signal = stop.clone();
+    let on_signal = listener.stop_handle();
     let closing = Arc::new(Closing::default());
     let (signalled, signals) = mpsc::channel();
     ctrlc::set_handler(move || {
@@ -69,63 +68,161 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
             .context("starting the watchdog thread")?;
     }
 
-    let mut names: Box<dyn ResolveInterface> = if args.output.numeric {
+    let names: Box<dyn ResolveInterface> = if args.output.numeric {
         Box::new(Numeric)
     } else {
         Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
     };
     let status = to_file && io::stderr().is_terminal();
-    let mut writer = Writer::new(sink, &args.output, to_file, status, Arc::clone(&closing));
-    let (producer, consumer) = queue::queue(args.queue_size);
-    let count = args.output.count;
-    let reader_closing = Arc::clone(&closing);
-    let reader = thread::Builder::new()
-        .name("nflog reader".into())
-        .spawn(move || read(listener, producer, count, &reader_closing))
-        .context("starting the reader thread")?;
-    let written = writer.write(&consumer, names.as_mut());
-    // However the writer ended, the reader stops: it sees the stop, or the closed queue.
-    stop.stop();
-    drop(consumer);
-    let Reader {
-        listener,
-        end,
-        outcome,
-    } = match reader.join() {
-        Ok(ended) => ended,
-        Err(panic) => std::panic::resume_unwind(panic),
+    let setup = Setup {
+        output: &args.output,
+        queue_size: args.queue_size,
+        seq: args.seq,
+        to_file,
+        status,
     };
-    let finish = match written {
-        Ok(()) => writer.finish(&listener, &end.drops),
-        Err(e) => Err(e),
-    };
-    let mut line = summary(
-        &listener.stats(),
-        writer.sink.delivered(),
-        end.queued
-            .saturating_sub(writer.sink.delivered() + writer.sink.skipped()),
-        &end.drops,
-        end.queue_peak,
-        args.seq,
-    );
-    let skipped = writer.sink.skipped();
-    if skipped > 0 {
-        line.push_str(&format!(
-            "; {skipped} packets skipped: not IP, which --linktype raw cannot hold"
-        ));
-    }
-    if status {
-        // The status line is still on the terminal: end it first.
-        line.insert(0, '\n');
-    }
+    let (line, outcome) = capture(listener, sink, names, &setup, &SystemClock, &closing);
     // Held to the end: once this thread says the capture is over, the watchdog does not.
     let mut printed = lock(&closing.printed);
     *printed = true;
     output::warn(&line);
-    match outcome.and(finish) {
+    match outcome {
         Ok(()) => Ok(()),
         Err(e) if output::is_closed_pipe(&e) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// What the core of a capture needs of the command line and the terminal.
+struct Setup<'a> {
+    output: &'a OutputArgs,
+    queue_size: usize,
+    seq: bool,
+    /// Whether the output is a file (flushed when its buffer fills) or standard output.
+    to_file: bool,
+    /// Whether to show the live status line on standard error.
+    status: bool,
+}
+
+/// The core of a capture, with the packet source and the clock given: receives on a reader
+/// thread, writes on this one, ends the output. Returns the closing statistics line and how
+/// the capture ended. The kernel is needed only by the [`Listener`] source, so tests run
+/// this over recorded packets.
+fn capture<S: Source>(
+    source: S,
+    sink: Sink,
+    mut names: Box<dyn ResolveInterface>,
+    setup: &Setup<'_>,
+    clock: &(dyn Clock + Sync),
+    closing: &Arc<Closing>,
+) -> (String, Result<()>) {
+    let stop = source.stopper();
+    let mut writer = Writer::new(
+        sink,
+        setup.output,
+        setup.to_file,
+        setup.status,
+        Arc::clone(closing),
+        clock.now(),
+    );
+    let (producer, consumer) = queue::queue(setup.queue_size);
+    let count = setup.output.count;
+    let (line, outcome) = thread::scope(|scope| {
+        let reader = thread::Builder::new()
+            .name("nflog reader".into())
+            .spawn_scoped(scope, move || read(source, producer, count, closing, clock));
+        let reader = match reader {
+            Ok(reader) => reader,
+            Err(e) => {
+                let e = anyhow::Error::new(e).context("starting the reader thread");
+                return (String::new(), Err(e));
+            }
+        };
+        let written = writer.write(&consumer, names.as_mut());
+        // However the writer ended, the reader stops: it sees the stop, or the closed queue.
+        stop();
+        drop(consumer);
+        let Reader { end, outcome } = match reader.join() {
+            Ok(ended) => ended,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let finish = match written {
+            Ok(()) => writer.finish(&end, clock.now()),
+            Err(e) => Err(e),
+        };
+        let mut line = summary(
+            &end.stats,
+            writer.sink.delivered(),
+            end.queued
+                .saturating_sub(writer.sink.delivered() + writer.sink.skipped()),
+            &end.drops,
+            end.queue_peak,
+            setup.seq,
+        );
+        let skipped = writer.sink.skipped();
+        if skipped > 0 {
+            line.push_str(&format!(
+                "; {skipped} packets skipped: not IP, which --linktype raw cannot hold"
+            ));
+        }
+        (line, outcome.and(finish))
+    });
+    (line, outcome)
+}
+
+/// Where a capture's packets come from: the kernel ([`Listener`]), or recorded packets in
+/// tests.
+trait Source: Send {
+    /// Receives the next batch into `chunk`, at most `room` packets of it (see
+    /// [`copy_batch`]); `Ok(None)` once the source is stopped or has nothing more, else the
+    /// error that ended the batch, if any.
+    fn recv_into(&mut self, chunk: &mut Chunk, room: Option<u64>) -> Result<Option<Option<Error>>>;
+    /// The statistics so far.
+    fn stats(&self) -> Stats;
+    /// The groups, and the packets of each that sequence gaps say were lost.
+    fn groups(&self) -> Vec<(u16, u64)>;
+    /// What stops the source from another thread.
+    fn stopper(&self) -> Box<dyn Fn() + Send + Sync>;
+}
+
+impl Source for Listener {
+    fn recv_into(&mut self, chunk: &mut Chunk, room: Option<u64>) -> Result<Option<Option<Error>>> {
+        let Some(batch) = self.recv()? else {
+            return Ok(None);
+        };
+        Ok(Some(copy_batch(chunk, batch, room)))
+    }
+
+    fn stats(&self) -> Stats {
+        Listener::stats(self)
+    }
+
+    fn groups(&self) -> Vec<(u16, u64)> {
+        Listener::groups(self)
+            .iter()
+            .map(|&group| (group, self.seq_gaps(group)))
+            .collect()
+    }
+
+    fn stopper(&self) -> Box<dyn Fn() + Send + Sync> {
+        let stop = self.stop_handle();
+        Box::new(move || stop.stop())
+    }
+}
+
+/// The time of day, for the time of packets the kernel did not stamp and for pcapng's
+/// interface statistics.
+trait Clock {
+    /// Now.
+    fn now(&self) -> SystemTime;
+}
+
+/// The system's clock.
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
     }
 }
 
@@ -226,33 +323,30 @@ fn has_cap_net_admin() -> bool {
 
 /// The reader thread: receives, copies each datagram's packets into a chunk and queues it,
 /// until stopped, `--count` packets were queued, or the writer is gone. Gives the listener
-/// back, for the statistics, with what the queue dropped; the queue's end is dropped here,
+/// figures back, for the statistics, with what the queue dropped; the queue's end is dropped here,
 /// which tells the writer that nothing more comes.
-fn read(
-    mut listener: Listener,
+fn read<S: Source>(
+    mut source: S,
     mut producer: Producer,
     count: Option<u64>,
     closing: &Closing,
+    clock: &(dyn Clock + Sync),
 ) -> Reader {
     let mut queued = 0;
-    let outcome = read_into(&mut listener, &mut producer, count, &mut queued);
+    let outcome = read_into(&mut source, &mut producer, count, &mut queued, clock);
     let end = ReaderEnd {
-        stats: listener.stats(),
+        stats: source.stats(),
+        groups: source.groups(),
         queued,
         drops: producer.drops().clone(),
         queue_peak: producer.peak(),
     };
     *lock(&closing.reader) = Some(end.clone());
-    Reader {
-        listener,
-        end,
-        outcome,
-    }
+    Reader { end, outcome }
 }
 
 /// How the reader thread ended.
 struct Reader {
-    listener: Listener,
     end: ReaderEnd,
     outcome: Result<()>,
 }
@@ -262,6 +356,8 @@ struct Reader {
 struct ReaderEnd {
     /// The listener's statistics.
     stats: Stats,
+    /// The groups, each with the packets sequence gaps say the kernel dropped.
+    groups: Vec<(u16, u64)>,
     /// Packets queued for the writer, or that would have been had it not stopped.
     queued: u64,
     drops: Drops,
@@ -358,22 +454,21 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
     std::process::exit(0);
 }
 
-fn read_into(
-    listener: &mut Listener,
+fn read_into<S: Source>(
+    source: &mut S,
     producer: &mut Producer,
     count: Option<u64>,
     queued: &mut u64,
+    clock: &(dyn Clock + Sync),
 ) -> Result<()> {
     loop {
-        let Some(batch) = listener.recv()? else {
+        let room = count.map(|c| c.saturating_sub(*queued));
+        let Some(failed) = source.recv_into(producer.chunk(), room)? else {
             break;
         };
-        let received = SystemTime::now();
-        let room = count.map(|c| c.saturating_sub(*queued));
-        let failed = copy_batch(producer.chunk(), batch, room);
         let chunk = producer.chunk();
-        chunk.received = received;
-        chunk.stats = listener.stats();
+        chunk.received = clock.now();
+        chunk.stats = source.stats();
         if !queue_chunk(producer, count, queued, failed)? {
             break;
         }
@@ -461,6 +556,7 @@ impl Writer {
         to_file: bool,
         status: bool,
         closing: Arc<Closing>,
+        started_at: SystemTime,
     ) -> Writer {
         let now = Instant::now();
         Writer {
@@ -471,7 +567,7 @@ impl Writer {
             handed: 0,
             per_group: PerGroup::new(),
             started: now,
-            started_at: SystemTime::now(),
+            started_at,
             last_status: now,
             closing,
         }
@@ -526,17 +622,16 @@ impl Writer {
         let _ = err.flush();
     }
 
-    /// Writes the end of the output (pcapng statistics per group) and flushes it.
-    fn finish(&mut self, listener: &Listener, drops: &Drops) -> Result<()> {
-        let end = SystemTime::now();
-        let per_group: Vec<(u16, InterfaceStats)> = listener
-            .groups()
+    /// Writes the end of the output (pcapng statistics per group, at `end`) and flushes it.
+    fn finish(&mut self, reader: &ReaderEnd, end: SystemTime) -> Result<()> {
+        let per_group: Vec<(u16, InterfaceStats)> = reader
+            .groups
             .iter()
-            .map(|&group| {
+            .map(|&(group, gaps)| {
                 let received = self.per_group.get(group).copied().unwrap_or(0);
                 let stats = InterfaceStats {
                     received,
-                    dropped: listener.seq_gaps(group) + drops.of_group(group),
+                    dropped: gaps + reader.drops.of_group(group),
                     start: Some(self.started_at),
                     end: Some(end),
                 };
@@ -608,6 +703,7 @@ fn summary(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::OutputFormat;
     use clap::Parser;
 
     fn capture_args(args: &[&str]) -> CaptureArgs {
@@ -755,6 +851,168 @@ mod tests {
             quiet.contains("0 kernel overruns, 0 packets lost (sequence gaps),"),
             "{quiet}"
         );
+    }
+
+    /// Recorded packets, a batch at a time, counted as a listener counts them.
+    struct Recorded {
+        batches: std::collections::VecDeque<Vec<Vec<u8>>>,
+        stats: Stats,
+        groups: Vec<u16>,
+    }
+
+    impl Source for Recorded {
+        fn recv_into(
+            &mut self,
+            chunk: &mut Chunk,
+            room: Option<u64>,
+        ) -> Result<Option<Option<Error>>> {
+            let Some(batch) = self.batches.pop_front() else {
+                return Ok(None);
+            };
+            self.stats.datagrams += 1;
+            for body in &batch {
+                self.stats.packets += 1;
+                self.stats.bytes += body.len() as u64;
+            }
+            let packets = batch
+                .iter()
+                .map(|body| Packet::parse(body.as_slice()).map_err(Error::from));
+            Ok(Some(copy_batch(chunk, packets, room)))
+        }
+
+        fn stats(&self) -> Stats {
+            self.stats
+        }
+
+        fn groups(&self) -> Vec<(u16, u64)> {
+            self.groups.iter().map(|&g| (g, 0)).collect()
+        }
+
+        fn stopper(&self) -> Box<dyn Fn() + Send + Sync> {
+            Box::new(|| {})
+        }
+    }
+
+    /// A clock that always says the same time.
+    struct Fixed(SystemTime);
+
+    impl Clock for Fixed {
+        fn now(&self) -> SystemTime {
+            self.0
+        }
+    }
+
+    /// An output the test reads afterwards.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            lock(&self.0).extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The packets of the snapshot: UDP from 192.0.2.1 to 192.0.2.2 port 53, logged at
+    /// OUTPUT (no kernel timestamp: the clock's time is theirs) to groups 5 and 6.
+    fn recorded_packet(group: u16, prefix: &str, id: u8) -> Vec<u8> {
+        let mut ip = vec![0x45, 0, 0, 32, 0, id, 0x40, 0, 64, 17, 0, 0];
+        ip.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+        ip.extend_from_slice(&[0x9c, 0x40, 0, 53, 0, 12, 0, 0, b'a', b'b', b'c', b'd']);
+        let repr = nflog::PacketRepr {
+            group,
+            hook: 3,
+            prefix: Some(prefix.as_bytes().to_vec()),
+            outdev: Some(1),
+            uid: Some(0),
+            gid: Some(0),
+            payload: Some(ip),
+            ..nflog::PacketRepr::default()
+        };
+        let mut body = Vec::new();
+        repr.emit(&mut body);
+        body
+    }
+
+    /// Runs the command's capture over recorded packets with `args`, without a kernel;
+    /// returns the output, with each text line's time and host masked, and the statistics.
+    fn replay(args: &[&str], batches: Vec<Vec<Vec<u8>>>) -> (String, String) {
+        let args = capture_args(args);
+        let out = Shared::default();
+        let format = output::choose_format(&args.output);
+        let sink = Sink::new(format, args.output.link_type(), Box::new(out.clone())).unwrap();
+        let setup = Setup {
+            output: &args.output,
+            queue_size: args.queue_size,
+            seq: args.seq,
+            to_file: false,
+            status: false,
+        };
+        let source = Recorded {
+            batches: batches.into(),
+            stats: Stats::default(),
+            groups: distinct(&args.groups),
+        };
+        let clock = Fixed(SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_547_200));
+        let closing = Arc::new(Closing::default());
+        let (line, outcome) = capture(source, sink, Box::new(Numeric), &setup, &clock, &closing);
+        outcome.unwrap();
+        let bytes = lock(&out.0).clone();
+        if matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng) {
+            // Packets without a kernel timestamp take the clock's time.
+            let mut reader = nflog::pcap::CaptureReader::new(&bytes[..]).unwrap();
+            let mut records = 0;
+            while let Some(record) = reader.next_record().unwrap() {
+                assert_eq!(record.time, clock.0);
+                records += 1;
+            }
+            return (format!("{records} records\n"), line);
+        }
+        let text = String::from_utf8(bytes).unwrap();
+        // "Dec  1 00:00:00 HOST ": the time zone and host name are the machine's.
+        let masked: String = text
+            .lines()
+            .map(|l| {
+                let rest = l.get(16..).unwrap_or_default();
+                let rest = rest.split_once(' ').map_or("", |(_, r)| r);
+                format!("<time> <host> {rest}\n")
+            })
+            .collect();
+        (masked, line)
+    }
+
+    /// Compares `got` with the expected file `snapshots/NAME`; writes it instead when
+    /// `NFLOG_UPDATE_SNAPSHOTS` is set.
+    fn assert_snapshot(name: &str, got: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/snapshots")
+            .join(name);
+        if std::env::var_os("NFLOG_UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, got).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; set NFLOG_UPDATE_SNAPSHOTS", path.display()));
+        assert_eq!(got, expected, "snapshot {name}");
+    }
+
+    #[test]
+    fn snapshot_of_a_capture_over_recorded_packets() {
+        let batches = vec![
+            vec![recorded_packet(5, "dns", 1), recorded_packet(6, "other", 2)],
+            vec![recorded_packet(5, "dns", 3)],
+        ];
+        let (text, line) = replay(&["-g", "5,6"], batches.clone());
+        assert_snapshot("capture_text.txt", &format!("{text}{line}\n"));
+        // -c stops after the count, and says what it received.
+        let (text, line) = replay(&["-g", "5,6", "-c", "2"], batches.clone());
+        assert_snapshot("capture_count.txt", &format!("{text}{line}\n"));
+        // pcapng: the clock stamps the records, and --linktype raw writes them all.
+        let (records, line) = replay(&["-g", "5,6", "-F", "pcapng", "--linktype", "raw"], batches);
+        assert_snapshot("capture_pcapng_raw.txt", &format!("{records}{line}\n"));
     }
 
     #[test]
