@@ -22,40 +22,46 @@
 use std::hint::black_box;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, Throughput,
+};
 
-use nflog::format::{JsonFormat, Numeric, TextFormat, XmlFormat};
+use nflog::format::{JsonFormat, Lines, Numeric, Sink, TextFormat, XmlFormat};
 use nflog::Packet;
 
 mod common;
 use common::{Hook, Ip};
 
-/// The formatters, behind one call.
-enum Formatter {
-    Text(TextFormat),
-    Json(JsonFormat),
-    Xml(XmlFormat),
-}
-
-impl Formatter {
-    fn all() -> [(&'static str, Formatter); 3] {
-        [
-            (
-                "text",
-                Formatter::Text(TextFormat::new().hostname("bench-host")),
-            ),
-            ("json", Formatter::Json(JsonFormat::new())),
-            ("xml", Formatter::Xml(XmlFormat::new())),
-        ]
-    }
-
-    fn write(&mut self, out: &mut Vec<u8>, packet: &Packet<&[u8]>, received: SystemTime) {
-        let result = match self {
-            Formatter::Text(f) => f.write(out, packet, received, &mut Numeric),
-            Formatter::Json(f) => f.write(out, packet, received, &mut Numeric),
-            Formatter::Xml(f) => f.write(out, packet, received, &mut Numeric),
-        };
-        result.expect("writing to a Vec succeeds");
+/// Benchmarks one format, written through its [`Sink`] into a reused `Vec<u8>`.
+fn bench_format<F>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    mut sink: Lines<F, Vec<u8>>,
+    received: SystemTime,
+) where
+    Lines<F, Vec<u8>>: Sink,
+{
+    for (hook, ip) in [(Hook::Input, Ip::V4Udp), (Hook::Output, Ip::V6Tcp)] {
+        for size in [64usize, 1400] {
+            let body = common::packet_body(hook, ip, 1, size);
+            let packet = Packet::parse(&body).expect("the fixture parses");
+            sink.get_mut().clear();
+            sink.write(&packet, received, &mut Numeric)
+                .expect("writing to a Vec succeeds");
+            let line = String::from_utf8_lossy(sink.get_mut());
+            assert!(line.ends_with('\n') && line.contains("bench-"), "{line}");
+            let id = format!("{}_{}/{size}", hook.name(), ip.name());
+            eprintln!("{name} {id}: {} bytes", line.len());
+            group.bench_function(BenchmarkId::new(name, id), |b| {
+                b.iter(|| {
+                    sink.get_mut().clear();
+                    sink.write(black_box(&packet), black_box(received), &mut Numeric)
+                        .expect("writing to a Vec succeeds");
+                    black_box(sink.get_mut().len())
+                })
+            });
+        }
     }
 }
 
@@ -63,27 +69,21 @@ fn bench(c: &mut Criterion) {
     let received = UNIX_EPOCH + Duration::new(1_760_000_100, 654_321_000);
     let mut group = c.benchmark_group("format");
     group.throughput(Throughput::Elements(1));
-    for (name, mut formatter) in Formatter::all() {
-        for (hook, ip) in [(Hook::Input, Ip::V4Udp), (Hook::Output, Ip::V6Tcp)] {
-            for size in [64usize, 1400] {
-                let body = common::packet_body(hook, ip, 1, size);
-                let packet = Packet::parse(&body).expect("the fixture parses");
-                let mut out = Vec::with_capacity(4096);
-                formatter.write(&mut out, &packet, received);
-                let line = String::from_utf8_lossy(&out);
-                assert!(line.ends_with('\n') && line.contains("bench-"), "{line}");
-                let id = format!("{}_{}/{size}", hook.name(), ip.name());
-                eprintln!("{name} {id}: {} bytes", out.len());
-                group.bench_function(BenchmarkId::new(name, id), |b| {
-                    b.iter(|| {
-                        out.clear();
-                        formatter.write(&mut out, black_box(&packet), black_box(received));
-                        black_box(out.len())
-                    })
-                });
-            }
-        }
-    }
+    let out = || Vec::with_capacity(4096);
+    let text = TextFormat::new().hostname("bench-host");
+    bench_format(&mut group, "text", Lines::new(text, out()), received);
+    bench_format(
+        &mut group,
+        "json",
+        Lines::new(JsonFormat::new(), out()),
+        received,
+    );
+    bench_format(
+        &mut group,
+        "xml",
+        Lines::new(XmlFormat::new(), out()),
+        received,
+    );
     group.finish();
 }
 
