@@ -160,8 +160,13 @@ table inet bench {
 "#;
 
 const USAGE: &str = "usage: burst [--packets N] [--size BYTES] [--runs R] [--backlog] \
-     [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]] [--nflog PATH] [--markdown] [--keep]\n\
-     modes: bare parse listener cli-text cli-json cli-xml cli-pcap cli-pcapng tcpdump ulogd";
+     [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]] [--offsets OFFSET[,OFFSET...]] \
+     [--sender process|thread] [--nflog PATH] [--markdown] [--keep]\n\
+     modes: bare parse listener libnetfilter_log cli-text cli-json cli-xml cli-pcap cli-pcapng \
+     tcpdump ulogd";
+
+/// The first argument that makes this program the sender process of a run.
+const SEND_CHILD: &str = "--send-child";
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -172,6 +177,8 @@ struct Args {
     nlbufsiz: u32,
     /// Send everything first, then receive: the receive cost without waiting and wake-ups.
     backlog: bool,
+    /// Where the sender runs.
+    sender: SenderKind,
     /// The modes to run, in order.
     modes: Vec<Mode>,
     /// Whether `--only` chose the modes (then a missing program is an error, not a skip).
@@ -189,6 +196,11 @@ enum Mode {
     Bare,
     Parse,
     Listener,
+    /// A raw `poll` + `recv` loop over a listener's socket into a buffer at this page
+    /// offset (`--offsets`).
+    Offset(u16),
+    /// A C receiver on libnetfilter_log, in a process of its own.
+    CLibrary,
     CliText,
     CliJson,
     CliXml,
@@ -199,10 +211,11 @@ enum Mode {
 }
 
 impl Mode {
-    const ALL: [Mode; 10] = [
+    const ALL: [Mode; 11] = [
         Mode::Bare,
         Mode::Parse,
         Mode::Listener,
+        Mode::CLibrary,
         Mode::CliText,
         Mode::CliJson,
         Mode::CliXml,
@@ -212,11 +225,20 @@ impl Mode {
         Mode::Ulogd,
     ];
 
-    fn name(self) -> &'static str {
+    fn name(self) -> String {
+        match self {
+            Mode::Offset(offset) => format!("recv@{offset:#05x}"),
+            _ => self.fixed_name().to_string(),
+        }
+    }
+
+    fn fixed_name(self) -> &'static str {
         match self {
             Mode::Bare => "bare",
             Mode::Parse => "parse",
             Mode::Listener => "listener",
+            Mode::Offset(_) => "recv@OFFSET",
+            Mode::CLibrary => "libnetfilter_log",
             Mode::CliText => "cli-text",
             Mode::CliJson => "cli-json",
             Mode::CliXml => "cli-xml",
@@ -229,7 +251,10 @@ impl Mode {
 
     /// Whether the mode receives in this process.
     fn in_process(self) -> bool {
-        matches!(self, Mode::Bare | Mode::Parse | Mode::Listener)
+        matches!(
+            self,
+            Mode::Bare | Mode::Parse | Mode::Listener | Mode::Offset(_)
+        )
     }
 
     /// The output file's extension, for our command's modes.
@@ -243,6 +268,14 @@ impl Mode {
             _ => None,
         }
     }
+}
+
+/// Where the sender runs: a process of its own (as in life: the receiver is fed by traffic
+/// it did not make), or a thread of this program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SenderKind {
+    Process,
+    Thread,
 }
 
 /// What one run measured.
@@ -294,6 +327,8 @@ struct Consumers {
     tcpdump: Option<PathBuf>,
     /// ulogd's program and its plugin directory.
     ulogd: Option<(PathBuf, PathBuf)>,
+    /// The C receiver on libnetfilter_log, once built, or why it could not be.
+    c_receiver: Result<PathBuf, String>,
 }
 
 impl Consumers {
@@ -311,7 +346,15 @@ impl Consumers {
             ulogd: ulogd::plugins()
                 .filter(|_| Path::new(ULOGD).is_file())
                 .map(|plugins| (PathBuf::from(ULOGD), plugins)),
+            c_receiver: Err("not built".into()),
         }
+    }
+
+    /// Compiles the C receiver into the scratch directory, when a mode needs it.
+    fn build_c_receiver(&mut self) {
+        self.c_receiver = fs::create_dir_all(&self.dir)
+            .map_err(|e| format!("{}: {e}", self.dir.display()))
+            .and_then(|()| build_c_receiver(&self.dir));
     }
 
     /// Why `mode` cannot run, if it cannot.
@@ -325,6 +368,7 @@ impl Consumers {
                 "ulogd2 with its JSON plugin is not installed (apt-get install ulogd2 ulogd2-json)"
                     .into(),
             ),
+            Mode::CLibrary => self.c_receiver.as_ref().err().cloned(),
             Mode::Tcpdump | Mode::Ulogd => None,
             _ if self.nflog.is_none() => Some(format!(
                 "{} not found: cargo build --release --workspace --bins, or --nflog PATH",
@@ -333,6 +377,50 @@ impl Consumers {
             _ => None,
         }
     }
+}
+
+/// The C receiver's source (`bench/c/nflog_c_receiver.c`).
+const C_RECEIVER: &str = include_str!("../../c/nflog_c_receiver.c");
+
+/// Compiles the C receiver with `cc` against libnetfilter_log (flags from `pkg-config` when
+/// it knows the library); returns the program, or why it could not be built.
+fn build_c_receiver(dir: &Path) -> Result<PathBuf, String> {
+    const HOW: &str = "apt-get install libnetfilter-log-dev gcc pkg-config";
+    if !Path::new("/usr/include/libnetfilter_log/libnetfilter_log.h").is_file()
+        && Command::new("pkg-config")
+            .args(["--exists", "libnetfilter_log"])
+            .status()
+            .map_or(true, |s| !s.success())
+    {
+        return Err(format!(
+            "libnetfilter_log's headers are not installed ({HOW})"
+        ));
+    }
+    let source = dir.join("nflog_c_receiver.c");
+    let program = dir.join("nflog_c_receiver");
+    fs::write(&source, C_RECEIVER).map_err(|e| format!("{}: {e}", source.display()))?;
+    let flags = Command::new("pkg-config")
+        .args(["--cflags", "--libs", "libnetfilter_log"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_else(|| "-lnetfilter_log".into());
+    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let output = Command::new(&cc)
+        .args(["-O2", "-o"])
+        .arg(&program)
+        .arg(&source)
+        .args(flags.split_whitespace())
+        .output()
+        .map_err(|e| format!("{}: {e} ({HOW})", cc.to_string_lossy()))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building the C receiver failed ({HOW}): {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(program)
 }
 
 /// `name` in a directory of the PATH (or the usual sbin directories).
@@ -345,6 +433,9 @@ fn find_program(name: &str) -> Option<PathBuf> {
 }
 
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == SEND_CHILD) {
+        return send_child();
+    }
     let mut args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
@@ -364,7 +455,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let consumers = Consumers::find(&args);
+    let mut consumers = Consumers::find(&args);
+    if args.modes.contains(&Mode::CLibrary) {
+        consumers.build_c_receiver();
+    }
     let mut skipped = Vec::new();
     for &mode in &args.modes {
         if let Some(why) = consumers.missing(mode, &args) {
@@ -383,11 +477,15 @@ fn main() -> ExitCode {
         .collect();
     args.modes = available;
     println!(
-        "{} packets of {} UDP payload bytes, {} run(s); in-process: queue threshold {}, \
-         nlbufsiz {}, receive buffer {} MiB; {}",
+        "{} packets of {} UDP payload bytes, {} run(s), sender in a {}; in-process and \
+         libnetfilter_log: queue threshold {}, nlbufsiz {}, receive buffer {} MiB; {}",
         args.packets,
         args.size,
         args.runs,
+        match args.sender {
+            SenderKind::Process => "process of its own",
+            SenderKind::Thread => "thread of this program",
+        },
         args.qthresh,
         args.nlbufsiz,
         RECEIVE_BUFFER >> 20,
@@ -466,12 +564,14 @@ fn parse_args() -> Result<Args, String> {
         qthresh: 256,
         nlbufsiz: 131_072,
         backlog: false,
+        sender: SenderKind::Process,
         modes: Mode::ALL.to_vec(),
         chosen: false,
         nflog,
         markdown: false,
         keep: false,
     };
+    let mut offsets = Vec::new();
     let mut it = std::env::args_os().skip(1);
     while let Some(flag) = it.next() {
         let flag = flag.to_string_lossy().into_owned();
@@ -497,6 +597,30 @@ fn parse_args() -> Result<Args, String> {
             "--qthresh" => args.qthresh = u32::try_from(value(&mut it)?).unwrap_or(u32::MAX),
             "--nlbufsiz" => args.nlbufsiz = u32::try_from(value(&mut it)?).unwrap_or(u32::MAX),
             "--backlog" => args.backlog = true,
+            "--sender" => {
+                args.sender = match text(&mut it)?.to_str() {
+                    Some("process") => SenderKind::Process,
+                    Some("thread") => SenderKind::Thread,
+                    _ => return Err("--sender is process or thread".into()),
+                }
+            }
+            "--offsets" => {
+                let list = text(&mut it)?.to_string_lossy().into_owned();
+                for item in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                    let parsed = match item.strip_prefix("0x") {
+                        Some(hex) => u16::from_str_radix(hex, 16),
+                        None => item.parse::<u16>(),
+                    };
+                    match parsed {
+                        Ok(offset) if offset < 4096 => offsets.push(Mode::Offset(offset)),
+                        _ => {
+                            return Err(format!(
+                                "--offsets: {item:?} is not a page offset (0 to 0xfff)"
+                            ))
+                        }
+                    }
+                }
+            }
             "--markdown" => args.markdown = true,
             "--keep" => args.keep = true,
             "--nflog" => args.nflog = PathBuf::from(text(&mut it)?),
@@ -528,9 +652,14 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
+    for offset in offsets {
+        if !args.modes.contains(&offset) {
+            args.modes.push(offset);
+        }
+    }
     if args.backlog {
         if args.chosen && args.modes.iter().any(|m| !m.in_process()) {
-            return Err("--backlog applies to bare, parse and listener only".into());
+            return Err("--backlog applies to bare, parse, listener and --offsets only".into());
         }
         args.modes.retain(|m| m.in_process());
     }
@@ -573,7 +702,10 @@ fn in_private_netns(
                     in_process(|| receive_raw(mode, &args, &config, netns))?
                 }
                 Mode::Listener => in_process(|| receive_listener(&args, &config, netns))?,
-                _ => receive_external(mode, &args, netns, consumers)?,
+                Mode::Offset(offset) => {
+                    in_process(|| receive_at_offset(offset, &args, &config, netns))?
+                }
+                _ => receive_external(mode, &args, &config, netns, consumers)?,
             };
             outcomes.push(outcome);
         }
@@ -749,6 +881,80 @@ fn receive_listener(args: &Args, config: &GroupConfig, netns: u64) -> Result<Out
     Ok(outcome)
 }
 
+/// Mode `recv@OFFSET`: a listener's socket, bound as in mode `listener`, read by a raw
+/// `poll` + `recv` loop into a buffer that starts `offset` bytes past a page boundary,
+/// each packet parsed and looked at as in mode `parse`: what the page offset of the
+/// buffer the kernel copies into costs, and nothing else.
+fn receive_at_offset(
+    offset: u16,
+    args: &Args,
+    config: &GroupConfig,
+    netns: u64,
+) -> Result<Outcome, BoxError> {
+    const PAGE: usize = 4096;
+    let listener = Listener::builder()
+        .group(GROUP)
+        .config(config.clone())
+        .receive_buffer(Some(RECEIVE_BUFFER))
+        .bind()?;
+    let fd = listener.as_fd();
+    let mut storage = vec![0u8; MAX_DATAGRAM + 2 * PAGE];
+    let start = storage.as_ptr().align_offset(PAGE).min(PAGE) + usize::from(offset);
+    let buffer = &mut storage[start..start + MAX_DATAGRAM];
+    // Touch every page first, so that no run pays for page faults.
+    buffer.fill(1);
+    let mut received = 0u64;
+    let mut datagrams = 0u64;
+    let mut truncated = 0u64;
+    let mut overruns = 0u64;
+    let mut sink = 0u64;
+
+    let run = InProcessRun::start(args, config, netns, None)?;
+    let (progress, clocks) = (&run.progress, &run.clocks);
+    let mut end = None;
+    while received < args.packets {
+        let mut poll_fds = [rustix::event::PollFd::new(
+            &fd,
+            rustix::event::PollFlags::IN,
+        )];
+        let wait = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 50_000_000,
+        };
+        match rustix::event::poll(&mut poll_fds, Some(&wait)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => {
+                if progress.give_up.load(Ordering::Relaxed) {
+                    break;
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => return Err(format!("poll: {e}").into()),
+        }
+        match rustix::net::recv(fd, &mut *buffer, RecvFlags::TRUNC | RecvFlags::DONTWAIT) {
+            Ok((_, full_len)) => {
+                datagrams += 1;
+                truncated += u64::from(full_len > buffer.len());
+                let datagram = &buffer[..full_len.min(buffer.len())];
+                received += parse_and_touch(datagram, &mut sink);
+                progress.received.store(received, Ordering::Relaxed);
+            }
+            Err(rustix::io::Errno::NOBUFS) => overruns += 1,
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(format!("recv: {e}").into()),
+        }
+        if received >= args.packets {
+            end = Some(clocks.rx_start.elapsed());
+        }
+    }
+    std::hint::black_box(sink);
+    let mut outcome = run.finish(Mode::Offset(offset), received, end)?;
+    outcome.datagrams = Some(datagrams);
+    outcome.truncated = Some(truncated);
+    outcome.overruns = Some(overruns);
+    Ok(outcome)
+}
+
 /// The sender, the watchdog and the clocks of an in-process run, from the first send to
 /// the end of receiving.
 struct InProcessRun {
@@ -820,12 +1026,12 @@ fn start_sender_and_watchdog(
     epoch: Instant,
     stop: Option<nflog::StopHandle>,
 ) -> (SenderHandle, std::thread::JoinHandle<()>) {
-    let (packets, size) = (args.packets, args.size);
+    let (packets, size, kind) = (args.packets, args.size, args.sender);
     let p = Arc::clone(progress);
     let sender = std::thread::Builder::new()
         .name("sender".into())
         .spawn(move || {
-            let result = send_burst(packets, size, netns);
+            let result = send_burst(packets, size, netns, kind);
             p.sender_done.store(true, Ordering::Release);
             result
         })
@@ -865,11 +1071,67 @@ fn start_sender_and_watchdog(
 }
 
 /// Sends `packets` UDP datagrams of `size` bytes to 127.0.0.1:9 from one socket, once it
-/// checked it is in the receiver's namespace; returns how many went out and the sending
-/// thread's CPU time.
-fn send_burst(packets: u64, size: usize, netns: u64) -> Result<(u64, Duration), BoxError> {
+/// checked it is in the receiver's namespace, from this thread or from a process of its
+/// own that this thread starts and waits for (a process inherits the network namespace of
+/// the thread that forks it); returns how many went out and the sending thread's CPU time
+/// (in the process: of its sending loop, start-up and exit left out).
+fn send_burst(
+    packets: u64,
+    size: usize,
+    netns: u64,
+    kind: SenderKind,
+) -> Result<(u64, Duration), BoxError> {
     check_netns(netns)?;
-    send(packets, size, 1)
+    if kind == SenderKind::Thread {
+        return send(packets, size, 1);
+    }
+    let exe = std::env::current_exe()?;
+    let output = Command::new(exe)
+        .arg(SEND_CHILD)
+        .args([packets.to_string(), size.to_string(), netns.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("starting the sender process: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let parsed = stdout
+        .strip_prefix("sent ")
+        .and_then(|rest| rest.trim().split_once(' '))
+        .and_then(|(sent, ns)| Some((sent.parse().ok()?, ns.parse().ok()?)));
+    match parsed {
+        Some((sent, ns)) if output.status.success() => Ok((sent, Duration::from_nanos(ns))),
+        _ => Err(format!(
+            "the sender process failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+        .into()),
+    }
+}
+
+/// The sender process (`burst --send-child PACKETS SIZE NETNS`): checks it is in the
+/// namespace NETNS, sends, and prints `sent N CPU_NS`.
+fn send_child() -> ExitCode {
+    let numbers: Vec<u64> = std::env::args()
+        .skip(2)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let [packets, size, netns] = numbers[..] else {
+        eprintln!("burst {SEND_CHILD}: needs PACKETS SIZE NETNS");
+        return ExitCode::from(2);
+    };
+    let result = check_netns(netns).and_then(|()| send(packets, size as usize, 1));
+    match result {
+        Ok((sent, cpu)) => {
+            println!("sent {sent} {}", cpu.as_nanos());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("burst {SEND_CHILD}: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// Counts the packet messages of a datagram, reading nothing but the netlink headers.
@@ -1051,11 +1313,28 @@ fn process_cpu(pid: libc::pid_t) -> Option<Duration> {
 /// The command line of an external mode, and the file it writes (if one is counted).
 fn external_command(
     mode: Mode,
+    args: &Args,
+    config: &GroupConfig,
     consumers: &Consumers,
 ) -> Result<(Command, Option<PathBuf>), BoxError> {
     let dir = &consumers.dir;
     let missing = || format!("{} is not available", mode.name());
     Ok(match mode {
+        Mode::CLibrary => {
+            let program = consumers.c_receiver.as_ref().map_err(|_| missing())?;
+            let mut command = Command::new(program);
+            // The in-process modes' settings: group, queue threshold, nlbufsiz, flush
+            // timeout (centiseconds), receive buffer, flag SEQ.
+            command.args([
+                GROUP.to_string(),
+                args.qthresh.to_string(),
+                args.nlbufsiz.to_string(),
+                (config.flush_timeout.as_millis() / 10).to_string(),
+                RECEIVE_BUFFER.to_string(),
+                "1".to_string(),
+            ]);
+            (command, None)
+        }
         Mode::Tcpdump => {
             let mut command = Command::new(consumers.tcpdump.as_ref().ok_or_else(missing)?);
             command.args(["-n", "-i", &format!("nflog:{GROUP}"), "-w", "/dev/null"]);
@@ -1106,6 +1385,7 @@ fn external_command(
 fn receive_external(
     mode: Mode,
     args: &Args,
+    config: &GroupConfig,
     netns: u64,
     consumers: &Consumers,
 ) -> Result<Outcome, BoxError> {
@@ -1116,9 +1396,9 @@ fn receive_external(
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    let (command, output) = external_command(mode, consumers)?;
+    let (command, output) = external_command(mode, args, config, consumers)?;
     let stderr = consumers.dir.join(format!("{}.stderr", mode.name()));
-    let mut child = Child::spawn(command, mode.name(), stderr)?;
+    let mut child = Child::spawn(command, mode.fixed_name(), stderr)?;
     // A process inherits the network namespace of the thread that forks it: check.
     let child_netns = fs::metadata(format!("/proc/{}/ns/net", child.pid))
         .map_err(|e| format!("/proc/{}/ns/net: {e}", child.pid))?
@@ -1156,11 +1436,11 @@ fn receive_external(
     };
 
     let cpu_start = process_cpu(child.pid);
-    let (packets, size) = (args.packets, args.size);
+    let (packets, size, kind) = (args.packets, args.size, args.sender);
     let epoch = Instant::now();
     let sender = std::thread::Builder::new()
         .name("sender".into())
-        .spawn(move || send_burst(packets, size, netns))?;
+        .spawn(move || send_burst(packets, size, netns, kind))?;
     let mut notes = Vec::new();
     // (when, CPU) samples: the first is the newest one at least QUIET old.
     let mut samples = std::collections::VecDeque::new();
@@ -1249,6 +1529,20 @@ fn receive_external(
         notes,
     };
     match mode {
+        Mode::CLibrary => {
+            let line = stderr
+                .lines()
+                .find(|l| l.starts_with("libnetfilter_log: "))
+                .ok_or_else(|| format!("the C receiver printed no counts: {stderr}"))?;
+            outcome.received = number_before(line, " packets")
+                .ok_or_else(|| format!("no packet count in {line:?}"))?;
+            outcome.datagrams = number_before(line, " datagrams");
+            outcome.overruns = number_before(line, " overruns");
+            if let Some(offset) = line.split("buffer at ").nth(1) {
+                let offset = offset.split(" (").next().unwrap_or(offset);
+                outcome.notes.push(format!("receive buffer at {offset}"));
+            }
+        }
         Mode::Tcpdump => {
             outcome.received = number_before(&stderr, " packets captured")
                 .ok_or_else(|| format!("tcpdump said nothing of packets captured: {stderr}"))?;
