@@ -807,7 +807,8 @@ fn receive_raw(
         Timeout::Recv,
         Some(Duration::from_millis(50)),
     )?;
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let mut storage = page_storage();
+    let buffer = at_page_offset(&mut storage, 0);
     let mut received = 0u64;
     let mut datagrams = 0u64;
     let mut truncated = 0u64;
@@ -818,7 +819,7 @@ fn receive_raw(
     let (progress, clocks) = (&run.progress, &run.clocks);
     let mut end = None;
     while received < args.packets {
-        match rustix::net::recv(socket.as_fd(), &mut buffer, RecvFlags::TRUNC) {
+        match rustix::net::recv(socket.as_fd(), &mut *buffer, RecvFlags::TRUNC) {
             Ok((_, full_len)) => {
                 datagrams += 1;
                 truncated += u64::from(full_len > buffer.len());
@@ -881,6 +882,24 @@ fn receive_listener(args: &Args, config: &GroupConfig, netns: u64) -> Result<Out
     Ok(outcome)
 }
 
+/// The page size, to which the receive buffers of the in-process modes are placed.
+const PAGE: usize = 4096;
+
+/// Memory for a receive buffer of [`MAX_DATAGRAM`] bytes at any page offset.
+fn page_storage() -> Vec<u8> {
+    vec![0u8; MAX_DATAGRAM + 2 * PAGE]
+}
+
+/// The [`MAX_DATAGRAM`] bytes of `storage` that start `offset` bytes past a page boundary,
+/// every page touched, so that no run pays for page faults. `bare` and `parse` receive at
+/// offset 0, as the listener does: a plain vector would start at the allocator's offset.
+fn at_page_offset(storage: &mut [u8], offset: u16) -> &mut [u8] {
+    let start = storage.as_ptr().align_offset(PAGE).min(PAGE) + usize::from(offset);
+    let buffer = &mut storage[start..start + MAX_DATAGRAM];
+    buffer.fill(1);
+    buffer
+}
+
 /// Mode `recv@OFFSET`: a listener's socket, bound as in mode `listener`, read by a raw
 /// `poll` + `recv` loop into a buffer that starts `offset` bytes past a page boundary,
 /// each packet parsed and looked at as in mode `parse`: what the page offset of the
@@ -891,18 +910,14 @@ fn receive_at_offset(
     config: &GroupConfig,
     netns: u64,
 ) -> Result<Outcome, BoxError> {
-    const PAGE: usize = 4096;
     let listener = Listener::builder()
         .group(GROUP)
         .config(config.clone())
         .receive_buffer(Some(RECEIVE_BUFFER))
         .bind()?;
     let fd = listener.as_fd();
-    let mut storage = vec![0u8; MAX_DATAGRAM + 2 * PAGE];
-    let start = storage.as_ptr().align_offset(PAGE).min(PAGE) + usize::from(offset);
-    let buffer = &mut storage[start..start + MAX_DATAGRAM];
-    // Touch every page first, so that no run pays for page faults.
-    buffer.fill(1);
+    let mut storage = page_storage();
+    let buffer = at_page_offset(&mut storage, offset);
     let mut received = 0u64;
     let mut datagrams = 0u64;
     let mut truncated = 0u64;
