@@ -308,7 +308,6 @@ pub fn write_error(e: io::Error) -> anyhow::Error {
 mod tests {
     use super::*;
     use nflog::format::Numeric;
-    use nflog::wire::emit;
     use std::sync::{Arc, Mutex};
 
     /// A disk that holds `room` bytes, then is full; what it holds is shared with the test.
@@ -335,10 +334,13 @@ mod tests {
 
     /// A packet message body of group 5 with `len` payload bytes.
     fn body(len: usize) -> Vec<u8> {
-        let mut b = vec![2, 0, 0, 5];
-        emit(&mut b, 1, &[8, 0, 3, 0]);
-        emit(&mut b, 9, &vec![0x45; len]);
-        b
+        nflog::PacketRepr {
+            group: 5,
+            hook: 3,
+            payload: Some(vec![0x45; len]),
+            ..nflog::PacketRepr::default()
+        }
+        .to_bytes()
     }
 
     /// Writes `packets` packets of `len` payload bytes through a sink of `format` onto a

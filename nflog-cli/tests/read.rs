@@ -9,8 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nflog::conntrack::Conntrack;
 use nflog::pcap::{CaptureReader, LinkType, PcapWriter, PcapngWriter};
-use nflog::wire::emit;
-use nflog::{Packet, Vlan};
+use nflog::{Packet, PacketRepr, Vlan};
 use support::{nflog_output, Scratch};
 
 /// An IPv4 UDP datagram from 10.0.0.1:4000 to 10.0.0.2:`port`, 8 bytes of payload.
@@ -28,11 +27,14 @@ fn udp(port: u16) -> Vec<u8> {
 
 /// An NFLOG record of group 5 at the input hook: prefix "rd", the datagram to `port`.
 fn record(port: u16) -> Vec<u8> {
-    let mut out = vec![2, 0, 0, 5];
-    emit(&mut out, 1, &[0x08, 0x00, 1, 0]);
-    emit(&mut out, 10, b"rd\0");
-    emit(&mut out, 9, &udp(port));
-    out
+    PacketRepr {
+        group: 5,
+        hook: 1,
+        prefix: Some(b"rd".to_vec()),
+        payload: Some(udp(port)),
+        ..PacketRepr::default()
+    }
+    .to_bytes()
 }
 
 fn at(secs: u64) -> SystemTime {

@@ -9,7 +9,7 @@ use nflog::pcap::{
     swap_nflog_tlv_headers_to_foreign, CaptureReader, InterfaceStats, LinkType, PcapWriter,
     PcapngWriter, ReadError,
 };
-use nflog::wire::emit;
+use nflog::PacketRepr;
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -27,12 +27,14 @@ struct Written {
 impl Written {
     /// An NFLOG record: nfgenmsg for `group`, PACKET_HDR, PREFIX, PAYLOAD.
     fn data(&self) -> Vec<u8> {
-        let mut out = vec![2, 0];
-        out.extend_from_slice(&self.group.to_be_bytes());
-        emit(&mut out, 1, &[0x08, 0x00, 1, 0]);
-        emit(&mut out, 10, b"prop\0");
-        emit(&mut out, 9, &self.payload);
-        out
+        PacketRepr {
+            group: self.group,
+            hook: 1,
+            prefix: Some(b"prop".to_vec()),
+            payload: Some(self.payload.clone()),
+            ..PacketRepr::default()
+        }
+        .to_bytes()
     }
 
     fn time(&self) -> SystemTime {

@@ -200,18 +200,18 @@ impl<W: Write> Sink for PcapngWriter<W> {
 mod tests {
     use super::*;
     use crate::format::Numeric;
-    use crate::wire::attr::emit;
+    use crate::wire::packet::PacketRepr;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// A packet message body of `group` (IPv4, hook 3), with `payload` when given.
     fn body(group: u16, payload: Option<&[u8]>) -> Vec<u8> {
-        let mut b = vec![2, 0];
-        b.extend_from_slice(&group.to_be_bytes());
-        emit(&mut b, 1, &[8, 0, 3, 0]);
-        if let Some(payload) = payload {
-            emit(&mut b, 9, payload);
+        PacketRepr {
+            group,
+            hook: 3,
+            payload: payload.map(<[u8]>::to_vec),
+            ..PacketRepr::default()
         }
-        b
+        .to_bytes()
     }
 
     const RECEIVED: SystemTime = UNIX_EPOCH;
