@@ -189,7 +189,8 @@ mod tests {
     use super::*;
     use crate::format::Numeric;
     use crate::wire::attr::emit;
-    use crate::wire::kind::PacketAttr;
+    use crate::wire::family::Family;
+    use crate::wire::packet::PacketRepr;
 
     /// `CTA_ID` in ctnetlink's `enum ctattr_type`.
     const CTA_ID: u16 = crate::conntrack::CtAttr::Id as u16;
@@ -212,15 +213,14 @@ mod tests {
             .collect()
     }
 
-    /// A packet message body: nfgenmsg, NFULA_PACKET_HDR, then `attrs`.
-    fn body(family: u8, hw_protocol: u16, hook: u8, attrs: &[(PacketAttr, &[u8])]) -> Vec<u8> {
-        let mut out = vec![family, 0, 0, 5];
-        let [p0, p1] = hw_protocol.to_be_bytes();
-        emit(&mut out, PacketAttr::PacketHdr as u16, &[p0, p1, hook, 0]);
-        for (kind, value) in attrs {
-            emit(&mut out, *kind as u16, value);
+    /// An IPv4 packet of group 5 at `hook`, with the fields `repr` sets.
+    fn ipv4(hook: u8, repr: PacketRepr) -> Vec<u8> {
+        PacketRepr {
+            group: 5,
+            hook,
+            ..repr
         }
-        out
+        .to_bytes()
     }
 
     fn xml_of(body: &[u8], received: SystemTime) -> String {
@@ -233,10 +233,8 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    fn timestamp(sec: u64) -> Vec<u8> {
-        let mut value = sec.to_be_bytes().to_vec();
-        value.extend_from_slice(&123_456u64.to_be_bytes());
-        value
+    fn timestamp(sec: u64) -> Option<(u64, u64)> {
+        Some((sec, 123_456))
     }
 
     #[test]
@@ -244,40 +242,33 @@ mod tests {
         let payload = unhex(RUN_PAYLOAD);
         let run_time = UNIX_EPOCH + Duration::from_secs(RUN_SEC);
         // OUTPUT: no kernel timestamp, so the time received is shown.
-        let output = body(
-            2,
-            0x0800,
+        let output = ipv4(
             3,
-            &[
-                (PacketAttr::Prefix, b"xml-out\0"),
-                (PacketAttr::IfindexOutdev, &1u32.to_be_bytes()),
-                (PacketAttr::Uid, &0u32.to_be_bytes()),
-                (PacketAttr::Gid, &0u32.to_be_bytes()),
-                (PacketAttr::Payload, &payload),
-            ],
+            PacketRepr {
+                prefix: Some(b"xml-out".to_vec()),
+                outdev: Some(1),
+                uid: Some(0),
+                gid: Some(0),
+                payload: Some(payload.clone()),
+                ..PacketRepr::default()
+            },
         );
         assert_eq!(xml_of(&output, run_time), format!("{RUN_OUT}\n"));
         // INPUT: the kernel's timestamp wins over a later receive time.
-        let mut hwaddr = vec![0, 6, 0, 0];
-        hwaddr.extend_from_slice(&[0; 8]);
-        let input = body(
-            2,
-            0x0800,
+        let input = ipv4(
             1,
-            &[
-                (PacketAttr::Mark, &7u32.to_be_bytes()),
-                (PacketAttr::Prefix, b"xml-in\0"),
-                (PacketAttr::IfindexIndev, &1u32.to_be_bytes()),
-                (PacketAttr::Hwaddr, &hwaddr),
-                (PacketAttr::Hwtype, &772u16.to_be_bytes()),
-                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
-                (
-                    PacketAttr::Hwheader,
-                    &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0],
-                ),
-                (PacketAttr::Timestamp, &timestamp(RUN_SEC)),
-                (PacketAttr::Payload, &payload),
-            ],
+            PacketRepr {
+                mark: Some(7),
+                prefix: Some(b"xml-in".to_vec()),
+                indev: Some(1),
+                hwaddr: Some(vec![0; 6]),
+                hwtype: Some(772),
+                hwlen: Some(14),
+                hwheader: Some(vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0]),
+                timestamp: timestamp(RUN_SEC),
+                payload: Some(payload),
+                ..PacketRepr::default()
+            },
         );
         let later = run_time + Duration::from_secs(3600);
         assert_eq!(xml_of(&input, later), format!("{RUN_IN}\n"));
@@ -285,12 +276,16 @@ mod tests {
 
     #[test]
     fn prefix_is_escaped() {
-        let packet = body(
-            2,
-            0x0800,
-            1,
-            &[(PacketAttr::Prefix, b"<a href=\"x\">&'\tb\nc\x01\xff\0")],
-        );
+        let prefixed = |prefix: &[u8]| {
+            ipv4(
+                1,
+                PacketRepr {
+                    prefix: Some(prefix.to_vec()),
+                    ..PacketRepr::default()
+                },
+            )
+        };
+        let packet = prefixed(b"<a href=\"x\">&'\tb\nc\x01\xff");
         let xml = xml_of(&packet, UNIX_EPOCH);
         assert!(
             xml.contains(
@@ -299,21 +294,25 @@ mod tests {
             "{xml}"
         );
         // An empty prefix is an empty element; none is no element.
-        assert!(xml_of(
-            &body(2, 0x0800, 1, &[(PacketAttr::Prefix, b"\0")]),
-            UNIX_EPOCH
-        )
-        .contains("</when><prefix></prefix><hook>1</hook>"));
-        assert!(xml_of(&body(2, 0x0800, 1, &[]), UNIX_EPOCH).contains("</when><hook>1</hook>"));
+        assert!(
+            xml_of(&prefixed(b""), UNIX_EPOCH).contains("</when><prefix></prefix><hook>1</hook>")
+        );
+        assert!(
+            xml_of(&ipv4(1, PacketRepr::default()), UNIX_EPOCH).contains("</when><hook>1</hook>")
+        );
     }
 
     #[test]
     fn unicode_line_ends_in_the_prefix_are_references() {
-        let prefix = "a\u{85}b\u{2028}c\u{2029}d\u{e9}\0";
-        let xml = xml_of(
-            &body(2, 0x0800, 1, &[(PacketAttr::Prefix, prefix.as_bytes())]),
-            UNIX_EPOCH,
+        let prefix = "a\u{85}b\u{2028}c\u{2029}d\u{e9}";
+        let packet = ipv4(
+            1,
+            PacketRepr {
+                prefix: Some(prefix.as_bytes().to_vec()),
+                ..PacketRepr::default()
+            },
         );
+        let xml = xml_of(&packet, UNIX_EPOCH);
         assert!(
             xml.contains("<prefix>a&#133;b&#8232;c&#8233;d\u{e9}</prefix>"),
             "{xml}"
@@ -328,20 +327,21 @@ mod tests {
         let mut ct = Vec::new();
         emit(&mut ct, 3, &0x188u32.to_be_bytes());
         emit(&mut ct, CTA_ID, &0xdead_beef_u32.to_be_bytes());
-        let packet = body(
-            7,
-            0x86dd,
-            2,
-            &[
-                (PacketAttr::IfindexIndev, &3u32.to_be_bytes()),
-                (PacketAttr::IfindexOutdev, &3u32.to_be_bytes()),
-                (PacketAttr::IfindexPhysindev, &2u32.to_be_bytes()),
-                (PacketAttr::IfindexPhysoutdev, &4u32.to_be_bytes()),
-                (PacketAttr::Ct, &ct),
-                (PacketAttr::CtInfo, &2u32.to_be_bytes()),
-                (PacketAttr::Payload, &[]),
-            ],
-        );
+        let packet = PacketRepr {
+            family: Family::Bridge,
+            group: 5,
+            hw_protocol: 0x86dd,
+            hook: 2,
+            indev: Some(3),
+            outdev: Some(3),
+            physindev: Some(2),
+            physoutdev: Some(4),
+            conntrack: Some(ct),
+            ct_info: Some(2),
+            payload: Some(Vec::new()),
+            ..PacketRepr::default()
+        }
+        .to_bytes();
         assert_eq!(
             xml_of(&packet, UNIX_EPOCH),
             "<log><when><hour>0</hour><min>00</min><sec>00</sec><wday>5</wday><day>1</day>\
@@ -352,31 +352,37 @@ mod tests {
         // NFULA_CT without CTA_ID: no element.
         let mut ct = Vec::new();
         emit(&mut ct, 3, &0x188u32.to_be_bytes());
-        let packet = body(2, 0x0800, 1, &[(PacketAttr::Ct, &ct)]);
+        let packet = ipv4(
+            1,
+            PacketRepr {
+                conntrack: Some(ct),
+                ..PacketRepr::default()
+            },
+        );
         assert!(!xml_of(&packet, UNIX_EPOCH).contains("<ctid>"));
     }
 
     #[test]
     fn zero_mark_and_index_are_not_written() {
-        let packet = body(
-            2,
-            0x0800,
+        let packet = ipv4(
             1,
-            &[
-                (PacketAttr::Mark, &0u32.to_be_bytes()),
-                (PacketAttr::IfindexIndev, &0u32.to_be_bytes()),
-            ],
+            PacketRepr {
+                mark: Some(0),
+                indev: Some(0),
+                ..PacketRepr::default()
+            },
         );
         assert!(xml_of(&packet, UNIX_EPOCH).ends_with("<hw><proto>0800</proto></hw></log>\n"));
     }
 
     #[test]
     fn time_zone_applies_to_when() {
-        let packet = body(
-            2,
-            0x0800,
+        let packet = ipv4(
             1,
-            &[(PacketAttr::Timestamp, &timestamp(RUN_SEC))],
+            PacketRepr {
+                timestamp: timestamp(RUN_SEC),
+                ..PacketRepr::default()
+            },
         );
         let packet = Packet::parse(&packet).unwrap();
         let mut out = Vec::new();
@@ -410,21 +416,21 @@ mod tests {
             let prefix = bytes(&mut state, 12);
             let ct = bytes(&mut state, 24);
             let payload = bytes(&mut state, 40);
-            let mut hwaddr = vec![0, (next(&mut state) % 9) as u8, 0, 0];
-            hwaddr.extend_from_slice(&[0xab; 8]);
-            let index = (next(&mut state) as u32).to_be_bytes();
-            let packet = body(
-                (next(&mut state) % 12) as u8,
-                next(&mut state) as u16,
-                next(&mut state) as u8,
-                &[
-                    (PacketAttr::Prefix, &prefix),
-                    (PacketAttr::Hwaddr, &hwaddr),
-                    (PacketAttr::IfindexPhysoutdev, &index),
-                    (PacketAttr::Ct, &ct),
-                    (PacketAttr::Payload, &payload),
-                ],
-            );
+            let hwaddr = vec![0xab; (next(&mut state) % 9) as usize];
+            let index = next(&mut state) as u32;
+            let packet = PacketRepr {
+                family: Family::from_number((next(&mut state) % 12) as u8),
+                group: 5,
+                hw_protocol: next(&mut state) as u16,
+                hook: next(&mut state) as u8,
+                prefix: Some(prefix),
+                hwaddr: Some(hwaddr),
+                physoutdev: Some(index),
+                conntrack: Some(ct),
+                payload: Some(payload),
+                ..PacketRepr::default()
+            }
+            .to_bytes();
             let packet = Packet::parse(&packet).unwrap();
             let mut out = Vec::new();
             format
