@@ -308,6 +308,7 @@ pub fn write_error(e: io::Error) -> anyhow::Error {
 mod tests {
     use super::*;
     use nflog::format::Numeric;
+    use nflog::Family;
     use std::sync::{Arc, Mutex};
 
     /// A disk that holds `room` bytes, then is full; what it holds is shared with the test.
@@ -404,22 +405,35 @@ mod tests {
         let mut ip = vec![0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0];
         ip.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
         ip.extend_from_slice(&[0x13, 0x88, 0x13, 0x89, 0, 8, 0, 0]);
-        // netdev (5), group 3, hook 1 (egress): the payload starts with the frame.
-        let mut egress = vec![5, 0, 0, 3];
-        emit(&mut egress, 1, &[0x08, 0x00, 1, 0]);
-        emit(&mut egress, 21, &ethernet);
-        emit(&mut egress, 9, &[&ethernet[..], &ip].concat());
-        // inet (2), output hook (3): the payload is the IP packet itself.
-        let mut output = vec![2, 0, 0, 3];
-        emit(&mut output, 1, &[0x08, 0x00, 3, 0]);
-        emit(&mut output, 9, &ip);
-        // arp (3), input hook: an ARP request, not IP.
-        let mut arp = vec![3, 0, 0, 3];
-        emit(&mut arp, 1, &[0x08, 0x06, 1, 0]);
-        emit(
-            &mut arp,
-            9,
-            &[
+        let packet = |family, hw_protocol, hook, l2hdr: Option<&[u8]>, payload: Vec<u8>| {
+            nflog::PacketRepr {
+                family,
+                group: 3,
+                hw_protocol,
+                hook,
+                l2hdr: l2hdr.map(<[u8]>::to_vec),
+                payload: Some(payload),
+                ..nflog::PacketRepr::default()
+            }
+            .to_bytes()
+        };
+        // netdev, egress hook (1): the payload starts with the frame.
+        let egress = packet(
+            Family::Netdev,
+            0x0800,
+            1,
+            Some(&ethernet),
+            [&ethernet[..], &ip].concat(),
+        );
+        // inet, output hook (3): the payload is the IP packet itself.
+        let output = packet(Family::Ipv4, 0x0800, 3, None, ip.clone());
+        // arp, input hook: an ARP request, not IP.
+        let arp = packet(
+            Family::Arp,
+            0x0806,
+            1,
+            None,
+            vec![
                 0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0,
             ],
         );
