@@ -355,11 +355,16 @@ mod tests {
         ip.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
         let sctp = [0x13, 0x88, 0x13, 0x89, 0, 0, 0, 7, 0xde, 0xad, 0xbe, 0xef];
         let frame = [&ethernet[..], &ip, &sctp].concat();
-        // nfgenmsg: NFPROTO_NETDEV, group 3; hook 1 is egress.
-        let mut b = vec![5, 0, 0, 3];
-        emit(&mut b, 1, &[0x08, 0x00, 1, 0]);
-        emit(&mut b, 21, &ethernet);
-        emit(&mut b, 9, &frame);
+        // NFPROTO_NETDEV, group 3; hook 1 is egress.
+        let b = PacketRepr {
+            family: crate::wire::family::Family::Netdev,
+            group: 3,
+            hook: 1,
+            l2hdr: Some(ethernet.to_vec()),
+            payload: Some(frame),
+            ..PacketRepr::default()
+        }
+        .to_bytes();
         let packet = Packet::parse(&b).unwrap();
         assert_eq!(crate::decode::decode(&packet).upper_layer, Some(14 + 20));
 
