@@ -537,6 +537,22 @@ mod tests {
         0x6e, 0x71, 0x00, 0x00, //
     ];
 
+    #[test]
+    fn packet_repr_emits_the_bridge_and_netdev_records_byte_for_byte() {
+        // The kernel's order for a bridge (the port before the bridge, in and out), the
+        // VLAN nest (TCI, then PROTO, NLA_F_NESTED set), L2HDR, then the payload.
+        for record in [
+            &BRIDGE_FORWARD_VLAN[..],
+            &BRIDGE_FORWARD_QINQ,
+            &NETDEV_EGRESS_QINQ,
+        ] {
+            let bytes = host_order(record);
+            let repr = crate::wire::packet::PacketRepr::parse(&Packet::parse(&bytes).unwrap());
+            assert_eq!(repr.buffer_len(), bytes.len());
+            assert_eq!(repr.to_bytes(), bytes, "{repr:?}");
+        }
+    }
+
     /// The tag 802.1Q id 42, priority 5, DEI 0 that the captures carry.
     const Q42: VlanTag = VlanTag {
         proto: TPID_8021Q,
