@@ -405,15 +405,17 @@ const PAGE: usize = 4096;
 /// page longer than asked, used from its first page boundary on.
 ///
 /// Why the start matters: the kernel copies each datagram in one piece (`netlink_recvmsg`,
-/// `skb_copy_datagram_iter`, `_copy_to_iter`), with `rep movsb` on CPUs with ERMS/FSRM,
-/// whose speed depends on where source and destination lie relative to each other within
-/// a page. The source is the batch's `skb` data, which starts its allocation: on a page
-/// boundary for batches above a few KiB (page-allocator memory), cache-line aligned below.
-/// A page-aligned destination gives every copy the same page offset on both sides, or at
-/// worst a whole number of cache lines apart: the case the copy routines are fast at. A
-/// plain heap allocation of this size starts just past the allocator's header (page
-/// offset 0x010 with glibc), a few bytes ahead of the source, which is the slow case on
-/// some CPUs (docs/benchmarks.md measures each offset).
+/// `skb_copy_datagram_iter`, `_copy_to_iter`), with `rep movsb` on CPUs with ERMS/FSRM.
+/// The source is the batch's `skb` data, which starts its allocation: on a page boundary
+/// for batches above a few KiB (page-allocator memory), at least cache-line aligned below.
+/// A forward copy whose destination lies a little ahead of its source within the page
+/// (fewer bytes than the copy moves at once) makes each load overlap, in the low twelve
+/// address bits the CPU compares against pending stores, the store just before it (4K
+/// aliasing): the load waits for it, and the copy runs at a fraction of its speed. A plain
+/// heap allocation of this size starts just past the allocator's header, page offset
+/// 0x010 with glibc: 16 bytes ahead of a page-aligned source, the slow case. A page-aligned
+/// destination lies a whole number of cache lines from any cache-line-aligned source,
+/// never a few bytes ahead of it (docs/benchmarks.md sweeps the offsets).
 struct PageAligned {
     storage: Vec<u8>,
     start: usize,
