@@ -5,6 +5,7 @@
 //! cargo build --release --workspace --bins
 //! sudo target/release/burst [--packets N] [--size BYTES] [--runs R] [--backlog]
 //!                           [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]]
+//!                           [--offsets OFFSET[,OFFSET...]] [--sender process|thread]
 //!                           [--nflog PATH] [--markdown] [--keep]
 //! ```
 //!
@@ -25,8 +26,10 @@
 //! at INPUT (no socket, no ICMP error). The host's interfaces and ruleset are not touched;
 //! the namespace disappears with the thread and the processes it started.
 //!
-//! In each run a sender thread spawned from the namespace thread (a thread inherits its
-//! creator's network namespace; the program checks) sends `--packets` UDP datagrams (default
+//! In each run a sender spawned from the namespace thread (a thread inherits its
+//! creator's network namespace, a process that of the thread that forks it; the program
+//! checks), by default a process of its own (this program, `--send-child`; `--sender
+//! thread` for a thread of this program), sends `--packets` UDP datagrams (default
 //! 200000) of `--size` payload bytes (default 64) with `sendmmsg`, as fast as it can, while
 //! one consumer receives group 9. The modes, all by default (those that are installed), or
 //! the list given to `--only`:
@@ -40,7 +43,10 @@
 //! - `parse`: the same `recv`, then `Packet::parse` of each message and a look at its prefix,
 //!   mark and payload length: the parser without the listener;
 //! - `listener`: `Listener::run` with a callback that looks at prefix, mark and payload
-//!   length: what a user of the crate gets.
+//!   length: what a user of the crate gets;
+//! - `recv@OFFSET`, one for each offset of `--offsets`: a listener's socket read by a raw
+//!   `poll` + `recv` loop into a buffer OFFSET bytes past a page boundary, each packet
+//!   parsed and looked at: what the page offset of the buffer the kernel copies into costs.
 //!
 //! In a child process, started from the namespace thread (so it lives in the namespace; the
 //! program compares `/proc/PID/ns/net`), each with its own default settings:
@@ -49,6 +55,10 @@
 //!   `nflog capture -g 9 -w DIR/burst.EXT` (the format follows the extension: `.txt`,
 //!   `.json`, `.xml`, `.pcap`, `.pcapng`), taken from `--nflog PATH` (default: `nflog` in
 //!   the target directory this program was built in, `target/release/nflog`);
+//! - `libnetfilter_log`: a C receiver on libnetfilter_log (`bench/c/nflog_c_receiver.c`,
+//!   compiled with `cc` into DIR when libnetfilter-log-dev is installed), `poll` + `recv`,
+//!   with the in-process modes' settings (copy packet 0xffff, `--qthresh`, `--nlbufsiz`,
+//!   flush timeout 100 ms, flag SEQ, SO_RCVBUFFORCE 64 MiB);
 //! - `tcpdump`: `tcpdump -n -i nflog:9 -w /dev/null`, when `tcpdump` is on the PATH;
 //! - `ulogd`: ulogd2 (`/usr/sbin/ulogd -c DIR/ulogd.conf`) with the stack
 //!   `NFLOG, BASE, IFINDEX, IP2STR, HWHDR, JSON` on group 9, writing JSON lines to
