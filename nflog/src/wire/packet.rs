@@ -87,78 +87,6 @@ impl Vlan {
     }
 }
 
-/// Walks the attributes of a message body once and returns the offset of each known one.
-///
-/// The checks and errors are those of [`Packet::new_checked`], which documents them.
-// Perf: `#[inline]`, so that the index is built in place in the caller's frame
-// (`Batch::next` is in another codegen unit) and `Listener::run` costs what a hand-written
-// recv + parse loop does. One tight loop over the attribute headers, with the minimum
-// sizes in a table, instead of the `Attributes` iterator and a match per attribute, for
-// fewer instructions per attribute; the checks and the errors are the iterator's and
-// `check_value`'s, and `tests.rs` compares the two on every input of three property tests
-// (figures: docs/benchmarks.md, "Code shaped for speed").
-#[inline]
-fn index_of(body: &[u8]) -> Result<Index, ParseError> {
-    if body.len() < NFGENMSG_LEN {
-        return Err(ParseError::Truncated {
-            what: Header::Nfgenmsg,
-            needed: NFGENMSG_LEN,
-            available: body.len(),
-        });
-    }
-    if u32::try_from(body.len()).is_err() {
-        // Messages are at most a few hundred KiB: every offset fits in u32.
-        return Err(ParseError::MessageLength {
-            declared: body.len(),
-            available: u32::MAX as usize,
-        });
-    }
-    let mut slots = [0u32; SLOTS];
-    let end = body.len();
-    let mut at = NFGENMSG_LEN;
-    while at < end {
-        let left = end - at;
-        let Some(&[l0, l1, t0, t1]) = body[at..].first_chunk::<NLA_HDRLEN>() else {
-            return Err(ParseError::Truncated {
-                what: Header::Attribute,
-                needed: NLA_HDRLEN,
-                available: left,
-            });
-        };
-        let len = usize::from(u16::from_ne_bytes([l0, l1]));
-        let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
-        if len < NLA_HDRLEN || len > left {
-            return Err(ParseError::AttributeLength {
-                kind,
-                declared: len,
-                available: left,
-            });
-        }
-        let k = usize::from(kind);
-        if k < SLOTS {
-            let min = MIN_VALUE[k];
-            if min != UNKNOWN {
-                if len - NLA_HDRLEN < usize::from(min) || min == CHECK_FULLY {
-                    if let Some(known) = PacketAttr::from_number(kind) {
-                        check_value(known, &body[at + NLA_HDRLEN..at + len])?;
-                    }
-                }
-                if slots[k] == 0 {
-                    // `at` is under `body.len()`, checked above to fit in u32.
-                    slots[k] = at as u32;
-                }
-            }
-        }
-        at += align4(len);
-    }
-    if slots[PacketAttr::PacketHdr as usize] == 0 {
-        return Err(ParseError::MissingAttribute {
-            attr: PacketAttr::PacketHdr,
-        });
-    }
-    Ok(slots)
-}
-
 /// The value of the attribute whose header sits at `slots[attr]`, if the packet has it.
 #[inline]
 fn value_at<'b>(body: &'b [u8], slots: &[u32; SLOTS], attr: PacketAttr) -> Option<&'b [u8]> {
@@ -185,9 +113,74 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// whose length is under 4 or past the end, a known attribute whose value is shorter than
     /// the kernel's structure, a hardware address longer than 8, a malformed VLAN nest, or a
     /// missing `NFULA_PACKET_HDR`.
+    // Perf: `#[inline]`, so that the packet is built in place in the caller's frame
+    // (`Batch::next` is in another codegen unit) and `Listener::run` costs what a
+    // hand-written recv + parse loop does; and the loop is here rather than in a function
+    // returning the index, which would copy the index once more per packet. One tight loop
+    // over the attribute headers, with the minimum sizes in a table, instead of the
+    // `Attributes` iterator and a match per attribute, for fewer instructions per
+    // attribute; the checks and the errors are the iterator's and `check_value`'s, and
+    // `tests.rs` compares the two on every input of three property tests.
     #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>, ParseError> {
-        let slots = index_of(buffer.as_ref())?;
+        let body = buffer.as_ref();
+        if body.len() < NFGENMSG_LEN {
+            return Err(ParseError::Truncated {
+                what: Header::Nfgenmsg,
+                needed: NFGENMSG_LEN,
+                available: body.len(),
+            });
+        }
+        if u32::try_from(body.len()).is_err() {
+            // Messages are at most a few hundred KiB: every offset fits in u32.
+            return Err(ParseError::MessageLength {
+                declared: body.len(),
+                available: u32::MAX as usize,
+            });
+        }
+        let mut slots = [0u32; SLOTS];
+        let end = body.len();
+        let mut at = NFGENMSG_LEN;
+        while at < end {
+            let left = end - at;
+            let Some(&[l0, l1, t0, t1]) = body[at..].first_chunk::<NLA_HDRLEN>() else {
+                return Err(ParseError::Truncated {
+                    what: Header::Attribute,
+                    needed: NLA_HDRLEN,
+                    available: left,
+                });
+            };
+            let len = usize::from(u16::from_ne_bytes([l0, l1]));
+            let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
+            if len < NLA_HDRLEN || len > left {
+                return Err(ParseError::AttributeLength {
+                    kind,
+                    declared: len,
+                    available: left,
+                });
+            }
+            let k = usize::from(kind);
+            if k < SLOTS {
+                let min = MIN_VALUE[k];
+                if min != UNKNOWN {
+                    if len - NLA_HDRLEN < usize::from(min) || min == CHECK_FULLY {
+                        if let Some(known) = PacketAttr::from_number(kind) {
+                            check_value(known, &body[at + NLA_HDRLEN..at + len])?;
+                        }
+                    }
+                    if slots[k] == 0 {
+                        // `at` is under `body.len()`, checked above to fit in u32.
+                        slots[k] = at as u32;
+                    }
+                }
+            }
+            at += align4(len);
+        }
+        if slots[PacketAttr::PacketHdr as usize] == 0 {
+            return Err(ParseError::MissingAttribute {
+                attr: PacketAttr::PacketHdr,
+            });
+        }
         Ok(Packet { buffer, slots })
     }
 
@@ -375,7 +368,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     #[inline]
     fn required(&self, attr: PacketAttr) -> &[u8] {
-        // `index_of` checked presence and size of NFULA_PACKET_HDR.
+        // `new_checked` checked presence and size of NFULA_PACKET_HDR.
         self.value(attr).unwrap_or(&[0; 4])
     }
 
@@ -508,7 +501,7 @@ impl<'a> Packet<&'a [u8]> {
     ///
     /// Nothing a newer kernel adds is hidden: unknown types appear here.
     pub fn attributes(&self) -> impl Iterator<Item = Attr<'a>> + 'a {
-        // `index_of` walked these bytes without error, so `map_while` never stops early.
+        // `new_checked` walked these bytes without error, so `map_while` never stops early.
         Attributes::new(&self.buffer[NFGENMSG_LEN..]).map_while(Result::ok)
     }
 }
