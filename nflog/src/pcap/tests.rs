@@ -4,17 +4,19 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::read::data_range;
 use super::*;
-use crate::wire::attr::emit;
+use crate::wire::packet::PacketRepr;
 use crate::Packet;
 
 /// An NFLOG record: nfgenmsg for group `group`, PACKET_HDR, PREFIX "p", PAYLOAD.
 fn record(group: u16, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![2, 0];
-    out.extend_from_slice(&group.to_be_bytes());
-    emit(&mut out, 1, &[0x08, 0x00, 1, 0]);
-    emit(&mut out, 10, b"p\0");
-    emit(&mut out, 9, payload);
-    out
+    PacketRepr {
+        group,
+        hook: 1,
+        prefix: Some(b"p".to_vec()),
+        payload: Some(payload.to_vec()),
+        ..PacketRepr::default()
+    }
+    .to_bytes()
 }
 
 fn at(secs: u64, micros: u64) -> SystemTime {
