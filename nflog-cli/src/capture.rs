@@ -44,6 +44,13 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         .bind()
         .map_err(|e| explain_bind_error(e, args, has_cap_net_admin()))?;
     let (out, to_file) = output::open(&args.output)?;
+    // Before privileges go: in another namespace (--netns), the names need CAP_SYS_ADMIN
+    // to open their socket there.
+    let names: Box<dyn ResolveInterface> = if args.output.numeric {
+        Box::new(Numeric)
+    } else {
+        Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
+    };
     if let Some(user) = &args.user {
         privileges::drop_to(user)?;
     }
@@ -68,11 +75,6 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
             .context("starting the watchdog thread")?;
     }
 
-    let names: Box<dyn ResolveInterface> = if args.output.numeric {
-        Box::new(Numeric)
-    } else {
-        Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
-    };
     let status = to_file && io::stderr().is_terminal();
     let setup = Setup {
         output: &args.output,

@@ -447,6 +447,13 @@ impl PageAligned {
     }
 }
 
+/// The listener's socket, for [`InterfaceNames::new`](crate::InterfaceNames::new).
+impl AsRef<Socket> for Listener {
+    fn as_ref(&self) -> &Socket {
+        &self.socket
+    }
+}
+
 impl AsFd for Listener {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.socket.as_fd()

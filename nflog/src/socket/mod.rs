@@ -376,9 +376,15 @@ impl Socket {
     /// Who owns `group` in the socket's network namespace: `/proc/thread-self/net` is read
     /// on a thread inside it when the socket was opened in another one.
     fn owner_of(&self, group: u16) -> Option<crate::error::GroupOwner> {
+        self.in_namespace(|| owner::owner_of(group)).ok().flatten()
+    }
+
+    /// Runs `f` in the socket's network namespace: on a helper thread when the socket was
+    /// opened in another one, else on the calling thread.
+    pub(crate) fn in_namespace<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, Error> {
         match &self.netns {
-            None => owner::owner_of(group),
-            Some(namespace) => namespace.run(|| owner::owner_of(group)).ok().flatten(),
+            None => Ok(f()),
+            Some(namespace) => namespace.run(f),
         }
     }
 
@@ -421,6 +427,12 @@ impl core::fmt::Debug for Socket {
             .field("pending_overruns", &self.pending_overruns)
             .field("netns", &self.netns)
             .finish_non_exhaustive()
+    }
+}
+
+impl AsRef<Socket> for Socket {
+    fn as_ref(&self) -> &Socket {
+        self
     }
 }
 

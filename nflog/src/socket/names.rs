@@ -1,47 +1,160 @@
 //! Interface index to name, cached, resolved in the network namespace of a socket.
 //!
-//! The kernel reports interfaces by index; indexes are per network namespace. The lookup
-//! (`SIOCGIFNAME`) runs on the socket that received the packets, so it answers for that
-//! socket's namespace even when the calling thread is in another one.
+//! The kernel reports interfaces by index; indexes are per network namespace. An
+//! [`InterfaceNames`] has a `NETLINK_ROUTE` socket of its own, opened in the namespace of
+//! the NFLOG [`Socket`] it is made for: it asks that namespace for names it does not know
+//! (`SIOCGIFNAME`), and follows the kernel's link notifications (`RTNLGRP_LINK`) so that a
+//! renamed, deleted or replaced interface is never named as it was. It keeps nothing of the
+//! NFLOG socket, so dropping the listener releases its groups.
 
 use std::collections::HashMap;
+use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 
-/// A cache of interface names, filled on a miss by asking the kernel through a socket.
-#[derive(Debug)]
+use super::{sys, Socket};
+use crate::error::Error;
+use crate::wire::attr::Attributes;
+use crate::wire::netlink::Messages;
+
+/// `RTM_NEWLINK` (rtnetlink.h): a link was created or changed, renames included.
+const RTM_NEWLINK: u16 = 16;
+/// `RTM_DELLINK`: a link was deleted.
+const RTM_DELLINK: u16 = 17;
+/// `IFLA_IFNAME`: the link's name, NUL-terminated.
+const IFLA_IFNAME: u16 = 3;
+/// The size of `struct ifinfomsg`, which comes before a link message's attributes.
+const IFINFOMSG_LEN: usize = 16;
+/// Room for one link notification: its attributes (statistics, addresses, properties)
+/// rarely pass a page or two; a cut one is treated as lost.
+const NOTIFICATION_BUFFER: usize = 32 * 1024;
+
+/// A cache of interface names of one network namespace, kept current by the kernel's link
+/// notifications.
+///
+/// Each lookup first reads the notifications that arrived since the last one: a rename,
+/// a deletion, or a new interface that took a deleted one's index, is seen by the next
+/// lookup, so a name is right at the moment the packet is written. When notifications were
+/// lost (the kernel reports ENOBUFS) the cache is emptied and names are asked again.
 pub struct InterfaceNames {
-    socket: OwnedFd,
+    route: OwnedFd,
     cache: HashMap<u32, String>,
+    buffer: Vec<u8>,
 }
 
 impl InterfaceNames {
-    /// Resolves through `socket` (a duplicate of it is kept), in its network namespace.
+    /// Names the interfaces of the network namespace of `socket` (a [`Socket`] or a
+    /// [`Listener`](crate::Listener)).
+    ///
+    /// For a socket opened with [`Socket::open_in`], entering its namespace needs
+    /// CAP_SYS_ADMIN: make the names before dropping privileges. After that, lookups need no
+    /// privilege.
     ///
     /// # Errors
     ///
-    /// When the descriptor cannot be duplicated.
-    pub fn new(socket: impl AsFd) -> std::io::Result<Self> {
+    /// [`Error::Namespace`] when the socket's namespace cannot be entered; [`Error::Io`]
+    /// when the rtnetlink socket cannot be opened.
+    pub fn new(socket: impl AsRef<Socket>) -> Result<Self, Error> {
+        let route = socket
+            .as_ref()
+            .in_namespace(sys::open_link_notifications)?
+            .map_err(|e| Error::io("opening an rtnetlink socket for interface names", e))?;
         Ok(InterfaceNames {
-            socket: socket.as_fd().try_clone_to_owned()?,
+            route,
             cache: HashMap::new(),
+            buffer: vec![0; NOTIFICATION_BUFFER],
         })
     }
 
-    /// Forgets every name, for example after interfaces were renamed.
+    /// Forgets every name: each is asked again at its next lookup.
     pub fn clear(&mut self) {
         self.cache.clear();
     }
+
+    /// Applies the link notifications that arrived since the last call.
+    fn follow_notifications(&mut self) {
+        loop {
+            match sys::recv(self.route.as_fd(), &mut self.buffer, false) {
+                Ok(len) if len <= self.buffer.len() => apply(&mut self.cache, &self.buffer[..len]),
+                // Cut short: what it changed is unknown.
+                Ok(_) => self.cache.clear(),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Notifications were dropped: which names changed is unknown.
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => self.cache.clear(),
+                // Trust no name; the next lookup reads again.
+                Err(_) => {
+                    self.cache.clear();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl core::fmt::Debug for InterfaceNames {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("InterfaceNames")
+            .field("route", &self.route)
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Updates `cache` from one datagram of link notifications.
+fn apply(cache: &mut HashMap<u32, String>, datagram: &[u8]) {
+    for message in Messages::new(datagram) {
+        let Ok(message) = message else {
+            // The rest of the datagram cannot be walked: forget what it may have changed.
+            cache.clear();
+            return;
+        };
+        let kind = message.message_type();
+        if kind != RTM_NEWLINK && kind != RTM_DELLINK {
+            continue;
+        }
+        let body = message.body();
+        let Some(index) = body
+            .get(4..8)
+            .map(|b| u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+        else {
+            cache.clear();
+            return;
+        };
+        let name = (kind == RTM_NEWLINK)
+            .then(|| link_name(body.get(IFINFOMSG_LEN..).unwrap_or_default()))
+            .flatten();
+        match name {
+            Some(name) => {
+                cache.insert(index, name);
+            }
+            // Deleted, or a name we cannot read: asked again at the next lookup.
+            None => {
+                cache.remove(&index);
+            }
+        }
+    }
+}
+
+/// The `IFLA_IFNAME` of a link message's attributes, if it is there and UTF-8.
+fn link_name(attributes: &[u8]) -> Option<String> {
+    let attr = Attributes::new(attributes)
+        .map_while(Result::ok)
+        .find(|a| a.kind() == IFLA_IFNAME)?;
+    let value = attr.value();
+    let name = value.split(|b| *b == 0).next().unwrap_or(value);
+    String::from_utf8(name.to_vec()).ok()
 }
 
 // The formats name interfaces through their trait, `ResolveInterface`, implemented for this
 // type in `format/`: the socket layer does not know the formats above it.
 impl InterfaceNames {
-    /// The name of interface `index`, if it exists.
+    /// The name of interface `index` as it is now, if it exists.
     pub fn interface_name(&mut self, index: u32) -> Option<&str> {
+        self.follow_notifications();
         // Only names found are cached: a miss may be an interface created since, so it is
         // asked again next time.
         if !self.cache.contains_key(&index) {
-            let name = rustix::net::netdevice::index_to_name(&self.socket, index).ok()?;
+            let name = rustix::net::netdevice::index_to_name(&self.route, index).ok()?;
             self.cache.insert(index, name);
         }
         self.cache.get(&index).map(String::as_str)

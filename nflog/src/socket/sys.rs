@@ -95,6 +95,23 @@ pub fn set_receive_buffer(fd: BorrowedFd<'_>, bytes: usize) -> io::Result<usize>
     receive_buffer(fd)
 }
 
+/// Opens a non-blocking `NETLINK_ROUTE` socket that receives the link notifications
+/// (`RTNLGRP_LINK`), in the calling thread's network namespace. Needs no privilege.
+pub fn open_link_notifications() -> io::Result<OwnedFd> {
+    let fd = rustix::net::socket_with(
+        AddressFamily::NETLINK,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        // NETLINK_ROUTE is protocol 0, which rustix spells `None`.
+        None,
+    )?;
+    // RTNLGRP_LINK is group 1, bit 0 of the mask. Connected to the kernel, the socket takes
+    // no unicast from other processes (see `bind_and_connect_to_kernel`).
+    rustix::net::bind(&fd, &SocketAddrNetlink::new(0, 1))?;
+    rustix::net::connect(&fd, &SocketAddrNetlink::new(0, 0))?;
+    Ok(fd)
+}
+
 /// The receive buffer's size, as `SO_RCVBUF` reports it.
 pub fn receive_buffer(fd: BorrowedFd<'_>) -> io::Result<usize> {
     Ok(sockopt::socket_recv_buffer_size(fd)?)
