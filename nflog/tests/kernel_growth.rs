@@ -6,13 +6,18 @@ mod support;
 use std::time::{Duration, Instant};
 
 use nflog::{Flags, GroupConfig, Listener};
-use support::{in_netns, log_ports, nft, privileged, send_udp};
+use support::{drop_net_admin, in_netns, log_ports, nft, privileged, send_udp};
 
 /// Sends `count` packets while the listener does not read, then drains it; returns the
 /// packets received.
 fn burst_then_drain(listener: &mut Listener, count: usize) -> u64 {
+    burst_of_then_drain(listener, b"growth", count)
+}
+
+/// As [`burst_then_drain`], with packets of `payload`.
+fn burst_of_then_drain(listener: &mut Listener, payload: &[u8], count: usize) -> u64 {
     let before = listener.stats().packets;
-    send_udp("127.0.0.1:6200", b"growth", count);
+    send_udp("127.0.0.1:6200", payload, count);
     let mut quiet_since = Instant::now();
     while quiet_since.elapsed() < Duration::from_millis(300) {
         match listener.try_recv().unwrap() {
@@ -107,5 +112,52 @@ fn growth_can_be_turned_off() {
         assert!(stats.overruns > 0, "{stats}");
         assert_eq!(stats.buffer_growths, 0, "{stats}");
         assert_eq!(stats.receive_buffer, 8192, "{stats}");
+    });
+}
+
+#[test]
+fn growth_refused_after_dropping_privileges_never_shrinks_the_buffer() {
+    if !privileged("growth_refused_after_dropping_privileges_never_shrinks_the_buffer") {
+        return;
+    }
+    in_netns(|| {
+        // The default 8 MiB, granted (doubled) with SO_RCVBUFFORCE while privileged: past
+        // net.core.rmem_max on most machines (4 MiB here, 208 KiB stock).
+        let mut listener = Listener::builder()
+            .group(64)
+            .config(GroupConfig::new().queue_threshold(1))
+            .bind()
+            .unwrap();
+        nft(&log_ports(&[(6200, 64)]));
+        let granted = listener.stats().receive_buffer;
+        assert_eq!(granted, 16 << 20);
+        // As `nflog -Z` does after binding: SO_RCVBUFFORCE is refused from now on, and
+        // SO_RCVBUF caps at twice rmem_max.
+        drop_net_admin();
+
+        // One 8000-byte packet per datagram: 4000 overflow 16 MiB.
+        burst_of_then_drain(&mut listener, &[0; 8000], 4000);
+        let stats = listener.stats();
+        assert!(stats.overruns > 0, "{stats}");
+        assert_eq!(
+            listener.socket().receive_buffer().unwrap(),
+            stats.receive_buffer,
+            "the statistics say what the buffer is"
+        );
+        assert!(stats.receive_buffer >= granted, "never smaller: {stats}");
+        let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        if 2 * rmem_max <= granted {
+            assert_eq!(stats.receive_buffer, granted, "{stats}");
+            assert_eq!(stats.buffer_growths, 0, "{stats}");
+            assert_eq!(
+                stats.growth_refused, stats.overruns,
+                "each overrun's refused growth is counted: {stats}"
+            );
+            assert!(stats.to_string().contains("growth refused"), "{stats}");
+        }
     });
 }

@@ -16,7 +16,9 @@ use nflog::{
     group_bindings, CopyMode, Error, Flags, GroupBinding, GroupConfig, Listener, Packet, Request,
     Setting, Socket, MAX_DATAGRAM,
 };
-use support::{collect, in_netns, log_ports, nft, privileged, send_udp, udp_dport, wait_until};
+use support::{
+    collect, drop_net_admin, in_netns, log_ports, nft, privileged, send_udp, udp_dport, wait_until,
+};
 
 /// The binding of `group` in this thread's namespace, if any.
 fn binding(group: u16) -> Option<GroupBinding> {
@@ -143,16 +145,6 @@ fn group_ownership_errors_name_the_owner_and_leave_nothing_bound() {
             Some(second.socket().port_id())
         );
     });
-}
-
-/// Drops CAP_NET_ADMIN from the calling thread's effective set (capabilities are per thread).
-fn drop_net_admin() {
-    use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
-    let mut sets = capabilities(None).expect("capget");
-    sets.effective.remove(CapabilitySet::NET_ADMIN);
-    set_capabilities(None, sets).expect("capset");
-    let now = capabilities(None).expect("capget");
-    assert!(!now.effective.contains(CapabilitySet::NET_ADMIN));
 }
 
 #[test]

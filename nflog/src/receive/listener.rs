@@ -358,8 +358,8 @@ impl Listener {
         }
     }
 
-    /// Doubles the receive buffer after an overrun, up to the limit; best effort (a refusal
-    /// leaves it as it is, and the statistics say what it is).
+    /// Doubles the receive buffer after an overrun, up to the limit; never shrinks it. A
+    /// refusal leaves it as it is and is counted in [`Stats::growth_refused`].
     fn grow_receive_buffer(&mut self) {
         let Some(limit) = self.grow_limit else {
             return;
@@ -370,11 +370,12 @@ impl Listener {
         }
         // The kernel doubles what it is asked for: asking for the current size doubles it.
         let request = current.clamp(1, limit / 2);
-        if let Ok(granted) = self.socket.set_receive_buffer(request) {
-            if granted > current {
+        match self.socket.grow_receive_buffer(request) {
+            Ok(granted) if granted > current => {
                 self.accounting.stats.buffer_growths += 1;
+                self.accounting.stats.receive_buffer = granted;
             }
-            self.accounting.stats.receive_buffer = granted;
+            Ok(_) | Err(_) => self.accounting.stats.growth_refused += 1,
         }
     }
 

@@ -29,6 +29,10 @@ pub struct Stats {
     pub receive_buffer: usize,
     /// Times the receive buffer was grown after an overrun.
     pub buffer_growths: u64,
+    /// Overruns after which the receive buffer could not grow: past twice
+    /// `net.core.rmem_max` only CAP_NET_ADMIN may grow it (`SO_RCVBUFFORCE`), as after
+    /// privileges were dropped, and it is never made smaller instead.
+    pub growth_refused: u64,
 }
 
 impl fmt::Display for Stats {
@@ -47,7 +51,12 @@ impl fmt::Display for Stats {
             self.malformed,
             self.receive_buffer,
             self.buffer_growths
-        )
+        )?;
+        // Said only when it happened, so the usual line stays as it was.
+        if self.growth_refused > 0 {
+            write!(f, "; growth refused {} times", self.growth_refused)?;
+        }
+        Ok(())
     }
 }
 

@@ -244,6 +244,18 @@ impl Socket {
             .map_err(|e| Error::io("setting the receive buffer (SO_RCVBUF)", e))
     }
 
+    /// Grows the receive buffer to `bytes` (the kernel doubles it) if that makes it larger;
+    /// never makes it smaller. Returns the size it has then, unchanged when growth was refused:
+    /// without CAP_NET_ADMIN (`SO_RCVBUFFORCE`) it cannot pass twice `net.core.rmem_max`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the options cannot be read or set.
+    pub fn grow_receive_buffer(&self, bytes: usize) -> Result<usize, Error> {
+        sys::grow_receive_buffer(self.fd.as_fd(), bytes)
+            .map_err(|e| Error::io("growing the receive buffer (SO_RCVBUF)", e))
+    }
+
     /// The receive buffer's size, as `SO_RCVBUF` reports it.
     ///
     /// # Errors

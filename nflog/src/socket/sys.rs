@@ -3,7 +3,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -92,6 +92,35 @@ pub fn set_receive_buffer(fd: BorrowedFd<'_>, bytes: usize) -> io::Result<usize>
     if sockopt::set_socket_recv_buffer_size_force(fd, bytes).is_err() {
         sockopt::set_socket_recv_buffer_size(fd, bytes)?;
     }
+    receive_buffer(fd)
+}
+
+/// Asks for a receive buffer of `bytes` if that makes it larger, never smaller; returns
+/// the size it has then.
+///
+/// `SO_RCVBUFFORCE` when the process has CAP_NET_ADMIN; else `SO_RCVBUF`, which grants at
+/// most twice `net.core.rmem_max` and would shrink a buffer granted with
+/// `SO_RCVBUFFORCE` (before privileges were dropped) to that: it is used only when what it
+/// would grant is more than the buffer has. A scratch socket tells what that is, without
+/// `/proc`.
+pub fn grow_receive_buffer(fd: BorrowedFd<'_>, bytes: usize) -> io::Result<usize> {
+    let current = receive_buffer(fd)?;
+    if sockopt::set_socket_recv_buffer_size_force(fd, bytes).is_ok() {
+        return receive_buffer(fd);
+    }
+    let probe = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::DGRAM,
+        SocketFlags::CLOEXEC,
+        None,
+    )?;
+    // sock.c: SO_RCVBUF takes min(value, rmem_max) and doubles it.
+    sockopt::set_socket_recv_buffer_size(&probe, 1 << 30)?;
+    let ceiling = receive_buffer(probe.as_fd())?;
+    if bytes.saturating_mul(2).min(ceiling) <= current {
+        return Ok(current);
+    }
+    sockopt::set_socket_recv_buffer_size(fd, bytes)?;
     receive_buffer(fd)
 }
 

@@ -44,3 +44,13 @@ pub fn collect(listener: &mut Listener, count: usize, timeout: Duration) -> Vec<
 pub fn peer_bindings(peer: &PeerNetns) -> Vec<GroupBinding> {
     parse_bindings(&peer.nfnetlink_log())
 }
+
+/// Drops CAP_NET_ADMIN from the calling thread's effective set (capabilities are per thread).
+pub fn drop_net_admin() {
+    use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
+    let mut sets = capabilities(None).expect("capget");
+    sets.effective.remove(CapabilitySet::NET_ADMIN);
+    set_capabilities(None, sets).expect("capset");
+    let now = capabilities(None).expect("capget");
+    assert!(!now.effective.contains(CapabilitySet::NET_ADMIN));
+}
