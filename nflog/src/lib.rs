@@ -251,7 +251,7 @@ pub use receive::stop::StopHandle;
 pub use receive::tokio::{AsyncListener, PacketStream};
 pub use socket::names::InterfaceNames;
 pub use socket::owner::{group_bindings, owner_of, parse_bindings, GroupBinding};
-pub use socket::{Socket, MAX_DATAGRAM};
+pub use socket::{Socket, MAX_DATAGRAM, MAX_PENDING};
 pub use wire::family::{Family, Hook};
 pub use wire::kind::PacketAttr;
 pub use wire::packet::{Packet, PacketRepr, Vlan};

@@ -804,3 +804,74 @@ fn rebinding_a_group_reports_no_false_sequence_gaps() {
         );
     });
 }
+
+#[test]
+fn a_request_whose_acknowledgement_an_overrun_dropped_still_succeeds() {
+    if !privileged("a_request_whose_acknowledgement_an_overrun_dropped_still_succeeds") {
+        return;
+    }
+    in_netns(|| {
+        const GROUP: u16 = 121;
+        // The smallest buffer, never grown: one datagram fills it, and the kernel drops the
+        // acknowledgement of a request sent then (ENOBUFS), after applying the request.
+        let mut listener = Listener::builder()
+            .group(GROUP)
+            .receive_buffer(Some(0))
+            .grow_receive_buffer(None)
+            .config(
+                GroupConfig::new()
+                    .flags(Flags::SEQ)
+                    .queue_threshold(1)
+                    .flush_timeout(Duration::ZERO),
+            )
+            .bind()
+            .unwrap();
+        nft(&log_ports(&[(5121, GROUP)]));
+        let fill = |listener: &Listener| {
+            send_udp("127.0.0.1:5121", &[1; 1000], 20);
+            assert!(readable(listener, Duration::from_secs(5)));
+        };
+
+        fill(&listener);
+        let start = Instant::now();
+        listener
+            .configure(
+                GROUP,
+                &GroupConfig::new()
+                    .flags(Flags::SEQ)
+                    .copy_range(100)
+                    .queue_threshold(1)
+                    .flush_timeout(Duration::ZERO),
+            )
+            .expect("applied, although its first acknowledgement was dropped");
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(binding(GROUP).map(|b| b.copy_range), Some(100));
+
+        // A group bound under an overrun is in `groups()`, as in the kernel.
+        fill(&listener);
+        listener
+            .add_group(GROUP + 1, &GroupConfig::new())
+            .expect("bound, although its first acknowledgement was dropped");
+        assert_eq!(listener.groups(), [GROUP, GROUP + 1]);
+        assert_eq!(
+            binding(GROUP + 1).map(|b| b.port_id),
+            Some(listener.socket().port_id())
+        );
+
+        // Every packet is received or shows as a gap; the overruns are counted.
+        send_udp("127.0.0.1:5121", b"marker", 1);
+        let mut last = None;
+        while let Some(c) = collect(&mut listener, 1, Duration::from_millis(500)).pop() {
+            last = c.seq();
+        }
+        let stats = listener.stats();
+        assert!(stats.overruns > 0, "{stats}");
+        assert_eq!(last, Some(40), "the marker, 41st packet");
+        assert_eq!(stats.packets + stats.seq_gaps, 41, "{stats}");
+        assert_eq!(stats.request_drops, 0, "{stats}");
+    });
+}

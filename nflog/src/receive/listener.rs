@@ -197,11 +197,17 @@ impl Listener {
     /// # Errors
     ///
     /// As [`Socket::bind_group`].
+    /// When the kernel did not answer, [`groups`](Self::groups) still says what it has
+    /// bound, as `/proc/net/netfilter/nfnetlink_log` shows it.
     pub fn add_group(&mut self, group: u16, config: &GroupConfig) -> Result<(), Error> {
-        self.socket.bind_group(group, config)?;
-        self.accounting.seq.bound(group);
-        self.groups.push(group);
-        Ok(())
+        let bound = self.socket.bind_group(group, config);
+        if bound.is_ok()
+            || (!self.groups.contains(&group) && self.socket.is_bound(group) == Some(true))
+        {
+            self.accounting.seq.bound(group);
+            self.groups.push(group);
+        }
+        bound
     }
 
     /// Unbinds a group.
@@ -209,10 +215,14 @@ impl Listener {
     /// # Errors
     ///
     /// As [`Socket::unbind_group`].
+    /// When the kernel did not answer, [`groups`](Self::groups) still says what it has
+    /// bound, as `/proc/net/netfilter/nfnetlink_log` shows it.
     pub fn remove_group(&mut self, group: u16) -> Result<(), Error> {
-        self.socket.unbind_group(group)?;
-        self.groups.retain(|g| *g != group);
-        Ok(())
+        let unbound = self.socket.unbind_group(group);
+        if unbound.is_ok() || self.socket.is_bound(group) == Some(false) {
+            self.groups.retain(|g| *g != group);
+        }
+        unbound
     }
 
     /// Changes the settings of a bound group.
@@ -236,7 +246,10 @@ impl Listener {
 
     /// What was received and lost so far.
     pub fn stats(&self) -> Stats {
-        self.accounting.stats
+        Stats {
+            request_drops: self.socket.pending_dropped(),
+            ..self.accounting.stats
+        }
     }
 
     /// Packets of `group` lost before they reached this socket, as its sequence numbers

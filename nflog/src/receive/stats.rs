@@ -33,6 +33,10 @@ pub struct Stats {
     /// `net.core.rmem_max` only CAP_NET_ADMIN may grow it (`SO_RCVBUFFORCE`), as after
     /// privileges were dropped, and it is never made smaller instead.
     pub growth_refused: u64,
+    /// Packets dropped because they arrived while a configuration request awaited its
+    /// acknowledgement and [`MAX_PENDING`](crate::MAX_PENDING) bytes of datagrams
+    /// were kept aside already.
+    pub request_drops: u64,
 }
 
 impl fmt::Display for Stats {
@@ -52,9 +56,16 @@ impl fmt::Display for Stats {
             self.receive_buffer,
             self.buffer_growths
         )?;
-        // Said only when it happened, so the usual line stays as it was.
+        // Said only when they happened, so the usual line stays as it was.
         if self.growth_refused > 0 {
             write!(f, "; growth refused {} times", self.growth_refused)?;
+        }
+        if self.request_drops > 0 {
+            write!(
+                f,
+                "; {} packets dropped while a request awaited its answer",
+                self.request_drops
+            )?;
         }
         Ok(())
     }

@@ -3,7 +3,16 @@
 //! [`Socket`] owns its file descriptor and is never `Clone`. Every configuration request
 //! waits for the kernel's acknowledgement and turns a refusal into an [`Error`] that says
 //! what to do. Datagrams of packets that arrive while a request waits for its
-//! acknowledgement are kept and handed out by the next [`Socket::recv`], so none is lost.
+//! acknowledgement are kept, up to [`MAX_PENDING`] bytes, and handed out by the next
+//! [`Socket::recv`]; what does not fit is dropped and counted
+//! ([`Socket::pending_dropped`]).
+//!
+//! A request waits 5 seconds in all, however much else arrives meanwhile. When the
+//! receive buffer overflows (ENOBUFS) the kernel may have dropped the acknowledgement
+//! itself, after applying the request: once the queue is read empty without it, or every
+//! few milliseconds while a flood keeps it full, the request is sent again, and an answer that says it was applied already (EBUSY to a bind,
+//! ENODEV to an unbind) counts as success. Answers to requests given up on are discarded
+//! when they arrive.
 //!
 //! Most users want [`Listener`](crate::Listener), which adds the receive buffer, the loop,
 //! statistics and the stop handle on top of this.
@@ -16,14 +25,14 @@ mod sys;
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::GroupConfig;
 use crate::error::{Error, Request};
 use crate::namespace::Netns;
 use crate::wire::config::ConfigMessage;
 use crate::wire::family::Family;
-use crate::wire::kind::cfg;
+use crate::wire::kind::{cfg, MSG_PACKET, NLMSG_ERROR};
 use crate::wire::netlink::Messages;
 use netns::NamespaceFd;
 
@@ -34,8 +43,22 @@ pub(crate) use sys::{eventfd, eventfd_signal, wait_readable};
 /// message can hold a 65531-byte payload plus metadata and conntrack.
 pub const MAX_DATAGRAM: usize = 256 * 1024;
 
-/// How long a configuration request waits for the kernel's acknowledgement.
+/// How long a configuration request waits for the kernel's acknowledgement, in all.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);
+/// How many bytes of datagrams a request keeps aside while it waits for its
+/// acknowledgement; more are dropped and counted ([`Socket::pending_dropped`]). As much as
+/// the largest receive buffer a listener grows to: what the kernel would have held, had the
+/// request not read it out.
+pub const MAX_PENDING: usize = 64 * 1024 * 1024;
+/// How often, at most, a request whose acknowledgement an overrun may have dropped is sent
+/// again.
+const RESENDS: usize = 64;
+/// How long after an overrun a request is sent again when the queue never empties (a flood
+/// that outruns the reader).
+const RESEND_AFTER: Duration = Duration::from_millis(20);
+/// How many sequence numbers of requests given up on are remembered, to discard their late
+/// answers: every resend of one request, and then some.
+const STALE_ANSWERS: usize = 2 * RESENDS;
 /// How often a request answered with EAGAIN (conntrack support just loaded) is retried.
 const EAGAIN_RETRIES: u32 = 10;
 
@@ -45,7 +68,14 @@ pub struct Socket {
     port_id: u32,
     sequence: u32,
     pending: VecDeque<Vec<u8>>,
+    pending_bytes: usize,
     pending_overruns: u64,
+    pending_dropped: u64,
+    /// [`MAX_PENDING`], smaller in tests.
+    max_pending: usize,
+    /// Sequence numbers of requests whose answers are no longer awaited.
+    stale: VecDeque<u32>,
+    ack_timeout: Duration,
     scratch: Vec<u8>,
     /// The network namespace the socket was opened in, when not the caller's: `/proc`
     /// lookups about the socket are made there.
@@ -76,7 +106,12 @@ impl Socket {
             port_id,
             sequence: 0,
             pending: VecDeque::new(),
+            pending_bytes: 0,
             pending_overruns: 0,
+            pending_dropped: 0,
+            max_pending: MAX_PENDING,
+            stale: VecDeque::new(),
+            ack_timeout: ACK_TIMEOUT,
             scratch: Vec::new(),
             netns: None,
         })
@@ -108,8 +143,9 @@ impl Socket {
 
     /// Binds `group` to this socket and applies `config`.
     ///
-    /// When the settings are refused the group is unbound again, so a failed call leaves
-    /// nothing behind.
+    /// When the settings are refused, or the kernel does not answer, the group is unbound
+    /// again, so a failed call leaves nothing behind as far as the kernel lets it be known
+    /// ([`is_bound`](Self::is_bound) asks).
     ///
     /// # Errors
     ///
@@ -118,7 +154,7 @@ impl Socket {
     /// owner); [`Error::AlreadyBound`] when this socket has it; others from the kernel.
     pub fn bind_group(&mut self, group: u16, config: &GroupConfig) -> Result<(), Error> {
         config.validate()?;
-        self.request(
+        let bound = self.request(
             Request::Bind,
             Some(group),
             &ConfigMessage {
@@ -126,7 +162,14 @@ impl Socket {
                 command: Some(cfg::CMD_BIND),
                 ..ConfigMessage::default()
             },
-        )?;
+        );
+        if let Err(e) = bound {
+            if is_timeout(&e) {
+                // No answer: the kernel may have bound the group all the same.
+                let _ = self.unbind_group(group);
+            }
+            return Err(e);
+        }
         if let Err(e) = self.configure_group(group, config) {
             let _ = self.unbind_group(group);
             return Err(e);
@@ -301,6 +344,7 @@ impl Socket {
     /// receive buffer was full. The socket stays usable.
     pub fn recv(&mut self, buf: &mut [u8], wait: bool) -> io::Result<usize> {
         if let Some(datagram) = self.pending.pop_front() {
+            self.pending_bytes -= datagram.len();
             let n = datagram.len().min(buf.len());
             buf[..n].copy_from_slice(&datagram[..n]);
             return Ok(datagram.len());
@@ -309,7 +353,41 @@ impl Socket {
             self.pending_overruns -= 1;
             return Err(io::Error::from_raw_os_error(libc::ENOBUFS));
         }
-        sys::recv(self.fd.as_fd(), buf, wait)
+        loop {
+            let len = sys::recv(self.fd.as_fd(), buf, wait)?;
+            // Late answers to requests given up on are not the caller's business.
+            if self.stale.is_empty() || !discard_stale(&mut self.stale, &buf[..len.min(buf.len())])
+            {
+                return Ok(len);
+            }
+        }
+    }
+
+    /// Packets dropped while a request waited for its acknowledgement, because
+    /// [`MAX_PENDING`] bytes of datagrams were kept aside already.
+    pub fn pending_dropped(&self) -> u64 {
+        self.pending_dropped
+    }
+
+    /// Whether the kernel has `group` bound to this socket, as
+    /// `/proc/net/netfilter/nfnetlink_log` of its network namespace says; `None` when that
+    /// cannot be read.
+    pub fn is_bound(&self, group: u16) -> Option<bool> {
+        let bindings = self.in_namespace(owner::group_bindings).ok()?.ok()?;
+        Some(
+            bindings
+                .iter()
+                .any(|b| b.group == group && b.port_id == self.port_id),
+        )
+    }
+
+    /// Runs `f` in the socket's network namespace: on a helper thread when the socket was
+    /// opened in another one, else on the calling thread.
+    pub(crate) fn in_namespace<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, Error> {
+        match &self.netns {
+            None => Ok(f()),
+            Some(namespace) => namespace.run(f),
+        }
     }
 
     /// Whether datagrams kept during a configuration request wait to be received: the file
@@ -318,44 +396,105 @@ impl Socket {
         !self.pending.is_empty() || self.pending_overruns > 0
     }
 
-    /// Sends one configuration message and waits for its acknowledgement.
+    /// Sends one configuration message and waits for its acknowledgement, sending it again
+    /// when an overrun may have dropped the acknowledgement (see the module documentation).
     fn request(
         &mut self,
         request: Request,
         group: Option<u16>,
         message: &ConfigMessage,
     ) -> Result<(), Error> {
-        self.sequence = self.sequence.wrapping_add(1);
-        let sequence = self.sequence;
-        let mut out = Vec::with_capacity(64);
-        message.emit(sequence, &mut out);
-        sys::send(self.fd.as_fd(), &out)
-            .map_err(|e| Error::io("sending a request to nfnetlink_log", e))?;
-        let errno = self.wait_for_ack(sequence)?;
-        match errno {
-            0 => Ok(()),
-            errno => Err(self.kernel_error(request, group, errno)),
+        let deadline = Instant::now() + self.ack_timeout;
+        let mut sent = Vec::new();
+        loop {
+            self.sequence = self.sequence.wrapping_add(1);
+            let sequence = self.sequence;
+            let mut out = Vec::with_capacity(64);
+            message.emit(sequence, &mut out);
+            sys::send(self.fd.as_fd(), &out)
+                .map_err(|e| Error::io("sending a request to nfnetlink_log", e))?;
+            sent.push(sequence);
+            let may_resend = sent.len() <= RESENDS;
+            let (answered, errno) = match self.wait_for_ack(&sent, deadline, may_resend) {
+                Ok(Ack::Answer { sequence, errno }) => (sequence, errno),
+                Ok(Ack::MaybeLost) => continue,
+                Err(e) => {
+                    self.forget(&sent);
+                    return Err(e);
+                }
+            };
+            self.forget(sent.iter().filter(|s| **s != answered));
+            // A repeated request finds the work of one whose answer was lost done already.
+            let applied_before = answered != sent[0]
+                && matches!(
+                    (request, errno),
+                    (Request::Bind, libc::EBUSY) | (Request::Unbind, libc::ENODEV)
+                );
+            return match errno {
+                0 => Ok(()),
+                _ if applied_before => Ok(()),
+                errno => Err(self.kernel_error(request, group, errno)),
+            };
         }
     }
 
-    /// Receives until the acknowledgement of `sequence` arrives; keeps everything else.
-    fn wait_for_ack(&mut self, sequence: u32) -> Result<i32, Error> {
+    /// Remembers the requests in `sequences` as given up on, so that their answers are
+    /// discarded when they come.
+    fn forget<'a>(&mut self, sequences: impl IntoIterator<Item = &'a u32>) {
+        for sequence in sequences {
+            if self.stale.len() == STALE_ANSWERS {
+                self.stale.pop_front();
+            }
+            self.stale.push_back(*sequence);
+        }
+    }
+
+    /// Receives until the answer to one of `sent` arrives, `deadline` passes, or (when
+    /// `may_resend`) an overrun may have dropped the answer; keeps everything else for
+    /// [`recv`](Self::recv), up to [`MAX_PENDING`] bytes.
+    fn wait_for_ack(
+        &mut self,
+        sent: &[u32],
+        deadline: Instant,
+        may_resend: bool,
+    ) -> Result<Ack, Error> {
         if self.scratch.len() < MAX_DATAGRAM {
             self.scratch.resize(MAX_DATAGRAM, 0);
         }
+        // Set by ENOBUFS: the answer may have been dropped. The kernel answers a request
+        // before `send` returns, so once the queue is read empty without it, it is lost;
+        // under a flood the queue may never be empty, so the request goes again anyway
+        // after a while, when the reader has made room.
+        let mut lost_at: Option<Instant> = None;
         loop {
-            let [readable] = sys::wait_readable([self.fd.as_fd()], Some(ACK_TIMEOUT))
+            let now = Instant::now();
+            let left = deadline.saturating_duration_since(now);
+            if left.is_zero() {
+                return Err(timed_out());
+            }
+            if lost_at.is_some_and(|at| now.duration_since(at) >= RESEND_AFTER) {
+                return Ok(Ack::MaybeLost);
+            }
+            let wait = if lost_at.is_some() {
+                Duration::ZERO
+            } else {
+                left
+            };
+            let [readable] = sys::wait_readable([self.fd.as_fd()], Some(wait))
                 .map_err(|e| Error::io("waiting for the kernel's acknowledgement", e))?;
             if !readable {
-                return Err(Error::io(
-                    "waiting for the kernel's acknowledgement",
-                    io::Error::new(io::ErrorKind::TimedOut, "no answer from nfnetlink_log"),
-                ));
+                if lost_at.is_some() {
+                    return Ok(Ack::MaybeLost);
+                }
+                continue;
             }
             let len = match sys::recv(self.fd.as_fd(), &mut self.scratch, false) {
                 Ok(len) => len,
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     self.pending_overruns += 1;
+                    if may_resend {
+                        lost_at.get_or_insert(now);
+                    }
                     continue;
                 }
                 Err(e)
@@ -368,36 +507,45 @@ impl Socket {
                 }
                 Err(e) => return Err(Error::io("receiving the kernel's acknowledgement", e)),
             };
-            let datagram = &self.scratch[..len.min(self.scratch.len())];
+            let len = len.min(self.scratch.len());
             let mut answer = None;
-            for message in Messages::new(datagram).map_while(Result::ok) {
-                if message.sequence() == sequence {
-                    if let Ok(Some(code)) = message.error_code() {
-                        answer = Some(code);
+            for message in Messages::new(&self.scratch[..len]).map_while(Result::ok) {
+                if sent.contains(&message.sequence()) {
+                    if let Ok(Some(errno)) = message.error_code() {
+                        answer = Some((message.sequence(), errno));
                     }
                 }
             }
-            match answer {
-                // An acknowledgement travels alone; anything else is kept for `recv`.
-                Some(code) => return Ok(code),
-                None => self.pending.push_back(datagram.to_vec()),
+            if let Some((sequence, errno)) = answer {
+                // An acknowledgement travels alone.
+                return Ok(Ack::Answer { sequence, errno });
             }
+            if !self.stale.is_empty() && discard_stale(&mut self.stale, &self.scratch[..len]) {
+                continue;
+            }
+            self.keep(len);
         }
+    }
+
+    /// Keeps the first `len` bytes of the scratch buffer for [`recv`](Self::recv), or drops
+    /// and counts their packets when [`MAX_PENDING`] bytes are kept already.
+    fn keep(&mut self, len: usize) {
+        let datagram = &self.scratch[..len];
+        if self.pending_bytes + len > self.max_pending {
+            self.pending_dropped += Messages::new(datagram)
+                .map_while(Result::ok)
+                .filter(|m| m.message_type() == MSG_PACKET)
+                .count() as u64;
+            return;
+        }
+        self.pending_bytes += len;
+        self.pending.push_back(datagram.to_vec());
     }
 
     /// Who owns `group` in the socket's network namespace: `/proc/thread-self/net` is read
     /// on a thread inside it when the socket was opened in another one.
     fn owner_of(&self, group: u16) -> Option<crate::error::GroupOwner> {
         self.in_namespace(|| owner::owner_of(group)).ok().flatten()
-    }
-
-    /// Runs `f` in the socket's network namespace: on a helper thread when the socket was
-    /// opened in another one, else on the calling thread.
-    pub(crate) fn in_namespace<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T, Error> {
-        match &self.netns {
-            None => Ok(f()),
-            Some(namespace) => namespace.run(f),
-        }
     }
 
     fn kernel_error(&self, request: Request, group: Option<u16>, errno: i32) -> Error {
@@ -437,9 +585,50 @@ impl core::fmt::Debug for Socket {
             .field("port_id", &self.port_id)
             .field("pending_datagrams", &self.pending.len())
             .field("pending_overruns", &self.pending_overruns)
+            .field("pending_dropped", &self.pending_dropped)
             .field("netns", &self.netns)
             .finish_non_exhaustive()
     }
+}
+
+/// What waiting for an acknowledgement came to.
+enum Ack {
+    /// The answer to the request sent as `sequence`: 0 or an errno.
+    Answer { sequence: u32, errno: i32 },
+    /// The receive buffer overflowed and the queue was read empty without the answer.
+    MaybeLost,
+}
+
+/// The error of a request the kernel did not answer in time.
+fn timed_out() -> Error {
+    Error::io(
+        "waiting for the kernel's acknowledgement",
+        io::Error::new(io::ErrorKind::TimedOut, "no answer from nfnetlink_log"),
+    )
+}
+
+/// Whether `datagram` is the answer to a request given up on, one of `stale`; forgets it if
+/// so.
+fn discard_stale(stale: &mut VecDeque<u32>, datagram: &[u8]) -> bool {
+    let mut messages = Messages::new(datagram);
+    let (Some(Ok(message)), None) = (messages.next(), messages.next()) else {
+        return false;
+    };
+    if message.message_type() != NLMSG_ERROR {
+        return false;
+    }
+    match stale.iter().position(|s| *s == message.sequence()) {
+        Some(index) => {
+            stale.remove(index);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Whether `e` says the kernel did not answer.
+fn is_timeout(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == io::ErrorKind::TimedOut)
 }
 
 impl AsRef<Socket> for Socket {
@@ -457,5 +646,140 @@ impl AsFd for Socket {
 impl AsRawFd for Socket {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::kind::MSG_CONFIG;
+    use crate::wire::netlink::{emit_header, NLMSG_HDRLEN};
+
+    /// A socket whose "kernel" is the other end of a datagram socket pair: it answers
+    /// nothing, and the test sends what it likes.
+    fn silent_kernel(ack_timeout: Duration) -> (Socket, OwnedFd) {
+        use rustix::net::{socketpair, AddressFamily, SocketFlags, SocketType};
+        let (ours, theirs) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::DGRAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .unwrap();
+        let mut socket = Socket::open().unwrap();
+        socket.fd = ours;
+        socket.ack_timeout = ack_timeout;
+        (socket, theirs)
+    }
+
+    /// A datagram of `count` packet messages of `size` bytes each (only their headers are
+    /// looked at while a request waits).
+    fn packets(count: usize, size: usize) -> Vec<u8> {
+        let mut datagram = Vec::with_capacity(count * size);
+        for _ in 0..count {
+            emit_header(&mut datagram, size as u32, MSG_PACKET, 0, 0);
+            datagram.resize(datagram.len() + size - NLMSG_HDRLEN, 0);
+        }
+        datagram
+    }
+
+    #[test]
+    fn a_request_waits_its_timeout_in_all_however_much_else_arrives() {
+        // Issue 15 item 2: the wait restarted at every datagram, so steady traffic kept a
+        // request without an answer waiting for ever.
+        let (mut socket, kernel) = silent_kernel(Duration::from_millis(300));
+        let sender = std::thread::spawn(move || {
+            let datagram = packets(1, 64);
+            let mut sent = 0;
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_millis(1500) {
+                rustix::net::send(&kernel, &datagram, rustix::net::SendFlags::empty()).unwrap();
+                sent += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            sent
+        });
+        let start = Instant::now();
+        let e = socket
+            .configure_group(5, &GroupConfig::default())
+            .unwrap_err();
+        let waited = start.elapsed();
+        assert!(is_timeout(&e), "{e}");
+        assert!(waited < Duration::from_millis(1000), "waited {waited:?}");
+        let sent = sender.join().unwrap();
+        // What arrived meanwhile is kept and handed out, then the rest follows.
+        let mut buf = vec![0; 256];
+        let mut received = 0;
+        while let Ok(len) = socket.recv(&mut buf, false) {
+            assert_eq!(len, 64);
+            received += 1;
+        }
+        assert_eq!(received, sent);
+    }
+
+    #[test]
+    fn datagrams_kept_while_a_request_waits_are_bounded_and_the_rest_counted() {
+        const DATAGRAMS: usize = 48;
+        const PER_DATAGRAM: usize = 64;
+        let (mut socket, kernel) = silent_kernel(Duration::from_millis(1500));
+        socket.max_pending = 4 << 20;
+        // 48 datagrams of 128 KiB: 6 MiB, more than the 4 MiB kept here.
+        let sender = std::thread::spawn(move || {
+            let datagram = packets(PER_DATAGRAM, 2048);
+            for _ in 0..DATAGRAMS {
+                rustix::net::send(&kernel, &datagram, rustix::net::SendFlags::empty()).unwrap();
+            }
+            kernel
+        });
+        let e = socket.unbind_group(5).unwrap_err();
+        assert!(is_timeout(&e), "{e}");
+        assert!(socket.pending_bytes <= socket.max_pending);
+        let dropped = socket.pending_dropped();
+        assert!(dropped > 0, "6 MiB do not fit in 4");
+        assert_eq!(dropped % PER_DATAGRAM as u64, 0, "whole datagrams");
+        let mut buf = vec![0; MAX_DATAGRAM];
+        let mut received = 0;
+        let mut drain = |socket: &mut Socket| {
+            while let Ok(len) = socket.recv(&mut buf, false) {
+                assert_eq!(len, PER_DATAGRAM * 2048);
+                received += PER_DATAGRAM as u64;
+            }
+        };
+        drain(&mut socket);
+        let _kernel = sender.join().unwrap();
+        drain(&mut socket);
+        assert_eq!(
+            received + dropped,
+            (DATAGRAMS * PER_DATAGRAM) as u64,
+            "every packet received or counted as dropped"
+        );
+        assert_eq!(socket.pending_bytes, 0);
+    }
+
+    #[test]
+    fn late_answers_to_requests_given_up_on_are_discarded() {
+        let (mut socket, kernel) = silent_kernel(Duration::from_millis(100));
+        socket
+            .configure_group(5, &GroupConfig::default())
+            .unwrap_err();
+        let given_up = socket.sequence;
+        // The answer comes after all, as an error a caller of `recv` would take for a
+        // refusal among its packets; then a packet.
+        let mut answer = Vec::new();
+        emit_header(&mut answer, 36, NLMSG_ERROR, 0, given_up);
+        answer.extend_from_slice(&(-libc::EBUSY).to_ne_bytes());
+        emit_header(&mut answer, 16, MSG_CONFIG, 0, given_up);
+        let send = |bytes: &[u8]| {
+            rustix::net::send(&kernel, bytes, rustix::net::SendFlags::empty()).unwrap();
+        };
+        send(&answer);
+        send(&packets(1, 64));
+        let mut buf = vec![0; 256];
+        assert_eq!(
+            socket.recv(&mut buf, false).unwrap(),
+            64,
+            "the packet, not the answer"
+        );
+        assert!(socket.stale.is_empty());
     }
 }
