@@ -100,8 +100,10 @@ impl ListenerBuilder {
     /// After each overrun (ENOBUFS), doubles the socket receive buffer until it reaches
     /// `limit` bytes as `SO_RCVBUF` reports them, as ulogd2 and Suricata do; `None` never
     /// grows it. On by default, up to [`DEFAULT_GROWTH_LIMIT`]. Growth past
-    /// `net.core.rmem_max` needs CAP_NET_ADMIN (`SO_RCVBUFFORCE`); [`Stats::receive_buffer`]
-    /// and [`Stats::buffer_growths`] report what was granted.
+    /// `net.core.rmem_max` needs CAP_NET_ADMIN (`SO_RCVBUFFORCE`); the buffer never shrinks
+    /// (as it would without the capability, once privileges are dropped).
+    /// [`Stats::receive_buffer`] and [`Stats::buffer_growths`] report what was granted,
+    /// [`Stats::growth_refused`] how often growth was refused.
     pub fn grow_receive_buffer(mut self, limit: Option<usize>) -> Self {
         self.grow_limit = limit;
         self
