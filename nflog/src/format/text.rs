@@ -615,6 +615,7 @@ mod tests {
     use super::*;
     use crate::wire::attr::emit;
     use crate::wire::kind::PacketAttr;
+    use crate::wire::packet::{PacketRepr, Vlan};
 
     /// 2026-11-28 04:35:06 UTC, the time of the golden run.
     const GOLDEN_SEC: u64 = 1_795_840_506;
@@ -637,9 +638,22 @@ mod tests {
         }
     }
 
-    /// A packet message body as the kernel sends it: nfgenmsg, then NFULA_PACKET_HDR, then
-    /// `attrs` (headers in host order, values as given).
-    fn body(
+    /// A packet of the family numbered `family`, logged to `group` at `hook`, with no
+    /// attribute but NFULA_PACKET_HDR: tests add theirs with `..repr(...)`.
+    fn repr(family: u8, group: u16, hw_protocol: u16, hook: u8) -> PacketRepr {
+        PacketRepr {
+            family: Family::from_number(family),
+            group,
+            hw_protocol,
+            hook,
+            ..PacketRepr::default()
+        }
+    }
+
+    /// A packet message body laid out by hand: nfgenmsg, then NFULA_PACKET_HDR, then
+    /// `attrs` (headers in host order, values as given, no NUL added to a prefix). Only for
+    /// layouts `PacketRepr` does not write: a prefix without the kernel's terminating NUL.
+    fn raw_body(
         family: u8,
         group: u16,
         hw_protocol: u16,
@@ -675,19 +689,17 @@ mod tests {
 
     /// IPv4 at INPUT on eth0 (index 2) with an Ethernet header, prefix "t", group 5.
     fn ipv4_in(payload: &[u8]) -> String {
-        line_of(&body(
-            2,
-            5,
-            0x0800,
-            1,
-            &[
-                (PacketAttr::Prefix, b"t\0"),
-                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
-                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
-                (PacketAttr::Hwheader, &ETH_HEADER),
-                (PacketAttr::Payload, payload),
-            ],
-        ))
+        line_of(
+            &PacketRepr {
+                prefix: Some(b"t".to_vec()),
+                indev: Some(2),
+                hwlen: Some(14),
+                hwheader: Some(ETH_HEADER.to_vec()),
+                payload: Some(payload.to_vec()),
+                ..repr(2, 5, 0x0800, 1)
+            }
+            .to_bytes(),
+        )
     }
 
     const HEAD4: &str = "Nov 28 04:35:06 golden t IN=eth0 OUT= \
@@ -890,16 +902,14 @@ mod tests {
     }
 
     fn ipv6_in(payload: &[u8]) -> String {
-        line_of(&body(
-            10,
-            6,
-            0x86dd,
-            1,
-            &[
-                (PacketAttr::IfindexIndev, &1u32.to_be_bytes()),
-                (PacketAttr::Payload, payload),
-            ],
-        ))
+        line_of(
+            &PacketRepr {
+                indev: Some(1),
+                payload: Some(payload.to_vec()),
+                ..repr(10, 6, 0x86dd, 1)
+            }
+            .to_bytes(),
+        )
     }
 
     #[test]
@@ -1022,16 +1032,14 @@ mod tests {
 
     #[test]
     fn meta_mode_has_no_network_part() {
-        let line = line_of(&body(
-            2,
-            5,
-            0x0800,
-            1,
-            &[
-                (PacketAttr::Prefix, b"meta\0"),
-                (PacketAttr::IfindexIndev, &1u32.to_be_bytes()),
-            ],
-        ));
+        let line = line_of(
+            &PacketRepr {
+                prefix: Some(b"meta".to_vec()),
+                indev: Some(1),
+                ..repr(2, 5, 0x0800, 1)
+            }
+            .to_bytes(),
+        );
         assert_eq!(
             line,
             "Nov 28 04:35:06 golden meta IN=lo OUT= MAC= MARK=0x0 GROUP=5 \n"
@@ -1041,11 +1049,14 @@ mod tests {
     #[test]
     fn prefix_empty_absent_and_with_a_space() {
         let with_prefix = |prefix: Option<&[u8]>| {
-            let mut attrs: Vec<(PacketAttr, &[u8])> = vec![(PacketAttr::Mark, &[0, 0, 1, 0])];
-            if let Some(prefix) = prefix {
-                attrs.push((PacketAttr::Prefix, prefix));
-            }
-            line_of(&body(2, 5, 0x0800, 3, &attrs))
+            line_of(
+                &PacketRepr {
+                    prefix: prefix.map(<[u8]>::to_vec),
+                    mark: Some(0x100),
+                    ..repr(2, 5, 0x0800, 3)
+                }
+                .to_bytes(),
+            )
         };
         assert_eq!(
             with_prefix(None),
@@ -1053,63 +1064,66 @@ mod tests {
         );
         // nft "log group N" without prefix sends "": two spaces, as ulogd2 writes.
         assert_eq!(
-            with_prefix(Some(b"\0")),
+            with_prefix(Some(b"")),
             "Nov 28 04:35:06 golden  IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
         );
         assert_eq!(
-            with_prefix(Some(b"mark \0")),
+            with_prefix(Some(b"mark ")),
             "Nov 28 04:35:06 golden mark  IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
         );
         // A control character cannot break the line.
         assert_eq!(
-            with_prefix(Some(b"a\nb\0")),
+            with_prefix(Some(b"a\nb")),
             "Nov 28 04:35:06 golden a\\x0ab IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
         );
     }
 
     #[test]
     fn literal_backslash_escape_in_prefix_differs_from_a_control_character() {
-        let with_prefix =
-            |prefix: &[u8]| line_of(&body(2, 5, 0x0800, 3, &[(PacketAttr::Prefix, prefix)]));
-        let newline = with_prefix(b"a\nb\0");
-        let literal = with_prefix(b"a\\x0ab\0");
+        let with_prefix = |prefix: &[u8]| {
+            line_of(
+                &PacketRepr {
+                    prefix: Some(prefix.to_vec()),
+                    ..repr(2, 5, 0x0800, 3)
+                }
+                .to_bytes(),
+            )
+        };
+        let newline = with_prefix(b"a\nb");
+        let literal = with_prefix(b"a\\x0ab");
         assert_ne!(newline, literal, "a newline and the text \\x0a print alike");
         assert_eq!(
             literal,
             "Nov 28 04:35:06 golden a\\\\x0ab IN= OUT= MAC= MARK=0x0 GROUP=5 \n"
         );
         assert_eq!(
-            with_prefix(b"\\\\\0"),
+            with_prefix(b"\\\\"),
             "Nov 28 04:35:06 golden \\\\\\\\ IN= OUT= MAC= MARK=0x0 GROUP=5 \n"
         );
     }
 
     #[test]
     fn unnamed_interface_is_if_and_its_index_never_a_bare_number() {
-        let line = line_of(&body(
-            2,
-            5,
-            0x0800,
-            2,
-            &[
-                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
-                (PacketAttr::IfindexOutdev, &77u32.to_be_bytes()),
-                (PacketAttr::Uid, &1000u32.to_be_bytes()),
-                (PacketAttr::Gid, &100u32.to_be_bytes()),
-            ],
-        ));
+        let line = line_of(
+            &PacketRepr {
+                indev: Some(2),
+                outdev: Some(77),
+                uid: Some(1000),
+                gid: Some(100),
+                ..repr(2, 5, 0x0800, 2)
+            }
+            .to_bytes(),
+        );
         assert_eq!(
             line,
             "Nov 28 04:35:06 golden IN=eth0 OUT=if:77 MAC= UID=1000 GID=100 MARK=0x0 GROUP=5 \n"
         );
         // The numeric resolver the CLI passes for -n.
-        let body = body(
-            2,
-            5,
-            0x0800,
-            2,
-            &[(PacketAttr::IfindexIndev, &2u32.to_be_bytes())],
-        );
+        let body = PacketRepr {
+            indev: Some(2),
+            ..repr(2, 5, 0x0800, 2)
+        }
+        .to_bytes();
         let packet = Packet::parse(&body).unwrap();
         let mut out = Vec::new();
         TextFormat::new()
@@ -1133,26 +1147,24 @@ mod tests {
             .udp(1000, 2000)
             .write(&mut payload, b"x")
             .unwrap();
-        let mut vlan = Vec::new();
-        emit(&mut vlan, 1, &0x8100u16.to_be_bytes());
-        emit(&mut vlan, 2, &0x2064u16.to_be_bytes());
         // Bridge family, FORWARD: INDEV/OUTDEV are the bridge, PHYS* the ports.
-        let line = line_of(&body(
-            7,
-            9,
-            0x0800,
-            2,
-            &[
-                (PacketAttr::IfindexIndev, &3u32.to_be_bytes()),
-                (PacketAttr::IfindexOutdev, &3u32.to_be_bytes()),
-                (PacketAttr::IfindexPhysindev, &2u32.to_be_bytes()),
-                (PacketAttr::IfindexPhysoutdev, &4u32.to_be_bytes()),
-                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
-                (PacketAttr::Hwheader, &ETH_HEADER),
-                (PacketAttr::Vlan, &vlan),
-                (PacketAttr::Payload, &payload),
-            ],
-        ));
+        let line = line_of(
+            &PacketRepr {
+                indev: Some(3),
+                outdev: Some(3),
+                physindev: Some(2),
+                physoutdev: Some(4),
+                hwlen: Some(14),
+                hwheader: Some(ETH_HEADER.to_vec()),
+                vlan: Some(Vlan {
+                    proto: 0x8100,
+                    tci: 0x2064,
+                }),
+                payload: Some(payload.clone()),
+                ..repr(7, 9, 0x0800, 2)
+            }
+            .to_bytes(),
+        );
         assert_eq!(
             line,
             "Nov 28 04:35:06 golden IN=br0 OUT=br0 PHYSIN=eth0 PHYSOUT=veth1 \
@@ -1161,23 +1173,27 @@ mod tests {
              MARK=0x0 GROUP=9 \n"
         );
         // A port equal to IN is not repeated (nf_log_syslog.c); another EtherType is a number.
-        let line = line_of(&body(
-            7,
-            9,
-            0x88cc,
-            0,
-            &[
-                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
-                (PacketAttr::IfindexPhysindev, &2u32.to_be_bytes()),
-                (PacketAttr::Payload, b"lldp"),
-            ],
-        ));
+        let line = line_of(
+            &PacketRepr {
+                indev: Some(2),
+                physindev: Some(2),
+                payload: Some(b"lldp".to_vec()),
+                ..repr(7, 9, 0x88cc, 0)
+            }
+            .to_bytes(),
+        );
         assert_eq!(
             line,
             "Nov 28 04:35:06 golden IN=eth0 OUT= MAC= PROTO=35020 MARK=0x0 GROUP=9 \n"
         );
         // Netdev alike.
-        let line = line_of(&body(5, 9, 0x0800, 0, &[(PacketAttr::Payload, &payload)]));
+        let line = line_of(
+            &PacketRepr {
+                payload: Some(payload),
+                ..repr(5, 9, 0x0800, 0)
+            }
+            .to_bytes(),
+        );
         assert!(
             line.contains(" MAC= SRC=192.0.2.1 DST=198.51.100.7 LEN=29 "),
             "{line}"
@@ -1202,16 +1218,14 @@ mod tests {
     #[test]
     fn arp_request_and_reply() {
         let arp_line = |payload: &[u8]| {
-            line_of(&body(
-                3,
-                4,
-                0x0806,
-                0,
-                &[
-                    (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
-                    (PacketAttr::Payload, payload),
-                ],
-            ))
+            line_of(
+                &PacketRepr {
+                    indev: Some(2),
+                    payload: Some(payload.to_vec()),
+                    ..repr(3, 4, 0x0806, 0)
+                }
+                .to_bytes(),
+            )
         };
         assert_eq!(
             arp_line(&arp(ArpOperation::REQUEST)),
@@ -1227,7 +1241,13 @@ mod tests {
         assert!(arp_line(&request[..10]).contains(" MAC= PROTO=ARP REQUEST INCOMPLETE MARK="));
         assert!(arp_line(&request[..5]).contains(" MAC= PROTO=ARP INCOMPLETE MARK="));
         // In the bridge family, by EtherType.
-        let line = line_of(&body(7, 4, 0x0806, 0, &[(PacketAttr::Payload, &request)]));
+        let line = line_of(
+            &PacketRepr {
+                payload: Some(request),
+                ..repr(7, 4, 0x0806, 0)
+            }
+            .to_bytes(),
+        );
         assert!(line.contains(" MAC= SRC=192.0.2.1 DST=192.0.2.7 PROTO=ARP REQUEST MARK="));
     }
 
@@ -1238,16 +1258,14 @@ mod tests {
         let mut frame = [[0xff; 6], [2, 0, 0, 0, 0, 1]].concat();
         frame.extend_from_slice(&[0x08, 0x06]);
         frame.extend_from_slice(&arp(ArpOperation::REQUEST));
-        let line = line_of(&body(
-            3,
-            4,
-            0x0806,
-            1,
-            &[
-                (PacketAttr::IfindexOutdev, &2u32.to_be_bytes()),
-                (PacketAttr::Payload, &frame),
-            ],
-        ));
+        let line = line_of(
+            &PacketRepr {
+                outdev: Some(2),
+                payload: Some(frame),
+                ..repr(3, 4, 0x0806, 1)
+            }
+            .to_bytes(),
+        );
         assert_eq!(
             line,
             "Nov 28 04:35:06 golden IN= OUT=eth0 MAC= SRC=192.0.2.1 DST=192.0.2.7 PROTO=ARP REQUEST MARK=0x0 GROUP=4 \n"
@@ -1279,9 +1297,11 @@ mod tests {
 
     #[test]
     fn time_is_the_kernel_timestamp_in_the_zone_given() {
-        let mut stamp = (GOLDEN_SEC + 86_400 * 3).to_be_bytes().to_vec();
-        stamp.extend_from_slice(&5u64.to_be_bytes());
-        let input = body(2, 5, 0x0800, 1, &[(PacketAttr::Timestamp, &stamp)]);
+        let input = PacketRepr {
+            timestamp: Some((GOLDEN_SEC + 86_400 * 3, 5)),
+            ..repr(2, 5, 0x0800, 1)
+        }
+        .to_bytes();
         let packet = Packet::parse(&input).unwrap();
         let mut out = Vec::new();
         TextFormat::new()
@@ -1292,7 +1312,7 @@ mod tests {
         assert_eq!(out, b"Nov 30 23:35:06 h IN= OUT= MAC= MARK=0x0 GROUP=5 \n");
         // The day is padded with a space, as ctime() does.
         let mut out = Vec::new();
-        let output = body(2, 5, 0x0800, 3, &[]);
+        let output = repr(2, 5, 0x0800, 3).to_bytes();
         TextFormat::new()
             .hostname("h")
             .time_zone(TimeZone::Utc)
@@ -1321,7 +1341,11 @@ mod tests {
             .udp(1, 2)
             .write(&mut payload, b"data")
             .unwrap();
-        let body = body(2, 5, 0x0800, 1, &[(PacketAttr::Payload, &payload)]);
+        let body = PacketRepr {
+            payload: Some(payload),
+            ..repr(2, 5, 0x0800, 1)
+        }
+        .to_bytes();
         let packet = Packet::parse(&body).unwrap();
         let mut format = TextFormat::new().time_zone(TimeZone::Utc);
         let mut out = Vec::new();
@@ -1393,7 +1417,8 @@ mod tests {
             let index = (next(&mut state) % 6) as u32;
             let index = index.to_be_bytes();
             attrs.push((PacketAttr::IfindexPhysindev, &index));
-            let body = body(family, 1, hw_protocol, (round % 7) as u8, &attrs);
+            // Raw, not `PacketRepr`: the random prefix goes without the kernel's NUL.
+            let body = raw_body(family, 1, hw_protocol, (round % 7) as u8, &attrs);
             let packet = Packet::parse(&body).unwrap();
             let mut out = Vec::new();
             format
