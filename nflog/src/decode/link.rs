@@ -401,7 +401,7 @@ mod tests {
     use super::*;
     use crate::decode::{decode, Cut, Decoded, Network, Transport};
     use crate::wire::attr::{align4, emit, NLA_F_NESTED, NLA_HDRLEN};
-    use crate::wire::packet::NFGENMSG_LEN;
+    use crate::wire::packet::{PacketRepr, NFGENMSG_LEN};
 
     /// Converts a record written by a little-endian host to this host's byte order: the
     /// attribute headers are swapped (values are big-endian on every host), one level deep;
@@ -426,8 +426,22 @@ mod tests {
         }
     }
 
-    /// Builds a packet message body: nfgenmsg then the given attributes (host order).
-    fn body(family: Family, hw_protocol: u16, hook: u8, attrs: &[(u16, &[u8])]) -> Vec<u8> {
+    /// A packet of `family` logged to group 7 at `hook`, with no attribute but
+    /// NFULA_PACKET_HDR: tests add theirs with `..repr(...)`.
+    fn repr(family: Family, hw_protocol: u16, hook: u8) -> PacketRepr {
+        PacketRepr {
+            family,
+            group: 7,
+            hw_protocol,
+            hook,
+            ..PacketRepr::default()
+        }
+    }
+
+    /// A packet message body laid out by hand: nfgenmsg then the given attributes (host
+    /// order, values as given). Only for what `PacketRepr` does not write: a VLAN nest of
+    /// any bytes.
+    fn raw_body(family: Family, hw_protocol: u16, hook: u8, attrs: &[(u16, &[u8])]) -> Vec<u8> {
         let mut out = vec![family.number(), 0, 0, 7];
         let mut hdr = hw_protocol.to_be_bytes().to_vec();
         hdr.extend_from_slice(&[hook, 0]);
@@ -435,14 +449,6 @@ mod tests {
         for (kind, value) in attrs {
             emit(&mut out, *kind, value);
         }
-        out
-    }
-
-    /// `NFULA_VLAN`'s value: TCI then PROTO, in the kernel's order.
-    fn vlan_value(proto: u16, tci: u16) -> Vec<u8> {
-        let mut out = Vec::new();
-        emit(&mut out, 2, &tci.to_be_bytes());
-        emit(&mut out, 1, &proto.to_be_bytes());
         out
     }
 
@@ -659,12 +665,12 @@ mod tests {
         let mut l2hdr = [MAC_B, MAC_A].concat();
         l2hdr.extend_from_slice(&[0x08, 0x00]);
         let payload = [&l2hdr[..], ip].concat();
-        let record = body(
-            Family::Netdev,
-            0x0800,
-            1,
-            &[(NFULA_L2HDR, &l2hdr), (NFULA_PAYLOAD, &payload)],
-        );
+        let record = PacketRepr {
+            l2hdr: Some(l2hdr.to_vec()),
+            payload: Some(payload.to_vec()),
+            ..repr(Family::Netdev, 0x0800, 1)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         let link = decode_link(&packet).unwrap();
         assert_eq!(link.protocol, Some(0x0800));
@@ -673,12 +679,12 @@ mod tests {
         assert_udp_a_to_b(&decode(&packet));
 
         // Cut by the copy range inside the link header: no network layer at all.
-        let record = body(
-            Family::Netdev,
-            0x0800,
-            1,
-            &[(NFULA_L2HDR, &l2hdr), (NFULA_PAYLOAD, &payload[..10])],
-        );
+        let record = PacketRepr {
+            l2hdr: Some(l2hdr.to_vec()),
+            payload: Some(payload[..10].to_vec()),
+            ..repr(Family::Netdev, 0x0800, 1)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         assert_eq!(decode(&packet).cut, Some(Cut::Network));
         assert_eq!(decode(&packet).network, None);
@@ -689,12 +695,12 @@ mod tests {
         let mut l2hdr = [MAC_B, MAC_A].concat();
         l2hdr.extend_from_slice(&TPID_8021Q.to_be_bytes());
         // The TCI would be in the payload, which is cut after 2 bytes.
-        let record = body(
-            Family::Bridge,
-            TPID_8021Q,
-            2,
-            &[(NFULA_L2HDR, &l2hdr), (NFULA_PAYLOAD, &[0xa0, 0x2a])],
-        );
+        let record = PacketRepr {
+            l2hdr: Some(l2hdr.to_vec()),
+            payload: Some([0xa0, 0x2a].to_vec()),
+            ..repr(Family::Bridge, TPID_8021Q, 2)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         let link = decode_link(&packet).unwrap();
         assert!(link.in_band.is_empty());
@@ -710,7 +716,11 @@ mod tests {
         );
 
         // Meta mode: no payload, so the tag's TCI is unknown, and nothing to decode.
-        let record = body(Family::Bridge, TPID_8021Q, 2, &[(NFULA_L2HDR, &l2hdr)]);
+        let record = PacketRepr {
+            l2hdr: Some(l2hdr.to_vec()),
+            ..repr(Family::Bridge, TPID_8021Q, 2)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         assert_eq!(decode_link(&packet).unwrap().protocol, None);
         assert_eq!(decode(&packet), Decoded::default());
@@ -720,12 +730,12 @@ mod tests {
         for _ in 0..=MAX_IN_BAND_TAGS {
             payload.extend_from_slice(&[0xa0, 0x2a, 0x81, 0x00]);
         }
-        let record = body(
-            Family::Bridge,
-            TPID_8021Q,
-            2,
-            &[(NFULA_L2HDR, &l2hdr), (NFULA_PAYLOAD, &payload)],
-        );
+        let record = PacketRepr {
+            l2hdr: Some(l2hdr.to_vec()),
+            payload: Some(payload.to_vec()),
+            ..repr(Family::Bridge, TPID_8021Q, 2)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         let link = decode_link(&packet).unwrap();
         assert_eq!(link.in_band.len(), MAX_IN_BAND_TAGS);
@@ -741,15 +751,12 @@ mod tests {
         let captured = Packet::parse(&captured).unwrap();
         let mut l2hdr = [MAC_B, MAC_A].concat();
         l2hdr.extend_from_slice(&[0x88, 0xa8, 0x70, 0x64, 0x08, 0x00]);
-        let record = body(
-            Family::Netdev,
-            0x0800,
-            0,
-            &[
-                (NFULA_L2HDR, &l2hdr),
-                (NFULA_PAYLOAD, captured.payload().unwrap()),
-            ],
-        );
+        let record = PacketRepr {
+            l2hdr: Some(l2hdr.to_vec()),
+            payload: Some(captured.payload().unwrap().to_vec()),
+            ..repr(Family::Netdev, 0x0800, 0)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         let link = decode_link(&packet).unwrap();
         assert_eq!(link.ethernet.ethertype, TPID_8021AD);
@@ -765,13 +772,13 @@ mod tests {
         // An ipv4 INPUT packet from an Ethernet device: HWTYPE 1 and HWHEADER, no L2HDR.
         let mut hwheader = [MAC_B, MAC_A].concat();
         hwheader.extend_from_slice(&[0x08, 0x00]);
-        let ether = 1u16.to_be_bytes();
-        let record = body(
-            Family::Ipv4,
-            0x0800,
-            1,
-            &[(NFULA_HWTYPE, &ether), (NFULA_HWHEADER, &hwheader)],
-        );
+        let ether = 1u16;
+        let record = PacketRepr {
+            hwtype: Some(ether),
+            hwheader: Some(hwheader.to_vec()),
+            ..repr(Family::Ipv4, 0x0800, 1)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         let link = decode_link(&packet).unwrap();
         assert_eq!(link.header, LinkHeader::Hwheader);
@@ -787,26 +794,30 @@ mod tests {
         assert_eq!(link.outer_tag(), None);
 
         // Another hardware type (ARPHRD_IPGRE, 778): not read as Ethernet.
-        let gre = 778u16.to_be_bytes();
-        let record = body(
-            Family::Ipv4,
-            0x0800,
-            1,
-            &[(NFULA_HWTYPE, &gre), (NFULA_HWHEADER, &hwheader)],
-        );
+        let gre = 778u16;
+        let record = PacketRepr {
+            hwtype: Some(gre),
+            hwheader: Some(hwheader.to_vec()),
+            ..repr(Family::Ipv4, 0x0800, 1)
+        }
+        .to_bytes();
         assert_eq!(decode_link(&Packet::parse(&record).unwrap()), None);
         // No hardware type: a lone HWHEADER is not trusted, nor a short one.
-        let record = body(Family::Ipv4, 0x0800, 1, &[(NFULA_HWHEADER, &hwheader)]);
+        let record = PacketRepr {
+            hwheader: Some(hwheader.to_vec()),
+            ..repr(Family::Ipv4, 0x0800, 1)
+        }
+        .to_bytes();
         assert_eq!(decode_link(&Packet::parse(&record).unwrap()), None);
-        let record = body(
-            Family::Ipv4,
-            0x0800,
-            1,
-            &[(NFULA_HWTYPE, &ether), (NFULA_HWHEADER, &hwheader[..13])],
-        );
+        let record = PacketRepr {
+            hwtype: Some(ether),
+            hwheader: Some(hwheader[..13].to_vec()),
+            ..repr(Family::Ipv4, 0x0800, 1)
+        }
+        .to_bytes();
         assert_eq!(decode_link(&Packet::parse(&record).unwrap()), None);
         // Nothing at all (a packet logged at OUTPUT).
-        let record = body(Family::Ipv4, 0x0800, 3, &[]);
+        let record = repr(Family::Ipv4, 0x0800, 3).to_bytes();
         assert_eq!(decode_link(&Packet::parse(&record).unwrap()), None);
     }
 
@@ -814,13 +825,16 @@ mod tests {
     fn out_of_band_tag_split() {
         let mut l2hdr = [MAC_B, MAC_A].concat();
         l2hdr.extend_from_slice(&[0x86, 0xdd]);
-        let vlan = vlan_value(TPID_8021Q, 0xf001); // priority 7, DEI 1, id 1
-        let record = body(
-            Family::Netdev,
-            0x86dd,
-            0,
-            &[(NFULA_VLAN, &vlan), (NFULA_L2HDR, &l2hdr)],
-        );
+        let vlan = Vlan {
+            proto: TPID_8021Q,
+            tci: 0xf001,
+        }; // priority 7, DEI 1, id 1
+        let record = PacketRepr {
+            vlan: Some(vlan),
+            l2hdr: Some(l2hdr.to_vec()),
+            ..repr(Family::Netdev, 0x86dd, 0)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         let link = decode_link(&packet).unwrap();
         assert_eq!(
@@ -842,12 +856,11 @@ mod tests {
         // Bridge FORWARD of an untagged frame: the payload as it is, with hw_protocol.
         let captured = host_order(&BRIDGE_FORWARD_VLAN);
         let captured = Packet::parse(&captured).unwrap();
-        let record = body(
-            Family::Bridge,
-            0x0800,
-            2,
-            &[(NFULA_PAYLOAD, captured.payload().unwrap())],
-        );
+        let record = PacketRepr {
+            payload: Some(captured.payload().unwrap().to_vec()),
+            ..repr(Family::Bridge, 0x0800, 2)
+        }
+        .to_bytes();
         let packet = Packet::parse(&record).unwrap();
         assert_eq!(decode_link(&packet), None);
         assert_udp_a_to_b(&decode(&packet));
@@ -871,15 +884,12 @@ mod tests {
             for hook in 0..5 {
                 for l2 in 0..=l2hdr.len() {
                     for cut in 0..=payload.len() {
-                        let record = body(
-                            family,
-                            TPID_8021Q,
-                            hook,
-                            &[
-                                (NFULA_L2HDR, &l2hdr[..l2]),
-                                (NFULA_PAYLOAD, &payload[..cut]),
-                            ],
-                        );
+                        let record = PacketRepr {
+                            l2hdr: Some(l2hdr[..l2].to_vec()),
+                            payload: Some(payload[..cut].to_vec()),
+                            ..repr(family, TPID_8021Q, hook)
+                        }
+                        .to_bytes();
                         let packet = Packet::parse(&record).unwrap();
                         let link = decode_link(&packet);
                         assert_eq!(link.is_some(), l2 >= ETHERNET_HEADER_LEN);
@@ -907,7 +917,13 @@ mod tests {
             payload_start(Family::Arp, Hook::ArpIn),
             PayloadStart::Network
         );
-        let arp_out = |payload: &[u8]| body(Family::Arp, 0x0806, 1, &[(NFULA_PAYLOAD, payload)]);
+        let arp_out = |payload: &[u8]| {
+            PacketRepr {
+                payload: Some(payload.to_vec()),
+                ..repr(Family::Arp, 0x0806, 1)
+            }
+            .to_bytes()
+        };
 
         let record = arp_out(&ARP_OUTPUT_FRAME);
         let packet = Packet::parse(&record).unwrap();
@@ -936,12 +952,11 @@ mod tests {
         assert_eq!(decoded.cut, None);
 
         // The same ARP packet at the input hook starts at the ARP header.
-        let record = body(
-            Family::Arp,
-            0x0806,
-            0,
-            &[(NFULA_PAYLOAD, &ARP_OUTPUT_FRAME[14..])],
-        );
+        let record = PacketRepr {
+            payload: Some(ARP_OUTPUT_FRAME[14..].to_vec()),
+            ..repr(Family::Arp, 0x0806, 0)
+        }
+        .to_bytes();
         assert_eq!(decode(&Packet::parse(&record).unwrap()), decoded);
 
         // A tag written into the frame (a VLAN device without offload) is skipped.
@@ -1017,7 +1032,8 @@ mod tests {
             .into_iter()
             .filter_map(|(kind, value)| Some((kind, value?)))
             .collect();
-            let record = body(Family::from_number(family), hw_protocol, hook, &attrs);
+            // Raw, not `PacketRepr`: the VLAN value is any bytes, a malformed nest included.
+            let record = raw_body(Family::from_number(family), hw_protocol, hook, &attrs);
             // The parser rejects a malformed VLAN nest: nothing to decode then.
             let Ok(packet) = Packet::parse(&record) else {
                 return Ok(());
