@@ -31,6 +31,10 @@ impl ResolveInterface for InterfaceNames {
     fn interface_name(&mut self, index: u32) -> Option<&str> {
         InterfaceNames::interface_name(self, index)
     }
+
+    fn interface_name_bytes(&mut self, index: u32) -> Option<&[u8]> {
+        InterfaceNames::interface_name_bytes(self, index)
+    }
 }
 
 /// A piece of an interface as the text and JSON formats show it (see [`interface_pieces`]).

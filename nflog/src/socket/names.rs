@@ -15,11 +15,14 @@ use super::{sys, Socket};
 use crate::error::Error;
 use crate::wire::attr::Attributes;
 use crate::wire::netlink::Messages;
+use crate::wire::{emit_header, NLMSG_HDRLEN, NLM_F_REQUEST};
 
 /// `RTM_NEWLINK` (rtnetlink.h): a link was created or changed, renames included.
 const RTM_NEWLINK: u16 = 16;
 /// `RTM_DELLINK`: a link was deleted.
 const RTM_DELLINK: u16 = 17;
+/// `RTM_GETLINK`: asks for a link.
+const RTM_GETLINK: u16 = 18;
 /// `IFLA_IFNAME`: the link's name, NUL-terminated.
 const IFLA_IFNAME: u16 = 3;
 /// The size of `struct ifinfomsg`, which comes before a link message's attributes.
@@ -37,7 +40,9 @@ const NOTIFICATION_BUFFER: usize = 32 * 1024;
 /// lost (the kernel reports ENOBUFS) the cache is emptied and names are asked again.
 pub struct InterfaceNames {
     route: OwnedFd,
-    cache: HashMap<u32, String>,
+    /// Names as the kernel stores them: any bytes but `/`, `:`, NUL and white space, not
+    /// necessarily UTF-8.
+    cache: HashMap<u32, Vec<u8>>,
     buffer: Vec<u8>,
 }
 
@@ -101,7 +106,7 @@ impl core::fmt::Debug for InterfaceNames {
 }
 
 /// Updates `cache` from one datagram of link notifications.
-fn apply(cache: &mut HashMap<u32, String>, datagram: &[u8]) {
+fn apply(cache: &mut HashMap<u32, Vec<u8>>, datagram: &[u8]) {
     for message in Messages::new(datagram) {
         let Ok(message) = message else {
             // The rest of the datagram cannot be walked: forget what it may have changed.
@@ -135,28 +140,59 @@ fn apply(cache: &mut HashMap<u32, String>, datagram: &[u8]) {
     }
 }
 
-/// The `IFLA_IFNAME` of a link message's attributes, if it is there and UTF-8.
-fn link_name(attributes: &[u8]) -> Option<String> {
+/// The `IFLA_IFNAME` of a link message's attributes, if it is there: the name's bytes.
+fn link_name(attributes: &[u8]) -> Option<Vec<u8>> {
     let attr = Attributes::new(attributes)
         .map_while(Result::ok)
         .find(|a| a.kind() == IFLA_IFNAME)?;
     let value = attr.value();
     let name = value.split(|b| *b == 0).next().unwrap_or(value);
-    String::from_utf8(name.to_vec()).ok()
+    Some(name.to_vec())
 }
 
 // The formats name interfaces through their trait, `ResolveInterface`, implemented for this
 // type in `format/`: the socket layer does not know the formats above it.
 impl InterfaceNames {
-    /// The name of interface `index` as it is now, if it exists.
+    /// The name of interface `index` as it is now, if it exists and is UTF-8.
     pub fn interface_name(&mut self, index: u32) -> Option<&str> {
+        self.interface_name_bytes(index)
+            .and_then(|name| core::str::from_utf8(name).ok())
+    }
+
+    /// The name of interface `index` as it is now, if it exists, as the kernel stores it:
+    /// bytes that need not be UTF-8 (the kernel refuses only `/`, `:` and white space).
+    pub fn interface_name_bytes(&mut self, index: u32) -> Option<&[u8]> {
         self.follow_notifications();
         // Only names found are cached: a miss may be an interface created since, so it is
         // asked again next time.
         if !self.cache.contains_key(&index) {
-            let name = rustix::net::netdevice::index_to_name(&self.route, index).ok()?;
-            self.cache.insert(index, name);
+            match rustix::net::netdevice::index_to_name(&self.route, index) {
+                Ok(name) => {
+                    self.cache.insert(index, name.into_bytes());
+                }
+                // rustix refuses a name that is not UTF-8: ask rtnetlink for the link, whose
+                // answer, an RTM_NEWLINK, is read like a notification.
+                Err(rustix::io::Errno::ILSEQ) => {
+                    self.ask_link(index);
+                    self.follow_notifications();
+                }
+                Err(_) => return None,
+            }
         }
-        self.cache.get(&index).map(String::as_str)
+        self.cache.get(&index).map(Vec::as_slice)
+    }
+
+    /// Sends `RTM_GETLINK` for link `index`. rtnetlink answers in the sending thread, so
+    /// the answer is waiting on the socket when this returns; a failed send leaves the name
+    /// unknown.
+    fn ask_link(&self, index: u32) {
+        const LEN: usize = NLMSG_HDRLEN + IFINFOMSG_LEN;
+        let mut request = Vec::with_capacity(LEN);
+        emit_header(&mut request, LEN as u32, RTM_GETLINK, NLM_F_REQUEST, 0);
+        // struct ifinfomsg: family AF_UNSPEC, pad, type, then the index, flags and change.
+        request.extend_from_slice(&[0; 4]);
+        request.extend_from_slice(&index.to_ne_bytes());
+        request.extend_from_slice(&[0; 8]);
+        let _ = rustix::net::send(&self.route, &request, rustix::net::SendFlags::empty());
     }
 }
