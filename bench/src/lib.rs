@@ -3,8 +3,9 @@
 //! and what a typical consumer reads of each packet.
 //!
 //! The programs are `burst` (`src/bin/burst.rs`) and `multi_group`
-//! (`src/bin/multi_group.rs`); docs/benchmarks.md says how to run them and what they
-//! measured.
+//! (`src/bin/multi_group.rs`), and `parse_count` (`src/bin/parse_count.rs`), a bare
+//! `Packet::parse` loop for cachegrind that uses none of this module; docs/benchmarks.md
+//! says how to run them and what they measured.
 #![allow(unsafe_code)]
 
 use std::net::UdpSocket;

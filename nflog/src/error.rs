@@ -39,6 +39,10 @@ impl fmt::Display for Header {
 /// Every variant says where and by how much: which header or attribute, and the lengths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+// Perf: `repr(u8)` gives the enum a tag byte of its own. Without it the compiler hides the
+// variant in the capacity of `Conntrack`'s `Vec`, and every `?` on `Packet::parse`'s path
+// compares and rebuilds 64-bit niche values (docs/benchmarks.md, "Code shaped for speed").
+#[repr(u8)]
 pub enum ParseError {
     /// Fewer bytes than a fixed-size header needs.
     Truncated {
@@ -530,6 +534,26 @@ impl From<Error> for io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The variant must sit in a tag of its own, not in a niche of a field: with `what:
+    // Header` the enum shrank to `Conntrack`'s fields (a `Vec` and a `Box`) and the compiler
+    // moved the variant into the `Vec`'s capacity, which cost `Packet::parse` 70 more
+    // instructions per packet (docs/benchmarks.md, "Code shaped for speed").
+    #[test]
+    fn parse_error_variant_is_a_tag_not_a_vec_capacity_niche() {
+        let conntrack_fields = std::mem::size_of::<(Vec<u16>, Box<ParseError>)>();
+        assert!(
+            std::mem::size_of::<ParseError>() > conntrack_fields,
+            "ParseError is {} bytes, no more than Conntrack's fields ({conntrack_fields}): \
+             its variant is niche-encoded",
+            std::mem::size_of::<ParseError>()
+        );
+        // `Result<(), ParseError>` (`check_value`'s) still fits in the tag's spare values.
+        assert_eq!(
+            std::mem::size_of::<Result<(), ParseError>>(),
+            std::mem::size_of::<ParseError>()
+        );
+    }
 
     #[test]
     fn parse_errors_name_the_attribute_and_lengths() {
