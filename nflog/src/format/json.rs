@@ -703,7 +703,9 @@ mod tests {
     use super::*;
     use crate::format::Numeric;
     use crate::wire::attr::emit;
+    use crate::wire::family::Family;
     use crate::wire::kind::PacketAttr;
+    use crate::wire::packet::PacketRepr;
 
     /// Names index 1 "lo" and index 2 "eth0", nothing else.
     struct Names;
@@ -725,8 +727,21 @@ mod tests {
 
     const TS: &str = "2023-11-14T22:13:20.123456";
 
-    /// A packet message body: nfgenmsg (family, version 0, group 7) then attributes.
-    fn body(family: u8, attrs: &[(PacketAttr, &[u8])]) -> Vec<u8> {
+    /// A packet of the family numbered `family`, logged to group 7 at `hook`, with no
+    /// attribute but NFULA_PACKET_HDR: tests add theirs with `..repr(...)`.
+    fn repr(family: u8, hw_protocol: u16, hook: u8) -> PacketRepr {
+        PacketRepr {
+            family: Family::from_number(family),
+            group: 7,
+            hw_protocol,
+            hook,
+            ..PacketRepr::default()
+        }
+    }
+
+    /// A packet message body laid out by hand: nfgenmsg (family, version 0, group 7) then
+    /// attributes, values as given. Only for what `PacketRepr` does not write.
+    fn raw_body(family: u8, attrs: &[(PacketAttr, &[u8])]) -> Vec<u8> {
         let mut out = vec![family, 0, 0, 7];
         for (kind, value) in attrs {
             emit(&mut out, *kind as u16, value);
@@ -806,17 +821,15 @@ mod tests {
             .write(&mut ip, b"data")
             .unwrap();
         let csum = u16::from_be_bytes([ip[36], ip[37]]);
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 2)),
-                (PacketAttr::Mark, &42u32.to_be_bytes()),
-                (PacketAttr::Prefix, b"fwd\0"),
-                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
-                (PacketAttr::IfindexOutdev, &1u32.to_be_bytes()),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            mark: Some(42),
+            prefix: Some(b"fwd".to_vec()),
+            indev: Some(2),
+            outdev: Some(1),
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 2)
+        }
+        .to_bytes();
         let text = line(&b);
         let tcp = format!(
             "\"src_port\": 40001, \"dest_port\": 443, \"tcp.seq\": 3735928559, \
@@ -846,13 +859,11 @@ mod tests {
             .syn()
             .write(&mut ip, &[])
             .unwrap();
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 3)),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 3)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(text.contains("\"tcp.urg\": 0, \"tcp.ack\": 0"), "{text}");
         assert!(!text.contains("tcp.urgp"), "{text}");
@@ -865,13 +876,11 @@ mod tests {
         let mut ip = udp4(b"x");
         ip[6] = 0xc0;
         ip[7] = 0;
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         let ip_csum = u16::from_be_bytes([ip[10], ip[11]]);
         let udp_csum = u16::from_be_bytes([ip[26], ip[27]]);
@@ -897,13 +906,11 @@ mod tests {
             .write(&mut ip, b"pingdata")
             .unwrap();
         let wire = [ip[22], ip[23]];
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 3)),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 3)
+        }
+        .to_bytes();
         let text = line(&b);
         let csum = u16::from_le_bytes(wire);
         assert!(
@@ -922,13 +929,11 @@ mod tests {
             .icmpv4_raw(3, 4, [0, 0, 0x05, 0xdc])
             .write(&mut ip, &[0; 28])
             .unwrap();
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 0)),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 0)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -949,14 +954,12 @@ mod tests {
             .write(&mut ip, b"ping6")
             .unwrap();
         let wire = [ip[42], ip[43]];
-        let b = body(
-            10,
-            &[
-                (PacketAttr::PacketHdr, &header(0x86dd, 1)),
-                (PacketAttr::IfindexIndev, &1u32.to_be_bytes()),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            indev: Some(1),
+            payload: Some(ip.to_vec()),
+            ..repr(10, 0x86dd, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         let csum = u16::from_le_bytes(wire);
         assert!(
@@ -992,13 +995,11 @@ mod tests {
     #[test]
     fn ipv6_first_fragment() {
         let ip = ipv6_fragment(0, true);
-        let b = body(
-            10,
-            &[
-                (PacketAttr::PacketHdr, &header(0x86dd, 0)),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip.to_vec()),
+            ..repr(10, 0x86dd, 0)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -1018,13 +1019,11 @@ mod tests {
     #[test]
     fn ipv6_later_fragment_has_no_protocol_and_no_ports() {
         let ip = ipv6_fragment(185, false);
-        let b = body(
-            10,
-            &[
-                (PacketAttr::PacketHdr, &header(0x86dd, 0)),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip.to_vec()),
+            ..repr(10, 0x86dd, 0)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -1045,13 +1044,11 @@ mod tests {
         let mut ip = udp4(b"0123456789");
         ip[6] = 0x20; // MF, offset 0x0010 (128 bytes)
         ip[7] = 0x10;
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 0)),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 0)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(text.contains("\"ip.fragoff\": 8208, \"oob.in\""), "{text}");
         assert!(!text.contains("port"), "{text}");
@@ -1059,18 +1056,16 @@ mod tests {
 
     #[test]
     fn meta_mode_has_no_payload_keys() {
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 3)),
-                (PacketAttr::Prefix, b"meta\0"),
-                (PacketAttr::IfindexOutdev, &1u32.to_be_bytes()),
-                (PacketAttr::Uid, &1000u32.to_be_bytes()),
-                (PacketAttr::Gid, &1001u32.to_be_bytes()),
-                (PacketAttr::Seq, &0u32.to_be_bytes()),
-                (PacketAttr::SeqGlobal, &9u32.to_be_bytes()),
-            ],
-        );
+        let b = PacketRepr {
+            prefix: Some(b"meta".to_vec()),
+            outdev: Some(1),
+            uid: Some(1000),
+            gid: Some(1001),
+            seq: Some(0),
+            seq_global: Some(9),
+            ..repr(2, 0x0800, 3)
+        }
+        .to_bytes();
         let text = line(&b);
         assert_eq!(
             text,
@@ -1086,15 +1081,6 @@ mod tests {
         );
     }
 
-    /// NFULA_HWADDR's value: `{ be16 hw_addrlen; u16 pad; u8 hw_addr[8] }`.
-    fn hwaddr(addr: &[u8]) -> Vec<u8> {
-        let mut v = (addr.len() as u16).to_be_bytes().to_vec();
-        v.extend_from_slice(&[0, 0]);
-        v.extend_from_slice(addr);
-        v.resize(12, 0);
-        v
-    }
-
     const SRC_MAC: [u8; 6] = [0x02, 0x42, 0xac, 0x11, 0x00, 0x02];
     const DST_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 
@@ -1108,20 +1094,18 @@ mod tests {
     #[test]
     fn ethernet_hardware_header() {
         let ip = udp4(b"hi");
-        let hw = hwaddr(&SRC_MAC);
+        let hw = SRC_MAC;
         let eth = ethernet_header(0x0800);
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
-                (PacketAttr::Hwaddr, &hw),
-                (PacketAttr::Hwtype, &1u16.to_be_bytes()),
-                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
-                (PacketAttr::Hwheader, &eth),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            indev: Some(2),
+            hwaddr: Some(hw.to_vec()),
+            hwtype: Some(1),
+            hwlen: Some(14),
+            hwheader: Some(eth.to_vec()),
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -1147,16 +1131,14 @@ mod tests {
     fn ethernet_protocol_comes_from_the_header_and_source_from_it_without_hwaddr() {
         // A bridge packet whose MAC header carries an 802.1Q tag that was not accelerated.
         let eth = ethernet_header(0x8100);
-        let b = body(
-            7,
-            &[
-                (PacketAttr::PacketHdr, &header(0x8100, 0)),
-                (PacketAttr::Hwtype, &1u16.to_be_bytes()),
-                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
-                (PacketAttr::Hwheader, &eth),
-                (PacketAttr::Payload, &[0x00, 0x05, 0x08, 0x00, 0x45]),
-            ],
-        );
+        let b = PacketRepr {
+            hwtype: Some(1),
+            hwlen: Some(14),
+            hwheader: Some(eth.to_vec()),
+            payload: Some([0x00, 0x05, 0x08, 0x00, 0x45].to_vec()),
+            ..repr(7, 0x8100, 0)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(text.contains("\"oob.protocol\": 33024, "), "{text}");
         assert!(
@@ -1170,16 +1152,14 @@ mod tests {
 
     #[test]
     fn loopback_hardware_header_has_no_destination() {
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Hwaddr, &hwaddr(&[0; 6])),
-                (PacketAttr::Hwtype, &772u16.to_be_bytes()),
-                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
-                (PacketAttr::Hwheader, &ethernet_header(0x0800)),
-            ],
-        );
+        let b = PacketRepr {
+            hwaddr: Some([0; 6].to_vec()),
+            hwtype: Some(772),
+            hwlen: Some(14),
+            hwheader: Some(ethernet_header(0x0800)),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(text.contains("\"raw.type\": 772, "), "{text}");
         assert!(
@@ -1191,16 +1171,14 @@ mod tests {
 
     #[test]
     fn hwaddr_without_hardware_header_writes_arphrd_void_late() {
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Hwaddr, &hwaddr(&SRC_MAC)),
-                (PacketAttr::Hwtype, &65534u16.to_be_bytes()),
-                (PacketAttr::Hwlen, &0u16.to_be_bytes()),
-                (PacketAttr::Hwheader, &[]),
-            ],
-        );
+        let b = PacketRepr {
+            hwaddr: Some(SRC_MAC.to_vec()),
+            hwtype: Some(65534),
+            hwlen: Some(0),
+            hwheader: Some(Vec::new()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(!text.contains("raw.mac_len"), "{text}");
         assert!(
@@ -1214,16 +1192,11 @@ mod tests {
 
     #[test]
     fn prefix_escaping_as_jansson() {
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (
-                    PacketAttr::Prefix,
-                    b"a\"b\\c\td\x01e\x1f/\x7f\xc3\xa9\n\r\x08\x0c\0",
-                ),
-            ],
-        );
+        let b = PacketRepr {
+            prefix: Some(b"a\"b\\c\td\x01e\x1f/\x7f\xc3\xa9\n\r\x08\x0c".to_vec()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -1240,16 +1213,15 @@ mod tests {
 
     #[test]
     fn unicode_line_separators_are_escaped_so_one_object_stays_one_line() {
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (
-                    PacketAttr::Prefix,
-                    "a\u{85}b\u{2028}c\u{2029}d\u{e9}\u{2027}\u{202a}\u{20ac}\0".as_bytes(),
-                ),
-            ],
-        );
+        let b = PacketRepr {
+            prefix: Some(
+                "a\u{85}b\u{2028}c\u{2029}d\u{e9}\u{2027}\u{202a}\u{20ac}"
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -1267,13 +1239,11 @@ mod tests {
 
     #[test]
     fn invalid_utf8_prefix_is_written_lossily() {
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Prefix, b"bad\xff\xfeend\xc3\0"),
-            ],
-        );
+        let b = PacketRepr {
+            prefix: Some(b"bad\xff\xfeend\xc3".to_vec()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains("\"oob.prefix\": \"bad\u{fffd}\u{fffd}end\u{fffd}\", "),
@@ -1283,7 +1253,7 @@ mod tests {
 
     #[test]
     fn device_name_is_escaped() {
-        let b = body(2, &[(PacketAttr::PacketHdr, &header(0x0800, 1))]);
+        let b = repr(2, 0x0800, 1).to_bytes();
         let mut format = JsonFormat::new()
             .time_zone(TimeZone::Utc)
             .device("fw \"edge\"");
@@ -1292,7 +1262,7 @@ mod tests {
     }
 
     fn timestamp_in(tz: TimeZone) -> String {
-        let b = body(2, &[(PacketAttr::PacketHdr, &header(0x0800, 3))]);
+        let b = repr(2, 0x0800, 3).to_bytes();
         let text = line_with(&mut JsonFormat::new().time_zone(tz), &b);
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         value["timestamp"].as_str().unwrap().to_owned()
@@ -1323,15 +1293,12 @@ mod tests {
 
     #[test]
     fn kernel_timestamp_wins_over_received() {
-        let mut ts = 1_795_840_506u64.to_be_bytes().to_vec();
-        ts.extend_from_slice(&5u64.to_be_bytes());
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Timestamp, &ts),
-            ],
-        );
+        let ts = (1_795_840_506, 5);
+        let b = PacketRepr {
+            timestamp: Some(ts),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.starts_with(
@@ -1344,15 +1311,12 @@ mod tests {
 
     #[test]
     fn far_future_timestamp_does_not_panic() {
-        let mut ts = (u64::MAX / 4).to_be_bytes().to_vec();
-        ts.extend_from_slice(&999_999u64.to_be_bytes());
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Timestamp, &ts),
-            ],
-        );
+        let ts = (u64::MAX / 4, 999_999);
+        let b = PacketRepr {
+            timestamp: Some(ts),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         for tz in [TimeZone::Utc, TimeZone::Local, TimeZone::Fixed(50400)] {
             let text = line_with(&mut JsonFormat::new().time_zone(tz), &b);
             assert!(
@@ -1375,14 +1339,12 @@ mod tests {
     #[test]
     fn arp_family() {
         let arp = arp_request();
-        let b = body(
-            3,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0806, 0)),
-                (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
-                (PacketAttr::Payload, &arp),
-            ],
-        );
+        let b = PacketRepr {
+            indev: Some(2),
+            payload: Some(arp.to_vec()),
+            ..repr(3, 0x0806, 0)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -1402,14 +1364,12 @@ mod tests {
         frame.extend_from_slice(&SRC_MAC);
         frame.extend_from_slice(&[0x08, 0x06]);
         frame.extend_from_slice(&arp_request());
-        let b = body(
-            3,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0806, 1)),
-                (PacketAttr::IfindexOutdev, &2u32.to_be_bytes()),
-                (PacketAttr::Payload, &frame),
-            ],
-        );
+        let b = PacketRepr {
+            outdev: Some(2),
+            payload: Some(frame.to_vec()),
+            ..repr(3, 0x0806, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -1425,14 +1385,12 @@ mod tests {
     fn bridge_and_netdev_families() {
         let ip = udp4(b"x");
         for family in [7u8, 5] {
-            let b = body(
-                family,
-                &[
-                    (PacketAttr::PacketHdr, &header(0x0800, 0)),
-                    (PacketAttr::IfindexIndev, &2u32.to_be_bytes()),
-                    (PacketAttr::Payload, &ip),
-                ],
-            );
+            let b = PacketRepr {
+                indev: Some(2),
+                payload: Some(ip.to_vec()),
+                ..repr(family, 0x0800, 0)
+            }
+            .to_bytes();
             let text = line(&b);
             assert!(
                 text.contains(&format!("\"oob.family\": {family}, \"oob.protocol\": 2048")),
@@ -1445,13 +1403,11 @@ mod tests {
             assert!(text.contains("\"dest_port\": 53, "), "{text}");
         }
         // A bridge frame that is not IP or ARP: the metadata, nothing decoded.
-        let b = body(
-            7,
-            &[
-                (PacketAttr::PacketHdr, &header(0x88cc, 0)),
-                (PacketAttr::Payload, &[1, 2, 3, 4]),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some([1, 2, 3, 4].to_vec()),
+            ..repr(7, 0x88cc, 0)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains("\"raw.pktlen\": 4, ") && text.contains("\"oob.protocol\": 35020, "),
@@ -1466,13 +1422,11 @@ mod tests {
         ip[9] = 132;
         // Source 5000, destination 38412, tag, checksum 0x01020304.
         ip[20..32].copy_from_slice(&[0x13, 0x88, 0x96, 0x0c, 0, 0, 0, 1, 1, 2, 3, 4]);
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(
             text.contains(
@@ -1486,13 +1440,11 @@ mod tests {
     #[test]
     fn ipv4_header_alone_still_has_addresses() {
         let ip = udp4(b"");
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Payload, &ip[..20]),
-            ],
-        );
+        let b = PacketRepr {
+            payload: Some(ip[..20].to_vec()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         assert!(text.contains("\"ip.protocol\": 17, "), "{text}");
         assert!(text.contains("\"src_ip\": \"192.0.2.1\""), "{text}");
@@ -1501,14 +1453,12 @@ mod tests {
 
     #[test]
     fn unknown_interface_is_if_and_its_index() {
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 2)),
-                (PacketAttr::IfindexIndev, &9u32.to_be_bytes()),
-                (PacketAttr::IfindexOutdev, &0u32.to_be_bytes()),
-            ],
-        );
+        let b = PacketRepr {
+            indev: Some(9),
+            outdev: Some(0),
+            ..repr(2, 0x0800, 2)
+        }
+        .to_bytes();
         let packet = Packet::parse(&b).unwrap();
         let mut out = Vec::new();
         JsonFormat::new()
@@ -1535,13 +1485,11 @@ mod tests {
             (4, "q\"\\x01\\x7fn\u{e9}"),
             (9, "if:9"),
         ] {
-            let b = body(
-                2,
-                &[
-                    (PacketAttr::PacketHdr, &header(0x0800, 2)),
-                    (PacketAttr::IfindexIndev, &index.to_be_bytes()),
-                ],
-            );
+            let b = PacketRepr {
+                indev: Some(index),
+                ..repr(2, 0x0800, 2)
+            }
+            .to_bytes();
             let packet = Packet::parse(&b).unwrap();
             let mut json = Vec::new();
             JsonFormat::new()
@@ -1569,13 +1517,11 @@ mod tests {
         }
         // A name that is not UTF-8 was "" (ulogd drops the key); "5" and index 5 differ.
         let shown = |names: &mut dyn ResolveInterface| {
-            let b = body(
-                2,
-                &[
-                    (PacketAttr::PacketHdr, &header(0x0800, 2)),
-                    (PacketAttr::IfindexIndev, &5u32.to_be_bytes()),
-                ],
-            );
+            let b = PacketRepr {
+                indev: Some(5),
+                ..repr(2, 0x0800, 2)
+            }
+            .to_bytes();
             let mut json = Vec::new();
             JsonFormat::new()
                 .write(&mut json, &Packet::parse(&b).unwrap(), received(), names)
@@ -1626,25 +1572,23 @@ mod tests {
     fn golden_key_order_for_ulogd_keys() {
         // Every key ulogd could write here appears in the order of section 2.4.
         let ip = udp4(b"x");
-        let b = body(
-            2,
-            &[
-                (PacketAttr::PacketHdr, &header(0x0800, 1)),
-                (PacketAttr::Mark, &1u32.to_be_bytes()),
-                (PacketAttr::Prefix, b"p\0"),
-                (PacketAttr::IfindexIndev, &1u32.to_be_bytes()),
-                (PacketAttr::IfindexOutdev, &2u32.to_be_bytes()),
-                (PacketAttr::Hwaddr, &hwaddr(&SRC_MAC)),
-                (PacketAttr::Hwtype, &1u16.to_be_bytes()),
-                (PacketAttr::Hwlen, &14u16.to_be_bytes()),
-                (PacketAttr::Hwheader, &ethernet_header(0x0800)),
-                (PacketAttr::Uid, &0u32.to_be_bytes()),
-                (PacketAttr::Gid, &0u32.to_be_bytes()),
-                (PacketAttr::Seq, &0u32.to_be_bytes()),
-                (PacketAttr::SeqGlobal, &1u32.to_be_bytes()),
-                (PacketAttr::Payload, &ip),
-            ],
-        );
+        let b = PacketRepr {
+            mark: Some(1),
+            prefix: Some(b"p".to_vec()),
+            indev: Some(1),
+            outdev: Some(2),
+            hwaddr: Some(SRC_MAC.to_vec()),
+            hwtype: Some(1),
+            hwlen: Some(14),
+            hwheader: Some(ethernet_header(0x0800)),
+            uid: Some(0),
+            gid: Some(0),
+            seq: Some(0),
+            seq_global: Some(1),
+            payload: Some(ip.to_vec()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
         let text = line(&b);
         let expected = [
             "timestamp",
@@ -1770,7 +1714,9 @@ mod tests {
             }
             let refs: Vec<(PacketAttr, &[u8])> =
                 list.iter().map(|(a, v)| (*a, v.as_slice())).collect();
-            let b = body(family, &refs);
+            // Raw, not `PacketRepr`: random prefixes without the kernel's NUL and random
+            // NFULA_HWADDR structures, which `PacketRepr` does not write.
+            let b = raw_body(family, &refs);
             let Ok(packet) = Packet::parse(&b) else {
                 continue;
             };
