@@ -665,10 +665,12 @@ fn summary(
     } else {
         "an unknown number of packets lost (--seq counts them)".to_string()
     };
+    // Packets the library dropped while a request awaited its answer were received but
+    // never parsed into `packets`: counted in both, so received = written + dropped + lost.
     let mut line = format!(
         "nflog: {written} packets written; received {} packets ({} bytes) in {} batches; \
          {} kernel overruns, {lost}, {} truncated batches, {} malformed",
-        stats.packets,
+        stats.packets + stats.request_drops,
         stats.bytes,
         stats.datagrams,
         stats.overruns,
@@ -678,6 +680,13 @@ fn summary(
     if unwritten > 0 {
         line.push_str(&format!(
             "; {unwritten} packets lost when the output failed"
+        ));
+    }
+    if stats.request_drops > 0 {
+        line.push_str(&format!(
+            "; {} packets lost while a group configuration request awaited the kernel's \
+             answer",
+            stats.request_drops
         ));
     }
     if drops.packets > 0 {
@@ -697,6 +706,13 @@ fn summary(
         line.push_str(&format!(
             "; receive buffer grown {} times to {} bytes",
             stats.buffer_growths, stats.receive_buffer
+        ));
+    }
+    if stats.growth_refused > 0 {
+        line.push_str(&format!(
+            "; the receive buffer could not grow after {} overruns: raise --rcvbuf (it is \
+             set before -Z drops privileges) or net.core.rmem_max",
+            stats.growth_refused
         ));
     }
     line
@@ -827,6 +843,75 @@ mod tests {
         assert!(!go_on, "three packets queued in all");
         assert_eq!(queued, 3);
         assert_eq!(consumer.recv().unwrap().packets(), 2);
+    }
+
+    #[test]
+    fn packets_dropped_while_a_request_waited_are_received_and_lost() {
+        // Regression: request_drops were neither received nor lost in the summary, so
+        // received = written + dropped + lost fell short.
+        let stats = Stats {
+            packets: 10,
+            request_drops: 4,
+            ..Stats::default()
+        };
+        let drops = Drops {
+            packets: 3,
+            ..Drops::default()
+        };
+        let line = summary(&stats, 5, 2, &drops, 0, true);
+        assert!(
+            line.starts_with("nflog: 5 packets written; received 14 packets"),
+            "{line}"
+        );
+        assert!(
+            line.contains("; 2 packets lost when the output failed"),
+            "{line}"
+        );
+        assert!(
+            line.contains(
+                "; 4 packets lost while a group configuration request awaited the kernel's \
+                 answer"
+            ),
+            "{line}"
+        );
+        assert!(
+            line.contains("; 3 packets dropped because the output fell behind"),
+            "{line}"
+        );
+        // 14 received = 5 written + 3 dropped + (2 + 4) lost.
+        let quiet = summary(
+            &Stats {
+                packets: 10,
+                ..Stats::default()
+            },
+            10,
+            0,
+            &Drops::default(),
+            0,
+            true,
+        );
+        assert!(!quiet.contains("request"), "{quiet}");
+        assert!(!quiet.contains("could not grow"), "{quiet}");
+    }
+
+    #[test]
+    fn refused_growth_says_what_to_raise() {
+        let stats = Stats {
+            overruns: 3,
+            buffer_growths: 1,
+            receive_buffer: 425_984,
+            growth_refused: 2,
+            ..Stats::default()
+        };
+        let line = summary(&stats, 0, 0, &Drops::default(), 0, true);
+        assert!(
+            line.ends_with(
+                "; receive buffer grown 1 times to 425984 bytes; the receive buffer could not \
+                 grow after 2 overruns: raise --rcvbuf (it is set before -Z drops privileges) \
+                 or net.core.rmem_max"
+            ),
+            "{line}"
+        );
     }
 
     #[test]
