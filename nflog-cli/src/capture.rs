@@ -87,10 +87,14 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     // Held to the end: once this thread says the capture is over, the watchdog does not.
     let mut printed = lock(&closing.printed);
     *printed = true;
-    output::warn(&line);
+    // Statistics lost to a failing standard error (a full disk under `2>file`) must not end
+    // in exit 0 with nothing said: the status is all that is left to tell it.
+    let said = output::say(&line).map_err(|e| {
+        anyhow::Error::new(e).context("writing the closing statistics to standard error")
+    });
     match outcome {
-        Ok(()) => Ok(()),
-        Err(e) if output::is_closed_pipe(&e) => Ok(()),
+        Ok(()) => said,
+        Err(e) if output::is_closed_pipe(&e) => said,
         Err(e) => Err(e),
     }
 }
@@ -397,7 +401,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// The watchdog thread: after a signal, waits for the writer to finish; if it made no
 /// progress for [`STUCK_AFTER_SIGNAL`], took [`LONGEST_AFTER_SIGNAL`] in all, or a second
-/// signal came, prints the statistics, counting what was not written as lost, and exits 0.
+/// signal came, prints the statistics, counting what was not written as lost, and exits 0
+/// (1 when the statistics could not be written).
 fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
     if signals.recv().is_err() {
         return;
@@ -451,9 +456,9 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
                  thread did not stop: no statistics"
             .to_string(),
     };
-    output::warn(&line);
     // Still holding `printed`: the main thread, blocked in `write`, never prints again.
-    std::process::exit(0);
+    // Statistics lost to a failing standard error make the status say so, as in `run`.
+    std::process::exit(if output::say(&line).is_ok() { 0 } else { 1 });
 }
 
 fn read_into<S: Source>(

@@ -71,7 +71,22 @@ fn format_name(format: OutputFormat) -> &'static str {
 /// Writes one line to standard error; a standard error that went away (`2>&1 | head`) is
 /// not worth a panic, and there is nowhere left to say anything.
 pub fn warn(line: &str) {
-    let _ = writeln!(io::stderr().lock(), "{line}");
+    let _ = say(line);
+}
+
+/// Writes one line to standard error, as [`warn`], and says whether it was lost otherwise
+/// than to a reader that went away: a line that must not vanish silently (the closing
+/// statistics), whose loss to a full disk or a `2>/dev/full` the exit status then tells.
+pub fn say(line: &str) -> io::Result<()> {
+    say_to(&mut io::stderr().lock(), line)
+}
+
+/// [`say`] to any output.
+fn say_to(out: &mut dyn Write, line: &str) -> io::Result<()> {
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }
 
 /// Opens the output named by `-w` (standard output when absent or `-`).
@@ -484,6 +499,28 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn a_line_lost_to_a_full_disk_is_an_error_and_to_a_closed_pipe_is_not() {
+        struct Failing(io::ErrorKind);
+        impl Write for Failing {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(self.0.into())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let full = say_to(
+            &mut Failing(io::ErrorKind::StorageFull),
+            "nflog: 1 packets written",
+        );
+        assert_eq!(full.unwrap_err().kind(), io::ErrorKind::StorageFull);
+        assert!(say_to(&mut Failing(io::ErrorKind::BrokenPipe), "nflog: gone").is_ok());
+        let mut kept = Vec::new();
+        say_to(&mut kept, "nflog: kept").unwrap();
+        assert_eq!(kept, b"nflog: kept\n");
     }
 
     #[test]

@@ -563,6 +563,47 @@ fn rule_removed_and_added_again_mid_capture() {
     });
 }
 
+/// Regression: the closing statistics written to a failing standard error (a full disk
+/// under `2>file`, seen as exit 0 and an empty stderr in a loaded run) were dropped without
+/// a word, and the capture still exited 0.
+#[test]
+fn statistics_lost_to_a_full_stderr_fail_the_exit_status() {
+    if !privileged("statistics_lost_to_a_full_stderr_fail_the_exit_status") {
+        return;
+    }
+    in_netns(|| {
+        let scratch = Scratch::new();
+        nft(&ruleset(151, 6151, Some("full")));
+        let file = scratch.join("full.pcap");
+        let full = File::options().write(true).open("/dev/full").unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_nflog"))
+            .args(["-g", "151", "-U", "-w", file.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(full)
+            .spawn()
+            .unwrap();
+        wait_until("group 151 bound", || {
+            bound_groups().contains(&151) || child.try_wait().unwrap().is_some()
+        });
+        // A packet in the file: the capture runs, its signal handler installed.
+        Stream::new(6151, "full", 100).send_n(1);
+        wait_until("the packet", || {
+            records(&file).len() == 1 || child.try_wait().unwrap().is_some()
+        });
+        assert_eq!(child.try_wait().unwrap(), None, "still capturing");
+        let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, Signal::INT).unwrap();
+        let mut status = None;
+        wait_until("nflog exited", || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        });
+        let status = status.unwrap();
+        assert_eq!(status.code(), Some(1), "{status}");
+    });
+}
+
 // 4. The namespace gone.
 
 /// A namespace made with `ip netns add`, deleted on drop if it still has its name.
