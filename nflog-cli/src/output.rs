@@ -326,16 +326,34 @@ mod tests {
     use nflog::Family;
     use std::sync::{Arc, Mutex};
 
-    /// A disk that holds `room` bytes, then is full; what it holds is shared with the test.
+    /// A disk that holds `room` bytes, then is full until the test gives it more room; what
+    /// it holds and its room are shared with the test.
     struct SmallDisk {
-        held: Arc<Mutex<Vec<u8>>>,
-        room: usize,
+        held: Held,
+        room: Arc<Mutex<usize>>,
+    }
+
+    /// What a [`SmallDisk`] holds, shared with the test.
+    type Held = Arc<Mutex<Vec<u8>>>;
+
+    impl SmallDisk {
+        /// A disk of `room` bytes, with handles to what it holds and to its room.
+        fn new(room: usize) -> (SmallDisk, Held, Arc<Mutex<usize>>) {
+            let held = Arc::new(Mutex::new(Vec::new()));
+            let room = Arc::new(Mutex::new(room));
+            let disk = SmallDisk {
+                held: Arc::clone(&held),
+                room: Arc::clone(&room),
+            };
+            (disk, held, room)
+        }
     }
 
     impl Write for SmallDisk {
         fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
             let mut held = self.held.lock().unwrap();
-            let n = bytes.len().min(self.room - held.len());
+            let room = *self.room.lock().unwrap();
+            let n = bytes.len().min(room.saturating_sub(held.len()));
             if n == 0 && !bytes.is_empty() {
                 return Err(io::Error::from_raw_os_error(28));
             }
@@ -363,11 +381,7 @@ mod tests {
     /// disk of `room` bytes, flushing after each `flush_every`; returns what the sink says
     /// was delivered, what the disk holds, and whether writing failed.
     fn fill(format: OutputFormat, room: usize, packets: usize, len: usize) -> (u64, Vec<u8>, bool) {
-        let held = Arc::new(Mutex::new(Vec::new()));
-        let disk = SmallDisk {
-            held: Arc::clone(&held),
-            room,
-        };
+        let (disk, held, _) = SmallDisk::new(room);
         let mut sink = Sink::new(format, LinkTypeArg::Nflog, Box::new(disk)).unwrap();
         let bytes = body(len);
         let packet = Packet::parse(&bytes).unwrap();
@@ -453,11 +467,7 @@ mod tests {
             ],
         );
         for format in [OutputFormat::Pcap, OutputFormat::Pcapng] {
-            let held = Arc::new(Mutex::new(Vec::new()));
-            let disk = SmallDisk {
-                held: Arc::clone(&held),
-                room: 1 << 20,
-            };
+            let (disk, held, _) = SmallDisk::new(1 << 20);
             let mut sink = Sink::new(format, LinkTypeArg::Raw, Box::new(disk)).unwrap();
             for body in [&egress, &output, &arp] {
                 let packet = Packet::parse(body).unwrap();
@@ -475,29 +485,6 @@ mod tests {
                 records.push(record.data.to_vec());
             }
             assert_eq!(records, [ip.clone(), ip.clone()], "{format:?}");
-        }
-    }
-
-    /// A disk that holds `room` bytes, then is full until the test frees some.
-    struct FreedDisk {
-        held: Arc<Mutex<Vec<u8>>>,
-        room: Arc<Mutex<usize>>,
-    }
-
-    impl Write for FreedDisk {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            let mut held = self.held.lock().unwrap();
-            let room = *self.room.lock().unwrap();
-            let n = bytes.len().min(room.saturating_sub(held.len()));
-            if n == 0 && !bytes.is_empty() {
-                return Err(io::Error::from_raw_os_error(28));
-            }
-            held.extend_from_slice(&bytes[..n]);
-            Ok(n)
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
         }
     }
 
@@ -527,12 +514,7 @@ mod tests {
     fn nothing_is_written_after_the_output_failed() {
         // Settles issue 15's suspicion: the BufWriter dropped after a failure retried its
         // flush, so when room came back, part of a record landed after the statistics.
-        let held = Arc::new(Mutex::new(Vec::new()));
-        let room = Arc::new(Mutex::new(24 + 1000));
-        let disk = FreedDisk {
-            held: Arc::clone(&held),
-            room: Arc::clone(&room),
-        };
+        let (disk, held, room) = SmallDisk::new(24 + 1000);
         let mut sink = Sink::new(OutputFormat::Pcap, LinkTypeArg::Nflog, Box::new(disk)).unwrap();
         let bytes = body(300);
         let packet = Packet::parse(&bytes).unwrap();
