@@ -10,6 +10,7 @@ use nflog::pcap::{
     PcapngWriter, ReadError,
 };
 use nflog::PacketRepr;
+use nflog_test_support::{encode_tlvs, Tlv};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -184,38 +185,6 @@ proptest! {
     }
 }
 
-/// An attribute of a record: a value, or a nest of attributes (its type with the flag bits
-/// the kernel sets).
-#[derive(Debug, Clone)]
-enum Tlv {
-    Leaf(u16, Vec<u8>),
-    Nest(u16, Vec<Tlv>),
-}
-
-/// Encodes `tlvs` with their headers in this host's byte order or the other one, each
-/// attribute padded to 4 bytes: written independently of the library's swapping.
-fn encode(out: &mut Vec<u8>, tlvs: &[Tlv], foreign: bool) {
-    let order = |v: u16| if foreign { v.swap_bytes() } else { v };
-    for tlv in tlvs {
-        let at = out.len();
-        out.extend_from_slice(&[0; 4]);
-        let kind = match tlv {
-            Tlv::Leaf(kind, value) => {
-                out.extend_from_slice(value);
-                *kind
-            }
-            Tlv::Nest(kind, members) => {
-                encode(out, members, foreign);
-                *kind
-            }
-        };
-        let len = (out.len() - at) as u16;
-        out[at..at + 2].copy_from_slice(&order(len).to_ne_bytes());
-        out[at + 2..at + 4].copy_from_slice(&order(kind).to_ne_bytes());
-        out.resize((out.len() + 3) & !3, 0);
-    }
-}
-
 fn leaves(kinds: core::ops::RangeInclusive<u16>) -> impl Strategy<Value = Vec<Tlv>> {
     vec(
         (kinds, vec(any::<u8>(), 0..10)).prop_map(|(k, v)| Tlv::Leaf(k, v)),
@@ -305,9 +274,9 @@ proptest! {
     #[test]
     fn a_foreign_record_with_nests_reads_as_the_native_one(tlvs in nested_attributes()) {
         let mut native = vec![7, 0, 0, 5];
-        encode(&mut native, &tlvs, false);
+        encode_tlvs(&mut native, &tlvs, false);
         let mut foreign = vec![7, 0, 0, 5];
-        encode(&mut foreign, &tlvs, true);
+        encode_tlvs(&mut foreign, &tlvs, true);
 
         let mut turned = native.clone();
         swap_nflog_tlv_headers_to_foreign(&mut turned);

@@ -6,6 +6,7 @@ use super::read::data_range;
 use super::*;
 use crate::wire::packet::PacketRepr;
 use crate::Packet;
+use nflog_test_support::{encode_tlvs, Tlv};
 
 /// An NFLOG record: nfgenmsg for group `group`, PACKET_HDR, PREFIX "p", PAYLOAD.
 fn record(group: u16, payload: &[u8]) -> Vec<u8> {
@@ -244,38 +245,6 @@ fn arbitrary_bytes_after_a_valid_header_never_panic() {
     }
 }
 
-/// An attribute of a record, built in either byte order by [`encode`].
-enum Tlv {
-    /// A value, big-endian or raw as the kernel sends it.
-    Leaf(u16, Vec<u8>),
-    /// A nest: its type (flag bits included, as the kernel sets them) and members.
-    Nest(u16, Vec<Tlv>),
-}
-
-/// Encodes `tlvs` with their headers in this host's byte order, or in the other one
-/// (`foreign`), each attribute padded to 4 bytes.
-fn encode(out: &mut Vec<u8>, tlvs: &[Tlv], foreign: bool) {
-    let order = |v: u16| if foreign { v.swap_bytes() } else { v };
-    for tlv in tlvs {
-        let at = out.len();
-        out.extend_from_slice(&[0; 4]);
-        let kind = match tlv {
-            Tlv::Leaf(kind, value) => {
-                out.extend_from_slice(value);
-                *kind
-            }
-            Tlv::Nest(kind, members) => {
-                encode(out, members, foreign);
-                *kind
-            }
-        };
-        let len = (out.len() - at) as u16;
-        out[at..at + 2].copy_from_slice(&order(len).to_ne_bytes());
-        out[at + 2..at + 4].copy_from_slice(&order(kind).to_ne_bytes());
-        out.resize((out.len() + 3) & !3, 0);
-    }
-}
-
 /// A bridge packet logged with a VLAN tag and its conntrack entry (flags CONNTRACK): the
 /// kernel's nesting, NFULA_VLAN with NLA_F_NESTED, NFULA_CT and ctnetlink's nests without.
 fn nested_record(foreign: bool) -> Vec<u8> {
@@ -324,7 +293,7 @@ fn nested_record(foreign: bool) -> Vec<u8> {
         Leaf(9, vec![0x45, 0, 0, 20]),
     ];
     let mut out = vec![7, 0, 0, 5];
-    encode(&mut out, &tlvs, foreign);
+    encode_tlvs(&mut out, &tlvs, foreign);
     out
 }
 
