@@ -29,6 +29,8 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         );
     }
     output::check_options(&args.output, args.meta)?;
+    // Before anything is bound: a -Z naming nobody known is a mistake to hear about first.
+    let user = args.user.as_deref().map(privileges::target).transpose()?;
     let config = group_config(args);
     let mut builder = Listener::builder()
         .groups(distinct(&args.groups))
@@ -51,9 +53,13 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     } else {
         Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
     };
-    if let Some(user) = &args.user {
-        privileges::drop_to(user)?;
+    if let (Some(user), Some(path)) = (user, args.output.write.as_deref()) {
+        if to_file {
+            privileges::hand_over(path, user)?;
+        }
     }
+    // Everything that needs a privilege is done: the groups are bound, the files open.
+    privileges::drop_all(user)?;
     let format = output::choose_format(&args.output);
     let sink =
         Sink::new(format, args.output.link_type(), out).context("writing the output header")?;
@@ -716,7 +722,7 @@ fn summary(
     if stats.growth_refused > 0 {
         line.push_str(&format!(
             "; the receive buffer could not grow after {} overruns: raise --rcvbuf (it is \
-             set before -Z drops privileges) or net.core.rmem_max",
+             set before privileges are dropped) or net.core.rmem_max",
             stats.growth_refused
         ));
     }
@@ -912,7 +918,7 @@ mod tests {
         assert!(
             line.ends_with(
                 "; receive buffer grown 1 times to 425984 bytes; the receive buffer could not \
-                 grow after 2 overruns: raise --rcvbuf (it is set before -Z drops privileges) \
+                 grow after 2 overruns: raise --rcvbuf (it is set before privileges are dropped) \
                  or net.core.rmem_max"
             ),
             "{line}"

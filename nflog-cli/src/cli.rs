@@ -179,7 +179,9 @@ pub struct CaptureArgs {
     #[arg(long = "conntrack")]
     pub conntrack: bool,
 
-    /// Drop root privileges to USER once the groups are bound, as tcpdump -Z does.
+    /// Switch to USER once the groups are bound, as tcpdump -Z does: a name, a numeric
+    /// uid, or UID:GID. Supplementary groups are cleared and the output file is handed to
+    /// USER. Every capability is dropped after binding, with or without -Z.
     #[arg(short = 'Z', long = "user", value_name = "USER")]
     pub user: Option<String>,
 

@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -296,19 +297,7 @@ fn drop_to_nobody_keeps_capturing() {
             "nflog",
         );
         nflog.wait_bound(GROUP);
-        let status_file = format!("/proc/{}/status", nflog.pid());
-        let field = |name: &str| -> String {
-            std::fs::read_to_string(&status_file)
-                .unwrap_or_default()
-                .lines()
-                .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
-                .unwrap_or_default()
-        };
-        wait_until("nflog runs as nobody", || {
-            field("Uid:") == "65534\t65534\t65534\t65534"
-        });
-        assert_eq!(field("Gid:"), "65534\t65534\t65534\t65534");
-        assert_eq!(field("Groups:"), "65534");
+        assert_switched(&nflog, 65534, 65534, &file);
         // Both packets are sent after the drop.
         udp4(PORT, b"one");
         udp4(PORT, b"two");
@@ -321,6 +310,121 @@ fn drop_to_nobody_keeps_capturing() {
             lines.iter().all(|l| l.contains(" fmt IN= OUT=lo ")),
             "{lines:#?}"
         );
+    });
+}
+
+/// Waits until the command switched to `uid`, then asserts that its group is `gid`, with
+/// no supplementary group (as -Z's help says) and no capability, and that its output `file`
+/// was handed to that user, as tcpdump's are.
+fn assert_switched(nflog: &Proc, uid: u32, gid: u32, file: &std::path::Path) {
+    let status_file = format!("/proc/{}/status", nflog.pid());
+    let field = |name: &str| -> String {
+        std::fs::read_to_string(&status_file)
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_string()))
+            .unwrap_or_default()
+    };
+    wait_until(&format!("nflog runs as uid {uid}"), || {
+        field("Uid:") == format!("{uid}\t{uid}\t{uid}\t{uid}")
+    });
+    assert_eq!(field("Gid:"), format!("{gid}\t{gid}\t{gid}\t{gid}"));
+    assert_eq!(field("Groups:"), "");
+    assert_no_capabilities(nflog.pid());
+    let meta = std::fs::metadata(file).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (uid, gid));
+}
+
+/// Asserts that every thread of process `pid` has no capability in any set (effective,
+/// permitted, inheritable, bounding, ambient): each thread has its own.
+fn assert_no_capabilities(pid: u32) {
+    let tasks: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!tasks.is_empty());
+    for task in tasks {
+        let status = std::fs::read_to_string(task.join("status")).unwrap();
+        for set in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+            let value = status
+                .lines()
+                .find_map(|l| l.strip_prefix(set))
+                .unwrap_or_else(|| panic!("no {set} in {}", task.display()))
+                .trim();
+            assert_eq!(value, "0000000000000000", "{set} of {}", task.display());
+        }
+    }
+}
+
+#[test]
+fn capabilities_are_dropped_after_bind_without_z() {
+    // Regression: a capture kept every capability of root (or the CAP_NET_ADMIN of a
+    // `setcap cap_net_admin+ep` binary) for its whole run unless -Z was given.
+    if !privileged("capabilities_are_dropped_after_bind_without_z") {
+        return;
+    }
+    in_netns(|| {
+        log_udp_to_group();
+        let scratch = Scratch::new();
+        let file = scratch.join("no-caps.txt");
+        let mut nflog = Proc::nflog(
+            &["-g", "5", "-c", "2", "-w", file.to_str().unwrap()],
+            scratch.path(),
+            "nflog",
+        );
+        nflog.wait_bound(GROUP);
+        let status_file = format!("/proc/{}/status", nflog.pid());
+        wait_until("nflog drops its capabilities", || {
+            std::fs::read_to_string(&status_file)
+                .unwrap_or_default()
+                .contains("CapEff:\t0000000000000000")
+        });
+        // Still root, with nothing root's uid alone does not give.
+        let status = std::fs::read_to_string(&status_file).unwrap();
+        assert!(status.contains("\nUid:\t0\t0\t0\t0\n"), "{status}");
+        assert_no_capabilities(nflog.pid());
+        // The socket keeps working: both packets are sent after the drop.
+        udp4(PORT, b"one");
+        udp4(PORT, b"two");
+        let status = nflog.wait();
+        assert!(status.success(), "{}", nflog.stderr());
+        assert_statistics(one_line(&nflog.stderr()), 2);
+        assert_eq!(support::lines(&file).len(), 2);
+    });
+}
+
+#[test]
+fn z_takes_a_numeric_uid_without_a_user() {
+    if !privileged("z_takes_a_numeric_uid_without_a_user") {
+        return;
+    }
+    in_netns(|| {
+        log_udp_to_group();
+        let scratch = Scratch::new();
+        // The user needs to reach the directory only if it opens files itself; this
+        // output is opened before the switch.
+        let file = scratch.join("numeric.pcap");
+        let mut nflog = Proc::nflog(
+            &[
+                "-g",
+                "5",
+                "-Z",
+                "4242:4343",
+                "-c",
+                "1",
+                "-w",
+                file.to_str().unwrap(),
+            ],
+            scratch.path(),
+            "nflog",
+        );
+        nflog.wait_bound(GROUP);
+        assert_switched(&nflog, 4242, 4343, &file);
+        udp4(PORT, b"numeric");
+        let status = nflog.wait();
+        assert!(status.success(), "{}", nflog.stderr());
+        assert_statistics(one_line(&nflog.stderr()), 1);
+        assert_eq!(support::records(&file).len(), 1);
     });
 }
 
