@@ -1,7 +1,8 @@
 //! What the tests of `nflog` and `nflog-cli` share, written once: the privilege check and
 //! its CI rule, private network namespaces and their peers, traffic on loopback, a counting
-//! allocator, netlink attributes built in either byte order ([`encode_tlvs`]), and ulogd2 as
-//! the reference for JSON.
+//! allocator, netlink attributes built in either byte order ([`encode_tlvs`]), ulogd2 as
+//! the reference for JSON, and throwaway PostgreSQL and ClickHouse servers ([`Postgres`],
+//! [`ClickHouse`]).
 //!
 //! Every kernel test runs on a thread of its own that has entered a new, private network
 //! namespace ([`in_netns`]: `unshare(CLONE_NEWNET)` affects only the calling thread), brings
@@ -22,6 +23,7 @@ mod alloc;
 mod netns;
 mod privilege;
 mod process;
+mod server;
 mod stamps;
 mod tlv;
 mod traffic;
@@ -36,6 +38,7 @@ pub use netns::{
 };
 pub use privilege::{has_tool, privileged, skip};
 pub use process::{nft, run, run_command, try_load_ruleset, try_nft, try_run, Reaped};
+pub use server::{free_port, ClickHouse, Postgres, CLICKHOUSE_SERVER, POSTGRES_BIN};
 pub use stamps::{kernel_always_stamps, time_received_packets};
 pub use tlv::{encode_tlvs, Tlv};
 pub use traffic::{

@@ -23,7 +23,7 @@ pub fn run_command(command: &mut Command) -> String {
 
 /// Runs a prepared command with stdin from /dev/null; its standard output, or its error
 /// output if it fails.
-fn try_run_command(command: &mut Command) -> Result<String, String> {
+pub(crate) fn try_run_command(command: &mut Command) -> Result<String, String> {
     let out = command
         .stdin(Stdio::null())
         .output()
