@@ -58,7 +58,7 @@
 //!   values it holds ([`Family`], [`Hook`], [`Vlan`], [`PacketAttr`]);
 //! - [`Error`] for what a user must act on, [`ParseError`] for bad bytes.
 //!
-//! Five modules are namespaces, one layer each, which a program uses or not:
+//! Six modules are namespaces, one layer each, which a program uses or not:
 //!
 //! - [`wire`]: the netlink messages and attributes under the packet, their emitters and the
 //!   protocol's numbers, for programs that walk or build datagrams themselves. Kept public
@@ -75,6 +75,8 @@
 //!   kernel's LOG and ulogd2's LOGEMU), ulogd2-compatible JSON, or libnetfilter_log XML,
 //!   written to any `impl Write`.
 //! - [`pcap`]: pcap and pcapng files of `LINKTYPE_NFLOG` records, written and read.
+//! - [`nft`]: nf_tables over netlink, for the rules a program installs itself: the
+//!   expressions of a rule ([`nft::Expr`]) and their encoding, byte for byte what `nft` sends.
 //!
 //! The layers import downwards only: the errors and `wire` at the bottom, then the socket,
 //! `conntrack`, `decode` and `pcap`, then the listener and `format`.
@@ -232,6 +234,7 @@ pub mod conntrack;
 pub mod decode;
 #[cfg(feature = "format")]
 pub mod format;
+pub mod nft;
 pub mod pcap;
 
 pub use config::{
