@@ -61,8 +61,9 @@ fn bound(group: u16) -> bool {
         .any(|b| b.group == group)
 }
 
-/// Checks the error a CONNTRACK request gets from a kernel without NETLINK_GLUE_CT.
-fn assert_unsupported(e: &Error) {
+/// Checks the error a CONNTRACK request gets from a kernel without NETLINK_GLUE_CT: a bind
+/// (which carries the settings in the same request) or a configure of a bound group.
+fn assert_unsupported(e: &Error, expected: Request) {
     let Error::Unsupported {
         request,
         what,
@@ -71,13 +72,15 @@ fn assert_unsupported(e: &Error) {
     else {
         panic!("expected Error::Unsupported, got {e:?}: {e}");
     };
-    assert_eq!(*request, Request::Configure);
+    assert_eq!(*request, expected);
     assert_eq!(*errno, libc::EOPNOTSUPP, "{e}");
     assert_eq!(e.raw_os_error(), Some(libc::EOPNOTSUPP));
     assert!(what.contains("CONFIG_NETFILTER_NETLINK_GLUE_CT"), "{what}");
     let text = e.to_string();
     assert!(
-        text.starts_with("cannot configure: the kernel lacks conntrack support for NFLOG"),
+        text.starts_with(&format!(
+            "cannot {expected}: the kernel lacks conntrack support for NFLOG"
+        )),
         "{text}"
     );
     // It says what a user can do about it.
@@ -112,13 +115,16 @@ fn conntrack_flag_without_glue_ct_is_unsupported_and_binds_nothing() {
             Err(e) => e,
         };
         assert_ne!(config, Some(true), "GLUE_CT built in, yet: {e}");
-        assert_unsupported(&e);
+        assert_unsupported(&e, Request::Bind);
         assert!(!bound(GROUP), "a failed bind left group {GROUP} bound");
 
         // The same with the socket alone, which stays open: the group is unbound again
         // and free for a bind without the flag.
         let mut socket = Socket::open().unwrap();
-        assert_unsupported(&socket.bind_group(GROUP, &conntrack_config()).unwrap_err());
+        assert_unsupported(
+            &socket.bind_group(GROUP, &conntrack_config()).unwrap_err(),
+            Request::Bind,
+        );
         assert!(!bound(GROUP));
         socket.bind_group(GROUP, &GroupConfig::new()).unwrap();
         let binding = group_bindings()
@@ -133,6 +139,7 @@ fn conntrack_flag_without_glue_ct_is_unsupported_and_binds_nothing() {
             &socket
                 .configure_group(GROUP, &conntrack_config())
                 .unwrap_err(),
+            Request::Configure,
         );
         assert!(bound(GROUP));
         // The other flags alone are fine.

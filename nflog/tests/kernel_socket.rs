@@ -875,3 +875,59 @@ fn a_request_whose_acknowledgement_an_overrun_dropped_still_succeeds() {
         assert_eq!(stats.request_drops, 0, "{stats}");
     });
 }
+
+#[test]
+fn packets_logged_while_a_group_is_being_bound_already_follow_its_settings() {
+    const ROUNDS: u16 = 20;
+    if !privileged("packets_logged_while_a_group_is_being_bound_already_follow_its_settings") {
+        return;
+    }
+    in_netns(|| {
+        // Packets flow before, during and after the bind: any packet the kernel logs to the
+        // group once it exists must already be logged with the group's settings (here: no
+        // payload, copy mode meta). Binding and configuring in two requests leaves a window
+        // where the kernel's defaults (the whole packet) apply.
+        // A group per round: a socket closed at the end of a round can outlive its close
+        // for a moment while another test's thread forks (the child holds the descriptor
+        // until it execs), and its group with it.
+        let logs: String = (0..ROUNDS)
+            .map(|r| format!(" log group {}", 100 + r))
+            .collect();
+        nft(&format!(
+            "table inet t {{\n chain out {{\n type filter hook output priority 0;\n \
+             udp dport 5011{logs}\n }}\n}}\n"
+        ));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let sender = {
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = socket.send_to(b"during the bind", "127.0.0.1:5011");
+                }
+            })
+        };
+        let config = GroupConfig::new()
+            .copy_mode(CopyMode::Meta)
+            .queue_threshold(1);
+        for round in 0..ROUNDS {
+            let mut listener = Listener::builder()
+                .group(100 + round)
+                .config(config.clone())
+                .bind()
+                .unwrap();
+            let got = collect(&mut listener, 5, Duration::from_secs(5));
+            assert!(got.len() >= 5, "round {round}: {} packets", got.len());
+            for (i, captured) in got.iter().enumerate() {
+                assert_eq!(
+                    captured.view().payload(),
+                    None,
+                    "round {round}, packet {i}: logged with the kernel's defaults, not the \
+                     group's copy mode"
+                );
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sender.join().unwrap();
+    });
+}

@@ -154,13 +154,17 @@ impl Socket {
     /// owner); [`Error::AlreadyBound`] when this socket has it; others from the kernel.
     pub fn bind_group(&mut self, group: u16, config: &GroupConfig) -> Result<(), Error> {
         config.validate()?;
-        let bound = self.request(
+        // One request binds and configures: the kernel creates the group and applies the
+        // settings under one lock (nfulnl_recv_config handles NFULA_CFG_CMD first, then the
+        // other attributes of the same message, and checks the flags before it binds). Two
+        // requests would leave a window in which packets are logged with the kernel's
+        // defaults: the whole packet, no conntrack entry.
+        let bound = self.send_config(
             Request::Bind,
-            Some(group),
+            config,
             &ConfigMessage {
-                group,
                 command: Some(cfg::CMD_BIND),
-                ..ConfigMessage::default()
+                ..config_message(group, config)
             },
         );
         if let Err(e) = bound {
@@ -168,10 +172,6 @@ impl Socket {
                 // No answer: the kernel may have bound the group all the same.
                 let _ = self.unbind_group(group);
             }
-            return Err(e);
-        }
-        if let Err(e) = self.configure_group(group, config) {
-            let _ = self.unbind_group(group);
             return Err(e);
         }
         Ok(())
@@ -188,18 +188,21 @@ impl Socket {
     /// [`Error::Unsupported`] for CONNTRACK on a kernel without conntrack support.
     pub fn configure_group(&mut self, group: u16, config: &GroupConfig) -> Result<(), Error> {
         config.validate()?;
-        let message = ConfigMessage {
-            group,
-            mode: Some((config.copy_range, config.copy_mode.number())),
-            nlbufsiz: Some(config.nlbufsiz),
-            timeout: config.timeout_centis(),
-            qthresh: Some(config.queue_threshold),
-            flags: Some(config.flags.bits()),
-            ..ConfigMessage::default()
-        };
+        self.send_config(Request::Configure, config, &config_message(group, config))
+    }
+
+    /// Sends a configuration request, retrying the EAGAIN of a kernel that has just loaded
+    /// its conntrack support (it answers so before it binds or changes anything), and
+    /// naming the flag the kernel cannot honour.
+    fn send_config(
+        &mut self,
+        request: Request,
+        config: &GroupConfig,
+        message: &ConfigMessage,
+    ) -> Result<(), Error> {
         let mut tries = 0;
         loop {
-            match self.request(Request::Configure, Some(group), &message) {
+            match self.request(request, Some(message.group), message) {
                 Err(Error::Kernel {
                     errno: libc::EAGAIN,
                     ..
@@ -623,6 +626,19 @@ fn discard_stale(stale: &mut VecDeque<u32>, datagram: &[u8]) -> bool {
             true
         }
         None => false,
+    }
+}
+
+/// The settings of `config` for `group`, as one configuration message.
+fn config_message(group: u16, config: &GroupConfig) -> ConfigMessage {
+    ConfigMessage {
+        group,
+        mode: Some((config.copy_range, config.copy_mode.number())),
+        nlbufsiz: Some(config.nlbufsiz),
+        timeout: config.timeout_centis(),
+        qthresh: Some(config.queue_threshold),
+        flags: Some(config.flags.bits()),
+        ..ConfigMessage::default()
     }
 }
 
