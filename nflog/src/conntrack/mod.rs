@@ -287,4 +287,4 @@ impl core::fmt::Debug for Conntrack<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

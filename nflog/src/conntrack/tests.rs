@@ -55,7 +55,7 @@ use crate::wire::kind::PacketAttr;
 /// dport=40000 packets=3 bytes=170 [ASSURED] mark=42 zone=0`). Top-level types in order:
 /// TUPLE_ORIG, TUPLE_REPLY, STATUS, MARK, ID, USE, TIMEOUT, PROTOINFO, COUNTERS_ORIG,
 /// COUNTERS_REPLY, LABELS.
-static TCP_ESTABLISHED: [u8; 268] = [
+pub(crate) static TCP_ESTABLISHED: [u8; 268] = [
     0x34, 0x00, 0x01, 0x80, 0x14, 0x00, 0x01, 0x80, 0x08, 0x00, 0x01, 0x00, //
     0x7f, 0x00, 0x00, 0x01, 0x08, 0x00, 0x02, 0x00, 0x7f, 0x00, 0x00, 0x01, //
     0x1c, 0x00, 0x02, 0x80, 0x05, 0x00, 0x01, 0x00, 0x06, 0x00, 0x00, 0x00, //
@@ -162,7 +162,7 @@ static ICMP_ECHO: [u8; 216] = [
 /// Converts attributes written by a little-endian host to this host's order, nests
 /// (`NLA_F_NESTED`, which the kernel sets on every ctnetlink nest) included. The identity
 /// on little-endian machines.
-fn host_order(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn host_order(bytes: &[u8]) -> Vec<u8> {
     let mut out = bytes.to_vec();
     swap_headers(&mut out);
     out

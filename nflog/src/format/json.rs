@@ -4,7 +4,7 @@
 //! from ulogd2 are documented on [`JsonFormat`], where rustdoc shows them.
 
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{Datelike, Timelike};
@@ -12,6 +12,7 @@ use chrono::{Datelike, Timelike};
 use super::names::{interface_pieces, Piece};
 use super::put::{push_dec, push_hex, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
 use super::{packet_time, TimeZone};
+use crate::conntrack::{Conntrack, CtInfo, Tuple};
 use crate::decode::{
     self, Cut, Decoded, Icmp, Layer, Network, Sctp, Tcp, Transport, ETHERNET_HEADER_LEN,
 };
@@ -161,7 +162,20 @@ const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 ///
 /// ulogd configuration this does not imitate: `eventv1=1` (`@version`, `@timestamp`),
 /// `timestamp=0`, `boolean_label=1` (`action`), `numeric_label` (we write `raw.label` 0,
-/// the default), and conntrack keys (the NFCT plugin is not in this stack).
+/// the default).
+///
+/// # Conntrack
+///
+/// A packet with a conntrack entry (`--conntrack`, flag CONNTRACK) gets its keys last, by
+/// the names ulogd2's NFCT input and IP2STR give them: `orig.ip.saddr.str`,
+/// `orig.ip.daddr.str`, `orig.ip.protocol`, `orig.l4.sport`, `orig.l4.dport`,
+/// `orig.raw.pktlen`, `orig.raw.pktcount` (bytes and packets, with
+/// `nf_conntrack_acct=1`), the same under `reply.`, `ct.mark` and `ct.id`. Ours, where
+/// ulogd2 has no name: `orig.icmp.type`, `orig.icmp.code`, `orig.icmp.id` (and `reply.`),
+/// `ct.state` (`NEW`, `ESTABLISHED`, `RELATED`, `ESTABLISHED_REPLY`, `RELATED_REPLY`:
+/// how this packet relates to the entry), `ct.status` and `ct.status.str` (the `IPS_*`
+/// bits, `SEEN_REPLY|ASSURED|CONFIRMED`), `ct.zone`, `ct.timeout` (seconds left). ulogd2
+/// 2.0.8's NFLOG input hands the entry on only as a pointer no output prints.
 #[derive(Debug, Clone)]
 pub struct JsonFormat {
     time_zone: TimeZone,
@@ -367,6 +381,136 @@ fn write_object(
 
     // Ours.
     line.int("nflog.group", packet.group());
+
+    // The conntrack entry (flag CONNTRACK). A malformed NFULA_CT writes none of its keys.
+    if let Ok(Some(ct)) = Conntrack::from_packet(packet) {
+        write_conntrack(line, &ct, CtInfo::from_packet(packet));
+    }
+}
+
+/// The keys of one direction of a conntrack entry.
+struct DirectionKeys {
+    saddr: &'static str,
+    daddr: &'static str,
+    protocol: &'static str,
+    sport: &'static str,
+    dport: &'static str,
+    icmp_type: &'static str,
+    icmp_code: &'static str,
+    icmp_id: &'static str,
+    pktlen: &'static str,
+    pktcount: &'static str,
+}
+
+/// ulogd2's NFCT names (with IP2STR's `.str` on addresses), ours for ICMP.
+const ORIGINAL: DirectionKeys = DirectionKeys {
+    saddr: "orig.ip.saddr.str",
+    daddr: "orig.ip.daddr.str",
+    protocol: "orig.ip.protocol",
+    sport: "orig.l4.sport",
+    dport: "orig.l4.dport",
+    icmp_type: "orig.icmp.type",
+    icmp_code: "orig.icmp.code",
+    icmp_id: "orig.icmp.id",
+    pktlen: "orig.raw.pktlen",
+    pktcount: "orig.raw.pktcount",
+};
+
+const REPLY: DirectionKeys = DirectionKeys {
+    saddr: "reply.ip.saddr.str",
+    daddr: "reply.ip.daddr.str",
+    protocol: "reply.ip.protocol",
+    sport: "reply.l4.sport",
+    dport: "reply.l4.dport",
+    icmp_type: "reply.icmp.type",
+    icmp_code: "reply.icmp.code",
+    icmp_id: "reply.icmp.id",
+    pktlen: "reply.raw.pktlen",
+    pktcount: "reply.raw.pktcount",
+};
+
+/// The keys of a conntrack entry, by the names ulogd2's NFCT input gives them where it has
+/// names: tuples and counters of both directions, `ct.mark`, `ct.id`; then ours:
+/// `ct.state` (how this packet relates to the entry, `NFULA_CT_INFO`: `NEW`,
+/// `ESTABLISHED_REPLY`, ...), `ct.status` (the `IPS_*` bits) with `ct.status.str`
+/// (`SEEN_REPLY|ASSURED|CONFIRMED`), `ct.zone` and `ct.timeout` (seconds). Each key only
+/// when the kernel sent its attribute.
+fn write_conntrack(line: &mut Line<'_>, ct: &Conntrack<'_>, info: Option<CtInfo>) {
+    for (keys, tuple, counters) in [
+        (&ORIGINAL, ct.original(), ct.counters_original()),
+        (&REPLY, ct.reply(), ct.counters_reply()),
+    ] {
+        if let Some(tuple) = tuple {
+            write_tuple(line, keys, &tuple);
+        }
+        if let Some(counters) = counters {
+            line.int(keys.pktlen, counters.bytes);
+            line.int(keys.pktcount, counters.packets);
+        }
+    }
+    if let Some(mark) = ct.mark() {
+        line.int("ct.mark", mark);
+    }
+    if let Some(id) = ct.id() {
+        line.int("ct.id", id);
+    }
+    if let Some(info) = info {
+        line.key("ct.state");
+        match info.name() {
+            Some(name) => write_string(line.buf, name),
+            None => push_dec(line.buf, info.number()),
+        }
+    }
+    if let Some(status) = ct.status() {
+        line.int("ct.status", status.bits());
+        line.key("ct.status.str");
+        line.buf.push(b'"');
+        // Names and hexadecimal digits only: nothing to escape.
+        line.buf.extend_from_slice(status.to_string().as_bytes());
+        line.buf.push(b'"');
+    }
+    if let Some(zone) = ct.zone() {
+        line.int("ct.zone", zone);
+    }
+    if let Some(timeout) = ct.timeout() {
+        line.int("ct.timeout", timeout);
+    }
+}
+
+fn write_tuple(line: &mut Line<'_>, keys: &DirectionKeys, tuple: &Tuple) {
+    for (key, addr) in [(keys.saddr, tuple.src), (keys.daddr, tuple.dst)] {
+        match addr {
+            Some(IpAddr::V4(addr)) => {
+                line.key(key);
+                write_quoted_ipv4(line.buf, addr);
+            }
+            Some(IpAddr::V6(addr)) => {
+                line.key(key);
+                write_quoted_ipv6(line.buf, addr);
+            }
+            None => {}
+        }
+    }
+    if let Some(protocol) = tuple.protocol {
+        line.int(keys.protocol, protocol);
+    }
+    for (key, value) in [
+        (keys.sport, tuple.src_port),
+        (keys.dport, tuple.dst_port),
+        (keys.icmp_id, tuple.icmp_id),
+    ] {
+        if let Some(value) = value {
+            line.int(key, value);
+        }
+    }
+    for (key, value) in [
+        (keys.icmp_type, tuple.icmp_type),
+        (keys.icmp_code, tuple.icmp_code),
+    ] {
+        if let Some(value) = value {
+            line.int(key, value);
+        }
+    }
 }
 
 /// The keys of ulogd's BASE plugin: network, transport, ARP and SCTP headers.
@@ -1734,5 +1878,38 @@ mod tests {
             assert_eq!(object.len(), keys(text).len(), "{text}");
             assert_eq!(object["nflog.group"], 7);
         }
+    }
+
+    #[test]
+    fn conntrack_keys_by_ulogd_names_come_last() {
+        let ct = crate::conntrack::tests::host_order(&crate::conntrack::tests::TCP_ESTABLISHED);
+        let body = PacketRepr {
+            conntrack: Some(ct),
+            ct_info: Some(2),
+            ..repr(2, 0x0800, 3)
+        }
+        .to_bytes();
+        let text = line(&body);
+        assert!(
+            text.ends_with(
+                "\"nflog.group\": 7, \"orig.ip.saddr.str\": \"127.0.0.1\", \
+                 \"orig.ip.daddr.str\": \"127.0.0.1\", \"orig.ip.protocol\": 6, \
+                 \"orig.l4.sport\": 40000, \"orig.l4.dport\": 8080, \
+                 \"orig.raw.pktlen\": 221, \"orig.raw.pktcount\": 4, \
+                 \"reply.ip.saddr.str\": \"127.0.0.1\", \"reply.ip.daddr.str\": \"127.0.0.1\", \
+                 \"reply.ip.protocol\": 6, \"reply.l4.sport\": 8080, \"reply.l4.dport\": 40000, \
+                 \"reply.raw.pktlen\": 170, \"reply.raw.pktcount\": 3, \"ct.mark\": 42, \
+                 \"ct.id\": 709571538, \"ct.state\": \"NEW\", \"ct.status\": 14, \
+                 \"ct.status.str\": \"SEEN_REPLY|ASSURED|CONFIRMED\", \"ct.timeout\": 431999}\n"
+            ),
+            "{text}"
+        );
+        // A rejected entry writes no key.
+        let body = PacketRepr {
+            conntrack: Some(vec![8, 0, 12, 0, 0, 0]),
+            ..repr(2, 0x0800, 3)
+        }
+        .to_bytes();
+        assert!(line(&body).ends_with("\"nflog.group\": 7}\n"));
     }
 }

@@ -1,7 +1,7 @@
 //! The text format: ulogd2 LOGEMU lines; see [`TextFormat`].
 
 use std::io::{self, Write};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
@@ -10,6 +10,7 @@ use super::clock::TimeZone;
 use super::names::{interface_pieces, Piece};
 use super::packet_time;
 use super::put::{push_dec, push_hex, push_ipv4_addr, push_ipv6_addr, push_padded};
+use crate::conntrack::{Conntrack, CtInfo};
 use crate::decode::{
     self, Ah, Arp, Cut, Decoded, Esp, Icmp, Ipv4, Ipv6, Network, Sctp, Tcp, Transport,
 };
@@ -84,6 +85,14 @@ use crate::wire::proto::{
 ///   family) right after `OUT=`, where the kernel's LOG target puts them and where every
 ///   parser of kernel lines already meets them; like the kernel, only when the port differs
 ///   from `IN`/`OUT`. ulogd2 never prints them.
+/// - The conntrack entry (`--conntrack`, flag CONNTRACK), after `MARK=`, each field only
+///   when the kernel sent it: `CTID=` (the entry's id), `CTSTATE=` (how this packet
+///   relates to it: `NEW`, `ESTABLISHED`, `RELATED`, `ESTABLISHED_REPLY`,
+///   `RELATED_REPLY`), `CTSTATUS=` (the `IPS_*` bits: `SEEN_REPLY|ASSURED|CONFIRMED`),
+///   `CTMARK=0x..`, `CTZONE=`, then each direction's tuple and counters, `ORIGSRC=
+///   ORIGDST= ORIGPROTO= ORIGSPT= ORIGDPT= ` (`ORIGID= ORIGTYPE= ORIGCODE=` for ICMP)
+///   `ORIGPKTS= ORIGBYTES=` and the same with `REPLY`. The words of ulogd2's PRINTFLOW
+///   with the direction glued on, so that no key repeats the packet's own `SRC=`, `DST=`.
 /// - `GROUP=n ` last, before the newline: the NFLOG group the packet came from.
 ///
 /// The bridge (family 7) and netdev (5) parts follow the EtherType: IPv4, IPv6 or ARP as
@@ -184,11 +193,112 @@ impl TextFormat {
         // ulogd2's NFLOG input always sets oob.mark (0 without NFULA_MARK).
         line.extend_from_slice(b"MARK=0x");
         push_hex(line, packet.mark().unwrap_or(0).into(), 1, false);
-        line.extend_from_slice(b" GROUP=");
+        line.push(b' ');
+        // A malformed NFULA_CT writes none of its fields.
+        if let Ok(Some(ct)) = Conntrack::from_packet(packet) {
+            push_conntrack(line, &ct, CtInfo::from_packet(packet));
+        }
+        line.extend_from_slice(b"GROUP=");
         push_dec(line, packet.group());
         line.extend_from_slice(b" \n");
         out.write_all(line)
     }
+}
+
+/// The conntrack fields, each followed by a space (see [`TextFormat`], "Additions").
+fn push_conntrack(line: &mut Vec<u8>, ct: &Conntrack<'_>, info: Option<CtInfo>) {
+    if let Some(id) = ct.id() {
+        line.extend_from_slice(b"CTID=");
+        push_dec(line, id);
+        line.push(b' ');
+    }
+    if let Some(info) = info {
+        line.extend_from_slice(b"CTSTATE=");
+        match info.name() {
+            Some(name) => line.extend_from_slice(name.as_bytes()),
+            None => push_dec(line, info.number()),
+        }
+        line.push(b' ');
+    }
+    if let Some(status) = ct.status() {
+        line.extend_from_slice(b"CTSTATUS=");
+        line.extend_from_slice(status.to_string().as_bytes());
+        line.push(b' ');
+    }
+    if let Some(mark) = ct.mark() {
+        line.extend_from_slice(b"CTMARK=0x");
+        push_hex(line, mark.into(), 1, false);
+        line.push(b' ');
+    }
+    if let Some(zone) = ct.zone() {
+        line.extend_from_slice(b"CTZONE=");
+        push_dec(line, zone);
+        line.push(b' ');
+    }
+    for (direction, tuple, counters) in [
+        (&b"ORIG"[..], ct.original(), ct.counters_original()),
+        (b"REPLY", ct.reply(), ct.counters_reply()),
+    ] {
+        if let Some(tuple) = tuple {
+            for (name, addr) in [(&b"SRC="[..], tuple.src), (b"DST=", tuple.dst)] {
+                if let Some(addr) = addr {
+                    push_key(line, direction, name);
+                    match addr {
+                        IpAddr::V4(addr) => push_ipv4_addr(line, addr),
+                        IpAddr::V6(addr) => push_ipv6_addr(line, &addr),
+                    }
+                    line.push(b' ');
+                }
+            }
+            if let Some(protocol) = tuple.protocol {
+                push_key(line, direction, b"PROTO=");
+                match protocol_name(protocol) {
+                    Some(name) => line.extend_from_slice(name),
+                    None => push_dec(line, protocol),
+                }
+                line.push(b' ');
+            }
+            for (name, value) in [
+                (&b"SPT="[..], tuple.src_port),
+                (b"DPT=", tuple.dst_port),
+                (b"ID=", tuple.icmp_id),
+                (b"TYPE=", tuple.icmp_type.map(u16::from)),
+                (b"CODE=", tuple.icmp_code.map(u16::from)),
+            ] {
+                if let Some(value) = value {
+                    push_key(line, direction, name);
+                    push_dec(line, value);
+                    line.push(b' ');
+                }
+            }
+        }
+        if let Some(counters) = counters {
+            push_key(line, direction, b"PKTS=");
+            push_dec(line, counters.packets);
+            line.push(b' ');
+            push_key(line, direction, b"BYTES=");
+            push_dec(line, counters.bytes);
+            line.push(b' ');
+        }
+    }
+}
+
+/// `ORIGSRC=`, `REPLYDPT=`, ...: a conntrack direction and a field.
+fn push_key(line: &mut Vec<u8>, direction: &[u8], name: &[u8]) {
+    line.extend_from_slice(direction);
+    line.extend_from_slice(name);
+}
+
+/// The name `PROTO=` gives a transport protocol in a conntrack tuple.
+fn protocol_name(protocol: u8) -> Option<&'static [u8]> {
+    Some(match protocol {
+        IPPROTO_TCP => b"TCP",
+        IPPROTO_UDP => b"UDP",
+        IPPROTO_ICMP => b"ICMP",
+        IPPROTO_ICMPV6 => b"ICMPv6",
+        IPPROTO_SCTP => b"SCTP",
+        _ => return None,
+    })
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -1427,5 +1537,34 @@ mod tests {
             assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "{out:?}");
             assert!(out.ends_with(b" GROUP=1 \n"), "{out:?}");
         }
+    }
+
+    /// The TCP entry the kernel built (conntrack/tests.rs), on a reply-direction packet.
+    fn with_conntrack(ct: Vec<u8>) -> Vec<u8> {
+        PacketRepr {
+            conntrack: Some(ct),
+            ct_info: Some(3),
+            ..repr(2, 5, 0x0800, 3)
+        }
+        .to_bytes()
+    }
+
+    #[test]
+    fn conntrack_fields_follow_the_mark() {
+        let ct = crate::conntrack::tests::host_order(&crate::conntrack::tests::TCP_ESTABLISHED);
+        let line = line_of(&with_conntrack(ct));
+        assert!(
+            line.ends_with(
+                " MARK=0x0 CTID=709571538 CTSTATE=ESTABLISHED_REPLY \
+                 CTSTATUS=SEEN_REPLY|ASSURED|CONFIRMED CTMARK=0x2a ORIGSRC=127.0.0.1 \
+                 ORIGDST=127.0.0.1 ORIGPROTO=TCP ORIGSPT=40000 ORIGDPT=8080 ORIGPKTS=4 \
+                 ORIGBYTES=221 REPLYSRC=127.0.0.1 REPLYDST=127.0.0.1 REPLYPROTO=TCP \
+                 REPLYSPT=8080 REPLYDPT=40000 REPLYPKTS=3 REPLYBYTES=170 GROUP=5 \n"
+            ),
+            "{line}"
+        );
+        // An entry the parser rejects (a cut attribute) writes no field, and the line stays.
+        let line = line_of(&with_conntrack(vec![8, 0, 12, 0, 0, 0]));
+        assert!(line.ends_with(" MARK=0x0 GROUP=5 \n"), "{line}");
     }
 }

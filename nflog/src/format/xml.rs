@@ -1,16 +1,18 @@
 //! The XML format: libnetfilter_log's `nflog_snprintf_xml`; see [`XmlFormat`].
 
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::time::SystemTime;
 
 use chrono::{Datelike, Timelike};
 
 use super::clock::TimeZone;
 use super::packet_time;
-use super::put::{push_dec, push_hex_bytes, push_padded};
-use crate::conntrack::Conntrack;
+use super::put::{push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
+use crate::conntrack::{Conntrack, CtInfo, Status, Tuple};
 use crate::format::ResolveInterface;
 use crate::wire::packet::Packet;
+use crate::wire::proto::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP};
 
 /// The XML format: libnetfilter_log's `nflog_snprintf_xml` with `NFLOG_XML_ALL`, one
 /// `<log>` element per line.
@@ -26,7 +28,12 @@ use crate::wire::packet::Packet;
 /// when not 0, `<indev>`, `<outdev>`, `<physindev>`, `<physoutdev>` as interface *indexes*
 /// when not 0 (never names: an interface the text and JSON formats show as `if:N`, or by a
 /// name that is not UTF-8, is its index here too), `<ctid>` (the conntrack id, `CTA_ID` in
-/// `NFULA_CT`), `<payload>` in hex. libnetfilter_log writes the element without a newline;
+/// `NFULA_CT`), then the whole entry as libnetfilter_conntrack's XML writes a connection
+/// (`<flow>` with `<meta direction="original">` and `"reply"`: `<layer3>` with `<src>` and
+/// `<dst>`, `<layer4>` with `<sport>`/`<dport>` or ICMP's `<type>`/`<code>`/`<id>`,
+/// `<counters>`; `<meta direction="independent">` with `<timeout>`, `<mark>`, `<zone>`,
+/// `<id>`, `<assured/>`, `<unreplied/>` and ours, `<status>`, the `IPS_*` bits as a number)
+/// and `<ctinfo>` (ours: `NEW`, `ESTABLISHED_REPLY`, ...), `<payload>` in hex. libnetfilter_log writes the element without a newline;
 /// we end each with `"\n"`.
 ///
 /// # Where we differ from libnetfilter_log, on purpose
@@ -138,14 +145,15 @@ impl XmlFormat {
                 line.extend_from_slice(close);
             }
         }
-        if let Some(id) = Conntrack::from_packet(packet)
-            .ok()
-            .flatten()
-            .and_then(|ct| ct.id())
-        {
+        // A malformed NFULA_CT writes none of its elements.
+        let ct = Conntrack::from_packet(packet).ok().flatten();
+        if let Some(id) = ct.and_then(|ct| ct.id()) {
             line.extend_from_slice(b"<ctid>");
             push_dec(line, id);
             line.extend_from_slice(b"</ctid>");
+        }
+        if let Some(ct) = ct {
+            push_flow(line, &ct, CtInfo::from_packet(packet));
         }
         // nflog_get_payload returns -1 when absent; an empty payload is `<payload></payload>`.
         if let Some(payload) = packet.payload() {
@@ -155,6 +163,125 @@ impl XmlFormat {
         }
         line.extend_from_slice(b"</log>\n");
         out.write_all(line)
+    }
+}
+
+/// The conntrack entry as libnetfilter_conntrack's XML writes a `<flow>`, and `<ctinfo>`.
+fn push_flow(line: &mut Vec<u8>, ct: &Conntrack<'_>, info: Option<CtInfo>) {
+    line.extend_from_slice(b"<flow>");
+    for (direction, tuple, counters) in [
+        (&b"original"[..], ct.original(), ct.counters_original()),
+        (b"reply", ct.reply(), ct.counters_reply()),
+    ] {
+        if tuple.is_none() && counters.is_none() {
+            continue;
+        }
+        line.extend_from_slice(b"<meta direction=\"");
+        line.extend_from_slice(direction);
+        line.extend_from_slice(b"\">");
+        if let Some(tuple) = tuple {
+            push_tuple(line, &tuple);
+        }
+        if let Some(counters) = counters {
+            line.extend_from_slice(b"<counters><packets>");
+            push_dec(line, counters.packets);
+            line.extend_from_slice(b"</packets><bytes>");
+            push_dec(line, counters.bytes);
+            line.extend_from_slice(b"</bytes></counters>");
+        }
+        line.extend_from_slice(b"</meta>");
+    }
+    line.extend_from_slice(b"<meta direction=\"independent\">");
+    for (value, open, close) in [
+        (ct.timeout(), &b"<timeout>"[..], &b"</timeout>"[..]),
+        (ct.mark(), b"<mark>", b"</mark>"),
+        (ct.zone().map(u32::from), b"<zone>", b"</zone>"),
+        (ct.id(), b"<id>", b"</id>"),
+    ] {
+        if let Some(value) = value {
+            line.extend_from_slice(open);
+            push_dec(line, value);
+            line.extend_from_slice(close);
+        }
+    }
+    if let Some(status) = ct.status() {
+        // libnetfilter_conntrack's empty elements for the status bits it shows.
+        if status.contains(Status::ASSURED) {
+            line.extend_from_slice(b"<assured/>");
+        }
+        if !status.contains(Status::SEEN_REPLY) {
+            line.extend_from_slice(b"<unreplied/>");
+        }
+        line.extend_from_slice(b"<status>");
+        push_dec(line, status.bits());
+        line.extend_from_slice(b"</status>");
+    }
+    line.extend_from_slice(b"</meta></flow>");
+    if let Some(info) = info {
+        line.extend_from_slice(b"<ctinfo>");
+        match info.name() {
+            Some(name) => line.extend_from_slice(name.as_bytes()),
+            None => push_dec(line, info.number()),
+        }
+        line.extend_from_slice(b"</ctinfo>");
+    }
+}
+
+/// `<layer3>` and `<layer4>` of one direction, as libnetfilter_conntrack writes them.
+fn push_tuple(line: &mut Vec<u8>, tuple: &Tuple) {
+    let family = match tuple.src.or(tuple.dst) {
+        Some(IpAddr::V4(_)) => Some((&b"2"[..], &b"ipv4"[..])),
+        Some(IpAddr::V6(_)) => Some((&b"10"[..], &b"ipv6"[..])),
+        None => None,
+    };
+    if let Some((number, name)) = family {
+        line.extend_from_slice(b"<layer3 protonum=\"");
+        line.extend_from_slice(number);
+        line.extend_from_slice(b"\" protoname=\"");
+        line.extend_from_slice(name);
+        line.extend_from_slice(b"\">");
+        for (addr, open, close) in [
+            (tuple.src, &b"<src>"[..], &b"</src>"[..]),
+            (tuple.dst, b"<dst>", b"</dst>"),
+        ] {
+            if let Some(addr) = addr {
+                line.extend_from_slice(open);
+                match addr {
+                    IpAddr::V4(addr) => push_ipv4_addr(line, addr),
+                    IpAddr::V6(addr) => push_ipv6_addr(line, &addr),
+                }
+                line.extend_from_slice(close);
+            }
+        }
+        line.extend_from_slice(b"</layer3>");
+    }
+    if let Some(protocol) = tuple.protocol {
+        line.extend_from_slice(b"<layer4 protonum=\"");
+        push_dec(line, protocol);
+        line.extend_from_slice(b"\" protoname=\"");
+        line.extend_from_slice(match protocol {
+            IPPROTO_TCP => b"tcp",
+            IPPROTO_UDP => b"udp",
+            IPPROTO_ICMP => b"icmp",
+            IPPROTO_ICMPV6 => b"icmpv6",
+            IPPROTO_SCTP => b"sctp",
+            _ => b"unknown",
+        });
+        line.extend_from_slice(b"\">");
+        for (value, open, close) in [
+            (tuple.src_port, &b"<sport>"[..], &b"</sport>"[..]),
+            (tuple.dst_port, b"<dport>", b"</dport>"),
+            (tuple.icmp_type.map(u16::from), b"<type>", b"</type>"),
+            (tuple.icmp_code.map(u16::from), b"<code>", b"</code>"),
+            (tuple.icmp_id, b"<id>", b"</id>"),
+        ] {
+            if let Some(value) = value {
+                line.extend_from_slice(open);
+                push_dec(line, value);
+                line.extend_from_slice(close);
+            }
+        }
+        line.extend_from_slice(b"</layer4>");
     }
 }
 
@@ -353,7 +480,9 @@ mod tests {
             "<log><when><hour>0</hour><min>00</min><sec>00</sec><wday>5</wday><day>1</day>\
              <month>1</month><year>1970</year></when><hook>2</hook><hw><proto>86dd</proto></hw>\
              <indev>3</indev><outdev>3</outdev><physindev>2</physindev><physoutdev>4</physoutdev>\
-             <ctid>3735928559</ctid><payload></payload></log>\n"
+             <ctid>3735928559</ctid><flow><meta direction=\"independent\"><id>3735928559</id>\
+             <unreplied/><status>392</status></meta></flow><ctinfo>NEW</ctinfo>\
+             <payload></payload></log>\n"
         );
         // NFULA_CT without CTA_ID: no element.
         let mut ct = Vec::new();
@@ -447,5 +576,35 @@ mod tests {
             assert!(text.starts_with("<log><when>") && text.ends_with("</log>\n"));
             assert!(!text.chars().any(|c| c < ' ' && c != '\n'), "{text}");
         }
+    }
+
+    #[test]
+    fn conntrack_entry_as_libnetfilter_conntrack_writes_a_flow() {
+        let ct = crate::conntrack::tests::host_order(&crate::conntrack::tests::TCP_ESTABLISHED);
+        let packet = ipv4(
+            3,
+            PacketRepr {
+                conntrack: Some(ct),
+                ct_info: Some(0),
+                ..PacketRepr::default()
+            },
+        );
+        let xml = xml_of(&packet, UNIX_EPOCH);
+        assert!(
+            xml.ends_with(
+                "<ctid>709571538</ctid><flow><meta direction=\"original\">\
+                 <layer3 protonum=\"2\" protoname=\"ipv4\"><src>127.0.0.1</src>\
+                 <dst>127.0.0.1</dst></layer3><layer4 protonum=\"6\" protoname=\"tcp\">\
+                 <sport>40000</sport><dport>8080</dport></layer4><counters><packets>4</packets>\
+                 <bytes>221</bytes></counters></meta><meta direction=\"reply\">\
+                 <layer3 protonum=\"2\" protoname=\"ipv4\"><src>127.0.0.1</src>\
+                 <dst>127.0.0.1</dst></layer3><layer4 protonum=\"6\" protoname=\"tcp\">\
+                 <sport>8080</sport><dport>40000</dport></layer4><counters><packets>3</packets>\
+                 <bytes>170</bytes></counters></meta><meta direction=\"independent\">\
+                 <timeout>431999</timeout><mark>42</mark><id>709571538</id><assured/>\
+                 <status>14</status></meta></flow><ctinfo>ESTABLISHED</ctinfo></log>\n"
+            ),
+            "{xml}"
+        );
     }
 }
