@@ -14,6 +14,9 @@
 //! [`InterfaceNames`](crate::InterfaceNames)). None allocates per packet once warmed up;
 //! none panics on any packet.
 //!
+//! - [`syslog::SyslogFormat`]: the text line or the JSON object as the MSG of an RFC 5424
+//!   (or RFC 3164) syslog message, with the group, prefix and mark as structured data.
+//!
 //! One trait, [`Sink`], is where packets go: a line format paired with its writer
 //! ([`Lines`]), the pcap and pcapng writers of [`pcap`](crate::pcap), or a destination of
 //! a program's own. A program that writes to several picks one at run time as a
@@ -24,6 +27,7 @@ mod json;
 mod names;
 mod put;
 mod sink;
+pub mod syslog;
 mod text;
 mod xml;
 

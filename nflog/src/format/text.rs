@@ -101,6 +101,8 @@ use crate::wire::proto::{
 pub struct TextFormat {
     zone: TimeZone,
     host: Vec<u8>,
+    /// Whether lines start with the time and host (`Mmm dd HH:MM:SS host `).
+    header: bool,
     /// The line being built, reused from packet to packet.
     line: Vec<u8>,
 }
@@ -120,6 +122,7 @@ impl TextFormat {
         TextFormat {
             zone: TimeZone::Local,
             host: host.to_vec(),
+            header: true,
             line: Vec::with_capacity(512),
         }
     }
@@ -133,6 +136,14 @@ impl TextFormat {
     /// Writes `name` as the host name, as it is (not cut at a `.`).
     pub fn hostname(mut self, name: &str) -> Self {
         self.host = name.as_bytes().to_vec();
+        self
+    }
+
+    /// Leaves out the time and host that start each line: the line from the prefix on, as
+    /// the kernel's LOG target hands it to syslog and ulogd2's SYSLOG output sends it (the
+    /// syslog header carries the time and host).
+    pub fn without_time_and_host(mut self) -> Self {
+        self.header = false;
         self
     }
 
@@ -153,11 +164,13 @@ impl TextFormat {
     ) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let moment = self.zone.moment(packet_time(packet, received));
-        push_ctime(line, &moment.time);
-        line.push(b' ');
-        push_text(line, &self.host);
-        line.push(b' ');
+        if self.header {
+            let moment = self.zone.moment(packet_time(packet, received));
+            push_ctime(line, &moment.time);
+            line.push(b' ');
+            push_text(line, &self.host);
+            line.push(b' ');
+        }
         if let Some(prefix) = packet.prefix_bytes() {
             push_text(line, prefix);
             line.push(b' ');
@@ -306,7 +319,7 @@ const MONTHS: [&[u8; 3]; 12] = [
 ];
 
 /// `Mmm dd HH:MM:SS`: characters 4 to 18 of `ctime()`, the day padded with a space.
-fn push_ctime(line: &mut Vec<u8>, time: &DateTime<FixedOffset>) {
+pub(super) fn push_ctime(line: &mut Vec<u8>, time: &DateTime<FixedOffset>) {
     // Perf: the calendar fields of a DateTime<FixedOffset> each add the offset again
     // (`naive_local`); the local date and time once, then its fields.
     let time = time.naive_local();
@@ -699,7 +712,7 @@ fn push_arp(line: &mut Vec<u8>, arp: Option<&Arp>, cut: bool) {
 /// Text from the packet or the user: as it is, but control characters as `\xNN`, so that
 /// a packet stays one line, and the backslash as `\\`, so that an escape cannot be forged
 /// by the text itself.
-fn push_text(line: &mut Vec<u8>, text: &[u8]) {
+pub(super) fn push_text(line: &mut Vec<u8>, text: &[u8]) {
     for &byte in text {
         if byte < 0x20 || byte == 0x7f {
             line.extend_from_slice(b"\\x");
