@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use nflog::decode::{decode, decode_link, Decoded, LinkHeader, Network, Transport, VlanTag};
 use nflog::{Family, Hook, Listener, Packet, Vlan};
 use support::{
-    collect, in_netns, in_netns_of, link, nft, privileged, run, Captured, Namespace, PeerNetns,
-    Veth, ARPHRD_ETHER, WAIT,
+    collect, in_netns, in_netns_of, link, nft, privileged, run, time_received_packets, Captured,
+    Namespace, PeerNetns, Veth, ARPHRD_ETHER, WAIT,
 };
 
 /// The EtherTypes and TPIDs the tests send.
@@ -243,6 +243,8 @@ fn bridge_forward_reports_the_bridge_its_ports_and_the_ethernet_header() {
         return;
     }
     in_netns(|| {
+        // Before 6.6 the kernel stamps only packets timed on arrival (test-support stamps).
+        let _timed = time_received_packets();
         let bridge = Bridge::new();
         // br_netfilter (CONFIG_BRIDGE_NETFILTER=y) also passes bridged IPv4 through the ip
         // family's hooks when this namespace's sysctl says so; set it rather than rely on
@@ -250,10 +252,16 @@ fn bridge_forward_reports_the_bridge_its_ports_and_the_ethernet_header() {
         std::fs::write("/proc/sys/net/bridge/bridge-nf-call-iptables", "1")
             .expect("bridge-nf-call-iptables (CONFIG_BRIDGE_NETFILTER)");
         let mut listener = Listener::builder().groups([70, 73]).bind().unwrap();
+        // The bridge chain at priority `filter` (-200), before br_netfilter's own forward
+        // hook (NF_BR_PRI_BRNF, 0). Seen on Debian's 6.1 with br_netfilter loaded: a
+        // bridge chain at priority 0 logs nothing for the IPv4 frames br_netfilter
+        // diverts through the ip family's hooks (it resumes the bridge hook after them,
+        // and chains of its own priority are not run again), while one at `filter` logs
+        // each. `priority filter` is what users write anyway.
         nft(r#"
             table bridge t {
                 chain fw {
-                    type filter hook forward priority 0;
+                    type filter hook forward priority filter;
                     udp dport 5070 log group 70
                 }
             }
@@ -348,7 +356,7 @@ fn rules_for_tagged_frames() -> &'static str {
     r#"
         table bridge t {
             chain fw {
-                type filter hook forward priority 0;
+                type filter hook forward priority filter;
                 ether saddr $A log group 70
             }
         }
@@ -376,6 +384,8 @@ fn vlan_tag_taken_out_of_the_frame_is_reported_as_nfula_vlan() {
         return;
     }
     in_netns(|| {
+        // Before 6.6 the kernel stamps only packets timed on arrival (test-support stamps).
+        let _timed = time_received_packets();
         let bridge = Bridge::new();
         let mut listener = Listener::builder().groups([70, 71, 72]).bind().unwrap();
         nft(&rules_for_tagged_frames().replace("$A", &nft_mac(bridge.mac_a)));
@@ -479,6 +489,8 @@ fn second_vlan_tag_stays_in_the_frame_split_between_l2hdr_and_payload() {
         return;
     }
     in_netns(|| {
+        // Before 6.6 the kernel stamps only packets timed on arrival (test-support stamps).
+        let _timed = time_received_packets();
         let bridge = Bridge::new();
         let mut listener = Listener::builder().groups([70, 71, 72]).bind().unwrap();
         nft(&rules_for_tagged_frames().replace("$A", &nft_mac(bridge.mac_a)));
@@ -552,6 +564,8 @@ fn netdev_ingress_and_egress_on_a_veth_without_bridge() {
         return;
     }
     in_netns(|| {
+        // Before 6.6 the kernel stamps only packets timed on arrival (test-support stamps).
+        let _timed = time_received_packets();
         // veth0 here (192.0.2.1), veth1 in the peer (192.0.2.2).
         let peer = PeerNetns::new(WAIT);
         let Veth {
