@@ -16,7 +16,7 @@ use nflog::{
 };
 
 use crate::cli::{CaptureArgs, OutputArgs};
-use crate::output::{self, write_error, Sink};
+use crate::output::{self, write_error, Output};
 use crate::privileges;
 use crate::queue::{self, Chunk, Closed, Consumer, Drops, Producer};
 
@@ -31,6 +31,7 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     output::check_options(&args.output, args.meta)?;
     // Before anything is bound: a -Z naming nobody known is a mistake to hear about first.
     let user = args.user.as_deref().map(privileges::target).transpose()?;
+    let destination = output::destination(args.output.write.as_deref())?;
     let config = group_config(args);
     let mut builder = Listener::builder()
         .groups(distinct(&args.groups))
@@ -45,7 +46,9 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     let listener = builder
         .bind()
         .map_err(|e| explain_bind_error(e, args, has_cap_net_admin()))?;
-    let (out, to_file) = output::open(&args.output)?;
+    // Before privileges go: the file may be where only root writes.
+    let format = output::choose_format(&args.output);
+    let opened = output::open_output(&destination, format, args.output.link_type())?;
     // Before privileges go: in another namespace (--netns), the names need CAP_SYS_ADMIN
     // to open their socket there.
     let names: Box<dyn ResolveInterface> = if args.output.numeric {
@@ -53,16 +56,11 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     } else {
         Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
     };
-    if let (Some(user), Some(path)) = (user, args.output.write.as_deref()) {
-        if to_file {
-            privileges::hand_over(path, user)?;
-        }
+    if let (Some(user), Some(path)) = (user, destination.file()) {
+        privileges::hand_over(path, user)?;
     }
     // Everything that needs a privilege is done: the groups are bound, the files open.
     privileges::drop_all(user)?;
-    let format = output::choose_format(&args.output);
-    let sink =
-        Sink::new(format, args.output.link_type(), out).context("writing the output header")?;
 
     let on_signal = listener.stop_handle();
     let closing = Arc::new(Closing::default());
@@ -81,15 +79,22 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
             .context("starting the watchdog thread")?;
     }
 
-    let status = to_file && io::stderr().is_terminal();
+    let status = !opened.flush_when_idle && io::stderr().is_terminal();
     let setup = Setup {
         output: &args.output,
         queue_size: args.queue_size,
         seq: args.seq,
-        to_file,
+        flush_when_idle: opened.flush_when_idle,
         status,
     };
-    let (line, outcome) = capture(listener, sink, names, &setup, &SystemClock, &closing);
+    let (line, outcome) = capture(
+        listener,
+        opened.output,
+        names,
+        &setup,
+        &SystemClock,
+        &closing,
+    );
     // Held to the end: once this thread says the capture is over, the watchdog does not.
     let mut printed = lock(&closing.printed);
     *printed = true;
@@ -110,8 +115,9 @@ struct Setup<'a> {
     output: &'a OutputArgs,
     queue_size: usize,
     seq: bool,
-    /// Whether the output is a file (flushed when its buffer fills) or standard output.
-    to_file: bool,
+    /// Whether to flush the output whenever the writer has caught up (standard output),
+    /// or when its buffer fills (a file).
+    flush_when_idle: bool,
     /// Whether to show the live status line on standard error.
     status: bool,
 }
@@ -122,7 +128,7 @@ struct Setup<'a> {
 /// this over recorded packets.
 fn capture<S: Source>(
     source: S,
-    sink: Sink,
+    sink: Box<dyn Output>,
     mut names: Box<dyn ResolveInterface>,
     setup: &Setup<'_>,
     clock: &(dyn Clock + Sync),
@@ -132,7 +138,7 @@ fn capture<S: Source>(
     let mut writer = Writer::new(
         sink,
         setup.output,
-        setup.to_file,
+        setup.flush_when_idle,
         setup.status,
         Arc::clone(closing),
         clock.now(),
@@ -162,20 +168,17 @@ fn capture<S: Source>(
             Ok(()) => writer.finish(&end, clock.now()),
             Err(e) => Err(e),
         };
+        let sink = writer.sink.as_ref();
         let mut line = summary(
             &end.stats,
-            writer.sink.delivered(),
-            end.queued
-                .saturating_sub(writer.sink.delivered() + writer.sink.skipped()),
+            sink.delivered(),
+            end.queued.saturating_sub(output::accounted(sink)),
             &end.drops,
             end.queue_peak,
             setup.seq,
         );
-        let skipped = writer.sink.skipped();
-        if skipped > 0 {
-            line.push_str(&format!(
-                "; {skipped} packets skipped: not IP, which --linktype raw cannot hold"
-            ));
+        for dropped in sink.dropped() {
+            line.push_str(&format!("; {} packets {}", dropped.packets, dropped.reason));
         }
         (line, outcome.and(finish))
     });
@@ -392,7 +395,7 @@ struct Closing {
     handed: AtomicU64,
     /// Packets whose every byte the system accepted, as of the writer's last packet.
     delivered: AtomicU64,
-    /// Packets the sink skipped (not IP, for `--linktype raw`), as of the same packet.
+    /// Packets the sink dropped itself (not IP, for `--linktype raw`), as of the same packet.
     skipped: AtomicU64,
     /// The reader's figures, once it ended.
     reader: Mutex<Option<ReaderEnd>>,
@@ -547,7 +550,7 @@ fn queue_chunk(
 
 /// One capture's output side: the sink, the count, the status line.
 struct Writer {
-    sink: Sink,
+    sink: Box<dyn Output>,
     packet_buffered: bool,
     flush_when_idle: bool,
     status: bool,
@@ -564,9 +567,9 @@ struct Writer {
 
 impl Writer {
     fn new(
-        sink: Sink,
+        sink: Box<dyn Output>,
         output: &OutputArgs,
-        to_file: bool,
+        flush_when_idle: bool,
         status: bool,
         closing: Arc<Closing>,
         started_at: SystemTime,
@@ -575,7 +578,7 @@ impl Writer {
         Writer {
             sink,
             packet_buffered: output.packet_buffered,
-            flush_when_idle: !to_file,
+            flush_when_idle,
             status,
             handed: 0,
             per_group: PerGroup::new(),
@@ -600,9 +603,10 @@ impl Writer {
                 self.closing
                     .delivered
                     .store(self.sink.delivered(), Ordering::Relaxed);
-                self.closing
-                    .skipped
-                    .store(self.sink.skipped(), Ordering::Relaxed);
+                self.closing.skipped.store(
+                    output::accounted(self.sink.as_ref()) - self.sink.delivered(),
+                    Ordering::Relaxed,
+                );
                 *self.per_group.entry(packet.group()) += 1;
             }
             let stats = chunk.stats;
@@ -1042,12 +1046,13 @@ mod tests {
         let args = capture_args(args);
         let out = Shared::default();
         let format = output::choose_format(&args.output);
-        let sink = Sink::new(format, args.output.link_type(), Box::new(out.clone())).unwrap();
+        let sink =
+            output::Sink::new(format, args.output.link_type(), Box::new(out.clone())).unwrap();
         let setup = Setup {
             output: &args.output,
             queue_size: args.queue_size,
             seq: args.seq,
-            to_file: false,
+            flush_when_idle: true,
             status: false,
         };
         let source = Recorded {
@@ -1057,7 +1062,14 @@ mod tests {
         };
         let clock = Fixed(SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_547_200));
         let closing = Arc::new(Closing::default());
-        let (line, outcome) = capture(source, sink, Box::new(Numeric), &setup, &clock, &closing);
+        let (line, outcome) = capture(
+            source,
+            Box::new(sink),
+            Box::new(Numeric),
+            &setup,
+            &clock,
+            &closing,
+        );
         outcome.unwrap();
         let bytes = lock(&out.0).clone();
         if matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng) {

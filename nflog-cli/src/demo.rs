@@ -16,6 +16,7 @@ use nflog::{GroupConfig, InterfaceNames, Listener};
 use crate::cli::{DemoArgs, LinkTypeArg};
 use crate::netns;
 use crate::output::{self, write_error, Sink};
+use nflog::format::Sink as _;
 
 const GROUP: u16 = 1;
 const UDP_PORT: u16 = 40400;

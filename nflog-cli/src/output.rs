@@ -1,12 +1,23 @@
-//! Where packets go: a file or standard output, in one of the formats.
+//! Where packets go: the [`Output`] every destination implements, the byte-stream [`Sink`]
+//! of the formats (a file or standard output), and the [`Destination`] parser of `-w`.
+//!
+//! An output is driven by one writing thread: it is handed packets, flushed when its
+//! writer has caught up, and finished at the end; it says itself how many packets it
+//! delivered and which it dropped and why, because only it knows: a byte stream counts
+//! the bytes the system accepted, a database the rows it committed, a log server the
+//! messages it sent.
 
-use std::cell::Cell;
+mod destination;
+
+pub use destination::Destination;
+
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
@@ -18,14 +29,25 @@ use crate::cli::{LinkTypeArg, OutputArgs, OutputFormat};
 
 /// The format to use: the one asked for, else guessed from the file name, else text.
 pub fn choose_format(args: &OutputArgs) -> OutputFormat {
-    if let Some(format) = args.format {
-        return format;
-    }
-    // `X.PCAP` is as much a pcap file as `x.pcap`.
-    let extension = args
+    let destination = args
         .write
         .as_deref()
-        .and_then(Path::extension)
+        .map_or(Destination::Stdout, |w| Destination::File(w.to_path_buf()));
+    format_for(args.format, &destination)
+}
+
+/// The format of an output to `destination`: `format` when given, else guessed from the
+/// file name, else text.
+pub fn format_for(format: Option<OutputFormat>, destination: &Destination) -> OutputFormat {
+    if let Some(format) = format {
+        return format;
+    }
+    let Destination::File(path) = destination else {
+        return OutputFormat::Text;
+    };
+    // `X.PCAP` is as much a pcap file as `x.pcap`.
+    let extension = path
+        .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     match extension.as_deref() {
@@ -34,6 +56,74 @@ pub fn choose_format(args: &OutputArgs) -> OutputFormat {
         Some("json") | Some("jsonl") => OutputFormat::Json,
         Some("xml") => OutputFormat::Xml,
         _ => OutputFormat::Text,
+    }
+}
+
+/// Reads the destination `-w` names (standard output when there is none).
+///
+/// # Errors
+///
+/// What [`Destination::parse`] refuses, with the option and its value.
+pub fn destination(write: Option<&Path>) -> Result<Destination> {
+    let Some(write) = write else {
+        return Ok(Destination::Stdout);
+    };
+    Destination::parse(write.as_os_str()).with_context(|| format!("-w {}", write.display()))
+}
+
+/// An output, opened.
+pub struct Opened {
+    /// The output.
+    pub output: Box<dyn Output>,
+    /// Whether to flush it whenever its writer has caught up, so a terminal, a pipe or a
+    /// server sees each packet as it comes; a file is flushed when its buffer fills.
+    pub flush_when_idle: bool,
+}
+
+/// Opens `destination` and starts writing `format` to it (the file header, for pcap and
+/// pcapng).
+///
+/// # Errors
+///
+/// A destination that cannot be opened, or whose header cannot be written, with the
+/// option to change.
+pub fn open_output(
+    destination: &Destination,
+    format: OutputFormat,
+    linktype: LinkTypeArg,
+) -> Result<Opened> {
+    let (out, flush_when_idle): (Box<dyn Write + Send>, bool) = match destination {
+        Destination::Stdout => (Box::new(stdout()?), true),
+        Destination::File(path) => {
+            let file = File::create(path).with_context(|| {
+                format!(
+                    "cannot write {}: choose a writable path for -w (or - for standard output)",
+                    path.display()
+                )
+            })?;
+            (Box::new(file), false)
+        }
+        // The sinks of issue 14 plug in here, each an `Output` of its own.
+        other => bail!(
+            "-w {other}: this build of nflog has no {} output; write to a FILE or -              (standard output)",
+            kind(other)
+        ),
+    };
+    let sink = Sink::new(format, linktype, out).context("writing the output header")?;
+    Ok(Opened {
+        output: Box::new(sink),
+        flush_when_idle,
+    })
+}
+
+/// What kind of sink a destination needs, in a user's words.
+fn kind(destination: &Destination) -> &'static str {
+    match destination {
+        Destination::Stdout | Destination::File(_) => "file",
+        Destination::Sqlite(_) => "SQLite",
+        Destination::Postgres(_) => "PostgreSQL",
+        Destination::Clickhouse(_) => "ClickHouse",
+        Destination::Syslog(_) | Destination::SyslogTcp(_) | Destination::Unix(_) => "syslog",
     }
 }
 
@@ -89,23 +179,6 @@ fn say_to(out: &mut dyn Write, line: &str) -> io::Result<()> {
     }
 }
 
-/// Opens the output named by `-w` (standard output when absent or `-`).
-pub fn open(args: &OutputArgs) -> Result<(Box<dyn Write + Send>, bool)> {
-    match args.write.as_deref() {
-        None => Ok((Box::new(stdout()?), false)),
-        Some(p) if p.as_os_str() == "-" => Ok((Box::new(stdout()?), false)),
-        Some(path) => {
-            let file = File::create(path).with_context(|| {
-                format!(
-                    "cannot write {}: choose a writable path for -w (or - for standard output)",
-                    path.display()
-                )
-            })?;
-            Ok((Box::new(file), true))
-        }
-    }
-}
-
 /// Standard output as a file of its own (a duplicate of descriptor 1), without
 /// `io::stdout()`'s line buffer: that buffer takes the bytes after the last newline and says
 /// they were written, so a pcap record could count as delivered while it still waited in
@@ -116,6 +189,41 @@ pub fn stdout() -> Result<File> {
         .try_clone_to_owned()
         .context("standard output is not open: give -w a FILE")?;
     Ok(File::from(fd))
+}
+
+/// One destination of the captured packets, written by a thread of its own: a
+/// [`format::Sink`] that also accounts for what it was handed.
+///
+/// A packet handed to [`write`](format::Sink::write) may wait in the output (a buffer, a
+/// transaction, a backlog while a server is away) until a flush or the finish;
+/// [`delivered`](Output::delivered) counts only the packets that reached their
+/// destination, and [`dropped`](Output::dropped) those the output gave up on, by reason. A
+/// packet handed to it and in neither count when it ends was lost with the output (its
+/// error says why).
+pub trait Output: format::Sink + Send {
+    /// The packets that reached the destination.
+    fn delivered(&self) -> u64;
+
+    /// The packets the output dropped itself, each count with its reason (words that
+    /// follow "N packets" in the statistics); none by default.
+    fn dropped(&self) -> Vec<Dropped> {
+        Vec::new()
+    }
+}
+
+/// Packets an output dropped itself, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    /// How many.
+    pub packets: u64,
+    /// Why, as the words after "N packets" in the statistics.
+    pub reason: String,
+}
+
+/// Packets handed to an output and accounted for by it: delivered, or dropped with a
+/// reason.
+pub fn accounted(output: &dyn Output) -> u64 {
+    output.delivered() + output.dropped().iter().map(|d| d.packets).sum::<u64>()
 }
 
 /// The buffered output of a sink: a count of the bytes the formats produce, over a 256 KiB
@@ -130,11 +238,11 @@ type Out = Counted<BufWriter<Counted<Box<dyn Write + Send>>>>;
 /// byte the system accepted.
 pub struct Sink {
     /// The format with its output.
-    output: Box<dyn format::Sink>,
+    output: Box<dyn format::Sink + Send>,
     /// Bytes produced by the formats (headers included).
-    produced: Rc<Cell<u64>>,
+    produced: Arc<AtomicU64>,
     /// Bytes the system accepted.
-    accepted: Rc<Cell<u64>>,
+    accepted: Arc<AtomicU64>,
     /// Where each packet not yet known to be delivered ends, in produced bytes.
     pending: VecDeque<u64>,
     delivered: u64,
@@ -151,11 +259,11 @@ impl Sink {
         linktype: LinkTypeArg,
         out: Box<dyn Write + Send>,
     ) -> io::Result<Sink> {
-        let accepted = Rc::new(Cell::new(0));
-        let produced = Rc::new(Cell::new(0));
+        let accepted = Arc::new(AtomicU64::new(0));
+        let produced = Arc::new(AtomicU64::new(0));
         let out: Out = Counted::new(
-            BufWriter::with_capacity(256 * 1024, Counted::new(out, Rc::clone(&accepted))),
-            Rc::clone(&produced),
+            BufWriter::with_capacity(256 * 1024, Counted::new(out, Arc::clone(&accepted))),
+            Arc::clone(&produced),
         );
         let link_type = match linktype {
             LinkTypeArg::Nflog => LinkType::Nflog,
@@ -163,7 +271,7 @@ impl Sink {
         };
         let raw = link_type == LinkType::Raw
             && matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
-        let output: Box<dyn format::Sink> = match format {
+        let output: Box<dyn format::Sink + Send> = match format {
             OutputFormat::Text => Box::new(Lines::new(TextFormat::new(), out)),
             OutputFormat::Json => Box::new(Lines::new(JsonFormat::new(), out)),
             OutputFormat::Xml => Box::new(Lines::new(XmlFormat::new(), out)),
@@ -181,8 +289,18 @@ impl Sink {
         })
     }
 
-    /// Writes one packet; `received` stands in for packets without a kernel timestamp.
-    pub fn write(
+    /// Counts the packets that reached the system since the last look.
+    fn settle(&mut self) {
+        let accepted = self.accepted.load(Ordering::Relaxed);
+        while self.pending.front().is_some_and(|&end| end <= accepted) {
+            self.pending.pop_front();
+            self.delivered += 1;
+        }
+    }
+}
+
+impl format::Sink for Sink {
+    fn write(
         &mut self,
         packet: &Packet<&[u8]>,
         received: SystemTime,
@@ -195,45 +313,44 @@ impl Sink {
         }
         let written = self.output.write(packet, received, names);
         if written.is_ok() {
-            self.pending.push_back(self.produced.get());
+            self.pending
+                .push_back(self.produced.load(Ordering::Relaxed));
         }
         self.settle();
         written
     }
 
-    /// Flushes what was written so far.
-    pub fn flush(&mut self) -> io::Result<()> {
+    fn flush(&mut self) -> io::Result<()> {
         let flushed = self.output.flush();
         self.settle();
         flushed
     }
 
     /// Ends the output: the pcapng statistics of each group, then a flush.
-    pub fn finish(&mut self, groups: &[(u16, InterfaceStats)]) -> io::Result<()> {
+    fn finish(&mut self, groups: &[(u16, InterfaceStats)]) -> io::Result<()> {
         let finished = self.output.finish(groups);
         self.settle();
         finished
     }
+}
 
+impl Output for Sink {
     /// The packets written whose every byte the system accepted: all of them after a
     /// successful flush, fewer when the output failed.
-    pub fn delivered(&self) -> u64 {
+    fn delivered(&self) -> u64 {
         self.delivered
     }
 
     /// The packets not written because they are not IP and the records are bare IP
     /// packets (`--linktype raw`).
-    pub fn skipped(&self) -> u64 {
-        self.skipped
-    }
-
-    /// Counts the packets that reached the system since the last look.
-    fn settle(&mut self) {
-        let accepted = self.accepted.get();
-        while self.pending.front().is_some_and(|&end| end <= accepted) {
-            self.pending.pop_front();
-            self.delivered += 1;
+    fn dropped(&self) -> Vec<Dropped> {
+        if self.skipped == 0 {
+            return Vec::new();
         }
+        vec![Dropped {
+            packets: self.skipped,
+            reason: "skipped: not IP, which --linktype raw cannot hold".to_string(),
+        }]
     }
 }
 
@@ -245,12 +362,12 @@ impl Sink {
 /// statistics were printed, bytes no count would include.
 struct Counted<W> {
     inner: W,
-    count: Rc<Cell<u64>>,
+    count: Arc<AtomicU64>,
     failed: bool,
 }
 
 impl<W> Counted<W> {
-    fn new(inner: W, count: Rc<Cell<u64>>) -> Self {
+    fn new(inner: W, count: Arc<AtomicU64>) -> Self {
         Counted {
             inner,
             count,
@@ -280,7 +397,9 @@ impl<W: Write> Write for Counted<W> {
         }
         let written = self.inner.write(bytes);
         let n = self.check(written)?;
-        self.count.set(self.count.get() + n as u64);
+        // Perf: one thread writes the count, so a load and a store, not an atomic add.
+        let count = self.count.load(Ordering::Relaxed) + n as u64;
+        self.count.store(count, Ordering::Relaxed);
         Ok(n)
     }
 
@@ -323,6 +442,7 @@ pub fn write_error(e: io::Error) -> anyhow::Error {
 mod tests {
     use super::*;
     use nflog::format::Numeric;
+    use nflog::format::Sink as _;
     use nflog::Family;
     use std::sync::{Arc, Mutex};
 
@@ -476,7 +596,8 @@ mod tests {
             }
             sink.finish(&[]).unwrap();
             assert_eq!(sink.delivered(), 2, "{format:?}");
-            assert_eq!(sink.skipped(), 1, "{format:?}");
+            assert_eq!(sink.skipped, 1, "{format:?}");
+            assert_eq!(accounted(&sink), 3, "{format:?}");
             let held = held.lock().unwrap().clone();
             let mut reader = nflog::pcap::CaptureReader::new(&held[..]).unwrap();
             let mut records = Vec::new();

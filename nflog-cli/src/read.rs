@@ -11,7 +11,7 @@ use nflog::wire::emit;
 use nflog::{Family, Packet, PacketAttr};
 
 use crate::cli::{LinkTypeArg, OutputFormat, ReadArgs};
-use crate::output::{self, Sink};
+use crate::output::{self, Destination};
 
 /// Prints every record up to the end of the file, or up to where its framing is lost.
 ///
@@ -21,6 +21,7 @@ use crate::output::{self, Sink};
 /// --linktype raw` writes) are decoded and printed as far as they go.
 pub fn run(args: &ReadArgs) -> Result<()> {
     output::check_options(&args.output, false)?;
+    let destination = output::destination(args.output.write.as_deref())?;
     let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
         Box::new(io::stdin().lock())
     } else {
@@ -30,7 +31,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         )
     };
     let name = display_name(&args.file);
-    refuse_same_file(args, &name)?;
+    refuse_same_file(args, &destination, &name)?;
     let mut reader = CaptureReader::new(BufReader::with_capacity(256 * 1024, input))
         .with_context(|| name.clone())?;
     let format = output::choose_format(&args.output);
@@ -49,9 +50,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         ),
         _ => {}
     }
-    let (out, _) = output::open(&args.output)?;
-    let mut sink =
-        Sink::new(format, args.output.link_type(), out).context("writing the output header")?;
+    let mut sink = output::open_output(&destination, format, args.output.link_type())?.output;
     // Interfaces of a file's packets are another machine's, or of a moment gone: show
     // indexes, never names looked up here.
     let mut names = Numeric;
@@ -197,16 +196,19 @@ const ETHERTYPE_IPV6: u16 = 0x86dd;
 /// Refuses to write the file being read: opening the output truncates it before a record
 /// is read. The same file is the same device and inode, whatever path, link or descriptor
 /// names it (`-w ./x.pcap`, a hard link, standard output appending to it).
-fn refuse_same_file(args: &ReadArgs, name: &str) -> Result<()> {
+fn refuse_same_file(args: &ReadArgs, destination: &Destination, name: &str) -> Result<()> {
     let input = if args.file.as_os_str() == "-" {
         rustix::fs::fstat(io::stdin())
     } else {
         rustix::fs::stat(&args.file)
     };
-    let output = match args.output.write.as_deref() {
-        None => rustix::fs::fstat(io::stdout()),
-        Some(p) if p.as_os_str() == "-" => rustix::fs::fstat(io::stdout()),
-        Some(path) => rustix::fs::stat(path),
+    let output = match destination {
+        Destination::Stdout => rustix::fs::fstat(io::stdout()),
+        other => match other.file() {
+            Some(path) => rustix::fs::stat(path),
+            // Not a file: nothing to destroy.
+            None => return Ok(()),
+        },
     };
     // Only regular files are destroyed by it: `< /dev/null > /dev/null` is one inode too.
     let regular = |st: &rustix::fs::Stat| {

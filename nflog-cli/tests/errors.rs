@@ -576,3 +576,22 @@ fn full_standard_output_counts_no_pcap_record_written() {
         }
     });
 }
+
+#[test]
+fn an_unknown_destination_scheme_names_the_option_before_binding() {
+    // No privilege needed: the destination is read before any group is bound.
+    let (status, stdout, stderr) = nflog_output(&["-g", "7", "-w", "postgress://db/logs"]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    let line = one_line(&stderr);
+    assert!(
+        line.starts_with("nflog: -w postgress://db/logs: unknown destination scheme `postgress:`"),
+        "{line}"
+    );
+    assert!(
+        line.contains("./NAME for a file whose name has a colon"),
+        "{line}"
+    );
+    // No file or directory of that name was made.
+    assert!(!std::path::Path::new("postgress:").exists());
+}
