@@ -232,6 +232,8 @@ mod socket;
 pub mod conntrack;
 #[cfg(feature = "decode")]
 pub mod decode;
+#[cfg(feature = "filter")]
+pub mod filter;
 #[cfg(feature = "format")]
 pub mod format;
 pub mod nft;

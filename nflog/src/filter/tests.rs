@@ -1,0 +1,462 @@
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use proptest::prelude::*;
+
+use super::*;
+
+fn p(input: &str) -> Expr {
+    Expr::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"))
+}
+
+fn prim(primitive: Primitive) -> Expr {
+    Expr::Primitive(primitive)
+}
+
+fn err(input: &str) -> String {
+    match Expr::parse(input) {
+        Ok(e) => panic!("{input:?} parsed as {e:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn v4(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn primitives_parse_to_typed_values() {
+    use Primitive as P;
+    let cases: Vec<(&str, Primitive)> = vec![
+        ("host 10.0.0.1", P::Host(Dir::SrcOrDst, v4("10.0.0.1"))),
+        ("src host 10.0.0.1", P::Host(Dir::Src, v4("10.0.0.1"))),
+        ("dst 2001:db8::1", P::Host(Dir::Dst, v4("2001:db8::1"))),
+        ("src and dst host ::1", P::Host(Dir::SrcAndDst, v4("::1"))),
+        ("src or dst host ::1", P::Host(Dir::SrcOrDst, v4("::1"))),
+        ("10.0.0.1", P::Host(Dir::SrcOrDst, v4("10.0.0.1"))),
+        ("ip host 10.0.0.1", P::Host(Dir::SrcOrDst, v4("10.0.0.1"))),
+        (
+            "net 10.0.0.0/8",
+            P::Net(Dir::SrcOrDst, Prefix::V4(Ipv4Addr::new(10, 0, 0, 0), 8)),
+        ),
+        (
+            "net 10.1",
+            P::Net(Dir::SrcOrDst, Prefix::V4(Ipv4Addr::new(10, 1, 0, 0), 16)),
+        ),
+        (
+            "dst net 192.168.0.0 mask 255.255.0.0",
+            P::Net(Dir::Dst, Prefix::V4(Ipv4Addr::new(192, 168, 0, 0), 16)),
+        ),
+        (
+            "src 10.0.0.0/8",
+            P::Net(Dir::Src, Prefix::V4(Ipv4Addr::new(10, 0, 0, 0), 8)),
+        ),
+        (
+            "ip6 net 2001:db8::/32",
+            P::Net(
+                Dir::SrcOrDst,
+                Prefix::V6("2001:db8::".parse::<Ipv6Addr>().unwrap(), 32),
+            ),
+        ),
+        ("port 22", P::Port(None, Dir::SrcOrDst, 22)),
+        ("port ssh", P::Port(None, Dir::SrcOrDst, 22)),
+        (
+            "tcp dst port 0x50",
+            P::Port(Some(PortProto::Tcp), Dir::Dst, 80),
+        ),
+        (
+            "udp src port 53",
+            P::Port(Some(PortProto::Udp), Dir::Src, 53),
+        ),
+        (
+            "sctp port 9",
+            P::Port(Some(PortProto::Sctp), Dir::SrcOrDst, 9),
+        ),
+        (
+            "tcp portrange 6000-6010",
+            P::PortRange(Some(PortProto::Tcp), Dir::SrcOrDst, 6000, 6010),
+        ),
+        (
+            "portrange ftp-data-ftp",
+            P::PortRange(None, Dir::SrcOrDst, 20, 21),
+        ),
+        ("ip", P::Network(NetworkProto::Ipv4)),
+        ("ip6", P::Network(NetworkProto::Ipv6)),
+        ("arp", P::Network(NetworkProto::Arp)),
+        ("tcp", P::Proto(None, 6)),
+        ("udp", P::Proto(None, 17)),
+        ("icmp", P::Proto(Some(IpFamily::V4), 1)),
+        ("icmp6", P::Proto(Some(IpFamily::V6), 58)),
+        ("proto 47", P::Proto(None, 47)),
+        ("ip proto tcp", P::Proto(Some(IpFamily::V4), 6)),
+        ("ip6 proto esp", P::Proto(Some(IpFamily::V6), 50)),
+        (
+            "tcp-syn",
+            P::TcpFlags(TcpFlags {
+                mask: 0x02,
+                cmp: Cmp::Ne,
+                value: 0,
+            }),
+        ),
+        (
+            "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+            P::TcpFlags(TcpFlags {
+                mask: 0x12,
+                cmp: Cmp::Eq,
+                value: 0x02,
+            }),
+        ),
+        (
+            "tcp[13]&2!=0",
+            P::TcpFlags(TcpFlags {
+                mask: 0x02,
+                cmp: Cmp::Ne,
+                value: 0,
+            }),
+        ),
+        (
+            "tcp[tcpflags] = tcp-rst",
+            P::TcpFlags(TcpFlags {
+                mask: 0xff,
+                cmp: Cmp::Eq,
+                value: 0x04,
+            }),
+        ),
+        (
+            "icmp[icmptype] == icmp-echo",
+            P::Icmp(IcmpTest {
+                v6: false,
+                field: IcmpField::Type,
+                cmp: Cmp::Eq,
+                value: 8,
+            }),
+        ),
+        (
+            "icmp6[icmp6type] != icmp6-echoreply",
+            P::Icmp(IcmpTest {
+                v6: true,
+                field: IcmpField::Type,
+                cmp: Cmp::Ne,
+                value: 129,
+            }),
+        ),
+        (
+            "icmp[1] = 3",
+            P::Icmp(IcmpTest {
+                v6: false,
+                field: IcmpField::Code,
+                cmp: Cmp::Eq,
+                value: 3,
+            }),
+        ),
+        ("less 100", P::Length(LengthTest::AtMost(100))),
+        ("greater 1500", P::Length(LengthTest::AtLeast(1500))),
+        ("vlan", P::Vlan(None)),
+        ("vlan 100", P::Vlan(Some(100))),
+        (
+            "mark 7",
+            P::Mark(Mark {
+                value: 7,
+                mask: u32::MAX,
+            }),
+        ),
+        (
+            "mark 0x10/0xf0",
+            P::Mark(Mark {
+                value: 0x10,
+                mask: 0xf0,
+            }),
+        ),
+        ("iif eth0", P::Interface(IfaceDir::In, "eth0".into())),
+        ("oif \"veth*\"", P::Interface(IfaceDir::Out, "veth*".into())),
+        ("iif tcp", P::Interface(IfaceDir::In, "tcp".into())),
+        ("skuid 1000", P::SkUid(1000)),
+        ("skgid 0", P::SkGid(0)),
+        (
+            "ct state new,established",
+            P::CtState(CtStates::NEW.union(CtStates::ESTABLISHED)),
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(p(input), prim(want), "{input}");
+    }
+}
+
+#[test]
+fn and_or_have_one_precedence_and_group_left_to_right() {
+    let (a, b, c) = (p("tcp"), p("udp"), p("icmp"));
+    assert_eq!(
+        p("tcp or udp and icmp"),
+        a.clone().or(b.clone()).and(c.clone())
+    );
+    assert_eq!(
+        p("tcp and udp or icmp"),
+        a.clone().and(b.clone()).or(c.clone())
+    );
+    assert_eq!(
+        p("tcp or (udp and icmp)"),
+        a.clone().or(b.clone().and(c.clone()))
+    );
+    assert_eq!(p("not tcp and udp"), a.clone().not().and(b.clone()));
+    assert_eq!(p("! tcp && udp || icmp"), a.clone().not().and(b).or(c));
+    assert_eq!(p("not not tcp"), a.not().not());
+}
+
+#[test]
+fn a_bare_value_repeats_the_previous_qualifiers() {
+    assert_eq!(
+        p("tcp dst port 22 or 80"),
+        p("tcp dst port 22 or tcp dst port 80")
+    );
+    assert_eq!(
+        p("host 10.0.0.1 and not 10.0.0.2"),
+        p("host 10.0.0.1 and not host 10.0.0.2")
+    );
+    assert_eq!(
+        p("src net 10.0.0.0/8 or (192.168 or 172.16.0.0/12)"),
+        p("src net 10.0.0.0/8 or (src net 192.168.0.0/16 or src net 172.16.0.0/12)")
+    );
+    assert_eq!(p("iif eth0 or eth1"), p("iif eth0 or iif eth1"));
+    assert_eq!(p("vlan 1 or 2"), p("vlan 1 or vlan 2"));
+    assert_eq!(p("ip proto 6 or 17"), p("ip proto 6 or ip proto 17"));
+}
+
+#[test]
+fn display_expands_lists_and_parenthesizes_right_operands() {
+    let cases = [
+        ("tcp port 22 or 80", "tcp port 22 or tcp port 80"),
+        (
+            "a::1 or (1.2.3.4 and not ::2)",
+            "host a::1 or (host 1.2.3.4 and not host ::2)",
+        ),
+        ("not (tcp or udp)", "not (tcp or udp)"),
+        (
+            "tcp-syn or tcp-fin",
+            "tcp[tcpflags] & tcp-syn != 0 or tcp[tcpflags] & tcp-fin != 0",
+        ),
+        (
+            "tcp[13] & 0x12 = 2",
+            "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+        ),
+        ("icmp[0] == 8", "icmp[icmptype] == icmp-echo"),
+        ("mark 16", "mark 0x10"),
+        ("iif \"a(b\"", "iif \"a(b\""),
+        ("ct state established,new", "ct state established,new"),
+        (
+            "ip proto 1 or ip6 proto 6 or proto 1",
+            "icmp or ip6 proto 6 or proto 1",
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(p(input).to_string(), want, "{input}");
+        assert_eq!(p(want), p(input), "{want}");
+    }
+}
+
+#[test]
+fn errors_say_what_was_expected_and_where() {
+    let cases = [
+        ("tcp port x", "expected a port number at column 10, found `x`"),
+        ("tcp port", "expected a port number at column 9, found the end"),
+        ("tcp port 70000", "expected a port number at column 10, found `70000`"),
+        ("port 22 host 1.2.3.4", "expected `and`, `or` or the end of the expression at column 9, found `host`"),
+        ("tcp and", "expected a primitive (host, net, port, tcp, ...), `not` or `(` at column 8, found the end"),
+        ("(tcp", "expected `)` at column 5, found the end"),
+        ("tcp)", "unmatched `)` at column 4"),
+        ("host example.com", "expected an IP address at column 6, found `example.com`"),
+        ("host 10.0.0.0/8", "`10.0.0.0/8` is a network: write `net 10.0.0.0/8` for a prefix at column 6"),
+        ("net 10.0.0.1/8", "10.0.0.1/8 has bits set past the prefix length at column 5"),
+        ("net 10.0.0.0/33", "prefix length 33 is over 32 at column 5"),
+        ("net 10.0.0.0 mask 255.0.255.0", "mask 255.0.255.0 is not contiguous at column 5"),
+        ("ip6 host 10.0.0.1", "the address is not an IPv6 address at column 5"),
+        ("portrange 30-20", "port range 30-20 ends before it starts at column 11"),
+        ("vlan 4096", "VLAN id 4096 is over 4095 at column 6"),
+        ("mark 0x100/0xff", "mark 0x100/0xff has bits outside its mask, so it never matches at column 6"),
+        ("iif", "expected an interface name at column 4, found the end"),
+        ("iif abcdefghijklmnop", "interface name `abcdefghijklmnop` is longer than 15 bytes at column 5"),
+        ("iif a:b", "interface name `a:b` has a character no interface name has (/, :, \", white space) at column 5"),
+        ("ct new", "expected `state` at column 4, found `new`"),
+        ("ct state new,bogus", "expected a conntrack state (new, established, related, invalid, untracked) at column 14, found `bogus`"),
+        ("ether host 1:2:3:4:5:6", "`ether` at column 1 is not supported by nflog's filter language"),
+        ("ip[0] & 0xf != 5", "`ip[...]` at column 3 is not supported by nflog's filter language"),
+        ("tcp host 1.2.3.4", "`tcp host` at column 5 is not supported by nflog's filter language"),
+        ("tcp[tcpflags] > 2", "expected `&`, `==` or `!=` at column 15, found `>`"),
+        ("tcp[tcpflags] & tcp-bogus != 0", "expected a byte value (0 to 255) or its name at column 17, found `tcp-bogus`"),
+        ("icmp[icmptype] == icmp6-echo", "expected a byte value (0 to 255) or its name at column 19, found `icmp6-echo`"),
+        ("less", "expected a number at column 5, found the end"),
+        ("22", "expected a primitive (host, net, port, tcp, ...), `not` or `(` at column 1, found `22`"),
+        ("iif \"eth0", "expected an interface name at column 5, found `\"`"),
+        ("", "expected a primitive (host, net, port, tcp, ...), `not` or `(` at column 1, found the end"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(err(input), want, "{input}");
+    }
+}
+
+#[test]
+fn deep_nesting_and_long_lists_are_refused_not_overflowed() {
+    let deep = format!("{}tcp{}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(
+        Expr::parse(&deep).unwrap_err().kind,
+        ParseErrorKind::TooDeep
+    );
+    let nots = format!("{}tcp", "not ".repeat(10_000));
+    assert_eq!(
+        Expr::parse(&nots).unwrap_err().kind,
+        ParseErrorKind::TooDeep
+    );
+    let long = format!("port 1{}", " or 2".repeat(MAX_PRIMITIVES));
+    assert_eq!(
+        Expr::parse(&long).unwrap_err().kind,
+        ParseErrorKind::TooLong
+    );
+    let fits = format!("port 1{}", " or 2".repeat(MAX_PRIMITIVES - 1));
+    assert!(Expr::parse(&fits).is_ok());
+}
+
+// Strategies for trees the parser can build, to check that printing and parsing agree.
+
+fn dir() -> impl Strategy<Value = Dir> {
+    prop_oneof![
+        Just(Dir::Src),
+        Just(Dir::Dst),
+        Just(Dir::SrcOrDst),
+        Just(Dir::SrcAndDst)
+    ]
+}
+
+fn port_proto() -> impl Strategy<Value = Option<PortProto>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(PortProto::Tcp)),
+        Just(Some(PortProto::Udp)),
+        Just(Some(PortProto::Sctp))
+    ]
+}
+
+fn addr() -> impl Strategy<Value = IpAddr> {
+    prop_oneof![
+        any::<u32>().prop_map(|a| IpAddr::V4(a.into())),
+        any::<u128>().prop_map(|a| IpAddr::V6(a.into())),
+    ]
+}
+
+fn prefix() -> impl Strategy<Value = Prefix> {
+    prop_oneof![
+        (any::<u32>(), 0u8..=32)
+            .prop_map(|(a, len)| Prefix::V4((a & ast::mask_v4(len)).into(), len)),
+        (any::<u128>(), 0u8..=128)
+            .prop_map(|(a, len)| Prefix::V6((a & ast::mask_v6(len)).into(), len)),
+    ]
+}
+
+fn cmp() -> impl Strategy<Value = Cmp> {
+    prop_oneof![Just(Cmp::Eq), Just(Cmp::Ne)]
+}
+
+fn primitive() -> impl Strategy<Value = Primitive> {
+    use Primitive as P;
+    prop_oneof![
+        (dir(), addr()).prop_map(|(d, a)| P::Host(d, a)),
+        (dir(), prefix()).prop_map(|(d, n)| P::Net(d, n)),
+        (port_proto(), dir(), any::<u16>()).prop_map(|(p, d, n)| P::Port(p, d, n)),
+        (port_proto(), dir(), any::<u16>(), any::<u16>()).prop_map(|(p, d, a, b)| P::PortRange(
+            p,
+            d,
+            a.min(b),
+            a.max(b)
+        )),
+        prop_oneof![
+            Just(NetworkProto::Ipv4),
+            Just(NetworkProto::Ipv6),
+            Just(NetworkProto::Arp)
+        ]
+        .prop_map(P::Network),
+        (
+            prop_oneof![
+                Just(None),
+                Just(Some(IpFamily::V4)),
+                Just(Some(IpFamily::V6))
+            ],
+            any::<u8>()
+        )
+            .prop_map(|(f, n)| P::Proto(f, n)),
+        (any::<u8>(), cmp(), any::<u8>()).prop_map(|(mask, cmp, value)| P::TcpFlags(TcpFlags {
+            mask,
+            cmp,
+            value
+        })),
+        (
+            any::<bool>(),
+            prop_oneof![Just(IcmpField::Type), Just(IcmpField::Code)],
+            cmp(),
+            any::<u8>()
+        )
+            .prop_map(|(v6, field, cmp, value)| P::Icmp(IcmpTest {
+                v6,
+                field,
+                cmp,
+                value
+            })),
+        any::<u32>().prop_map(|n| P::Length(LengthTest::AtMost(n))),
+        any::<u32>().prop_map(|n| P::Length(LengthTest::AtLeast(n))),
+        proptest::option::of(0u16..4096).prop_map(P::Vlan),
+        (any::<u32>(), any::<u32>()).prop_map(|(v, m)| P::Mark(Mark {
+            value: v & m,
+            mask: m
+        })),
+        (any::<bool>(), "[a-zA-Z0-9._()!&|=<>,\\[\\]-]{1,14}\\*?")
+            .prop_filter("a name", |(_, n)| n != "." && n != "..")
+            .prop_map(|(out, name)| P::Interface(
+                if out { IfaceDir::Out } else { IfaceDir::In },
+                name
+            )),
+        any::<u32>().prop_map(P::SkUid),
+        any::<u32>().prop_map(P::SkGid),
+        (1u8..=0x4f)
+            .prop_filter_map("ct states", CtStates::from_bits)
+            .prop_map(P::CtState),
+    ]
+}
+
+pub(crate) fn expr() -> impl Strategy<Value = Expr> {
+    primitive()
+        .prop_map(Expr::Primitive)
+        .prop_recursive(6, 48, 2, |inner| {
+            prop_oneof![
+                inner.clone().prop_map(Expr::not),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| a.and(b)),
+                (inner.clone(), inner).prop_map(|(a, b)| a.or(b)),
+            ]
+        })
+}
+
+proptest! {
+    #[test]
+    fn printing_and_parsing_give_the_same_tree(e in expr()) {
+        let text = e.to_string();
+        let back = Expr::parse(&text);
+        prop_assert_eq!(back.as_ref(), Ok(&e), "{}", text);
+    }
+
+    #[test]
+    fn no_input_panics(input in "\\PC{0,64}") {
+        let _ = Expr::parse(&input);
+    }
+
+    #[test]
+    fn no_token_soup_panics(words in proptest::collection::vec(prop_oneof![
+        Just("host"), Just("src"), Just("dst"), Just("and"), Just("or"), Just("not"),
+        Just("("), Just(")"), Just("port"), Just("22"), Just("10.0.0.1"), Just("tcp"),
+        Just("["), Just("]"), Just("tcpflags"), Just("&"), Just("|"), Just("!="),
+        Just("=="), Just("tcp-syn"), Just("icmp"), Just("icmptype"), Just("vlan"),
+        Just("mark"), Just("0x1/0x3"), Just("iif"), Just("ct"), Just("state"), Just("new"),
+        Just(","), Just("net"), Just("mask"), Just("255.0.0.0"), Just("10"), Just("\""),
+        Just("portrange"), Just("1-2"), Just("proto"), Just("ip6"), Just("less"),
+    ], 0..24)) {
+        let input = words.join(" ");
+        if let Ok(e) = Expr::parse(&input) {
+            let text = e.to_string();
+            prop_assert_eq!(Expr::parse(&text), Ok(e), "{} printed as {}", input, text);
+        }
+    }
+}
