@@ -16,6 +16,7 @@ use nflog::{
 };
 
 use crate::cli::{CaptureArgs, OutputArgs};
+use crate::metrics::{self, Metrics, Published};
 use crate::output::{self, write_error, Output};
 use crate::privileges;
 use crate::queue::{self, Chunk, Closed, Consumer, Drops, Producer};
@@ -59,11 +60,25 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     if let (Some(user), Some(path)) = (user, destination.file()) {
         privileges::hand_over(path, user)?;
     }
+    // Bound while privileges last: a port below 1024 needs CAP_NET_BIND_SERVICE.
+    let metrics_listener = args.metrics.as_deref().map(metrics::bind).transpose()?;
     // Everything that needs a privilege is done: the groups are bound, the files open.
     privileges::drop_all(user)?;
+    let published = match metrics_listener {
+        Some(server) => {
+            let metrics = Metrics::new();
+            let output = metrics.output(&destination.to_string());
+            metrics::serve(server, Arc::clone(&metrics))?;
+            Some(Published { metrics, output })
+        }
+        None => None,
+    };
 
     let on_signal = listener.stop_handle();
-    let closing = Arc::new(Closing::default());
+    let closing = Arc::new(Closing {
+        metrics: published,
+        ..Closing::default()
+    });
     let (signalled, signals) = mpsc::channel();
     ctrlc::set_handler(move || {
         on_signal.stop();
@@ -169,6 +184,12 @@ fn capture<S: Source>(
             Err(e) => Err(e),
         };
         let sink = writer.sink.as_ref();
+        if let Some(m) = &closing.metrics {
+            m.output.written.store(sink.delivered(), Ordering::Relaxed);
+            if finish.as_ref().is_err_and(|e| !output::is_closed_pipe(e)) {
+                m.output.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         let mut line = summary(
             &end.stats,
             sink.delivered(),
@@ -348,7 +369,14 @@ fn read<S: Source>(
     clock: &(dyn Clock + Sync),
 ) -> Reader {
     let mut queued = 0;
-    let outcome = read_into(&mut source, &mut producer, count, &mut queued, clock);
+    let outcome = read_into(
+        &mut source,
+        &mut producer,
+        count,
+        &mut queued,
+        clock,
+        closing.metrics.as_ref(),
+    );
     let end = ReaderEnd {
         stats: source.stats(),
         groups: source.groups(),
@@ -401,6 +429,8 @@ struct Closing {
     reader: Mutex<Option<ReaderEnd>>,
     /// Whether the statistics were printed: whoever prints them holds this until the end.
     printed: Mutex<bool>,
+    /// Where the threads publish their counts for `--metrics`, when it is given.
+    metrics: Option<Published>,
 }
 
 /// Locks `mutex`, even if a thread panicked holding it: the figures in it stay usable.
@@ -476,6 +506,7 @@ fn read_into<S: Source>(
     count: Option<u64>,
     queued: &mut u64,
     clock: &(dyn Clock + Sync),
+    metrics: Option<&Published>,
 ) -> Result<()> {
     loop {
         let room = count.map(|c| c.saturating_sub(*queued));
@@ -485,7 +516,18 @@ fn read_into<S: Source>(
         let chunk = producer.chunk();
         chunk.received = clock.now();
         chunk.stats = source.stats();
-        if !queue_chunk(producer, count, queued, failed)? {
+        if let Some(m) = metrics {
+            m.metrics.record(chunk.iter(), &chunk.stats, chunk.received);
+        }
+        let go_on = queue_chunk(producer, count, queued, failed);
+        if let Some(m) = metrics {
+            m.output
+                .dropped
+                .store(producer.drops().packets, Ordering::Relaxed);
+            let bytes = producer.queued_bytes() as u64;
+            m.output.queue_bytes.store(bytes, Ordering::Relaxed);
+        }
+        if !go_on? {
             break;
         }
     }
@@ -619,6 +661,14 @@ impl Writer {
             }
             if self.status && self.last_status.elapsed() >= Duration::from_secs(1) {
                 self.show_status(&stats);
+            }
+            // After the flush, which is when the packets reach the system.
+            if let Some(m) = &self.closing.metrics {
+                m.output
+                    .written
+                    .store(self.sink.delivered(), Ordering::Relaxed);
+                let bytes = queue.queued_bytes() as u64;
+                m.output.queue_bytes.store(bytes, Ordering::Relaxed);
             }
         }
         Ok(())

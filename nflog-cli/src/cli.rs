@@ -185,6 +185,13 @@ pub struct CaptureArgs {
     #[arg(short = 'Z', long = "user", value_name = "USER")]
     pub user: Option<String>,
 
+    /// Serve the capture's counters over HTTP at ADDR (HOST:PORT), as Prometheus text or
+    /// OpenMetrics: packets and bytes per group and per prefix (the first 32 prefixes; the
+    /// rest as other="true"), kernel overruns, sequence gaps, truncated batches, per output
+    /// packets written, dropped and errors and its queue's bytes, the last packet's time.
+    #[arg(long = "metrics", value_name = "ADDR")]
+    pub metrics: Option<String>,
+
     /// Capture in another network namespace: NAME (from `ip netns`), a PATH to a namespace
     /// file, or pid:PID for a process's. Only the socket is opened there; needs
     /// CAP_SYS_ADMIN.

@@ -6,6 +6,7 @@
 mod capture;
 mod cli;
 mod demo;
+mod metrics;
 mod netns;
 mod output;
 mod privileges;

@@ -178,6 +178,11 @@ impl Producer {
     pub fn peak(&self) -> usize {
         self.peak
     }
+
+    /// The bytes queued now and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
 }
 
 /// The writer's end.
@@ -197,6 +202,11 @@ impl Consumer {
     /// Whether no chunk is waiting right now.
     pub fn is_empty(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) == 0
+    }
+
+    /// The bytes queued now and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
     }
 
     /// Gives a written chunk's memory back: to the reader for reuse, or to the allocator
