@@ -20,6 +20,7 @@ use crate::metrics::{self, Metrics, Published};
 use crate::output::{self, write_error, Output};
 use crate::privileges;
 use crate::queue::{self, Chunk, Closed, Consumer, Drops, Producer};
+use crate::systemd;
 
 /// Runs a capture until `--count`, Ctrl-C, SIGTERM or a closed pipe.
 pub fn run(args: &CaptureArgs) -> Result<()> {
@@ -74,15 +75,20 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         None => None,
     };
 
+    let notifier = systemd::Notifier::from_env()?.map(Arc::new);
     let on_signal = listener.stop_handle();
     let closing = Arc::new(Closing {
         metrics: published,
         ..Closing::default()
     });
     let (signalled, signals) = mpsc::channel();
+    let stopping = notifier.clone();
     ctrlc::set_handler(move || {
         on_signal.stop();
         let _ = signalled.send(());
+        if let Some(notifier) = &stopping {
+            let _ = notifier.notify("STOPPING=1");
+        }
     })
     .context("installing the Ctrl-C handler")?;
     {
@@ -102,6 +108,22 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         flush_when_idle: opened.flush_when_idle,
         status,
     };
+    if let Some(notifier) = &notifier {
+        // Bound, the output open, privileges dropped: the service is up.
+        notifier
+            .notify(&format!(
+                "READY=1\nSTATUS=capturing group {}",
+                distinct(&args.groups)
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ))
+            .context("telling systemd the service is ready (NOTIFY_SOCKET)")?;
+        if let Some(interval) = systemd::watchdog_interval() {
+            systemd::keep_alive(Arc::clone(notifier), interval)?;
+        }
+    }
     let (line, outcome) = capture(
         listener,
         opened.output,
@@ -110,6 +132,9 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         &SystemClock,
         &closing,
     );
+    if let Some(notifier) = &notifier {
+        let _ = notifier.notify("STOPPING=1");
+    }
     // Held to the end: once this thread says the capture is over, the watchdog does not.
     let mut printed = lock(&closing.printed);
     *printed = true;

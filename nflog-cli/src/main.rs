@@ -12,6 +12,7 @@ mod output;
 mod privileges;
 mod queue;
 mod read;
+mod systemd;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
