@@ -9,7 +9,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use nflog::format::{JsonFormat, ResolveInterface, TimeZone};
+use nflog::format::{JsonFormat, ResolveInterface, Row, TimeZone, Value};
 use nflog::wire::Messages;
 use nflog::Packet;
 use nflog_test_support::{watch_allocations, CountingAllocator};
@@ -160,4 +160,81 @@ fn formatting_allocates_nothing_once_warmed_up() {
     });
     assert_eq!(allocations.count, 0, "formatting allocated");
     assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 8);
+}
+
+/// The typed row of the SQL sinks holds, in each column, the value ulogd2's JSON plugin
+/// wrote under the key that column names (and ulogd2's SQL plugins read as that column).
+#[test]
+fn each_row_column_equals_ulogd2s_json_key() {
+    let expected: Vec<serde_json::Map<String, serde_json::Value>> = EXPECTED
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let mut row = Row::new();
+    let mut count = 0;
+    for datagram in datagrams() {
+        for message in Messages::new(&datagram) {
+            let Ok(packet) = Packet::from_message(message.unwrap()) else {
+                continue;
+            };
+            let want = &expected[count];
+            let line = EXPECTED.lines().nth(count).unwrap();
+            row.fill(&packet, ulogd_time(line), &mut GoldenNames);
+            let mut keys = 0;
+            for (column, value) in row.values() {
+                // Ours, which ulogd2 has no key for.
+                if column.name == "nflog_group" {
+                    assert_eq!(value, Value::Int(5));
+                    continue;
+                }
+                let Some(key) = column.json else { continue };
+                let theirs = want.get(key);
+                match value {
+                    Value::Null => assert!(
+                        theirs.is_none() || ["src_port", "dest_port"].contains(&key),
+                        "packet {count}: {} is NULL, ulogd2 wrote {key}",
+                        column.name
+                    ),
+                    Value::Int(n) => {
+                        assert_eq!(theirs.and_then(|v| v.as_i64()), Some(n), "{}", column.name);
+                        keys += 1;
+                    }
+                    Value::Text(text) => {
+                        assert_eq!(
+                            theirs.and_then(|v| v.as_str()),
+                            Some(text),
+                            "{}",
+                            column.name
+                        );
+                        keys += 1;
+                    }
+                    Value::Bytes(_) => panic!("{} has bytes and a JSON key", column.name),
+                }
+            }
+            // Every key of ulogd2's line but timestamp, dvc, tcp.offset and tcp.reserved.
+            let without_column = ["timestamp", "dvc", "tcp.offset", "tcp.reserved"];
+            let theirs = want
+                .keys()
+                .filter(|key| !without_column.contains(&key.as_str()))
+                .count();
+            assert_eq!(keys, theirs, "packet {count}: {line}");
+            count += 1;
+        }
+    }
+    assert_eq!(count, 8, "every packet message filled a row");
+
+    // Filling a row again allocates nothing: the sinks fill one row per packet.
+    let datagrams = datagrams();
+    let packets: Vec<Packet<&[u8]>> = datagrams
+        .iter()
+        .flat_map(|datagram| Messages::new(datagram))
+        .filter_map(|message| Packet::from_message(message.ok()?).ok())
+        .collect();
+    let received = UNIX_EPOCH + Duration::from_secs(1_795_840_507);
+    let ((), allocations) = watch_allocations(|| {
+        for packet in &packets {
+            row.fill(packet, received, &mut GoldenNames);
+        }
+    });
+    assert_eq!(allocations.count, 0, "filling a row allocated");
 }

@@ -645,7 +645,7 @@ fn write_icmp(line: &mut Line<'_>, icmp: &Icmp, v6: bool) {
 
 /// SCTP's common header (ports and checksum), which BASE reads and the decoder does not:
 /// for a first or only fragment whose protocol, after any extension headers, is SCTP.
-fn sctp(decoded: &Decoded, payload: &[u8]) -> Option<(u16, u16, u32)> {
+pub(super) fn sctp(decoded: &Decoded, payload: &[u8]) -> Option<(u16, u16, u32)> {
     if decoded.transport.is_some() || decoded.cut.is_some() {
         return None;
     }

@@ -17,6 +17,10 @@
 //! - [`syslog::SyslogFormat`]: the text line or the JSON object as the MSG of an RFC 5424
 //!   (or RFC 3164) syslog message, with the group, prefix and mark as structured data.
 //!
+//! [`Row`] is a packet as one typed row of a table, in the [`COLUMNS`] ulogd2's SQL output
+//! plugins use (`oob_prefix`, `ip_saddr_str`, ...), for the database sinks; its values are
+//! the JSON format's.
+//!
 //! One trait, [`Sink`], is where packets go: a line format paired with its writer
 //! ([`Lines`]), the pcap and pcapng writers of [`pcap`](crate::pcap), or a destination of
 //! a program's own. A program that writes to several picks one at run time as a
@@ -26,6 +30,7 @@ mod clock;
 mod json;
 mod names;
 mod put;
+mod row;
 mod sink;
 pub mod syslog;
 mod text;
@@ -34,6 +39,7 @@ mod xml;
 pub use clock::TimeZone;
 pub use json::JsonFormat;
 pub use names::{Numeric, ResolveInterface};
+pub use row::{Column, ColumnType, Row, Value, COLUMNS};
 pub use sink::{raw_ip, Lines, Sink};
 pub use text::TextFormat;
 pub use xml::XmlFormat;

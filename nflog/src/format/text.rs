@@ -340,7 +340,11 @@ pub(super) fn push_ctime(line: &mut Vec<u8>, time: &DateTime<FixedOffset>) {
 
 /// An interface as [`interface_pieces`] shows it (its name, escaped; `if:N` when unnamed),
 /// nothing for none or index 0 (as ulogd2's IFINDEX writes "" for 0).
-fn push_interface(line: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: Option<u32>) {
+pub(super) fn push_interface(
+    line: &mut Vec<u8>,
+    names: &mut dyn ResolveInterface,
+    index: Option<u32>,
+) {
     let Some(index) = index.filter(|&i| i != 0) else {
         return;
     };
