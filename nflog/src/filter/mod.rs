@@ -74,6 +74,7 @@
 //! - `mark 0` matches a packet without a mark: the kernel sends none when it is 0.
 
 mod ast;
+mod eval;
 mod lex;
 mod parse;
 mod print;

@@ -460,3 +460,430 @@ proptest! {
         }
     }
 }
+
+mod eval {
+    use etherparse::{IcmpEchoHeader, Icmpv4Type, Icmpv6Type, PacketBuilder, TcpHeader};
+
+    use super::*;
+    use crate::format::{Numeric, ResolveInterface};
+    use crate::wire::family::Family;
+    use crate::wire::packet::{Packet, PacketRepr, Vlan};
+
+    const A4: [u8; 4] = [192, 0, 2, 1];
+    const B4: [u8; 4] = [198, 51, 100, 7];
+    const A6: [u8; 16] = [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+    const B6: [u8; 16] = [0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+
+    /// Names index 1 "lo", 2 "eth0", 3 "veth1".
+    struct Names;
+
+    impl ResolveInterface for Names {
+        fn interface_name(&mut self, index: u32) -> Option<&str> {
+            match index {
+                1 => Some("lo"),
+                2 => Some("eth0"),
+                3 => Some("veth1"),
+                _ => None,
+            }
+        }
+    }
+
+    fn ipv4(payload: Vec<u8>) -> PacketRepr {
+        PacketRepr {
+            payload: Some(payload),
+            ..PacketRepr::default()
+        }
+    }
+
+    fn ipv6(payload: Vec<u8>) -> PacketRepr {
+        PacketRepr {
+            family: Family::Ipv6,
+            hw_protocol: 0x86dd,
+            payload: Some(payload),
+            ..PacketRepr::default()
+        }
+    }
+
+    /// TCP over IPv4 from A4:sport to B4:dport, with `flags` set on the header.
+    fn tcp4(sport: u16, dport: u16, flags: impl Fn(&mut TcpHeader)) -> PacketRepr {
+        let mut out = Vec::new();
+        let mut header = TcpHeader::new(sport, dport, 1, 1000);
+        flags(&mut header);
+        PacketBuilder::ipv4(A4, B4, 64)
+            .tcp_header(header)
+            .write(&mut out, &[0u8; 10])
+            .unwrap();
+        ipv4(out)
+    }
+
+    fn udp6(sport: u16, dport: u16) -> PacketRepr {
+        let mut out = Vec::new();
+        PacketBuilder::ipv6(A6, B6, 64)
+            .udp(sport, dport)
+            .write(&mut out, &[1, 2, 3])
+            .unwrap();
+        ipv6(out)
+    }
+
+    fn icmp4(ty: Icmpv4Type) -> PacketRepr {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4(A4, B4, 64)
+            .icmpv4(ty)
+            .write(&mut out, &[])
+            .unwrap();
+        ipv4(out)
+    }
+
+    fn icmp6(ty: Icmpv6Type) -> PacketRepr {
+        let mut out = Vec::new();
+        PacketBuilder::ipv6(A6, B6, 64)
+            .icmpv6(ty)
+            .write(&mut out, &[])
+            .unwrap();
+        ipv6(out)
+    }
+
+    /// SCTP's common header (and nothing else) over IPv4.
+    fn sctp4(sport: u16, dport: u16) -> PacketRepr {
+        let mut sctp = Vec::new();
+        sctp.extend_from_slice(&sport.to_be_bytes());
+        sctp.extend_from_slice(&dport.to_be_bytes());
+        sctp.extend_from_slice(&[0; 8]);
+        let mut out = Vec::new();
+        PacketBuilder::ipv4(A4, B4, 64)
+            .write(&mut out, 132.into(), &sctp)
+            .unwrap();
+        ipv4(out)
+    }
+
+    fn check(expr: &str, repr: &PacketRepr) -> bool {
+        let bytes = repr.to_bytes();
+        let packet = Packet::parse(&bytes).unwrap();
+        p(expr).matches(&packet, &mut Names)
+    }
+
+    /// Each expression must match `yes` and must not match `no`.
+    fn split(exprs: &[&str], yes: &[&PacketRepr], no: &[&PacketRepr]) {
+        for expr in exprs {
+            for (i, repr) in yes.iter().enumerate() {
+                assert!(check(expr, repr), "{expr} should match packet {i}");
+            }
+            for (i, repr) in no.iter().enumerate() {
+                assert!(!check(expr, repr), "{expr} should not match packet {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn host_and_net_look_at_either_address_as_told() {
+        let t = tcp4(1000, 22, |_| {});
+        let u = udp6(53, 2000);
+        split(
+            &["host 192.0.2.1", "src host 192.0.2.1", "dst 198.51.100.7"],
+            &[&t],
+            &[&u],
+        );
+        split(
+            &["dst host 192.0.2.1", "src and dst host 192.0.2.1"],
+            &[],
+            &[&t, &u],
+        );
+        split(
+            &[
+                "net 192.0.2.0/24",
+                "src net 192.0",
+                "dst net 198.51.100.0 mask 255.255.255.0",
+            ],
+            &[&t],
+            &[&u],
+        );
+        split(
+            &[
+                "host 2001:db8::2",
+                "dst net 2001:db8::/32",
+                "src and dst net 2001:db8::/64",
+            ],
+            &[&u],
+            &[&t],
+        );
+        split(&["not host 10.0.0.1"], &[&t, &u], &[]);
+    }
+
+    #[test]
+    fn ports_match_tcp_udp_and_sctp_by_direction() {
+        let t = tcp4(1000, 22, |_| {});
+        let u = udp6(53, 2000);
+        let s = sctp4(5000, 22);
+        split(
+            &["port 22", "dst port ssh", "portrange 20-22"],
+            &[&t, &s],
+            &[&u],
+        );
+        split(
+            &["tcp port 22", "tcp src port 1000", "tcp portrange 999-1001"],
+            &[&t],
+            &[&u, &s],
+        );
+        split(
+            &["udp src port 53", "udp dst portrange 2000-2000", "port 53"],
+            &[&u],
+            &[&t, &s],
+        );
+        split(
+            &["sctp dst port 22", "sctp src port 5000"],
+            &[&s],
+            &[&t, &u],
+        );
+        split(
+            &["src and dst port 22", "tcp src port 22", "port 23"],
+            &[],
+            &[&t, &u, &s],
+        );
+    }
+
+    #[test]
+    fn a_later_fragment_has_protocol_but_no_ports() {
+        let mut out = Vec::new();
+        PacketBuilder::ipv4(A4, B4, 64)
+            .write(
+                &mut out,
+                6.into(),
+                &[
+                    0, 22, 0, 22, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 2, 0, 0, 0, 0, 0, 0,
+                ],
+            )
+            .unwrap();
+        out[6] = 0x00;
+        out[7] = 0x10; // fragment offset 16 (128 bytes)
+        let header_checksum_irrelevant = ipv4(out);
+        split(&["tcp", "ip proto 6"], &[&header_checksum_irrelevant], &[]);
+        split(&["port 22", "tcp-syn"], &[], &[&header_checksum_irrelevant]);
+    }
+
+    #[test]
+    fn protocols_and_network_protocols() {
+        let t = tcp4(1, 2, |_| {});
+        let u = udp6(1, 2);
+        let i = icmp4(Icmpv4Type::EchoRequest(IcmpEchoHeader { id: 1, seq: 1 }));
+        let i6 = icmp6(Icmpv6Type::EchoRequest(IcmpEchoHeader { id: 1, seq: 1 }));
+        split(&["ip", "tcp", "proto 6", "ip proto tcp"], &[&t], &[&u, &i6]);
+        split(&["ip6", "udp", "ip6 proto 17"], &[&u], &[&t, &i]);
+        split(&["icmp", "ip proto 1", "proto 1"], &[&i], &[&t, &i6]);
+        split(&["icmp6", "ip6 proto 58"], &[&i6], &[&i, &u]);
+        split(&["ip proto 17", "ip6 proto 6", "arp"], &[], &[&t, &u]);
+        // Without payload, the family still tells the network protocol.
+        let meta = PacketRepr {
+            family: Family::Ipv6,
+            hw_protocol: 0x86dd,
+            ..PacketRepr::default()
+        };
+        split(&["ip6"], &[&meta], &[]);
+        split(&["ip", "tcp", "port 22", "less 100"], &[], &[&meta]);
+    }
+
+    #[test]
+    fn tcp_flags_masked_and_compared() {
+        let syn = tcp4(1, 2, |h| h.syn = true);
+        let synack = tcp4(1, 2, |h| {
+            h.syn = true;
+            h.ack = true;
+        });
+        let rst = tcp4(1, 2, |h| h.rst = true);
+        split(
+            &[
+                "tcp-syn",
+                "tcp[tcpflags] & tcp-syn != 0",
+                "tcp[13] & 2 == 2",
+            ],
+            &[&syn, &synack],
+            &[&rst],
+        );
+        split(
+            &[
+                "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+                "tcp[tcpflags] == tcp-syn",
+            ],
+            &[&syn],
+            &[&synack, &rst],
+        );
+        split(
+            &["tcp[tcpflags] & tcp-syn == 0", "tcp-rst"],
+            &[&rst],
+            &[&syn, &synack],
+        );
+        split(
+            &["tcp[tcpflags] & tcp-ack != tcp-ack"],
+            &[&syn, &rst],
+            &[&synack],
+        );
+        split(&["tcp-syn"], &[], &[&udp6(1, 2)]);
+    }
+
+    #[test]
+    fn icmp_type_and_code() {
+        let echo = icmp4(Icmpv4Type::EchoRequest(IcmpEchoHeader { id: 1, seq: 1 }));
+        let reply = icmp4(Icmpv4Type::EchoReply(IcmpEchoHeader { id: 1, seq: 1 }));
+        let echo6 = icmp6(Icmpv6Type::EchoRequest(IcmpEchoHeader { id: 1, seq: 1 }));
+        split(
+            &["icmp[icmptype] == icmp-echo", "icmp[0] = 8"],
+            &[&echo],
+            &[&reply, &echo6],
+        );
+        split(&["icmp[icmpcode] == 0"], &[&echo, &reply], &[&echo6]);
+        split(
+            &["icmp[icmptype] != icmp-echo"],
+            &[&reply],
+            &[&echo, &echo6],
+        );
+        split(
+            &["icmp6[icmp6type] == icmp6-echo", "icmp6[icmp6code] != 1"],
+            &[&echo6],
+            &[&echo, &reply],
+        );
+    }
+
+    #[test]
+    fn less_and_greater_read_the_ip_length() {
+        let t = tcp4(1, 2, |_| {}); // 20 + 20 + 10 = 50 bytes
+        let u = udp6(1, 2); // 40 + 8 + 3 = 51 bytes
+        split(&["less 50", "greater 50", "less 1000"], &[&t], &[]);
+        split(&["less 49", "greater 51"], &[], &[&t]);
+        split(&["less 51 and greater 51"], &[&u], &[&t]);
+        // The copy range cut the payload: the header still says how long the packet was.
+        let mut cut = t.clone();
+        cut.payload.as_mut().unwrap().truncate(20);
+        split(&["greater 50"], &[&cut], &[]);
+    }
+
+    #[test]
+    fn vlan_reads_the_tag_the_kernel_took_out() {
+        let mut tagged = tcp4(1, 2, |_| {});
+        tagged.family = Family::Bridge;
+        tagged.l2hdr = Some(vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0]);
+        tagged.vlan = Some(Vlan {
+            proto: 0x8100,
+            tci: 0x2064,
+        });
+        let mut untagged = tagged.clone();
+        untagged.vlan = None;
+        split(
+            &["vlan", "vlan 100", "vlan 5 or 100"],
+            &[&tagged],
+            &[&untagged],
+        );
+        split(&["vlan 101"], &[], &[&tagged, &untagged]);
+    }
+
+    #[test]
+    fn mark_uid_gid_and_interfaces_come_from_attributes() {
+        let mut r = tcp4(1, 2, |_| {});
+        let bare = r.clone();
+        r.mark = Some(0x1234);
+        r.uid = Some(1000);
+        r.gid = Some(100);
+        r.indev = Some(2);
+        r.outdev = Some(3);
+        split(
+            &["mark 0x1234", "mark 0x4/0xf", "skuid 1000", "skgid 100"],
+            &[&r],
+            &[&bare],
+        );
+        split(
+            &[
+                "iif eth0",
+                "iif eth*",
+                "oif veth1",
+                "oif v*",
+                "iif eth1 or eth0",
+            ],
+            &[&r],
+            &[&bare],
+        );
+        split(
+            &["iif lo", "oif eth0", "iif eth0x", "mark 0x1235", "skuid 0"],
+            &[],
+            &[&r, &bare],
+        );
+        // No NFULA_MARK: the mark is 0.
+        split(&["mark 0", "mark 0/0xff"], &[&bare], &[&r]);
+        // An interface the resolver cannot name does not match.
+        let bytes = r.to_bytes();
+        let packet = Packet::parse(&bytes).unwrap();
+        assert!(!p("iif eth0").matches(&packet, &mut Numeric));
+        assert!(p("not iif eth0").matches(&packet, &mut Numeric));
+    }
+
+    #[test]
+    fn ct_state_reads_ct_info_and_needs_it() {
+        let mut new = tcp4(1, 2, |_| {});
+        let none = new.clone();
+        new.ct_info = Some(2);
+        let mut reply = none.clone();
+        reply.ct_info = Some(3); // IP_CT_ESTABLISHED_REPLY
+        let mut related = none.clone();
+        related.ct_info = Some(4);
+        split(
+            &["ct state new", "ct state new,related"],
+            &[&new],
+            &[&reply, &none],
+        );
+        split(
+            &["ct state new,established"],
+            &[&new, &reply],
+            &[&related, &none],
+        );
+        split(
+            &["ct state established"],
+            &[&reply],
+            &[&new, &related, &none],
+        );
+        split(&["ct state related"], &[&related], &[&new, &reply, &none]);
+        split(
+            &["ct state invalid,untracked"],
+            &[],
+            &[&new, &reply, &related, &none],
+        );
+    }
+
+    #[test]
+    fn combinations_follow_the_tree() {
+        let t = tcp4(1000, 22, |h| h.syn = true);
+        let u = udp6(53, 2000);
+        split(
+            &[
+                "tcp and port 22",
+                "udp or port 22",
+                "not udp and tcp-syn",
+                "(udp or tcp) and not port 23",
+            ],
+            &[&t],
+            &[],
+        );
+        split(&["tcp or udp and port 53"], &[&u], &[&t]);
+        split(&["tcp or (udp and port 53)"], &[&u, &t], &[]);
+    }
+}
+
+proptest! {
+    #[test]
+    fn matching_never_panics(
+        e in expr(),
+        payload in proptest::collection::vec(any::<u8>(), 0..96),
+        family in prop_oneof![Just(2u8), Just(10), Just(7), Just(5), Just(3)],
+        hook in 0u8..5,
+        ct_info in proptest::option::of(0u32..8),
+        indev in proptest::option::of(0u32..4),
+    ) {
+        let repr = crate::wire::packet::PacketRepr {
+            family: crate::wire::family::Family::from_number(family),
+            hook,
+            ct_info,
+            indev,
+            payload: Some(payload),
+            ..Default::default()
+        };
+        let bytes = repr.to_bytes();
+        let packet = crate::wire::packet::Packet::parse(&bytes).unwrap();
+        let _ = e.matches(&packet, &mut crate::format::Numeric);
+    }
+}
