@@ -2,7 +2,7 @@
 //! for every packet.
 
 use std::io::{self, IsTerminal, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
@@ -16,10 +16,10 @@ use nflog::{
 };
 
 use crate::cli::{CaptureArgs, OutputArgs};
-use crate::metrics::{self, Metrics, Published};
-use crate::output::{self, write_error, Output};
+use crate::metrics::{self, Metrics};
+use crate::output::{self, write_error, Counters, Dropped, Output};
 use crate::privileges;
-use crate::queue::{self, Chunk, Closed, Consumer, Drops, Producer};
+use crate::queue::{self, Chunk, Closed, Consumer, Drops, LaneEnd, Producer};
 use crate::systemd;
 
 /// Runs a capture until `--count`, Ctrl-C, SIGTERM or a closed pipe.
@@ -30,10 +30,12 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
              `log group 5` (nft) or `--nflog-group 5` (iptables)"
         );
     }
-    output::check_options(&args.output, args.meta)?;
+    let specs = output::outputs(&args.output)?;
+    for spec in &specs {
+        output::check_options(spec, args.meta)?;
+    }
     // Before anything is bound: a -Z naming nobody known is a mistake to hear about first.
     let user = args.user.as_deref().map(privileges::target).transpose()?;
-    let destination = output::destination(args.output.write.as_deref())?;
     let config = group_config(args);
     let mut builder = Listener::builder()
         .groups(distinct(&args.groups))
@@ -48,39 +50,52 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     let listener = builder
         .bind()
         .map_err(|e| explain_bind_error(e, args, has_cap_net_admin()))?;
-    // Before privileges go: the file may be where only root writes.
-    let format = output::choose_format(&args.output);
-    let opened = output::open_output(&destination, format, args.output.link_type())?;
-    // Before privileges go: in another namespace (--netns), the names need CAP_SYS_ADMIN
-    // to open their socket there.
-    let names: Box<dyn ResolveInterface> = if args.output.numeric {
-        Box::new(Numeric)
-    } else {
-        Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
-    };
-    if let (Some(user), Some(path)) = (user, destination.file()) {
-        privileges::hand_over(path, user)?;
+    let mut outputs = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        // Before privileges go: the file may be where only root writes.
+        let opened = output::open_output(&spec.destination, spec.format, spec.link_type())?;
+        // Before privileges go: in another namespace (--netns), the names need
+        // CAP_SYS_ADMIN to open their socket there. One per output: each writes on a
+        // thread of its own.
+        let names: Box<dyn ResolveInterface + Send> = if args.output.numeric {
+            Box::new(Numeric)
+        } else {
+            Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
+        };
+        if let (Some(user), Some(path)) = (user, spec.destination.file()) {
+            privileges::hand_over(path, user)?;
+        }
+        outputs.push(Prepared {
+            label: label(spec),
+            output: opened.output,
+            names,
+            flush_when_idle: opened.flush_when_idle,
+            queue_size: args.queue_size,
+            counters: Arc::default(),
+        });
     }
     // Bound while privileges last: a port below 1024 needs CAP_NET_BIND_SERVICE.
     let metrics_listener = args.metrics.as_deref().map(metrics::bind).transpose()?;
     // Everything that needs a privilege is done: the groups are bound, the files open.
     privileges::drop_all(user)?;
-    let published = match metrics_listener {
+    let metrics = match metrics_listener {
         Some(server) => {
             let metrics = Metrics::new();
-            let output = metrics.output(&destination.to_string());
+            for (spec, prepared) in specs.iter().zip(&outputs) {
+                metrics.output(
+                    &spec.destination.to_string(),
+                    Arc::clone(&prepared.counters),
+                );
+            }
             metrics::serve(server, Arc::clone(&metrics))?;
-            Some(Published { metrics, output })
+            Some(metrics)
         }
         None => None,
     };
 
     let notifier = systemd::Notifier::from_env()?.map(Arc::new);
     let on_signal = listener.stop_handle();
-    let closing = Arc::new(Closing {
-        metrics: published,
-        ..Closing::default()
-    });
+    let closing = Arc::new(Closing::new(&outputs, metrics));
     let (signalled, signals) = mpsc::channel();
     let stopping = notifier.clone();
     ctrlc::set_handler(move || {
@@ -100,16 +115,15 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
             .context("starting the watchdog thread")?;
     }
 
-    let status = !opened.flush_when_idle && io::stderr().is_terminal();
+    // The status line is for one file output, watched from a terminal.
+    let status = outputs.len() == 1 && !outputs[0].flush_when_idle && io::stderr().is_terminal();
     let setup = Setup {
         output: &args.output,
-        queue_size: args.queue_size,
         seq: args.seq,
-        flush_when_idle: opened.flush_when_idle,
         status,
     };
     if let Some(notifier) = &notifier {
-        // Bound, the output open, privileges dropped: the service is up.
+        // Bound, the outputs open, privileges dropped: the service is up.
         notifier
             .notify(&format!(
                 "READY=1\nSTATUS=capturing group {}",
@@ -124,14 +138,7 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
             systemd::keep_alive(Arc::clone(notifier), interval)?;
         }
     }
-    let (line, outcome) = capture(
-        listener,
-        opened.output,
-        names,
-        &setup,
-        &SystemClock,
-        &closing,
-    );
+    let (line, outcome) = capture(listener, outputs, &setup, &SystemClock, &closing);
     if let Some(notifier) = &notifier {
         let _ = notifier.notify("STOPPING=1");
     }
@@ -150,42 +157,62 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     }
 }
 
+/// How the statistics name an output: `-w DEST (FORMAT)`.
+fn label(spec: &output::OutputSpec) -> String {
+    format!(
+        "-w {} ({})",
+        spec.destination,
+        output::format_name(spec.format)
+    )
+}
+
+/// One output, opened, with what its writing thread needs.
+struct Prepared {
+    /// How the statistics name it.
+    label: String,
+    output: Box<dyn Output>,
+    /// Interface names for it: each writing thread has its own.
+    names: Box<dyn ResolveInterface + Send>,
+    /// Whether to flush it whenever its writer has caught up (standard output, a server),
+    /// or when its buffer fills (a file).
+    flush_when_idle: bool,
+    /// The most bytes its queue holds.
+    queue_size: usize,
+    /// Its figures as they go, for the watchdog and the metrics.
+    counters: Arc<Counters>,
+}
+
 /// What the core of a capture needs of the command line and the terminal.
 struct Setup<'a> {
     output: &'a OutputArgs,
-    queue_size: usize,
     seq: bool,
-    /// Whether to flush the output whenever the writer has caught up (standard output),
-    /// or when its buffer fills (a file).
-    flush_when_idle: bool,
     /// Whether to show the live status line on standard error.
     status: bool,
 }
 
 /// The core of a capture, with the packet source and the clock given: receives on a reader
-/// thread, writes on this one, ends the output. Returns the closing statistics line and how
-/// the capture ended. The kernel is needed only by the [`Listener`] source, so tests run
-/// this over recorded packets.
+/// thread, writes each output on a thread of its own, ends the outputs. Returns the closing
+/// statistics (one line for one output; a line of what was received and one per output for
+/// several) and how the capture ended. The kernel is needed only by the [`Listener`]
+/// source, so tests run this over recorded packets.
 fn capture<S: Source>(
     source: S,
-    sink: Box<dyn Output>,
-    mut names: Box<dyn ResolveInterface>,
+    outputs: Vec<Prepared>,
     setup: &Setup<'_>,
     clock: &(dyn Clock + Sync),
     closing: &Arc<Closing>,
 ) -> (String, Result<()>) {
     let stop = source.stopper();
-    let mut writer = Writer::new(
-        sink,
-        setup.output,
-        setup.flush_when_idle,
-        setup.status,
-        Arc::clone(closing),
-        clock.now(),
-    );
-    let (producer, consumer) = queue::queue(setup.queue_size);
+    let lanes: Vec<(usize, Arc<Counters>)> = outputs
+        .iter()
+        .map(|o| (o.queue_size, Arc::clone(&o.counters)))
+        .collect();
+    let (producer, consumers) = queue::fan_out(&lanes);
     let count = setup.output.count;
-    let (line, outcome) = thread::scope(|scope| {
+    let started_at = clock.now();
+    // The last writer to end stops the reader: nothing would take what it receives.
+    let alive = AtomicUsize::new(outputs.len());
+    thread::scope(|scope| {
         let reader = thread::Builder::new()
             .name("nflog reader".into())
             .spawn_scoped(scope, move || read(source, producer, count, closing, clock));
@@ -196,39 +223,120 @@ fn capture<S: Source>(
                 return (String::new(), Err(e));
             }
         };
-        let written = writer.write(&consumer, names.as_mut());
-        // However the writer ended, the reader stops: it sees the stop, or the closed queue.
-        stop();
-        drop(consumer);
+        let mut writers = Vec::with_capacity(outputs.len());
+        for (prepared, consumer) in outputs.into_iter().zip(consumers) {
+            let label = prepared.label.clone();
+            let mut writer = Writer::new(prepared, setup, started_at);
+            let (alive, stop) = (&alive, &stop);
+            let spawned = thread::Builder::new()
+                .name("nflog writer".into())
+                .spawn_scoped(scope, move || {
+                    let written = writer.write(&consumer);
+                    // The reader ends once every writer is gone; then the queue is closed.
+                    drop(consumer);
+                    if alive.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        stop();
+                    }
+                    let finished = match written {
+                        // The queue closed: the reader ended and left its figures.
+                        Ok(()) => match lock(&closing.reader).clone() {
+                            Some(end) => writer.finish(&end, clock.now()),
+                            None => Ok(()),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    (writer, finished)
+                });
+            match spawned {
+                Ok(handle) => writers.push((label, handle)),
+                Err(e) => {
+                    // The threads started so far end as the reader does.
+                    stop();
+                    let e = anyhow::Error::new(e).context("starting a writer thread");
+                    return (String::new(), Err(e));
+                }
+            }
+        }
         let Reader { end, outcome } = match reader.join() {
             Ok(ended) => ended,
             Err(panic) => std::panic::resume_unwind(panic),
         };
-        let finish = match written {
-            Ok(()) => writer.finish(&end, clock.now()),
-            Err(e) => Err(e),
-        };
-        let sink = writer.sink.as_ref();
-        if let Some(m) = &closing.metrics {
-            m.output.written.store(sink.delivered(), Ordering::Relaxed);
-            if finish.as_ref().is_err_and(|e| !output::is_closed_pipe(e)) {
-                m.output.errors.fetch_add(1, Ordering::Relaxed);
+        let mut ends = Vec::with_capacity(writers.len());
+        let mut failure = None;
+        for ((label, handle), lane) in writers.into_iter().zip(&end.lanes) {
+            let (writer, finished) = match handle.join() {
+                Ok(ended) => ended,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            if let Err(e) = finished {
+                if !output::is_closed_pipe(&e) {
+                    writer.counters.errors.store(1, Ordering::Relaxed);
+                }
+                // The first failure that is more than a reader going away (`| head`).
+                let replace = failure
+                    .as_ref()
+                    .is_none_or(|(_, f): &(String, anyhow::Error)| output::is_closed_pipe(f));
+                if replace {
+                    failure = Some((label.clone(), e));
+                }
             }
+            let output = writer.output.as_ref();
+            ends.push(OutputEnd {
+                label,
+                written: output.delivered(),
+                unwritten: lane.offered.saturating_sub(output::accounted(output)),
+                queue: lane.clone(),
+                dropped: output.dropped(),
+            });
         }
+        let line = statistics(&end, &ends, setup.seq);
+        let outcome = match (outcome, failure) {
+            (Err(e), _) => Err(e),
+            // One output: its error as it always was, without naming it.
+            (Ok(()), Some((_, e))) if ends.len() == 1 => Err(e),
+            (Ok(()), Some((label, e))) => Err(e.context(label)),
+            (Ok(()), None) => Ok(()),
+        };
+        (line, outcome)
+    })
+}
+
+/// What one output did, once it ended: what its statistics say.
+struct OutputEnd {
+    label: String,
+    /// Packets that reached the destination.
+    written: u64,
+    /// Packets handed to it, or queued for it, that never reached it: it failed.
+    unwritten: u64,
+    /// What its queue did.
+    queue: LaneEnd,
+    /// What it dropped itself, by reason.
+    dropped: Vec<Dropped>,
+}
+
+/// The closing statistics: one line for one output (as it always was), else a line of what
+/// was received and one per output.
+fn statistics(end: &ReaderEnd, outputs: &[OutputEnd], seq: bool) -> String {
+    if let [one] = outputs {
         let mut line = summary(
             &end.stats,
-            sink.delivered(),
-            end.queued.saturating_sub(output::accounted(sink)),
-            &end.drops,
-            end.queue_peak,
-            setup.seq,
+            one.written,
+            one.unwritten,
+            &one.queue.drops,
+            one.queue.peak,
+            seq,
         );
-        for dropped in sink.dropped() {
+        for dropped in &one.dropped {
             line.push_str(&format!("; {} packets {}", dropped.packets, dropped.reason));
         }
-        (line, outcome.and(finish))
-    });
-    (line, outcome)
+        return line;
+    }
+    let mut lines = received_summary(&end.stats, seq);
+    for (i, one) in outputs.iter().enumerate() {
+        lines.push('\n');
+        lines.push_str(&output_summary(i, one, None));
+    }
+    lines
 }
 
 /// Where a capture's packets come from: the kernel ([`Listener`]), or recorded packets in
@@ -382,10 +490,11 @@ fn has_cap_net_admin() -> bool {
         .is_some_and(|caps| caps & (1 << CAP_NET_ADMIN) != 0)
 }
 
-/// The reader thread: receives, copies each datagram's packets into a chunk and queues it,
-/// until stopped, `--count` packets were queued, or the writer is gone. Gives the listener
-/// figures back, for the statistics, with what the queue dropped; the queue's end is dropped here,
-/// which tells the writer that nothing more comes.
+/// The reader thread: receives, copies each datagram's packets into a chunk and queues it
+/// for every output, until stopped, `--count` packets were queued, or every writer is gone.
+/// Gives the listener figures back, for the statistics, with what each output's queue
+/// dropped; the queues' end is dropped here, which tells the writers that nothing more
+/// comes.
 fn read<S: Source>(
     mut source: S,
     mut producer: Producer,
@@ -400,14 +509,12 @@ fn read<S: Source>(
         count,
         &mut queued,
         clock,
-        closing.metrics.as_ref(),
+        closing.metrics.as_deref(),
     );
     let end = ReaderEnd {
         stats: source.stats(),
         groups: source.groups(),
-        queued,
-        drops: producer.drops().clone(),
-        queue_peak: producer.peak(),
+        lanes: producer.lanes(),
     };
     *lock(&closing.reader) = Some(end.clone());
     Reader { end, outcome }
@@ -426,36 +533,51 @@ struct ReaderEnd {
     stats: Stats,
     /// The groups, each with the packets sequence gaps say the kernel dropped.
     groups: Vec<(u16, u64)>,
-    /// Packets queued for the writer, or that would have been had it not stopped.
-    queued: u64,
-    drops: Drops,
-    /// The most bytes waiting for the writer at once.
-    queue_peak: usize,
+    /// What the reader did for each output: packets offered, dropped, the queue's peak.
+    lanes: Vec<LaneEnd>,
 }
 
 /// How long a writer that makes no progress may hold the command after a signal: its output
 /// is blocked (a FIFO nobody reads), and it would wait in `write` forever.
 const STUCK_AFTER_SIGNAL: Duration = Duration::from_secs(2);
-/// The longest the writer may take to finish after a signal, progress or not.
+/// The longest the writers may take to finish after a signal, progress or not.
 const LONGEST_AFTER_SIGNAL: Duration = Duration::from_secs(20);
 
-/// What the threads share to end a capture whose output is blocked: the writer cannot be
+/// What the threads share to end a capture whose output is blocked: a writer cannot be
 /// woken from a `write` that never returns, so after a signal the watchdog prints the
 /// statistics and ends the process itself.
-#[derive(Default)]
 struct Closing {
-    /// Packets handed to the sink so far: the writer's progress.
-    handed: AtomicU64,
-    /// Packets whose every byte the system accepted, as of the writer's last packet.
-    delivered: AtomicU64,
-    /// Packets the sink dropped itself (not IP, for `--linktype raw`), as of the same packet.
-    skipped: AtomicU64,
+    /// Each output's label and figures as they go.
+    outputs: Vec<(String, Arc<Counters>)>,
     /// The reader's figures, once it ended.
     reader: Mutex<Option<ReaderEnd>>,
     /// Whether the statistics were printed: whoever prints them holds this until the end.
     printed: Mutex<bool>,
-    /// Where the threads publish their counts for `--metrics`, when it is given.
-    metrics: Option<Published>,
+    /// Where the reader records each batch for `--metrics`, when it is given; the outputs'
+    /// figures are their counters.
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl Closing {
+    fn new(outputs: &[Prepared], metrics: Option<Arc<Metrics>>) -> Closing {
+        Closing {
+            outputs: outputs
+                .iter()
+                .map(|o| (o.label.clone(), Arc::clone(&o.counters)))
+                .collect(),
+            reader: Mutex::new(None),
+            printed: Mutex::new(false),
+            metrics,
+        }
+    }
+
+    /// Packets handed to the outputs so far: the writers' progress.
+    fn handed(&self) -> u64 {
+        self.outputs
+            .iter()
+            .map(|(_, c)| c.handed.load(Ordering::Relaxed))
+            .sum()
+    }
 }
 
 /// Locks `mutex`, even if a thread panicked holding it: the figures in it stay usable.
@@ -463,7 +585,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The watchdog thread: after a signal, waits for the writer to finish; if it made no
+/// The watchdog thread: after a signal, waits for the writers to finish; if they made no
 /// progress for [`STUCK_AFTER_SIGNAL`], took [`LONGEST_AFTER_SIGNAL`] in all, or a second
 /// signal came, prints the statistics, counting what was not written as lost, and exits 0
 /// (1 when the statistics could not be written).
@@ -472,7 +594,7 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
         return;
     }
     let signalled = Instant::now();
-    let mut handed = closing.handed.load(Ordering::Relaxed);
+    let mut handed = closing.handed();
     let mut moved = signalled;
     loop {
         match signals.recv_timeout(Duration::from_millis(100)) {
@@ -480,7 +602,7 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
             Err(RecvTimeoutError::Disconnected) => return,
             Err(RecvTimeoutError::Timeout) => {}
         }
-        let now = closing.handed.load(Ordering::Relaxed);
+        let now = closing.handed();
         if now != handed {
             handed = now;
             moved = Instant::now();
@@ -506,16 +628,7 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
     }
     *printed = true;
     let line = match end {
-        Some(end) => {
-            let delivered =
-                closing.delivered.load(Ordering::Relaxed) + closing.skipped.load(Ordering::Relaxed);
-            let mut line = summary(&end.stats, delivered, 0, &end.drops, end.queue_peak, seq);
-            line.push_str(&format!(
-                "; {} packets lost because the output took nothing more after the signal",
-                end.queued.saturating_sub(delivered)
-            ));
-            line
-        }
+        Some(end) => after_signal(&end, closing, seq),
         None => "nflog: the output took nothing more after the signal, and the receiving \
                  thread did not stop: no statistics"
             .to_string(),
@@ -525,13 +638,52 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
     std::process::exit(if output::say(&line).is_ok() { 0 } else { 1 });
 }
 
+/// The statistics the watchdog prints when an output took nothing more after a signal:
+/// what each output was handed and did not take counts as lost.
+fn after_signal(end: &ReaderEnd, closing: &Closing, seq: bool) -> String {
+    let taken =
+        |c: &Counters| c.written.load(Ordering::Relaxed) + c.dropped.load(Ordering::Relaxed);
+    if let ([(_, counters)], [lane]) = (closing.outputs.as_slice(), end.lanes.as_slice()) {
+        let delivered = taken(counters);
+        let mut line = summary(&end.stats, delivered, 0, &lane.drops, lane.peak, seq);
+        line.push_str(&format!(
+            "; {} packets lost because the output took nothing more after the signal",
+            lane.offered.saturating_sub(delivered)
+        ));
+        return line;
+    }
+    let mut lines = received_summary(&end.stats, seq);
+    for (i, ((label, counters), lane)) in closing.outputs.iter().zip(&end.lanes).enumerate() {
+        let written = counters.written.load(Ordering::Relaxed);
+        let dropped = counters.dropped.load(Ordering::Relaxed);
+        let one = OutputEnd {
+            label: label.clone(),
+            written,
+            unwritten: 0,
+            queue: lane.clone(),
+            dropped: if dropped > 0 {
+                vec![Dropped {
+                    packets: dropped,
+                    reason: "dropped by the output".to_string(),
+                }]
+            } else {
+                Vec::new()
+            },
+        };
+        lines.push('\n');
+        let stuck = lane.offered.saturating_sub(taken(counters));
+        lines.push_str(&output_summary(i, &one, Some(stuck)));
+    }
+    lines
+}
+
 fn read_into<S: Source>(
     source: &mut S,
     producer: &mut Producer,
     count: Option<u64>,
     queued: &mut u64,
     clock: &(dyn Clock + Sync),
-    metrics: Option<&Published>,
+    metrics: Option<&Metrics>,
 ) -> Result<()> {
     loop {
         let room = count.map(|c| c.saturating_sub(*queued));
@@ -541,18 +693,10 @@ fn read_into<S: Source>(
         let chunk = producer.chunk();
         chunk.received = clock.now();
         chunk.stats = source.stats();
-        if let Some(m) = metrics {
-            m.metrics.record(chunk.iter(), &chunk.stats, chunk.received);
+        if let Some(metrics) = metrics {
+            metrics.record(chunk.iter(), &chunk.stats, chunk.received);
         }
-        let go_on = queue_chunk(producer, count, queued, failed);
-        if let Some(m) = metrics {
-            m.output
-                .dropped
-                .store(producer.drops().packets, Ordering::Relaxed);
-            let bytes = producer.queued_bytes() as u64;
-            m.output.queue_bytes.store(bytes, Ordering::Relaxed);
-        }
-        if !go_on? {
+        if !queue_chunk(producer, count, queued, failed)? {
             break;
         }
     }
@@ -615,65 +759,52 @@ fn queue_chunk(
     Ok(go_on && count.is_none_or(|c| *queued < c))
 }
 
-/// One capture's output side: the sink, the count, the status line.
+/// One output's writing side: the output, its counters, the status line.
 struct Writer {
-    sink: Box<dyn Output>,
+    output: Box<dyn Output>,
+    names: Box<dyn ResolveInterface + Send>,
+    counters: Arc<Counters>,
     packet_buffered: bool,
     flush_when_idle: bool,
     status: bool,
-    /// Packets handed to the sink (those that reached the system: `sink.delivered()`).
+    /// Packets handed to the output (those that reached it: `output.delivered()`).
     handed: u64,
     /// Packets written per group, for the pcapng statistics.
     per_group: PerGroup<u64>,
     started: Instant,
     started_at: SystemTime,
     last_status: Instant,
-    /// Where the watchdog sees the writer's progress.
-    closing: Arc<Closing>,
 }
 
 impl Writer {
-    fn new(
-        sink: Box<dyn Output>,
-        output: &OutputArgs,
-        flush_when_idle: bool,
-        status: bool,
-        closing: Arc<Closing>,
-        started_at: SystemTime,
-    ) -> Writer {
+    fn new(prepared: Prepared, setup: &Setup<'_>, started_at: SystemTime) -> Writer {
         let now = Instant::now();
         Writer {
-            sink,
-            packet_buffered: output.packet_buffered,
-            flush_when_idle,
-            status,
+            output: prepared.output,
+            names: prepared.names,
+            counters: prepared.counters,
+            packet_buffered: setup.output.packet_buffered,
+            flush_when_idle: prepared.flush_when_idle,
+            status: setup.status,
             handed: 0,
             per_group: PerGroup::new(),
             started: now,
             started_at,
             last_status: now,
-            closing,
         }
     }
 
     /// Writes the queued packets until the reader is gone and the queue empty; a write
     /// error ends it.
-    fn write(&mut self, queue: &Consumer, names: &mut dyn ResolveInterface) -> Result<()> {
+    fn write(&mut self, queue: &Consumer) -> Result<()> {
         while let Some(chunk) = queue.recv() {
             // The reader queued parsed packets, each with its index: nothing is parsed again.
             for packet in chunk.iter() {
-                self.sink
-                    .write(&packet, chunk.received, names)
+                self.output
+                    .write(&packet, chunk.received, self.names.as_mut())
                     .map_err(write_error)?;
                 self.handed += 1;
-                self.closing.handed.store(self.handed, Ordering::Relaxed);
-                self.closing
-                    .delivered
-                    .store(self.sink.delivered(), Ordering::Relaxed);
-                self.closing.skipped.store(
-                    output::accounted(self.sink.as_ref()) - self.sink.delivered(),
-                    Ordering::Relaxed,
-                );
+                self.counters.note(self.handed, self.output.as_ref());
                 *self.per_group.entry(packet.group()) += 1;
             }
             let stats = chunk.stats;
@@ -682,18 +813,12 @@ impl Writer {
             // or a pipe sees packets as they come; a file, only when the buffer is full
             // (or after each batch with -U).
             if self.packet_buffered || (self.flush_when_idle && queue.is_empty()) {
-                self.sink.flush().map_err(write_error)?;
+                let flushed = self.output.flush();
+                self.counters.note(self.handed, self.output.as_ref());
+                flushed.map_err(write_error)?;
             }
             if self.status && self.last_status.elapsed() >= Duration::from_secs(1) {
                 self.show_status(&stats);
-            }
-            // After the flush, which is when the packets reach the system.
-            if let Some(m) = &self.closing.metrics {
-                m.output
-                    .written
-                    .store(self.sink.delivered(), Ordering::Relaxed);
-                let bytes = queue.queued_bytes() as u64;
-                m.output.queue_bytes.store(bytes, Ordering::Relaxed);
             }
         }
         Ok(())
@@ -716,6 +841,7 @@ impl Writer {
 
     /// Writes the end of the output (pcapng statistics per group, at `end`) and flushes it.
     fn finish(&mut self, reader: &ReaderEnd, end: SystemTime) -> Result<()> {
+        let drops = self.output_drops(reader);
         let per_group: Vec<(u16, InterfaceStats)> = reader
             .groups
             .iter()
@@ -723,14 +849,26 @@ impl Writer {
                 let received = self.per_group.get(group).copied().unwrap_or(0);
                 let stats = InterfaceStats {
                     received,
-                    dropped: gaps + reader.drops.of_group(group),
+                    dropped: gaps + drops.map_or(0, |d| d.of_group(group)),
                     start: Some(self.started_at),
                     end: Some(end),
                 };
                 (group, stats)
             })
             .collect();
-        self.sink.finish(&per_group).map_err(write_error)
+        let finished = self.output.finish(&per_group);
+        self.counters.note(self.handed, self.output.as_ref());
+        finished.map_err(write_error)
+    }
+
+    /// What this output's full queue dropped: the reader's figures for the lane whose
+    /// counters are this writer's.
+    fn output_drops<'r>(&self, reader: &'r ReaderEnd) -> Option<&'r Drops> {
+        reader
+            .lanes
+            .iter()
+            .find(|lane| Arc::ptr_eq(&lane.counters, &self.counters))
+            .map(|lane| &lane.drops)
     }
 }
 
@@ -749,6 +887,47 @@ fn summary(
     queue_peak: usize,
     seq: bool,
 ) -> String {
+    let mut line = format!("nflog: {written} packets written; {}", received(stats, seq));
+    push_unwritten(&mut line, unwritten);
+    push_request_drops(&mut line, stats);
+    push_queue(&mut line, drops.packets, queue_peak);
+    push_growth(&mut line, stats);
+    line
+}
+
+/// The first line of the statistics of several outputs: what was received, and lost before
+/// any output saw it.
+fn received_summary(stats: &Stats, seq: bool) -> String {
+    let mut line = format!("nflog: {}", received(stats, seq));
+    push_request_drops(&mut line, stats);
+    push_growth(&mut line, stats);
+    line
+}
+
+/// The line of output `index` (from 0) of several: written, then dropped and lost by
+/// reason; `stuck` packets were lost because it took nothing more after a signal.
+fn output_summary(index: usize, one: &OutputEnd, stuck: Option<u64>) -> String {
+    let mut line = format!(
+        "nflog: output {} {}: {} packets written",
+        index + 1,
+        one.label,
+        one.written
+    );
+    push_unwritten(&mut line, one.unwritten);
+    push_queue(&mut line, one.queue.drops.packets, one.queue.peak);
+    for dropped in &one.dropped {
+        line.push_str(&format!("; {} packets {}", dropped.packets, dropped.reason));
+    }
+    if let Some(stuck) = stuck.filter(|&n| n > 0) {
+        line.push_str(&format!(
+            "; {stuck} packets lost because the output took nothing more after the signal"
+        ));
+    }
+    line
+}
+
+/// What was received, and what the kernel and the socket lost.
+fn received(stats: &Stats, seq: bool) -> String {
     // An overrun drops a whole batch of unknown size: only sequence numbers count it.
     let lost = if seq || stats.overruns == 0 {
         format!("{} packets lost (sequence gaps)", stats.seq_gaps)
@@ -757,21 +936,29 @@ fn summary(
     };
     // Packets the library dropped while a request awaited its answer were received but
     // never parsed into `packets`: counted in both, so received = written + dropped + lost.
-    let mut line = format!(
-        "nflog: {written} packets written; received {} packets ({} bytes) in {} batches; \
-         {} kernel overruns, {lost}, {} truncated batches, {} malformed",
+    format!(
+        "received {} packets ({} bytes) in {} batches; {} kernel overruns, {lost}, {} \
+         truncated batches, {} malformed",
         stats.packets + stats.request_drops,
         stats.bytes,
         stats.datagrams,
         stats.overruns,
         stats.truncated,
         stats.malformed
-    );
+    )
+}
+
+/// Packets queued for an output that had not reached it when it failed.
+fn push_unwritten(line: &mut String, unwritten: u64) {
     if unwritten > 0 {
         line.push_str(&format!(
             "; {unwritten} packets lost when the output failed"
         ));
     }
+}
+
+/// Packets lost while a group configuration request awaited the kernel's answer.
+fn push_request_drops(line: &mut String, stats: &Stats) {
     if stats.request_drops > 0 {
         line.push_str(&format!(
             "; {} packets lost while a group configuration request awaited the kernel's \
@@ -779,19 +966,26 @@ fn summary(
             stats.request_drops
         ));
     }
-    if drops.packets > 0 {
+}
+
+/// What an output's full queue dropped, and how far the queue grew.
+fn push_queue(line: &mut String, dropped: u64, peak: usize) {
+    if dropped > 0 {
         line.push_str(&format!(
-            "; {} packets dropped because the output fell behind (raise --queue-size)",
-            drops.packets
+            "; {dropped} packets dropped because the output fell behind (raise --queue-size)"
         ));
     }
     // Worth a word when the output could not keep up for a while.
-    if queue_peak >= QUEUE_WORTH_REPORTING {
+    if peak >= QUEUE_WORTH_REPORTING {
         line.push_str(&format!(
             "; up to {:.1} MiB waited for the output",
-            queue_peak as f64 / f64::from(1 << 20)
+            peak as f64 / f64::from(1 << 20)
         ));
     }
+}
+
+/// How the receive buffer grew, or could not.
+fn push_growth(line: &mut String, stats: &Stats) {
     if stats.buffer_growths > 0 {
         line.push_str(&format!(
             "; receive buffer grown {} times to {} bytes",
@@ -805,19 +999,16 @@ fn summary(
             stats.growth_refused
         ));
     }
-    line
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cli::OutputFormat;
-    use clap::Parser;
 
     fn capture_args(args: &[&str]) -> CaptureArgs {
         let cli =
-            crate::cli::Cli::try_parse_from(std::iter::once("nflog").chain(args.iter().copied()))
-                .unwrap();
+            crate::cli::parse_from(std::iter::once("nflog").chain(args.iter().copied())).unwrap();
         cli.capture
     }
 
@@ -1119,32 +1310,10 @@ mod tests {
     /// returns the output, with each text line's time and host masked, and the statistics.
     fn replay(args: &[&str], batches: Vec<Vec<Vec<u8>>>) -> (String, String) {
         let args = capture_args(args);
+        let format = output::outputs(&args.output).unwrap()[0].format;
         let out = Shared::default();
-        let format = output::choose_format(&args.output);
-        let sink =
-            output::Sink::new(format, args.output.link_type(), Box::new(out.clone())).unwrap();
-        let setup = Setup {
-            output: &args.output,
-            queue_size: args.queue_size,
-            seq: args.seq,
-            flush_when_idle: true,
-            status: false,
-        };
-        let source = Recorded {
-            batches: batches.into(),
-            stats: Stats::default(),
-            groups: distinct(&args.groups),
-        };
         let clock = Fixed(SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_547_200));
-        let closing = Arc::new(Closing::default());
-        let (line, outcome) = capture(
-            source,
-            Box::new(sink),
-            Box::new(Numeric),
-            &setup,
-            &clock,
-            &closing,
-        );
+        let (line, outcome) = replay_into(&args, batches, vec![Box::new(out.clone())], &clock);
         outcome.unwrap();
         let bytes = lock(&out.0).clone();
         if matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng) {
@@ -1168,6 +1337,43 @@ mod tests {
             })
             .collect();
         (masked, line)
+    }
+
+    /// Runs the command's capture over recorded packets with `args`, each output of the
+    /// command line writing to the writer given for it (its destination is not opened);
+    /// returns the statistics and how the capture ended.
+    fn replay_into(
+        args: &CaptureArgs,
+        batches: Vec<Vec<Vec<u8>>>,
+        writers: Vec<Box<dyn Write + Send>>,
+        clock: &Fixed,
+    ) -> (String, Result<()>) {
+        let specs = output::outputs(&args.output).unwrap();
+        assert_eq!(specs.len(), writers.len());
+        let outputs = specs
+            .iter()
+            .zip(writers)
+            .map(|(spec, out)| Prepared {
+                label: label(spec),
+                output: Box::new(output::Sink::new(spec.format, spec.link_type(), out).unwrap()),
+                names: Box::new(Numeric),
+                flush_when_idle: true,
+                queue_size: args.queue_size,
+                counters: Arc::default(),
+            })
+            .collect::<Vec<_>>();
+        let setup = Setup {
+            output: &args.output,
+            seq: args.seq,
+            status: false,
+        };
+        let source = Recorded {
+            batches: batches.into(),
+            stats: Stats::default(),
+            groups: distinct(&args.groups),
+        };
+        let closing = Arc::new(Closing::new(&outputs, None));
+        capture(source, outputs, &setup, clock, &closing)
     }
 
     /// Compares `got` with the expected file `snapshots/NAME`; writes it instead when
@@ -1198,6 +1404,265 @@ mod tests {
         // pcapng: the clock stamps the records, and --linktype raw writes them all.
         let (records, line) = replay(&["-g", "5,6", "-F", "pcapng", "--linktype", "raw"], batches);
         assert_snapshot("capture_pcapng_raw.txt", &format!("{records}{line}\n"));
+    }
+
+    /// Lines of a text or JSON output.
+    fn lines_of(out: &Shared) -> Vec<String> {
+        String::from_utf8(lock(&out.0).clone())
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn several_outputs_each_get_every_packet_in_their_own_format() {
+        let batches: Vec<Vec<Vec<u8>>> = (0..20)
+            .map(|b| {
+                (0..5)
+                    .map(|i| recorded_packet(5, "dns", b * 5 + i))
+                    .collect()
+            })
+            .collect();
+        // -F after a -w is that output's; the text output is standard output's.
+        let args = capture_args(&[
+            "-g", "5", "-w", "a.log", "-F", "json", "-w", "b.pcapng", "-w", "-",
+        ]);
+        let outs = [Shared::default(), Shared::default(), Shared::default()];
+        let writers: Vec<Box<dyn Write + Send>> =
+            outs.iter().map(|o| Box::new(o.clone()) as _).collect();
+        let clock = Fixed(SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_547_200));
+        let (lines, outcome) = replay_into(&args, batches, writers, &clock);
+        outcome.unwrap();
+        let json = lines_of(&outs[0]);
+        assert_eq!(json.len(), 100);
+        assert!(json.iter().all(|l| l.starts_with('{')), "{json:?}");
+        let pcapng = lock(&outs[1].0).clone();
+        let mut reader = nflog::pcap::CaptureReader::new(&pcapng[..]).unwrap();
+        let mut records = 0;
+        while reader.next_record().unwrap().is_some() {
+            records += 1;
+        }
+        assert_eq!(records, 100);
+        let text = lines_of(&outs[2]);
+        assert_eq!(text.len(), 100);
+        assert!(text.iter().all(|l| l.contains(" dns IN=")), "{text:?}");
+        let lines: Vec<&str> = lines.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "nflog: received 100 packets (8000 bytes) in 20 batches; 0 kernel overruns, \
+                 0 packets lost (sequence gaps), 0 truncated batches, 0 malformed",
+                "nflog: output 1 -w a.log (json): 100 packets written",
+                "nflog: output 2 -w b.pcapng (pcapng): 100 packets written",
+                "nflog: output 3 -w - (text): 100 packets written",
+            ]
+        );
+    }
+
+    /// A writer that blocks every write until its gate opens.
+    #[derive(Clone, Default)]
+    struct Gate(Arc<(Mutex<bool>, std::sync::Condvar)>);
+
+    impl Gate {
+        fn open(&self) {
+            *lock(&self.0 .0) = true;
+            self.0 .1.notify_all();
+        }
+    }
+
+    impl Write for Gate {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let mut open = lock(&self.0 .0);
+            while !*open {
+                open = self.0 .1.wait(open).unwrap_or_else(PoisonError::into_inner);
+            }
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Recorded packets that open a gate once they are all received.
+    struct OpensAtEnd(Recorded, Gate);
+
+    impl Source for OpensAtEnd {
+        fn recv_into(
+            &mut self,
+            chunk: &mut Chunk,
+            room: Option<u64>,
+        ) -> Result<Option<Option<Error>>> {
+            let got = self.0.recv_into(chunk, room)?;
+            if got.is_none() {
+                self.1.open();
+            }
+            Ok(got)
+        }
+
+        fn stats(&self) -> Stats {
+            self.0.stats()
+        }
+
+        fn groups(&self) -> Vec<(u16, u64)> {
+            self.0.groups()
+        }
+
+        fn stopper(&self) -> Box<dyn Fn() + Send + Sync> {
+            self.0.stopper()
+        }
+    }
+
+    #[test]
+    fn a_stuck_output_drops_its_own_packets_and_the_others_lose_nothing() {
+        let batches: Vec<Vec<Vec<u8>>> = (0..50)
+            .map(|b| {
+                (0..4)
+                    .map(|i| recorded_packet(5, "x", (b * 4 + i) as u8))
+                    .collect()
+            })
+            .collect();
+        // A queue of one byte holds one chunk at a time: the stuck output drops the rest;
+        // the other output's queue holds everything (queues are per output).
+        let args = capture_args(&["-g", "5", "-w", "stuck.txt", "-w", "all.json"]);
+        let queue_sizes = [1, 64 << 20];
+        let gate = Gate::default();
+        let all = Shared::default();
+        let writers: Vec<Box<dyn Write + Send>> =
+            vec![Box::new(gate.clone()), Box::new(all.clone())];
+        let specs = output::outputs(&args.output).unwrap();
+        let outputs = specs
+            .iter()
+            .zip(writers.into_iter().zip(queue_sizes))
+            .map(|(spec, (out, queue_size))| Prepared {
+                label: label(spec),
+                output: Box::new(output::Sink::new(spec.format, spec.link_type(), out).unwrap()),
+                names: Box::new(Numeric),
+                flush_when_idle: true,
+                queue_size,
+                counters: Arc::default(),
+            })
+            .collect::<Vec<_>>();
+        let counters: Vec<Arc<Counters>> =
+            outputs.iter().map(|o| Arc::clone(&o.counters)).collect();
+        let setup = Setup {
+            output: &args.output,
+            seq: false,
+            status: false,
+        };
+        let source = OpensAtEnd(
+            Recorded {
+                batches: batches.into(),
+                stats: Stats::default(),
+                groups: vec![5],
+            },
+            gate,
+        );
+        let closing = Arc::new(Closing::new(&outputs, None));
+        let clock = Fixed(SystemTime::UNIX_EPOCH);
+        let (lines, outcome) = capture(source, outputs, &setup, &clock, &closing);
+        outcome.unwrap();
+        let lines: Vec<&str> = lines.lines().collect();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(
+            lines[0].starts_with("nflog: received 200 packets"),
+            "{lines:?}"
+        );
+        // The JSON output was never behind: every packet.
+        assert_eq!(
+            lines[2],
+            "nflog: output 2 -w all.json (json): 200 packets written"
+        );
+        assert_eq!(lines_of(&all).len(), 200);
+        // The stuck one took a chunk or two, and the rest was dropped, counted as its own.
+        let stuck = lines[1];
+        let written = figure(stuck, " packets written");
+        let dropped = figure(stuck, " packets dropped because the output fell behind");
+        assert!(
+            stuck.starts_with("nflog: output 1 -w stuck.txt (text): "),
+            "{stuck}"
+        );
+        assert!(stuck.ends_with("(raise --queue-size)"), "{stuck}");
+        assert!(written >= 4 && dropped >= 4 * 40, "{stuck}");
+        assert_eq!(written + dropped, 200, "{stuck}");
+        // The counters the metrics read say the same.
+        assert_eq!(counters[0].written.load(Ordering::Relaxed), written);
+        assert_eq!(counters[0].queue_dropped.load(Ordering::Relaxed), dropped);
+        assert_eq!(counters[1].written.load(Ordering::Relaxed), 200);
+        assert_eq!(counters[1].queue_dropped.load(Ordering::Relaxed), 0);
+        assert_eq!(counters[0].queue_bytes.load(Ordering::Relaxed), 0);
+    }
+
+    /// The number before `what` in `line`.
+    fn figure(line: &str, what: &str) -> u64 {
+        let before = &line[..line
+            .find(what)
+            .unwrap_or_else(|| panic!("{what:?} in {line}"))];
+        before.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn each_format_goes_to_the_output_before_it() {
+        let specs = |args: &[&str]| {
+            output::outputs(&capture_args(args).output)
+                .map(|specs| {
+                    specs
+                        .into_iter()
+                        .map(|s| (s.destination.to_string(), s.format, s.linktype))
+                        .collect::<Vec<_>>()
+                })
+                .map_err(|e| e.to_string())
+        };
+        use crate::cli::LinkTypeArg::Raw;
+        use OutputFormat::*;
+        assert_eq!(specs(&["-g", "5"]), Ok(vec![("-".into(), Text, None)]));
+        // Before the first -w: the first output's, as with one output.
+        assert_eq!(
+            specs(&["-g", "5", "-F", "json", "-w", "x"]),
+            Ok(vec![("x".into(), Json, None)])
+        );
+        assert_eq!(
+            specs(&[
+                "-g",
+                "5",
+                "-w",
+                "a.pcap",
+                "--linktype",
+                "raw",
+                "-w",
+                "b",
+                "-F",
+                "xml",
+                "-w",
+                "c.json",
+                "-w",
+                "-",
+                "-F",
+                "pcapng"
+            ]),
+            Ok(vec![
+                ("a.pcap".into(), Pcap, Some(Raw)),
+                ("b".into(), Xml, None),
+                ("c.json".into(), Json, None),
+                ("-".into(), Pcapng, None),
+            ])
+        );
+        assert_eq!(
+            specs(&["-g", "5", "-w", "a", "-F", "json", "-F", "xml", "-w", "b"]),
+            Err("-F given twice for the output -w a: give each -w at most one -F, after it".into())
+        );
+        assert_eq!(
+            specs(&["-g", "5", "-w", "a.json", "-w", "./a.json"]),
+            Ok(vec![
+                ("a.json".into(), Json, None),
+                ("./a.json".into(), Json, None)
+            ])
+        );
+        assert_eq!(
+            specs(&["-g", "5", "-w", "a.json", "-F", "text", "-w", "a.json"]),
+            Err("-w a.json is given twice: two outputs cannot write one file".into())
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Capture, read and print the packets Linux netfilter logs with NFLOG.
 ///
@@ -77,17 +77,21 @@ pub enum LinkTypeArg {
 /// Where and how to write.
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
-    /// Write to FILE instead of standard output (`-` is standard output).
-    #[arg(short = 'w', long = "write", value_name = "FILE")]
-    pub write: Option<PathBuf>,
+    /// Write to DEST instead of standard output: a FILE, `-` (standard output), or a sink
+    /// (sqlite:PATH, postgres://..., clickhouse://..., syslog://HOST:PORT,
+    /// syslog+tcp://HOST:PORT, unix:PATH). Repeat for several outputs at once, each with a
+    /// queue and a writing thread of its own; each takes the -F and --linktype given after
+    /// it (those before the first -w are the first one's).
+    #[arg(short = 'w', long = "write", value_name = "DEST")]
+    pub write: Vec<PathBuf>,
 
     /// Output format [default: text, or pcap / pcapng for a FILE named *.pcap / *.pcapng]
     #[arg(short = 'F', long = "format", value_enum)]
-    pub format: Option<OutputFormat>,
+    pub format: Vec<OutputFormat>,
 
     /// Link type of pcap and pcapng output [default: nflog]
     #[arg(long = "linktype", value_enum)]
-    pub linktype: Option<LinkTypeArg>,
+    pub linktype: Vec<LinkTypeArg>,
 
     /// Print interfaces as their index (`if:N`), not their name.
     #[arg(short = 'n', long = "numeric")]
@@ -105,13 +109,53 @@ pub struct OutputArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub count: Option<u64>,
+
+    /// Where each -w, -F and --linktype stood on the command line (see [`parse_from`]).
+    #[arg(skip)]
+    pub positions: Positions,
 }
 
-impl OutputArgs {
-    /// The link type of pcap and pcapng output: NFLOG unless `--linktype` says otherwise.
-    pub fn link_type(&self) -> LinkTypeArg {
-        self.linktype.unwrap_or(LinkTypeArg::Nflog)
+/// Where each -w, -F and --linktype stood on the command line: which output each -F and
+/// --linktype belongs to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Positions {
+    /// The index of each -w.
+    pub write: Vec<usize>,
+    /// The index of each -F.
+    pub format: Vec<usize>,
+    /// The index of each --linktype.
+    pub linktype: Vec<usize>,
+}
+
+/// Parses a command line, with the positions of the output options.
+///
+/// # Errors
+///
+/// clap's, for a command line it cannot parse (and for --help and --version).
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    let positions = |m: &clap::ArgMatches| {
+        let of = |id: &str| -> Vec<usize> {
+            m.indices_of(id).map(Iterator::collect).unwrap_or_default()
+        };
+        Positions {
+            write: of("write"),
+            format: of("format"),
+            linktype: of("linktype"),
+        }
+    };
+    match (&mut cli.command, matches.subcommand()) {
+        (None, _) => cli.capture.output.positions = positions(&matches),
+        (Some(Command::Capture(args)), Some((_, m))) => args.output.positions = positions(m),
+        (Some(Command::Read(args)), Some((_, m))) => args.output.positions = positions(m),
+        _ => {}
     }
+    Ok(cli)
 }
 
 /// Arguments of `nflog capture`.

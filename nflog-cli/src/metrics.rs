@@ -26,6 +26,8 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result};
 use nflog::{Packet, Stats};
 
+use crate::output::Counters;
+
 /// The most distinct prefixes with a label of their own; the rest share one series.
 pub const PREFIX_LABELS: usize = 32;
 
@@ -98,28 +100,14 @@ impl Traffic {
     }
 }
 
-/// One output's counters, updated by its writer (and by the reader for its queue).
+/// One output's counters, updated by its writer (and by the reader for its queue), with
+/// its label.
 #[derive(Debug)]
-pub struct OutputMetrics {
+struct OutputMetrics {
     /// The output's `output` label: its destination as `-w` names it.
     name: String,
-    /// Packets whose every byte the output took.
-    pub written: AtomicU64,
-    /// Packets dropped because its queue was full.
-    pub dropped: AtomicU64,
-    /// Write errors (each one ends the output).
-    pub errors: AtomicU64,
-    /// Bytes of packets queued for it and not yet written.
-    pub queue_bytes: AtomicU64,
-}
-
-/// What one capture's threads update: the shared metrics and its output's counters.
-#[derive(Debug, Clone)]
-pub struct Published {
-    /// The capture's metrics, which the reader thread records batches into.
-    pub metrics: Arc<Metrics>,
-    /// The output's counters.
-    pub output: Arc<OutputMetrics>,
+    /// Its figures as they go.
+    counters: Arc<Counters>,
 }
 
 impl Metrics {
@@ -129,17 +117,13 @@ impl Metrics {
     }
 
     /// Adds an output named `name` (its destination, without the credentials a URL may
-    /// hold: see [`without_secrets`]) and returns its counters.
-    pub fn output(&self, name: &str) -> Arc<OutputMetrics> {
+    /// hold: see [`without_secrets`]) whose figures are `counters`.
+    pub fn output(&self, name: &str, counters: Arc<Counters>) {
         let output = Arc::new(OutputMetrics {
             name: without_secrets(name),
-            written: AtomicU64::new(0),
-            dropped: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
-            queue_bytes: AtomicU64::new(0),
+            counters,
         });
-        lock(&self.outputs).push(Arc::clone(&output));
-        output
+        lock(&self.outputs).push(output);
     }
 
     /// Records a batch: its packets, received at `received`, and the listener's statistics
@@ -271,19 +255,19 @@ impl Metrics {
         text.counter(
             "nflog_output_written_packets",
             "Packets whose every byte the output took.",
-            &as_refs(&per_output(|o| &o.written)),
+            &as_refs(&per_output(|o| &o.counters.written)),
         );
         text.counter(
             "nflog_output_dropped_packets",
             "Packets dropped because the output's queue was full (it fell behind).",
-            &as_refs(&per_output(|o| &o.dropped)),
+            &as_refs(&per_output(|o| &o.counters.queue_dropped)),
         );
         text.counter(
             "nflog_output_errors",
             "Write errors of the output.",
-            &as_refs(&per_output(|o| &o.errors)),
+            &as_refs(&per_output(|o| &o.counters.errors)),
         );
-        let queued: Vec<(String, f64)> = per_output(|o| &o.queue_bytes)
+        let queued: Vec<(String, f64)> = per_output(|o| &o.counters.queue_bytes)
             .into_iter()
             .map(|(l, v)| (l, v as f64))
             .collect();
@@ -538,9 +522,10 @@ mod tests {
     #[test]
     fn the_text_has_every_count_with_its_labels() {
         let metrics = Metrics::new();
-        let out = metrics.output("x.pcap");
+        let out = Arc::new(Counters::default());
+        metrics.output("x.pcap", Arc::clone(&out));
         out.written.store(2, Ordering::Relaxed);
-        out.dropped.store(1, Ordering::Relaxed);
+        out.queue_dropped.store(1, Ordering::Relaxed);
         out.queue_bytes.store(512, Ordering::Relaxed);
         let stats = Stats {
             datagrams: 2,
@@ -629,7 +614,7 @@ mod tests {
             ("unix:/dev/log", "unix:/dev/log"),
         ] {
             let metrics = Metrics::new();
-            metrics.output(destination);
+            metrics.output(destination, Arc::default());
             let text = metrics.render(false);
             let line = format!("nflog_output_errors_total{{output=\"{label}\"}} 0");
             assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
@@ -652,7 +637,9 @@ mod tests {
     #[test]
     fn the_server_answers_scrapes_and_refuses_other_methods() {
         let metrics = Metrics::new();
-        metrics.output("-").written.store(7, Ordering::Relaxed);
+        let out = Arc::new(Counters::default());
+        metrics.output("-", Arc::clone(&out));
+        out.written.store(7, Ordering::Relaxed);
         let listener = bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
         serve(listener, Arc::clone(&metrics)).unwrap();

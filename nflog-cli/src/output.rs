@@ -15,7 +15,6 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsFd;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -27,13 +26,96 @@ use nflog::Packet;
 
 use crate::cli::{LinkTypeArg, OutputArgs, OutputFormat};
 
-/// The format to use: the one asked for, else guessed from the file name, else text.
-pub fn choose_format(args: &OutputArgs) -> OutputFormat {
-    let destination = args
-        .write
-        .as_deref()
-        .map_or(Destination::Stdout, |w| Destination::File(w.to_path_buf()));
-    format_for(args.format, &destination)
+/// One output as the command line or the configuration file gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// Where it writes.
+    pub destination: Destination,
+    /// The format, as asked or guessed from the file name.
+    pub format: OutputFormat,
+    /// The link type asked for pcap and pcapng (`--linktype`), if any.
+    pub linktype: Option<LinkTypeArg>,
+}
+
+impl OutputSpec {
+    /// The link type of pcap and pcapng output: NFLOG unless `--linktype` says otherwise.
+    pub fn link_type(&self) -> LinkTypeArg {
+        self.linktype.unwrap_or(LinkTypeArg::Nflog)
+    }
+}
+
+/// The outputs the command line asks for: one per `-w` (standard output without any), each
+/// with the `-F` and `--linktype` given after it; those given before the first `-w` are
+/// the first output's.
+///
+/// # Errors
+///
+/// A destination [`Destination::parse`] refuses, or an output given two formats or two
+/// link types.
+pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
+    let mut destinations = Vec::with_capacity(args.write.len().max(1));
+    for write in &args.write {
+        let destination = Destination::parse(write.as_os_str())
+            .with_context(|| format!("-w {}", write.display()))?;
+        destinations.push((destination, write.display().to_string()));
+    }
+    if destinations.is_empty() {
+        destinations.push((Destination::Stdout, "-".to_string()));
+    }
+    let positions = &args.positions;
+    // The output an option at `index` belongs to: the last -w before it, else the first.
+    let owner = |index: Option<&usize>| {
+        let index = index.copied().unwrap_or(0);
+        positions
+            .write
+            .iter()
+            .rposition(|&w| w < index)
+            .unwrap_or(0)
+    };
+    let mut formats = vec![None; destinations.len()];
+    for (i, &format) in args.format.iter().enumerate() {
+        let at = owner(positions.format.get(i));
+        if formats[at].replace(format).is_some() {
+            bail!(
+                "-F given twice for the output -w {}: give each -w at most one -F, after it",
+                destinations[at].1
+            );
+        }
+    }
+    let mut linktypes = vec![None; destinations.len()];
+    for (i, &linktype) in args.linktype.iter().enumerate() {
+        let at = owner(positions.linktype.get(i));
+        if linktypes[at].replace(linktype).is_some() {
+            bail!(
+                "--linktype given twice for the output -w {}: give each -w at most one \
+                 --linktype, after it",
+                destinations[at].1
+            );
+        }
+    }
+    let specs: Vec<OutputSpec> = destinations
+        .into_iter()
+        .zip(formats.into_iter().zip(linktypes))
+        .map(|((destination, _), (format, linktype))| OutputSpec {
+            format: format_for(format, &destination),
+            destination,
+            linktype,
+        })
+        .collect();
+    for (i, a) in specs.iter().enumerate() {
+        if let Some(file) = a.destination.file() {
+            if specs[..i]
+                .iter()
+                .any(|b| b.destination.file() == Some(file))
+            {
+                bail!(
+                    "-w {} is given twice: two outputs cannot write one file",
+                    file.display()
+                );
+            }
+        }
+    }
+    Ok(specs)
 }
 
 /// The format of an output to `destination`: `format` when given, else guessed from the
@@ -57,18 +139,6 @@ pub fn format_for(format: Option<OutputFormat>, destination: &Destination) -> Ou
         Some("xml") => OutputFormat::Xml,
         _ => OutputFormat::Text,
     }
-}
-
-/// Reads the destination `-w` names (standard output when there is none).
-///
-/// # Errors
-///
-/// What [`Destination::parse`] refuses, with the option and its value.
-pub fn destination(write: Option<&Path>) -> Result<Destination> {
-    let Some(write) = write else {
-        return Ok(Destination::Stdout);
-    };
-    Destination::parse(write.as_os_str()).with_context(|| format!("-w {}", write.display()))
 }
 
 /// An output, opened.
@@ -128,17 +198,17 @@ fn kind(destination: &Destination) -> &'static str {
 }
 
 /// Refuses options that mean nothing together, before anything is opened or truncated.
-pub fn check_options(args: &OutputArgs, meta: bool) -> Result<()> {
-    let format = choose_format(args);
+pub fn check_options(spec: &OutputSpec, meta: bool) -> Result<()> {
+    let format = spec.format;
     let binary = matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
-    if let (Some(_), false) = (args.linktype, binary) {
+    if let (Some(_), false) = (spec.linktype, binary) {
         bail!(
             "--linktype applies to pcap and pcapng output only, and the output is {}: \
              leave --linktype out, or write pcap (-F pcap, or -w FILE.pcap)",
             format_name(format)
         );
     }
-    if meta && args.link_type() == LinkTypeArg::Raw {
+    if meta && spec.link_type() == LinkTypeArg::Raw {
         bail!(
             "--meta copies no packet bytes, and --linktype raw writes nothing else: \
              leave out --meta, or --linktype raw to keep the metadata (LINKTYPE_NFLOG)"
@@ -148,7 +218,7 @@ pub fn check_options(args: &OutputArgs, meta: bool) -> Result<()> {
 }
 
 /// The name of a format, as `-F` takes it.
-fn format_name(format: OutputFormat) -> &'static str {
+pub fn format_name(format: OutputFormat) -> &'static str {
     match format {
         OutputFormat::Text => "text",
         OutputFormat::Json => "json",
@@ -218,6 +288,36 @@ pub struct Dropped {
     pub packets: u64,
     /// Why, as the words after "N packets" in the statistics.
     pub reason: String,
+}
+
+/// What one output did so far, updated as it goes and readable from any thread: what the
+/// closing watchdog and the metrics endpoint see of it. The closing statistics take their
+/// figures from the output and its queue themselves, once both ended.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Packets handed to the output by its writer.
+    pub handed: AtomicU64,
+    /// Packets the output delivered, as of the last one handed to it.
+    pub written: AtomicU64,
+    /// Packets the output dropped itself (see [`Output::dropped`]), as of the same packet.
+    pub dropped: AtomicU64,
+    /// Packets dropped because the output's queue was full.
+    pub queue_dropped: AtomicU64,
+    /// Errors that ended the output: 0 or 1.
+    pub errors: AtomicU64,
+    /// Bytes of chunks waiting in the output's queue.
+    pub queue_bytes: AtomicU64,
+}
+
+impl Counters {
+    /// Notes where the output stands after a packet was handed to it.
+    pub fn note(&self, handed: u64, output: &dyn Output) {
+        let delivered = output.delivered();
+        self.handed.store(handed, Ordering::Relaxed);
+        self.written.store(delivered, Ordering::Relaxed);
+        self.dropped
+            .store(accounted(output) - delivered, Ordering::Relaxed);
+    }
 }
 
 /// Packets handed to an output and accounted for by it: delivered, or dropped with a

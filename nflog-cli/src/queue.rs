@@ -1,19 +1,24 @@
-//! The hand-off from the reader thread to the writer: the packets of each datagram, parsed
-//! once and copied with their attribute index out of the receive buffer into a chunk, queued
-//! up to a limit in bytes, the chunks' buffers sent back to be reused.
+//! The hand-off from the reader thread to the writers: the packets of each datagram, parsed
+//! once and copied with their attribute index out of the receive buffer into a chunk, shared
+//! by every output's queue (each up to a limit in bytes of its own), the chunks' buffers sent
+//! back to be reused once the last output is done with them.
 //!
 //! The kernel never waits for a slow reader: what does not fit in the socket's receive
 //! buffer is lost. So the reader does nothing but receive, copy and queue, and a slow
-//! output (a disk, a terminal, a pipe) delays only the writer. When the writer falls so far
-//! behind that the queue reaches its limit, the reader drops the chunk it holds, counts its
-//! packets by group, and goes on receiving: the drops are ours, known and reported.
+//! output (a disk, a terminal, a pipe, a server) delays only its own writer. When a writer
+//! falls so far behind that its queue reaches its limit, the reader leaves that output out
+//! of the chunk it holds, counts the chunk's packets by group as that output's drops, and
+//! goes on: the other outputs get the chunk, and the drops are known and reported.
 
+use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use nflog::{Packet, PacketVec, PerGroup, Stats};
+
+use crate::output::Counters;
 
 /// The most buffers the writer keeps for reuse; more are freed. A buffer grows to hold one
 /// datagram's packets (at most about 256 KiB), so the pool holds at most a few MiB.
@@ -64,29 +69,45 @@ impl Chunk {
 }
 
 /// Makes a queue that holds at most `limit` bytes of chunks (and always one, however
-/// large).
+/// large), for one output.
+#[cfg(test)]
 pub fn queue(limit: usize) -> (Producer, Consumer) {
-    let (chunks, received) = mpsc::channel();
-    let (recycle, pool) = mpsc::channel();
-    let in_flight = Arc::new(AtomicUsize::new(0));
-    let pooled = Arc::new(AtomicUsize::new(0));
-    let producer = Producer {
-        chunks,
-        pool,
-        in_flight: Arc::clone(&in_flight),
-        pooled: Arc::clone(&pooled),
-        limit,
-        current: Chunk::with_buffer(PacketVec::with_capacity(FIRST_CAPACITY)),
-        drops: Drops::default(),
-        peak: 0,
-    };
-    let consumer = Consumer {
-        chunks: received,
-        recycle,
-        in_flight,
-        pooled,
-    };
+    let (producer, mut consumers) = fan_out(&[(limit, Arc::default())]);
+    let consumer = consumers.pop().expect("one consumer per limit");
     (producer, consumer)
+}
+
+/// Makes one queue per output, each holding at most its limit in bytes of chunks (and
+/// always one, however large), all fed by one producer: a chunk is shared, not copied.
+/// Each output's counters see its queue's bytes and drops.
+pub fn fan_out(outputs: &[(usize, Arc<Counters>)]) -> (Producer, Vec<Consumer>) {
+    let (recycle, pool) = mpsc::channel();
+    let pooled = Arc::new(AtomicUsize::new(0));
+    let mut lanes = Vec::with_capacity(outputs.len());
+    let mut consumers = Vec::with_capacity(outputs.len());
+    for (limit, counters) in outputs {
+        let (chunks, received) = mpsc::channel();
+        lanes.push(Lane {
+            chunks: Some(chunks),
+            counters: Arc::clone(counters),
+            limit: *limit,
+            drops: Drops::default(),
+            peak: 0,
+            offered: 0,
+        });
+        consumers.push(Consumer {
+            chunks: received,
+            counters: Arc::clone(counters),
+        });
+    }
+    let producer = Producer {
+        lanes,
+        pool,
+        recycle,
+        pooled,
+        current: Chunk::with_buffer(PacketVec::with_capacity(FIRST_CAPACITY)),
+    };
+    (producer, consumers)
 }
 
 /// Packets the reader dropped because the queue was full.
@@ -112,22 +133,74 @@ impl Drops {
     }
 }
 
-/// The writer is gone: nothing more can be queued.
+/// Every writer is gone: nothing more can be queued.
 #[derive(Debug)]
 pub struct Closed;
 
-/// The reader's end: fills a chunk and queues it.
-pub struct Producer {
-    chunks: Sender<Chunk>,
-    pool: Receiver<PacketVec>,
-    in_flight: Arc<AtomicUsize>,
-    /// Buffers waiting in `pool`, shared with the writer, which frees what is beyond
-    /// [`POOL`].
+/// A chunk as the writers share it: when the last of them is done with it, its buffer goes
+/// back to the reader's pool, or to the allocator when enough buffers wait already.
+#[derive(Debug)]
+pub struct Shared {
+    chunk: Chunk,
+    recycle: Sender<PacketVec>,
     pooled: Arc<AtomicUsize>,
+}
+
+impl Deref for Shared {
+    type Target = Chunk;
+
+    fn deref(&self) -> &Chunk {
+        &self.chunk
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if self.pooled.fetch_add(1, Ordering::Relaxed) < POOL {
+            let packets = std::mem::replace(&mut self.chunk.packets, PacketVec::with_capacity(0));
+            let _ = self.recycle.send(packets);
+        } else {
+            self.pooled.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One output's queue, as the reader sees it.
+struct Lane {
+    /// `None` once the output's writer is gone.
+    chunks: Option<Sender<Arc<Shared>>>,
+    /// The output's counters: the bytes waiting in its queue are `queue_bytes`.
+    counters: Arc<Counters>,
     limit: usize,
-    current: Chunk,
     drops: Drops,
     peak: usize,
+    /// Packets offered to the output: queued for it, or lost with it when its writer was
+    /// gone.
+    offered: u64,
+}
+
+/// What the reader did for one output.
+#[derive(Debug, Clone)]
+pub struct LaneEnd {
+    /// Packets queued for the output, and those offered after its writer was gone.
+    pub offered: u64,
+    /// Packets its full queue dropped.
+    pub drops: Drops,
+    /// The most bytes its queue held at once.
+    pub peak: usize,
+    /// The output's counters: which output this is.
+    pub counters: Arc<Counters>,
+}
+
+/// The reader's end: fills a chunk and queues it for every output.
+pub struct Producer {
+    lanes: Vec<Lane>,
+    pool: Receiver<PacketVec>,
+    recycle: Sender<PacketVec>,
+    /// Buffers waiting in `pool`, shared with the writers, which free what is beyond
+    /// [`POOL`].
+    pooled: Arc<AtomicUsize>,
+    current: Chunk,
 }
 
 impl Producer {
@@ -136,89 +209,137 @@ impl Producer {
         &mut self.current
     }
 
-    /// Queues the chunk being filled, unless it is empty, and starts another; when the
-    /// queue is full the chunk's packets are dropped and counted instead. Returns whether
-    /// the chunk was queued (an empty one is not).
+    /// Queues the chunk being filled, unless it is empty, for each output whose queue has
+    /// room, and starts another; an output whose queue is full has the chunk's packets
+    /// counted as its drops instead. Returns whether any output took the chunk (an empty
+    /// one is not sent).
     ///
     /// # Errors
     ///
-    /// [`Closed`] when the writer is gone.
+    /// [`Closed`] when every writer is gone.
     pub fn send(&mut self) -> Result<bool, Closed> {
         if self.current.packets.is_empty() {
             return Ok(false);
         }
         let size = self.current.footprint();
-        let queued = self.in_flight.load(Ordering::Acquire);
-        if queued > 0 && queued + size > self.limit {
-            self.drops.count(&self.current);
+        let packets = self.current.packets();
+        let mut taking = Vec::with_capacity(self.lanes.len());
+        let mut open = 0;
+        for (i, lane) in self.lanes.iter_mut().enumerate() {
+            if lane.chunks.is_none() {
+                continue;
+            }
+            open += 1;
+            let queued = lane.counters.queue_bytes.load(Ordering::Acquire);
+            if queued > 0 && queued.saturating_add(size as u64) > lane.limit as u64 {
+                lane.drops.count(&self.current);
+                lane.counters
+                    .queue_dropped
+                    .store(lane.drops.packets, Ordering::Relaxed);
+            } else {
+                taking.push(i);
+            }
+        }
+        if open == 0 {
+            return Err(Closed);
+        }
+        if taking.is_empty() {
             self.current.packets.clear();
             return Ok(false);
         }
         let buffer = match self.pool.try_recv() {
             Ok(buffer) => {
-                // One buffer fewer waits: the writer may return another.
+                // One buffer fewer waits: a writer may return another.
                 self.pooled.fetch_sub(1, Ordering::Relaxed);
                 buffer
             }
             Err(_) => PacketVec::with_capacity(FIRST_CAPACITY),
         };
         let chunk = std::mem::replace(&mut self.current, Chunk::with_buffer(buffer));
-        let now = self.in_flight.fetch_add(size, Ordering::AcqRel) + size;
-        self.peak = self.peak.max(now);
-        self.chunks.send(chunk).map_err(|_| Closed)?;
+        let shared = Arc::new(Shared {
+            chunk,
+            recycle: self.recycle.clone(),
+            pooled: Arc::clone(&self.pooled),
+        });
+        let mut sent = false;
+        for i in taking {
+            let lane = &mut self.lanes[i];
+            lane.offered += packets;
+            let now = lane
+                .counters
+                .queue_bytes
+                .fetch_add(size as u64, Ordering::AcqRel)
+                + size as u64;
+            lane.peak = lane.peak.max(usize::try_from(now).unwrap_or(usize::MAX));
+            let gone = lane
+                .chunks
+                .as_ref()
+                .is_some_and(|c| c.send(Arc::clone(&shared)).is_err());
+            if gone {
+                // The writer stopped, and says why; these packets are lost with it.
+                lane.counters
+                    .queue_bytes
+                    .fetch_sub(size as u64, Ordering::AcqRel);
+                lane.chunks = None;
+            } else {
+                sent = true;
+            }
+        }
+        if !sent && self.lanes.iter().all(|l| l.chunks.is_none()) {
+            return Err(Closed);
+        }
         Ok(true)
     }
 
-    /// What was dropped so far.
+    /// What the reader did for each output so far, in the order of the outputs.
+    pub fn lanes(&self) -> Vec<LaneEnd> {
+        self.lanes
+            .iter()
+            .map(|lane| LaneEnd {
+                offered: lane.offered,
+                drops: lane.drops.clone(),
+                peak: lane.peak,
+                counters: Arc::clone(&lane.counters),
+            })
+            .collect()
+    }
+
+    /// What was dropped so far for the first output.
+    #[cfg(test)]
     pub fn drops(&self) -> &Drops {
-        &self.drops
+        &self.lanes[0].drops
     }
 
-    /// The most bytes the queue held at once.
+    /// The most bytes the first output's queue held at once.
+    #[cfg(test)]
     pub fn peak(&self) -> usize {
-        self.peak
-    }
-
-    /// The bytes queued now and not yet written.
-    pub fn queued_bytes(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
+        self.lanes[0].peak
     }
 }
 
-/// The writer's end.
+/// One writer's end.
 pub struct Consumer {
-    chunks: Receiver<Chunk>,
-    recycle: Sender<PacketVec>,
-    in_flight: Arc<AtomicUsize>,
-    pooled: Arc<AtomicUsize>,
+    chunks: Receiver<Arc<Shared>>,
+    counters: Arc<Counters>,
 }
 
 impl Consumer {
     /// The next chunk, waiting for one; `None` once the reader is gone and the queue empty.
-    pub fn recv(&self) -> Option<Chunk> {
+    pub fn recv(&self) -> Option<Arc<Shared>> {
         self.chunks.recv().ok()
     }
 
     /// Whether no chunk is waiting right now.
     pub fn is_empty(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) == 0
+        self.counters.queue_bytes.load(Ordering::Acquire) == 0
     }
 
-    /// The bytes queued now and not yet written.
-    pub fn queued_bytes(&self) -> usize {
-        self.in_flight.load(Ordering::Acquire)
-    }
-
-    /// Gives a written chunk's memory back: to the reader for reuse, or to the allocator
-    /// when enough buffers wait already.
-    pub fn done(&self, chunk: Chunk) {
-        let size = chunk.footprint();
-        self.in_flight.fetch_sub(size, Ordering::AcqRel);
-        if self.pooled.fetch_add(1, Ordering::Relaxed) < POOL {
-            let _ = self.recycle.send(chunk.packets);
-        } else {
-            self.pooled.fetch_sub(1, Ordering::Relaxed);
-        }
+    /// Gives a written chunk back: its bytes leave this output's queue, and its memory
+    /// goes back to the reader once every output is done with it.
+    pub fn done(&self, chunk: Arc<Shared>) {
+        self.counters
+            .queue_bytes
+            .fetch_sub(chunk.footprint() as u64, Ordering::AcqRel);
     }
 }
 

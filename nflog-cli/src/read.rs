@@ -20,8 +20,12 @@ use crate::output::{self, Destination};
 /// pcapng file are skipped with one note; raw IP records (LINKTYPE_RAW, which `nflog
 /// --linktype raw` writes) are decoded and printed as far as they go.
 pub fn run(args: &ReadArgs) -> Result<()> {
-    output::check_options(&args.output, false)?;
-    let destination = output::destination(args.output.write.as_deref())?;
+    let spec = match output::outputs(&args.output)?.as_slice() {
+        [one] => one.clone(),
+        _ => bail!("nflog read writes one output: give at most one -w"),
+    };
+    output::check_options(&spec, false)?;
+    let destination = &spec.destination;
     let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
         Box::new(io::stdin().lock())
     } else {
@@ -31,12 +35,12 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         )
     };
     let name = display_name(&args.file);
-    refuse_same_file(args, &destination, &name)?;
+    refuse_same_file(args, destination, &name)?;
     let mut reader = CaptureReader::new(BufReader::with_capacity(256 * 1024, input))
         .with_context(|| name.clone())?;
-    let format = output::choose_format(&args.output);
+    let format = spec.format;
     let file_output = matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
-    let nflog_output = file_output && args.output.link_type() == LinkTypeArg::Nflog;
+    let nflog_output = file_output && spec.link_type() == LinkTypeArg::Nflog;
     match reader.link_type() {
         // A pcap file declares its one link type up front: refuse it before any output.
         Some(LinkType::Raw) if nflog_output => bail!(
@@ -50,7 +54,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         ),
         _ => {}
     }
-    let mut sink = output::open_output(&destination, format, args.output.link_type())?.output;
+    let mut sink = output::open_output(destination, format, spec.link_type())?.output;
     // Interfaces of a file's packets are another machine's, or of a moment gone: show
     // indexes, never names looked up here.
     let mut names = Numeric;
