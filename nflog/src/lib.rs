@@ -76,7 +76,9 @@
 //!   written to any `impl Write`.
 //! - [`pcap`]: pcap and pcapng files of `LINKTYPE_NFLOG` records, written and read.
 //! - [`nft`]: nf_tables over netlink, for the rules a program installs itself: the
-//!   expressions of a rule ([`nft::Expr`]) and their encoding, byte for byte what `nft` sends.
+//!   expressions of a rule ([`nft::Expr`]), byte for byte what `nft` sends; batches and the
+//!   socket that sends them; a capture's own table ([`nft::CaptureRules`]) that goes when
+//!   its guard is dropped or its process dies.
 //!
 //! The layers import downwards only: the errors and `wire` at the bottom, then the socket,
 //! `conntrack`, `decode` and `pcap`, then the listener and `format`.

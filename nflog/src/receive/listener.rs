@@ -212,6 +212,40 @@ impl Listener {
         bound
     }
 
+    /// Binds the first group from `from` up that no other socket has bound and that is not
+    /// in `avoid` (groups that rules already log to: [`NftSocket::logged_groups`]), and
+    /// returns it. The group stays bound, so no other process can take it.
+    ///
+    /// [`NftSocket::logged_groups`]: crate::nft::NftSocket::logged_groups
+    ///
+    /// # Errors
+    ///
+    /// As [`add_group`](Self::add_group), except that a group another socket owns is
+    /// skipped; [`Error::GroupOwned`] for the last group tried when every one is taken.
+    pub fn add_free_group(
+        &mut self,
+        from: u16,
+        avoid: &[u16],
+        config: &GroupConfig,
+    ) -> Result<u16, Error> {
+        let mut last = None;
+        for group in from..=u16::MAX {
+            if avoid.contains(&group) || self.groups.contains(&group) {
+                continue;
+            }
+            match self.add_group(group, config) {
+                Ok(()) => return Ok(group),
+                // EPERM from a group another socket holds: try the next one.
+                Err(e @ Error::GroupOwned { .. }) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(Error::GroupOwned {
+            group: u16::MAX,
+            owner: None,
+        }))
+    }
+
     /// Unbinds a group.
     ///
     /// # Errors

@@ -20,7 +20,7 @@
 pub mod names;
 pub mod netns;
 pub mod owner;
-mod sys;
+pub(crate) mod sys;
 
 use std::collections::VecDeque;
 use std::io;

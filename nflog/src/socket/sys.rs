@@ -1,5 +1,6 @@
-//! The system calls, in one place. Most go through rustix; the one socket option rustix does
-//! not know (`NETLINK_NO_ENOBUFS`) is the crate's only `unsafe` code.
+//! The system calls, in one place. Most go through rustix; the netlink socket options rustix
+//! does not know (`NETLINK_NO_ENOBUFS`, `NETLINK_EXT_ACK`, ...) are the crate's only `unsafe`
+//! code.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -148,6 +149,17 @@ pub fn receive_buffer(fd: BorrowedFd<'_>) -> io::Result<usize> {
 
 /// Sets or clears `NETLINK_NO_ENOBUFS`.
 pub fn set_no_enobufs(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
+    set_netlink_flag(fd, NETLINK_NO_ENOBUFS, on)
+}
+
+/// `NETLINK_CAP_ACK`: acknowledgements carry the request's header only, not all of it.
+pub const NETLINK_CAP_ACK: i32 = 10;
+/// `NETLINK_EXT_ACK`: errors carry the kernel's message and the offending attribute.
+pub const NETLINK_EXT_ACK: i32 = 11;
+
+/// Sets or clears a boolean netlink socket option (`SOL_NETLINK`), which rustix does not
+/// know: `NETLINK_NO_ENOBUFS`, `NETLINK_CAP_ACK`, `NETLINK_EXT_ACK`.
+pub fn set_netlink_flag(fd: BorrowedFd<'_>, option: i32, on: bool) -> io::Result<()> {
     let value: libc::c_int = on.into();
     // SAFETY: `fd` is a valid open socket for the duration of the call (it is borrowed), and
     // the option value points to a live c_int whose size is passed alongside it.
@@ -155,7 +167,7 @@ pub fn set_no_enobufs(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
         libc::setsockopt(
             fd.as_raw_fd(),
             SOL_NETLINK,
-            NETLINK_NO_ENOBUFS,
+            option,
             (&value as *const libc::c_int).cast(),
             core::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
