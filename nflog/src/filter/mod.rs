@@ -15,7 +15,10 @@
 //! ```
 //!
 //! One parser ([`Expr::parse`]) builds an [`Expr`], a tree of typed [`Primitive`]s; its
-//! [`Display`](core::fmt::Display) prints text that parses back to the same tree.
+//! [`Display`](core::fmt::Display) prints text that parses back to the same tree. Two back
+//! ends run it: [`Expr::matches`], in user space over a decoded packet, and [`compile`],
+//! to nf_tables rules (in terms of [`nft`](crate::nft)) that the kernel runs before it
+//! logs anything, so that packets the filter rejects cost nflog nothing.
 //!
 //! # The language
 //!
@@ -74,6 +77,7 @@
 //! - `mark 0` matches a packet without a mark: the kernel sends none when it is 0.
 
 mod ast;
+mod compile;
 mod eval;
 mod lex;
 mod parse;
@@ -82,6 +86,9 @@ mod print;
 pub use ast::{
     Cmp, CtStates, Dir, Expr, IcmpField, IcmpTest, IfaceDir, IpFamily, LengthTest, Mark,
     NetworkProto, PortProto, Prefix, Primitive, TcpFlags,
+};
+pub use compile::{
+    compile, family_name, CompileError, Compiled, CompiledRule, CompiledSet, Element, MAX_RULES,
 };
 pub use parse::{Expected, ParseError, ParseErrorKind, MAX_DEPTH, MAX_PRIMITIVES};
 

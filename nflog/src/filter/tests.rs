@@ -887,3 +887,239 @@ proptest! {
         let _ = e.matches(&packet, &mut crate::format::Numeric);
     }
 }
+
+mod compiler {
+    use super::*;
+    use crate::nft::{CmpOp, Expr as NftExpr, MetaKey, PayloadBase, Register};
+    use crate::wire::family::Family;
+
+    fn rules(expr: &str, family: Family) -> Vec<String> {
+        let compiled = compile(&p(expr), family).unwrap_or_else(|e| panic!("{expr}: {e}"));
+        compiled.rules.into_iter().map(|r| r.text).collect()
+    }
+
+    fn inet(expr: &str) -> Vec<String> {
+        rules(expr, Family::Inet)
+    }
+
+    #[test]
+    fn primitives_get_nfts_dependencies_first() {
+        assert_eq!(
+            inet("src host 10.0.0.1"),
+            ["meta nfproto ipv4 ip saddr 10.0.0.1"]
+        );
+        assert_eq!(
+            inet("dst net 2001:db8::/32"),
+            ["meta nfproto ipv6 ip6 daddr 2001:db8::/32"]
+        );
+        assert_eq!(inet("tcp dst port 22"), ["meta l4proto 6 th dport 22"]);
+        assert_eq!(inet("tcp-syn"), ["meta l4proto 6 tcp flags & syn != 0x0"]);
+        assert_eq!(
+            inet("icmp[icmptype] == icmp-echo"),
+            ["meta nfproto ipv4 meta l4proto 1 icmp type 8"]
+        );
+        assert_eq!(inet("icmp6"), ["meta nfproto ipv6 meta l4proto 58"]);
+        assert_eq!(
+            inet("mark 0x10/0xff"),
+            ["meta mark & 0x000000ff == 0x00000010"]
+        );
+        assert_eq!(inet("iif eth*"), ["iifname \"eth*\""]);
+        assert_eq!(
+            inet("ct state new,established"),
+            ["ct state established,new"]
+        );
+        assert_eq!(inet("skuid 1000"), ["meta skuid 1000"]);
+        // In the ip family, IPv4 needs no test.
+        assert_eq!(rules("host 10.0.0.1 and tcp", Family::Ipv4).len(), 2);
+        assert_eq!(
+            rules("src host 10.0.0.1", Family::Ipv4),
+            ["ip saddr 10.0.0.1"]
+        );
+        assert_eq!(
+            rules("vlan 100", Family::Bridge),
+            ["ether type { 0x8100, 0x88a8 } vlan id 100"]
+        );
+        assert_eq!(rules("ip6", Family::Netdev), ["meta protocol 0x86dd"]);
+    }
+
+    #[test]
+    fn alternatives_of_one_field_become_a_set() {
+        assert_eq!(
+            inet("tcp dst port 22 or 80 or 443"),
+            ["meta l4proto 6 th dport { 22, 80, 443 }"]
+        );
+        assert_eq!(
+            inet("port 53"),
+            [
+                "meta l4proto { 6, 17, 132 } th sport 53",
+                "meta l4proto { 6, 17, 132 } th dport 53"
+            ]
+        );
+        assert_eq!(
+            inet("src net 10.0.0.0/8 or 192.168.0.0/16 or src host 172.16.0.1"),
+            ["meta nfproto ipv4 ip saddr { 172.16.0.1, 10.0.0.0/8, 192.168.0.0/16 }"]
+        );
+        assert_eq!(
+            inet("tcp dst portrange 6000-6010 or tcp dst port 22"),
+            ["meta l4proto 6 th dport { 22, 6000-6010 }"]
+        );
+        assert_eq!(inet("iif eth0 or lo"), ["iifname { \"eth0\", \"lo\" }"]);
+        assert_eq!(inet("tcp or udp"), ["meta l4proto { 6, 17 }"]);
+        // The same alternative twice is one rule.
+        assert_eq!(inet("tcp or tcp"), ["meta l4proto 6"]);
+    }
+
+    #[test]
+    fn a_negation_also_matches_packets_without_the_data() {
+        assert_eq!(
+            inet("not host 10.0.0.1"),
+            [
+                "meta nfproto != ipv4",
+                "meta nfproto ipv4 ip saddr != 10.0.0.1 ip daddr != 10.0.0.1"
+            ]
+        );
+        assert_eq!(
+            inet("not tcp port 22"),
+            [
+                "meta l4proto != 6",
+                "meta l4proto 6 th sport != 22 th dport != 22"
+            ]
+        );
+        assert_eq!(inet("not ct state new"), ["ct state & (new) == 0"]);
+        assert_eq!(inet("not iif eth0"), ["iifname != \"eth0\""]);
+        assert_eq!(
+            inet("tcp and not tcp-syn"),
+            ["meta l4proto 6 tcp flags & syn == 0x0"]
+        );
+    }
+
+    #[test]
+    fn contradictions_are_dropped_and_tautologies_match_all() {
+        assert_eq!(inet("ip and ip6").len(), 0);
+        assert_eq!(inet("tcp and udp").len(), 0);
+        assert_eq!(inet("ip or ip6"), ["meta nfproto { ipv4, ipv6 }"]);
+        assert_eq!(inet("net 0.0.0.0/0"), ["meta nfproto ipv4"]);
+        assert_eq!(rules("ip", Family::Ipv4), [""]);
+    }
+
+    #[test]
+    fn less_and_greater_read_the_ip_length_fields() {
+        assert_eq!(
+            inet("less 100"),
+            [
+                "meta nfproto ipv4 ip length 0-100",
+                "meta nfproto ipv6 ip6 length 0-60"
+            ]
+        );
+        assert_eq!(
+            inet("greater 30"),
+            ["meta nfproto ipv4 ip length 30-65535", "meta nfproto ipv6"]
+        );
+        let e = compile(&p("less 30"), Family::Ipv6).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`less 30` cannot match any packet of family ip6"
+        );
+    }
+
+    #[test]
+    fn the_family_decides_what_can_match() {
+        let e = compile(&p("vlan 5"), Family::Inet).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`vlan 5` cannot match any packet of family inet"
+        );
+        let e = compile(&p("tcp and ip6"), Family::Ipv4).unwrap_err();
+        assert_eq!(e.to_string(), "`ip6` cannot match any packet of family ip");
+        let e = compile(&p("port 22"), Family::Arp).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`port 22` cannot match any packet of family arp"
+        );
+        assert_eq!(rules("arp", Family::Arp), [""]);
+        assert_eq!(rules("arp", Family::Bridge), ["meta protocol 0x0806"]);
+        assert_eq!(rules("mark 1 and iif eth0", Family::Arp).len(), 1);
+    }
+
+    #[test]
+    fn what_cannot_be_a_kernel_rule_is_an_error() {
+        let e = compile(&p("not skuid 0"), Family::Inet).unwrap_err();
+        assert!(matches!(e, CompileError::Negated { .. }), "{e}");
+        assert!(e
+            .to_string()
+            .starts_with("`not skuid 0` cannot be a kernel rule"));
+        // 2^9 alternatives that no set can fold.
+        let many = (0..9)
+            .map(|i| format!("(mark {0:#x}/{0:#x} or tcp-syn)", 1 << i))
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let e = compile(&p(&many), Family::Inet).unwrap_err();
+        assert!(matches!(e, CompileError::TooManyRules { .. }), "{e}");
+    }
+
+    #[test]
+    fn rules_load_compare_and_look_up() {
+        let c = compile(&p("tcp dst port 22 or 80"), Family::Inet).unwrap();
+        let [rule] = c.rules.as_slice() else {
+            panic!("{c:?}")
+        };
+        assert_eq!(rule.sets.len(), 1);
+        let set = &rule.sets[0];
+        assert_eq!((set.id, set.key_type, set.key_len), (1, 13, 2));
+        assert_eq!(
+            set.elements,
+            [Element::Value(vec![0, 22]), Element::Value(vec![0, 80])]
+        );
+        assert_eq!(
+            rule.exprs,
+            [
+                NftExpr::Meta {
+                    key: MetaKey::L4Proto,
+                    dreg: Register::R1
+                },
+                NftExpr::Cmp {
+                    sreg: Register::R1,
+                    op: CmpOp::Eq,
+                    data: vec![6]
+                },
+                NftExpr::Payload {
+                    base: PayloadBase::Transport,
+                    offset: 2,
+                    len: 2,
+                    dreg: Register::R1
+                },
+                NftExpr::Lookup {
+                    sreg: Register::R1,
+                    set: "__set%d".into(),
+                    set_id: Some(1),
+                    invert: false
+                },
+            ]
+        );
+        // Ids are unique across the rules.
+        let c = compile(&p("port 22 or 80"), Family::Inet).unwrap();
+        let ids: Vec<u32> = c
+            .rules
+            .iter()
+            .flat_map(|r| r.sets.iter().map(|s| s.id))
+            .collect();
+        assert_eq!(ids, [1, 2, 3, 4]);
+    }
+
+    proptest! {
+        #[test]
+        fn compiling_never_panics(e in expr(), family in prop_oneof![
+            Just(Family::Inet), Just(Family::Ipv4), Just(Family::Ipv6), Just(Family::Bridge),
+            Just(Family::Netdev), Just(Family::Arp)
+        ]) {
+            if let Ok(c) = compile(&e, family) {
+                prop_assert!(c.rules.len() <= MAX_RULES);
+                for rule in &c.rules {
+                    for x in &rule.exprs {
+                        prop_assert!(x.validate().is_ok(), "{:?}", x);
+                    }
+                }
+            }
+        }
+    }
+}
