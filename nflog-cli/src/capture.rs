@@ -17,9 +17,11 @@ use nflog::{
 
 use crate::cli::{CaptureArgs, OutputArgs};
 use crate::metrics::{self, Metrics};
-use crate::output::{self, write_error, Counters, Dropped, Output};
+use crate::output::{self, write_error, Counters, Destination, Dropped, Output};
 use crate::privileges;
 use crate::queue::{self, Chunk, Closed, Consumer, Drops, LaneEnd, Producer};
+use crate::rotate::{self, FileOutput, Reopen};
+use crate::signals;
 use crate::systemd;
 
 /// Runs a capture until `--count`, Ctrl-C, SIGTERM or a closed pipe.
@@ -36,6 +38,16 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     }
     // Before anything is bound: a -Z naming nobody known is a mistake to hear about first.
     let user = args.user.as_deref().map(privileges::target).transpose()?;
+    let files: Vec<&std::path::Path> = specs
+        .iter()
+        .filter_map(|spec| match &spec.destination {
+            Destination::File(path) => Some(path.as_path()),
+            _ => None,
+        })
+        .collect();
+    rotate::check_options(&args.rotate, &files)?;
+    // Before any thread starts, so that none of them takes these signals by default.
+    let blocked = signals::block()?;
     let config = group_config(args);
     let mut builder = Listener::builder()
         .groups(distinct(&args.groups))
@@ -50,10 +62,34 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     let listener = builder
         .bind()
         .map_err(|e| explain_bind_error(e, args, has_cap_net_admin()))?;
+    let reopen = Reopen::default();
     let mut outputs = Vec::with_capacity(specs.len());
     for spec in &specs {
         // Before privileges go: the file may be where only root writes.
-        let opened = output::open_output(&spec.destination, spec.format, spec.link_type())?;
+        let (opened, file) = match &spec.destination {
+            // Files rotate (-C, -G) and reopen on SIGHUP.
+            Destination::File(path) => {
+                let file = FileOutput::open(
+                    path,
+                    spec.format,
+                    spec.link_type(),
+                    &args.rotate,
+                    reopen.clone(),
+                    SystemTime::now(),
+                )?;
+                // With -C -W or -G, the first file's name is not the one -w gave.
+                let name = file.path().to_path_buf();
+                let opened = output::Opened {
+                    output: Box::new(file),
+                    flush_when_idle: false,
+                };
+                (opened, Some(name))
+            }
+            other => (
+                output::open_output(other, spec.format, spec.link_type())?,
+                None,
+            ),
+        };
         // Before privileges go: in another namespace (--netns), the names need
         // CAP_SYS_ADMIN to open their socket there. One per output: each writes on a
         // thread of its own.
@@ -62,7 +98,7 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         } else {
             Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
         };
-        if let (Some(user), Some(path)) = (user, spec.destination.file()) {
+        if let (Some(user), Some(path)) = (user, file.as_deref()) {
             privileges::hand_over(path, user)?;
         }
         outputs.push(Prepared {
@@ -98,14 +134,16 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     let closing = Arc::new(Closing::new(&outputs, metrics));
     let (signalled, signals) = mpsc::channel();
     let stopping = notifier.clone();
-    ctrlc::set_handler(move || {
-        on_signal.stop();
-        let _ = signalled.send(());
-        if let Some(notifier) = &stopping {
-            let _ = notifier.notify("STOPPING=1");
-        }
-    })
-    .context("installing the Ctrl-C handler")?;
+    blocked.handle(
+        move || {
+            on_signal.stop();
+            let _ = signalled.send(());
+            if let Some(notifier) = &stopping {
+                let _ = notifier.notify("STOPPING=1");
+            }
+        },
+        reopen,
+    )?;
     {
         let closing = Arc::clone(&closing);
         let seq = args.seq;

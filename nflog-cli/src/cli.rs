@@ -81,7 +81,9 @@ pub struct OutputArgs {
     /// (sqlite:PATH, postgres://..., clickhouse://..., syslog://HOST:PORT,
     /// syslog+tcp://HOST:PORT, unix:PATH). Repeat for several outputs at once, each with a
     /// queue and a writing thread of its own; each takes the -F and --linktype given after
-    /// it (those before the first -w are the first one's).
+    /// it (those before the first -w are the first one's). A capture appends text, JSON and
+    /// XML to a FILE (O_APPEND) and replaces a pcap or pcapng FILE; SIGHUP reopens it
+    /// (logrotate).
     #[arg(short = 'w', long = "write", value_name = "DEST")]
     pub write: Vec<PathBuf>,
 
@@ -174,6 +176,10 @@ pub struct CaptureArgs {
     #[command(flatten)]
     pub output: OutputArgs,
 
+    #[command(flatten)]
+    // Boxed: clippy finds `Command::Capture` large enough already.
+    pub rotate: Box<RotateArgs>,
+
     /// Copy at most BYTES of each packet (the kernel's copy range; 0 is all).
     #[arg(short = 's', long = "snaplen", value_name = "BYTES")]
     pub snaplen: Option<u32>,
@@ -241,6 +247,45 @@ pub struct CaptureArgs {
     /// CAP_SYS_ADMIN.
     #[arg(long = "netns", value_name = "NAME|PATH|pid:PID")]
     pub netns: Option<nflog::Netns>,
+}
+
+/// Rotation of a file output, as tcpdump's `-C`, `-G`, `-W` and `-z`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RotateArgs {
+    /// Start a new file once the current one holds more than SIZE: millions of bytes, as
+    /// tcpdump counts them, or with a suffix k, m or g, units of 1024, 1024² or 1024³
+    /// bytes. The files are named FILE, FILE1, FILE2, ... (FILE0, FILE1, ... with -W).
+    #[arg(
+        short = 'C',
+        long = "file-size",
+        value_name = "SIZE",
+        value_parser = crate::rotate::parse_size
+    )]
+    pub file_size: Option<u64>,
+
+    /// Start a new file every SECONDS (at the first packet after them); strftime
+    /// conversions in the name of -w (%Y-%m-%d_%H:%M:%S) take the time the file began.
+    #[arg(
+        short = 'G',
+        long = "rotate-seconds",
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub rotate_seconds: Option<u64>,
+
+    /// With -C: keep a ring of COUNT files, FILE0 to FILE(COUNT-1), the oldest overwritten.
+    #[arg(
+        short = 'W',
+        long = "file-count",
+        value_name = "COUNT",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub file_count: Option<u32>,
+
+    /// Run COMMAND FILE on each file once it is closed by -C or -G (`-z gzip`), without
+    /// waiting for it.
+    #[arg(short = 'z', long = "post-rotate", value_name = "COMMAND")]
+    pub post_rotate: Option<std::ffi::OsString>,
 }
 
 /// Arguments of `nflog read`.

@@ -12,6 +12,8 @@ mod output;
 mod privileges;
 mod queue;
 mod read;
+mod rotate;
+mod signals;
 mod systemd;
 
 use std::io::{IsTerminal, Write};

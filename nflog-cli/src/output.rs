@@ -389,6 +389,12 @@ impl Sink {
         })
     }
 
+    /// The bytes the format produced so far, its header included: the size of the file
+    /// once flushed (tcpdump's `-C` compares it, buffer included, with the limit).
+    pub fn bytes(&self) -> u64 {
+        self.produced.load(Ordering::Relaxed)
+    }
+
     /// Counts the packets that reached the system since the last look.
     fn settle(&mut self) {
         let accepted = self.accepted.load(Ordering::Relaxed);
