@@ -9,6 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{bail, Context, Result};
+use nflog::filter::Expr;
 use nflog::format::{Numeric, ResolveInterface};
 use nflog::pcap::InterfaceStats;
 use nflog::{
@@ -36,11 +37,36 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     for spec in &specs {
         output::check_options(spec, args.meta)?;
     }
+    let planned = specs
+        .into_iter()
+        .map(|spec| Planned {
+            spec,
+            queue_size: args.queue_size,
+            filter: None,
+        })
+        .collect();
+    run_planned(args, planned)
+}
+
+/// One output as planned, before anything is opened: from the command line (every output
+/// with the same queue size, no filter) or from the configuration file.
+#[derive(Debug)]
+pub struct Planned {
+    /// Where and in which format.
+    pub spec: output::OutputSpec,
+    /// The most bytes its queue holds.
+    pub queue_size: usize,
+    /// The packets it takes, when not all.
+    pub filter: Option<Expr>,
+}
+
+/// Runs a capture of `args`' groups to the outputs `planned`, checked already.
+pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
     // Before anything is bound: a -Z naming nobody known is a mistake to hear about first.
     let user = args.user.as_deref().map(privileges::target).transpose()?;
-    let files: Vec<&std::path::Path> = specs
+    let files: Vec<&std::path::Path> = planned
         .iter()
-        .filter_map(|spec| match &spec.destination {
+        .filter_map(|plan| match &plan.spec.destination {
             Destination::File(path) => Some(path.as_path()),
             _ => None,
         })
@@ -63,8 +89,13 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         .bind()
         .map_err(|e| explain_bind_error(e, args, has_cap_net_admin()))?;
     let reopen = Reopen::default();
-    let mut outputs = Vec::with_capacity(specs.len());
-    for spec in &specs {
+    let mut outputs = Vec::with_capacity(planned.len());
+    for Planned {
+        spec,
+        queue_size,
+        filter,
+    } in &planned
+    {
         // Before privileges go: the file may be where only root writes.
         let (opened, file) = match &spec.destination {
             // Files rotate (-C, -G) and reopen on SIGHUP.
@@ -106,7 +137,8 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
             output: opened.output,
             names,
             flush_when_idle: opened.flush_when_idle,
-            queue_size: args.queue_size,
+            queue_size: *queue_size,
+            filter: filter.clone(),
             counters: Arc::default(),
         });
     }
@@ -117,11 +149,9 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     let metrics = match metrics_listener {
         Some(server) => {
             let metrics = Metrics::new();
-            for (spec, prepared) in specs.iter().zip(&outputs) {
-                metrics.output(
-                    &spec.destination.to_string(),
-                    Arc::clone(&prepared.counters),
-                );
+            for (plan, prepared) in planned.iter().zip(&outputs) {
+                let name = plan.spec.destination.to_string();
+                metrics.output(&name, Arc::clone(&prepared.counters));
             }
             metrics::serve(server, Arc::clone(&metrics))?;
             Some(metrics)
@@ -216,6 +246,8 @@ struct Prepared {
     flush_when_idle: bool,
     /// The most bytes its queue holds.
     queue_size: usize,
+    /// The packets it takes, when not all.
+    filter: Option<Expr>,
     /// Its figures as they go, for the watchdog and the metrics.
     counters: Arc<Counters>,
 }
@@ -319,12 +351,21 @@ fn capture<S: Source>(
                 }
             }
             let output = writer.output.as_ref();
+            let mut dropped = output.dropped();
+            if writer.filtered > 0 {
+                dropped.push(Dropped {
+                    packets: writer.filtered,
+                    reason: "left out by the output's filter".to_string(),
+                });
+            }
             ends.push(OutputEnd {
                 label,
                 written: output.delivered(),
-                unwritten: lane.offered.saturating_sub(output::accounted(output)),
+                unwritten: lane
+                    .offered
+                    .saturating_sub(output::accounted(output) + writer.filtered),
                 queue: lane.clone(),
-                dropped: output.dropped(),
+                dropped,
             });
         }
         let line = statistics(&end, &ends, setup.seq);
@@ -679,8 +720,11 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
 /// The statistics the watchdog prints when an output took nothing more after a signal:
 /// what each output was handed and did not take counts as lost.
 fn after_signal(end: &ReaderEnd, closing: &Closing, seq: bool) -> String {
-    let taken =
-        |c: &Counters| c.written.load(Ordering::Relaxed) + c.dropped.load(Ordering::Relaxed);
+    let taken = |c: &Counters| {
+        c.written.load(Ordering::Relaxed)
+            + c.dropped.load(Ordering::Relaxed)
+            + c.filtered.load(Ordering::Relaxed)
+    };
     if let ([(_, counters)], [lane]) = (closing.outputs.as_slice(), end.lanes.as_slice()) {
         let delivered = taken(counters);
         let mut line = summary(&end.stats, delivered, 0, &lane.drops, lane.peak, seq);
@@ -693,20 +737,30 @@ fn after_signal(end: &ReaderEnd, closing: &Closing, seq: bool) -> String {
     let mut lines = received_summary(&end.stats, seq);
     for (i, ((label, counters), lane)) in closing.outputs.iter().zip(&end.lanes).enumerate() {
         let written = counters.written.load(Ordering::Relaxed);
-        let dropped = counters.dropped.load(Ordering::Relaxed);
+        let mut dropped = Vec::new();
+        for (packets, reason) in [
+            (
+                counters.dropped.load(Ordering::Relaxed),
+                "dropped by the output",
+            ),
+            (
+                counters.filtered.load(Ordering::Relaxed),
+                "left out by the output's filter",
+            ),
+        ] {
+            if packets > 0 {
+                dropped.push(Dropped {
+                    packets,
+                    reason: reason.to_string(),
+                });
+            }
+        }
         let one = OutputEnd {
             label: label.clone(),
             written,
             unwritten: 0,
             queue: lane.clone(),
-            dropped: if dropped > 0 {
-                vec![Dropped {
-                    packets: dropped,
-                    reason: "dropped by the output".to_string(),
-                }]
-            } else {
-                Vec::new()
-            },
+            dropped,
         };
         lines.push('\n');
         let stuck = lane.offered.saturating_sub(taken(counters));
@@ -801,6 +855,9 @@ fn queue_chunk(
 struct Writer {
     output: Box<dyn Output>,
     names: Box<dyn ResolveInterface + Send>,
+    filter: Option<Expr>,
+    /// Packets its filter left out.
+    filtered: u64,
     counters: Arc<Counters>,
     packet_buffered: bool,
     flush_when_idle: bool,
@@ -820,6 +877,8 @@ impl Writer {
         Writer {
             output: prepared.output,
             names: prepared.names,
+            filter: prepared.filter,
+            filtered: 0,
             counters: prepared.counters,
             packet_buffered: setup.output.packet_buffered,
             flush_when_idle: prepared.flush_when_idle,
@@ -838,6 +897,15 @@ impl Writer {
         while let Some(chunk) = queue.recv() {
             // The reader queued parsed packets, each with its index: nothing is parsed again.
             for packet in chunk.iter() {
+                if let Some(filter) = &self.filter {
+                    if !filter.matches(&packet, self.names.as_mut()) {
+                        self.filtered += 1;
+                        self.counters
+                            .filtered
+                            .store(self.filtered, Ordering::Relaxed);
+                        continue;
+                    }
+                }
                 self.output
                     .write(&packet, chunk.received, self.names.as_mut())
                     .map_err(write_error)?;
@@ -1397,6 +1465,7 @@ mod tests {
                 names: Box::new(Numeric),
                 flush_when_idle: true,
                 queue_size: args.queue_size,
+                filter: None,
                 counters: Arc::default(),
             })
             .collect::<Vec<_>>();
@@ -1579,6 +1648,7 @@ mod tests {
                 names: Box::new(Numeric),
                 flush_when_idle: true,
                 queue_size,
+                filter: None,
                 counters: Arc::default(),
             })
             .collect::<Vec<_>>();

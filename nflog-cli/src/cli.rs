@@ -39,6 +39,17 @@ pub enum Command {
     /// skipped; reading stops only where the file's framing is lost or it is cut. Exit status:
     /// 0 when every record was whole, 1 when any was damaged or the file is cut.
     Read(ReadArgs),
+    /// Capture as a service, as a configuration file says: groups, and any number of
+    /// outputs, each with its own format, queue and filter.
+    ///
+    /// The file is TOML: an `[input]` table (groups, netns, snaplen, meta, qthresh,
+    /// flush_timeout_ms, nlbufsiz, rcvbuf, seq, seq_global, conntrack, numeric,
+    /// packet_buffered, as the options of `nflog capture`), `user` and `metrics` (as -Z and
+    /// --metrics), and one `[[output]]` table per output (destination as -w takes it,
+    /// format, linktype, queue_size in bytes, filter: an expression as `nflog EXPR` takes
+    /// it). contrib/nflog.toml is a commented example. Any mistake in the file is reported
+    /// with its line and key before anything is bound.
+    Serve(ServeArgs),
     /// Show what nflog does, in a private network namespace: a rule, some traffic, the log.
     Demo(DemoArgs),
     /// Print a shell completion script.
@@ -298,6 +309,14 @@ pub struct ReadArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// Arguments of `nflog serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The configuration file (TOML).
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 /// Arguments of `nflog demo`.

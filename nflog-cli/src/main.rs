@@ -5,6 +5,7 @@
 
 mod capture;
 mod cli;
+mod config;
 mod demo;
 mod metrics;
 mod netns;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         None => capture::run(&cli.capture),
         Some(Command::Capture(args)) => capture::run(&args),
         Some(Command::Read(args)) => read::run(&args),
+        Some(Command::Serve(args)) => config::run(&args),
         Some(Command::Demo(args)) => demo::run(&args),
         Some(Command::Completions { shell }) => {
             // Into a buffer first: clap_complete panics when it cannot write.

@@ -303,6 +303,8 @@ pub struct Counters {
     pub dropped: AtomicU64,
     /// Packets dropped because the output's queue was full.
     pub queue_dropped: AtomicU64,
+    /// Packets the output's filter left out.
+    pub filtered: AtomicU64,
     /// Errors that ended the output: 0 or 1.
     pub errors: AtomicU64,
     /// Bytes of chunks waiting in the output's queue.

@@ -595,3 +595,28 @@ fn an_unknown_destination_scheme_names_the_option_before_binding() {
     // No file or directory of that name was made.
     assert!(!std::path::Path::new("postgress:").exists());
 }
+
+#[test]
+fn a_configuration_mistake_names_file_line_and_key_before_binding() {
+    // No privilege needed: the whole file is read before any group is bound.
+    let scratch = Scratch::new();
+    let config = scratch.join("nflog.toml");
+    fs::write(
+        &config,
+        "[input]\ngroups = [7]\n\n[[output]]\ndestination = \"a.json\"\nformat = \"jsn\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let (status, stdout, stderr) = nflog_output(&["serve", "--config", config]);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty());
+    let line = one_line(&stderr);
+    assert_eq!(
+        line,
+        format!(
+            "nflog: {config}:6: [[output]] #1, key `format`: unknown format `jsn`: give one of \
+             text, json, xml, pcap, pcapng"
+        )
+    );
+    assert!(!scratch.join("a.json").exists(), "nothing was opened");
+}

@@ -1,0 +1,449 @@
+//! `nflog serve --config FILE`: the capture and its outputs from a TOML file.
+//!
+//! The file says what the command line says, and what it cannot: each output with its own
+//! format, queue size and user-space filter. It is read whole, and every mistake in it
+//! (a key it does not know, a value of the wrong type, a format or destination that does not
+//! exist, a filter that does not parse, two outputs to one file) is an error naming the file,
+//! the line and the key, before any group is bound or any output opened.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use clap::ValueEnum;
+use nflog::filter::Expr;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::capture::{self, Planned};
+use crate::cli::{CaptureArgs, LinkTypeArg, OutputFormat, ServeArgs};
+use crate::output::{self, Destination, OutputSpec};
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    /// What to capture.
+    input: Input,
+    /// Where it goes: `[[output]]` tables, one per output.
+    #[serde(default)]
+    output: Vec<Spanned<OutputTable>>,
+    /// Drop privileges to this user once the groups are bound (`-Z`).
+    user: Option<String>,
+    /// Serve the counters here (`--metrics`).
+    metrics: Option<String>,
+}
+
+/// The `[input]` table: the groups and their settings, as `nflog capture` takes them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Input {
+    groups: Vec<u16>,
+    netns: Option<Spanned<String>>,
+    snaplen: Option<u32>,
+    #[serde(default)]
+    meta: bool,
+    qthresh: Option<u32>,
+    flush_timeout_ms: Option<u64>,
+    nlbufsiz: Option<u32>,
+    rcvbuf: Option<u64>,
+    #[serde(default)]
+    seq: bool,
+    #[serde(default)]
+    seq_global: bool,
+    #[serde(default)]
+    conntrack: bool,
+    #[serde(default)]
+    numeric: bool,
+    #[serde(default)]
+    packet_buffered: bool,
+}
+
+/// One `[[output]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutputTable {
+    destination: Spanned<String>,
+    format: Option<Spanned<String>>,
+    linktype: Option<Spanned<String>>,
+    queue_size: Option<usize>,
+    filter: Option<Spanned<String>>,
+}
+
+/// Runs the capture the configuration file describes.
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("cannot read the configuration {}", args.config.display()))?;
+    let (capture, outputs) = load(&args.config, &text)?;
+    capture::run_planned(&capture, outputs)
+}
+
+/// Reads a configuration: the capture's arguments and its outputs.
+///
+/// # Errors
+///
+/// The first mistake in it, with the file, line and key.
+fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
+    let at = |span: Option<Range<usize>>, message: String| Located {
+        file: path.to_path_buf(),
+        text,
+        span,
+        message,
+    };
+    let file: File = toml::from_str(text).map_err(|e| at(e.span(), e.message().to_string()))?;
+    // The command line's own defaults, so the file and the options mean the same.
+    let mut capture = crate::cli::parse_from(["nflog"])
+        .map_err(|e| anyhow!("{e}"))?
+        .capture;
+    let input = file.input;
+    if input.groups.is_empty() {
+        return Err(at(
+            key_span(text, "input", "groups"),
+            "no group: name the groups your rules log to, as in groups = [5]".into(),
+        )
+        .into());
+    }
+    capture.groups = input.groups;
+    if let Some(netns) = &input.netns {
+        capture.netns = Some(
+            netns
+                .get_ref()
+                .parse()
+                .map_err(|e| at(Some(netns.span()), format!("{e}")))?,
+        );
+    }
+    capture.snaplen = input.snaplen;
+    capture.meta = input.meta;
+    if let Some(qthresh) = input.qthresh {
+        capture.qthresh = qthresh;
+    }
+    capture.flush_timeout = input.flush_timeout_ms;
+    capture.nlbufsiz = input.nlbufsiz;
+    capture.rcvbuf = input.rcvbuf;
+    capture.seq = input.seq;
+    capture.seq_global = input.seq_global;
+    capture.conntrack = input.conntrack;
+    capture.output.numeric = input.numeric;
+    capture.output.packet_buffered = input.packet_buffered;
+    capture.user = file.user;
+    capture.metrics = file.metrics;
+    if file.output.is_empty() {
+        return Err(at(
+            None,
+            "no [[output]]: add one, as in [[output]] destination = \"-\"".into(),
+        )
+        .into());
+    }
+    let mut planned: Vec<Planned> = Vec::with_capacity(file.output.len());
+    for table in &file.output {
+        let table = table.get_ref();
+        let destination = Destination::parse(std::ffi::OsStr::new(table.destination.get_ref()))
+            .map_err(|e| at(Some(table.destination.span()), e.to_string()))?;
+        let format = match &table.format {
+            Some(name) => Some(OutputFormat::from_str(name.get_ref(), false).map_err(|_| {
+                at(
+                    Some(name.span()),
+                    unknown("format", name, OutputFormat::value_variants()),
+                )
+            })?),
+            None => None,
+        };
+        let linktype = match &table.linktype {
+            Some(name) => Some(LinkTypeArg::from_str(name.get_ref(), false).map_err(|_| {
+                at(
+                    Some(name.span()),
+                    unknown("link type", name, LinkTypeArg::value_variants()),
+                )
+            })?),
+            None => None,
+        };
+        if let Some(file) = destination.file() {
+            if planned
+                .iter()
+                .any(|p| p.spec.destination.file() == Some(file))
+            {
+                return Err(at(
+                    Some(table.destination.span()),
+                    format!(
+                        "{} is the destination of an output before: two outputs cannot write \
+                         one file",
+                        file.display()
+                    ),
+                )
+                .into());
+            }
+        }
+        let spec = OutputSpec {
+            format: output::format_for(format, &destination),
+            destination,
+            linktype,
+        };
+        let span = table
+            .linktype
+            .as_ref()
+            .map(Spanned::span)
+            .unwrap_or_else(|| table.destination.span());
+        output::check_options(&spec, capture.meta).map_err(|e| at(Some(span), e.to_string()))?;
+        let filter = match &table.filter {
+            Some(expression) => Some(
+                Expr::parse(expression.get_ref())
+                    .map_err(|e| at(Some(expression.span()), format!("filter: {e}")))?,
+            ),
+            None => None,
+        };
+        planned.push(Planned {
+            spec,
+            queue_size: table.queue_size.unwrap_or(capture.queue_size),
+            filter,
+        });
+    }
+    Ok((capture, planned))
+}
+
+/// The message of a name that is none of `variants`.
+fn unknown<T: ValueEnum>(what: &str, name: &Spanned<String>, variants: &[T]) -> String {
+    let names: Vec<String> = variants
+        .iter()
+        .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+        .collect();
+    format!(
+        "unknown {what} `{}`: give one of {}",
+        name.get_ref(),
+        names.join(", ")
+    )
+}
+
+/// Where `key` of `[table]` is written, for an error about a value that was there but is
+/// not right; `None` when it cannot be found.
+fn key_span(text: &str, table: &str, key: &str) -> Option<Range<usize>> {
+    let mut in_table = false;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_table = trimmed.trim_matches(|c| c == '[' || c == ']').trim() == table;
+        } else if in_table
+            && trimmed
+                .split_once('=')
+                .is_some_and(|(k, _)| k.trim() == key)
+        {
+            let start = offset + (line.len() - line.trim_start().len());
+            return Some(start..start + key.len());
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// A mistake in the configuration, and where it is.
+#[derive(Debug)]
+struct Located<'a> {
+    file: PathBuf,
+    text: &'a str,
+    span: Option<Range<usize>>,
+    message: String,
+}
+
+impl std::fmt::Display for Located<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(span) = &self.span else {
+            return write!(f, "{}: {}", self.file.display(), self.message);
+        };
+        let start = span.start.min(self.text.len());
+        let line = self.text[..start].matches('\n').count() + 1;
+        write!(f, "{}:{line}: ", self.file.display())?;
+        if let Some(key) = key_at(self.text, start) {
+            write!(f, "{key}: ")?;
+        }
+        write!(f, "{}", self.message)
+    }
+}
+
+impl From<Located<'_>> for anyhow::Error {
+    fn from(located: Located<'_>) -> anyhow::Error {
+        // The text is borrowed: keep the message, which says everything.
+        anyhow!("{located}")
+    }
+}
+
+/// The key at byte `offset` of `text`, as a reader finds it: the table (`[input]`, or
+/// `[[output]] #N` for the Nth output) and the key of the line, when the line has one.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = &text[line_start..line_end];
+    let mut table = None;
+    let mut outputs = 0;
+    for header in text[..line_start].lines().map(str::trim) {
+        if header.starts_with("[[") {
+            let name = header.trim_matches(|c| c == '[' || c == ']').trim();
+            if name == "output" {
+                outputs += 1;
+                table = Some(format!("[[output]] #{outputs}"));
+            } else {
+                table = Some(format!("[[{name}]]"));
+            }
+        } else if header.starts_with('[') {
+            let name = header.trim_matches(|c| c == '[' || c == ']').trim();
+            table = Some(format!("[{name}]"));
+        }
+    }
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('['))
+        .map(|k| format!("key `{k}`"));
+    match (table, key) {
+        (Some(table), Some(key)) => Some(format!("{table}, {key}")),
+        (None, Some(key)) => Some(key),
+        (Some(table), None) => Some(table),
+        (None, None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        match load(Path::new("/etc/nflog.toml"), text) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => format!("{e:#}"),
+        }
+    }
+
+    const GOOD: &str = r#"# two outputs
+user = "nobody"
+
+[input]
+groups = [5, 6]
+seq = true
+qthresh = 200
+
+[[output]]
+destination = "/var/log/nflog/fw.json"
+format = "json"
+queue_size = 1048576
+filter = "udp port 53"
+
+[[output]]
+destination = "/var/log/nflog/fw.pcapng"
+"#;
+
+    #[test]
+    fn a_good_file_gives_the_capture_and_its_outputs() {
+        let (capture, outputs) = load(Path::new("x.toml"), GOOD).unwrap();
+        assert_eq!(capture.groups, [5, 6]);
+        assert!(capture.seq);
+        assert_eq!(capture.qthresh, 200);
+        assert_eq!(capture.user.as_deref(), Some("nobody"));
+        // What the file leaves out is the command line's default.
+        assert_eq!(capture.queue_size, 64 << 20);
+        assert_eq!(outputs.len(), 2);
+        assert_eq!(outputs[0].spec.format, OutputFormat::Json);
+        assert_eq!(outputs[0].queue_size, 1 << 20);
+        assert!(outputs[0].filter.is_some());
+        assert_eq!(
+            outputs[1].spec.destination,
+            Destination::File("/var/log/nflog/fw.pcapng".into())
+        );
+        assert_eq!(outputs[1].spec.format, OutputFormat::Pcapng);
+        assert_eq!(outputs[1].queue_size, 64 << 20);
+        assert!(outputs[1].filter.is_none());
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_line_and_key() {
+        let text = GOOD.replace("seq = true", "sequence = true");
+        let e = error(&text);
+        assert!(
+            e.starts_with("/etc/nflog.toml:6: [input], key `sequence`: unknown field `sequence`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_file_line_and_key() {
+        let text = GOOD.replace("queue_size = 1048576", "queue_size = \"1M\"");
+        let e = error(&text);
+        assert!(
+            e.starts_with("/etc/nflog.toml:12: [[output]] #1, key `queue_size`: invalid type"),
+            "{e}"
+        );
+        let text = GOOD.replace("groups = [5, 6]", "groups = [5, 70000]");
+        let e = error(&text);
+        assert!(
+            e.starts_with("/etc/nflog.toml:5: [input], key `groups`: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_format_names_the_file_line_and_key() {
+        let text = GOOD.replace("format = \"json\"", "format = \"jsn\"");
+        let e = error(&text);
+        assert_eq!(
+            e,
+            "/etc/nflog.toml:11: [[output]] #1, key `format`: unknown format `jsn`: give one of \
+             text, json, xml, pcap, pcapng"
+        );
+    }
+
+    #[test]
+    fn two_outputs_to_one_file_name_the_second() {
+        let text = GOOD.replace("fw.pcapng", "fw.json");
+        let e = error(&text);
+        assert_eq!(
+            e,
+            "/etc/nflog.toml:16: [[output]] #2, key `destination`: /var/log/nflog/fw.json is the \
+             destination of an output before: two outputs cannot write one file"
+        );
+    }
+
+    #[test]
+    fn an_unknown_scheme_and_a_bad_filter_are_located() {
+        let text = GOOD.replace("/var/log/nflog/fw.pcapng", "postgress://db/logs");
+        let e = error(&text);
+        assert!(
+            e.starts_with(
+                "/etc/nflog.toml:16: [[output]] #2, key `destination`: unknown destination \
+                 scheme `postgress:`"
+            ),
+            "{e}"
+        );
+        let text = GOOD.replace("udp port 53", "udp prot 53");
+        let e = error(&text);
+        assert!(
+            e.starts_with("/etc/nflog.toml:13: [[output]] #1, key `filter`: filter: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_file_without_groups_or_outputs_says_what_to_add() {
+        let e = error("[input]\ngroups = []\n[[output]]\ndestination = \"-\"\n");
+        assert_eq!(
+            e,
+            "/etc/nflog.toml:2: [input], key `groups`: no group: name the groups your rules \
+             log to, as in groups = [5]"
+        );
+        let e = error("[input]\ngroups = [5]\n");
+        assert_eq!(
+            e,
+            "/etc/nflog.toml: no [[output]]: add one, as in [[output]] destination = \"-\""
+        );
+        let e = error("[[output]]\ndestination = \"-\"\n");
+        assert!(e.starts_with("/etc/nflog.toml"), "{e}");
+        assert!(e.contains("missing field `input`"), "{e}");
+    }
+
+    #[test]
+    fn the_example_in_contrib_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contrib/nflog.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (capture, outputs) = load(&path, &text).unwrap();
+        assert!(!capture.groups.is_empty());
+        assert!(outputs.len() >= 2);
+    }
+}
