@@ -15,7 +15,8 @@ use std::thread;
 use std::time::Duration;
 
 use support::{
-    bound_groups, figure, in_netns, nft, privileged, wait_until, Proc, Scratch, Signal, NFLOG,
+    bound_groups, figure, in_netns, nft, privileged, socket_queue_empty, wait_until, Proc, Scratch,
+    Signal, NFLOG,
 };
 
 const PORT: u16 = 6011;
@@ -119,27 +120,6 @@ fn memory(pid: u32, field: &str) -> u64 {
         .trim_end_matches(" kB")
         .parse()
         .unwrap()
-}
-
-/// Whether the netlink socket bound to `group` has nothing waiting: its `Rmem` column in
-/// `/proc/net/netlink` is 0.
-fn socket_queue_empty(group: u16) -> bool {
-    let nfnetlink = std::fs::read_to_string("/proc/thread-self/net/netfilter/nfnetlink_log")
-        .unwrap_or_default();
-    // The bound group's line: group, port id, ...
-    let Some(portid) = nfnetlink.lines().find_map(|line| {
-        let mut fields = line.split_whitespace();
-        let g: u16 = fields.next()?.parse().ok()?;
-        (g == group).then(|| fields.next().map(str::to_string))?
-    }) else {
-        return false;
-    };
-    let netlink = std::fs::read_to_string("/proc/thread-self/net/netlink").unwrap();
-    // sk Eth Pid Groups Rmem Wmem ...; NETLINK_NETFILTER is protocol 12.
-    netlink.lines().skip(1).any(|line| {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        f.len() > 4 && f[1] == "12" && f[2] == portid && f[4] == "0"
-    })
 }
 
 #[test]

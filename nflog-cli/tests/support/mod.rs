@@ -252,3 +252,24 @@ pub fn tlvs(record: &[u8]) -> Vec<(u16, usize, usize)> {
     }
     out
 }
+
+/// Whether the netlink socket bound to `group` has nothing waiting: its `Rmem` column in
+/// `/proc/net/netlink` is 0.
+pub fn socket_queue_empty(group: u16) -> bool {
+    let nfnetlink = std::fs::read_to_string("/proc/thread-self/net/netfilter/nfnetlink_log")
+        .unwrap_or_default();
+    // The bound group's line: group, port id, ...
+    let Some(portid) = nfnetlink.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let g: u16 = fields.next()?.parse().ok()?;
+        (g == group).then(|| fields.next().map(str::to_string))?
+    }) else {
+        return false;
+    };
+    let netlink = std::fs::read_to_string("/proc/thread-self/net/netlink").unwrap();
+    // sk Eth Pid Groups Rmem Wmem ...; NETLINK_NETFILTER is protocol 12.
+    netlink.lines().skip(1).any(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        f.len() > 4 && f[1] == "12" && f[2] == portid && f[4] == "0"
+    })
+}
