@@ -138,7 +138,7 @@ fn nft_lists_what_we_installed() {
             "chain output {",
             "type filter hook output priority mangle; policy accept;",
             "goto match",
-            "udp dport 9999 goto log",
+            "udp dport 9999 goto logged",
             // nft leaves out its default burst of 5.
             "counter packets 0 bytes 0 limit rate 10/second counter packets 0 bytes 0 log prefix \"nflog-test\" group 40000 snaplen 128",
         ] {

@@ -82,6 +82,7 @@ mod eval;
 mod lex;
 mod parse;
 mod print;
+mod ruleset;
 
 pub use ast::{
     Cmp, CtStates, Dir, Expr, IcmpField, IcmpTest, IfaceDir, IpFamily, LengthTest, Mark,
@@ -91,6 +92,7 @@ pub use compile::{
     compile, family_name, CompileError, Compiled, CompiledRule, CompiledSet, Element, MAX_RULES,
 };
 pub use parse::{Expected, ParseError, ParseErrorKind, MAX_DEPTH, MAX_PRIMITIVES};
+pub use ruleset::ruleset_text;
 
 impl Expr {
     /// Parses a filter expression.

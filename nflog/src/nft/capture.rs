@@ -5,11 +5,11 @@
 //!
 //! ```text
 //! table inet nflog-PID-GROUP {            # flags owner (Linux 5.12 and later)
-//!     chain log {                          # what every match does
+//!     chain logged {                       # what every match does
 //!         counter [limit rate R burst B packets counter] log group G [prefix P] [snaplen N]
 //!     }
 //!     chain match {                        # one rule per alternative of the filter
-//!         ALTERNATIVE goto log
+//!         ALTERNATIVE goto logged
 //!     }
 //!     chain input {                        # one base chain per hook
 //!         type filter hook input priority -150; policy accept;
@@ -45,10 +45,11 @@ use crate::wire::family::{Family, Hook};
 /// before the `filter` tables.
 pub const DEFAULT_PRIORITY: i32 = -150;
 
-/// The chain holding the `log` rule.
-const LOG_CHAIN: &str = "log";
+/// The chain holding the `log` rule. Not `log`: nft's parser takes that for the keyword,
+/// and could not read the ruleset back (`nft -f`, `--print-rule`).
+pub const LOG_CHAIN: &str = "logged";
 /// The chain holding the filter's alternatives.
-const MATCH_CHAIN: &str = "match";
+pub const MATCH_CHAIN: &str = "match";
 
 /// What a filter compiles to: the packet is captured when any alternative matches (a rule
 /// each), and the anonymous sets their lookups use.

@@ -46,7 +46,9 @@ mod msg;
 mod nla;
 mod socket;
 
-pub use capture::{CaptureGuard, CaptureRules, Counters, Filter, Limit, DEFAULT_PRIORITY};
+pub use capture::{
+    CaptureGuard, CaptureRules, Counters, Filter, Limit, DEFAULT_PRIORITY, LOG_CHAIN, MATCH_CHAIN,
+};
 pub use error::NftError;
 pub use expr::{
     decode_list, emit_list, CmpOp, CtDirection, CtKey, DecodeError, Expr, ExprError, Immediate,
