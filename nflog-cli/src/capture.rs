@@ -2,6 +2,7 @@
 //! for every packet.
 
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -116,9 +117,10 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
                 };
                 (opened, Some(name))
             }
+            // A database file (sqlite:PATH) is handed over with -Z like a file.
             other => (
-                output::open_output(other, spec.format, spec.link_type())?,
-                None,
+                output::open_output(other, spec.format, spec.link_type(), args.output.retain)?,
+                other.file().map(Path::to_path_buf),
             ),
         };
         // Before privileges go: in another namespace (--netns), the names need
@@ -131,6 +133,18 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
         };
         if let (Some(user), Some(path)) = (user, file.as_deref()) {
             privileges::hand_over(path, user)?;
+            // SQLite in WAL mode writes two files beside the database, made by root when
+            // it opened: they go to the user too, or the first commit after -Z fails.
+            if let output::Destination::Sqlite(_) = spec.destination {
+                for suffix in ["-wal", "-shm"] {
+                    let mut beside = path.as_os_str().to_owned();
+                    beside.push(suffix);
+                    let beside = std::path::PathBuf::from(beside);
+                    if beside.exists() {
+                        privileges::hand_over(&beside, user)?;
+                    }
+                }
+            }
         }
         outputs.push(Prepared {
             label: label(spec),

@@ -126,6 +126,15 @@ pub struct OutputArgs {
     /// Where each -w, -F and --linktype stood on the command line (see [`parse_from`]).
     #[arg(skip)]
     pub positions: Positions,
+
+    /// With -w sqlite:PATH, delete rows older than DAYS days, at start and every ten
+    /// minutes, in the background.
+    #[arg(
+        long = "retain",
+        value_name = "DAYS",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub retain: Option<u32>,
 }
 
 /// Where each -w, -F and --linktype stood on the command line: which output each -F and

@@ -8,6 +8,7 @@
 //! messages it sent.
 
 mod destination;
+mod sqlite;
 
 pub use destination::Destination;
 
@@ -102,6 +103,13 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
             linktype,
         })
         .collect();
+    if args.retain.is_some()
+        && !specs
+            .iter()
+            .any(|spec| matches!(spec.destination, Destination::Sqlite(_)))
+    {
+        bail!("--retain deletes old rows of a database: use it with -w sqlite:PATH");
+    }
     for (i, a) in specs.iter().enumerate() {
         if let Some(file) = a.destination.file() {
             if specs[..i]
@@ -161,8 +169,17 @@ pub fn open_output(
     destination: &Destination,
     format: OutputFormat,
     linktype: LinkTypeArg,
+    retain: Option<u32>,
 ) -> Result<Opened> {
     let (out, flush_when_idle): (Box<dyn Write + Send>, bool) = match destination {
+        // Committed whenever the writer has caught up: readers see each packet soon, and a
+        // batch is as large as the backlog.
+        Destination::Sqlite(path) => {
+            return Ok(Opened {
+                output: Box::new(sqlite::Sqlite::open(path, retain)?),
+                flush_when_idle: true,
+            })
+        }
         Destination::Stdout => (Box::new(stdout()?), true),
         Destination::File(path) => {
             let file = File::create(path).with_context(|| {

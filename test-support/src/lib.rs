@@ -42,8 +42,8 @@ pub use server::{free_port, ClickHouse, Postgres, CLICKHOUSE_SERVER, POSTGRES_BI
 pub use stamps::{kernel_always_stamps, time_received_packets};
 pub use tlv::{encode_tlvs, Tlv};
 pub use traffic::{
-    checksum, log_ports, mixed_rules, mixed_traffic, ping4, ping6, send_udp, tcp_syn, udp4, udp6,
-    MIXED_PACKETS,
+    checksum, log_ports, mixed_rules, mixed_traffic, ping4, ping6, send_udp, sink_mix,
+    sink_mix_rules, tcp_syn, udp4, udp6, MIXED_PACKETS, SINK_MIX_PACKETS,
 };
 
 /// How long any one wait may take before the test fails.

@@ -120,3 +120,56 @@ pub fn mixed_rules(hook: &str, action: &str) -> String {
          \x20   icmpv6 type echo-request {action}\n  }}\n"
     )
 }
+
+/// The packets [`sink_mix`] makes that the rules of [`sink_mix_rules`] log at INPUT.
+pub const SINK_MIX_PACKETS: usize = 19;
+
+/// The traffic the sink tests log (SQLite, PostgreSQL, ClickHouse, syslog), on loopback:
+/// five UDP datagrams over IPv4 and four over IPv6 to port 40000 (nobody listens); an ICMP
+/// and an ICMPv6 echo request, each answered by the kernel; a TCP exchange on port 5556
+/// (connect, "ping", "pong", both ends close). [`sink_mix_rules`] logs 19 packets of it at
+/// INPUT: the nine datagrams, the two requests and two replies, and the six TCP segments
+/// that carry SYN, PSH or FIN (the pure ACKs, whose number the kernel's delayed and quick
+/// acknowledgements decide, are left out).
+pub fn sink_mix() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    for i in 0..5u8 {
+        udp4(40000, &[b'v', b'4', b'0' + i]);
+    }
+    for i in 0..4u8 {
+        udp6(40000, &[b'v', b'6', b'0' + i]);
+    }
+    ping4();
+    ping6();
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 5556)).expect("listen on 5556");
+    let server = std::thread::spawn(move || {
+        let (mut peer, _) = listener.accept().expect("accept");
+        let mut ping = [0u8; 4];
+        peer.read_exact(&mut ping).expect("read ping");
+        peer.write_all(b"pong").expect("write pong");
+        // Until the client's FIN, then our own.
+        let mut rest = Vec::new();
+        peer.read_to_end(&mut rest).expect("read to the end");
+    });
+    let mut client = TcpStream::connect((Ipv4Addr::LOCALHOST, 5556)).expect("connect to 5556");
+    client.write_all(b"ping").expect("write ping");
+    let mut pong = [0u8; 4];
+    client.read_exact(&mut pong).expect("read pong");
+    drop(client);
+    server.join().expect("the TCP server");
+}
+
+/// nftables rules logging the 19 packets of [`sink_mix`] at INPUT with `action` (such as
+/// `log group 5`), in a chain `input` of the table they go in.
+pub fn sink_mix_rules(action: &str) -> String {
+    format!(
+        "  chain input {{\n    type filter hook input priority 0; policy accept;\n\
+         \x20   meta l4proto udp udp dport 40000 {action}\n\
+         \x20   tcp dport 5556 tcp flags & (fin | syn | psh) != 0 {action}\n\
+         \x20   tcp sport 5556 tcp flags & (fin | syn | psh) != 0 {action}\n\
+         \x20   icmp type {{ echo-request, echo-reply }} {action}\n\
+         \x20   icmpv6 type {{ echo-request, echo-reply }} {action}\n  }}\n"
+    )
+}
