@@ -23,15 +23,18 @@ use crate::output::{self, write_error, Counters, Destination, Dropped, Output};
 use crate::privileges;
 use crate::queue::{self, Chunk, Closed, Consumer, Drops, LaneEnd, Producer};
 use crate::rotate::{self, FileOutput, Reopen};
+use crate::rule;
 use crate::signals;
 use crate::systemd;
 
 /// Runs a capture until `--count`, Ctrl-C, SIGTERM or a closed pipe.
 pub fn run(args: &CaptureArgs) -> Result<()> {
-    if args.groups.is_empty() {
+    rule::check_options(args)?;
+    if args.groups.is_empty() && !rule::wanted(args) {
         bail!(
             "no group given: name the group your rule logs to, as in `nflog -g 5` for \
-             `log group 5` (nft) or `--nflog-group 5` (iptables)"
+             `log group 5` (nft) or `--nflog-group 5` (iptables), or say what to capture \
+             (`nflog 'tcp port 22'`) and nflog installs the rule"
         );
     }
     let specs = output::outputs(&args.output)?;
@@ -63,6 +66,12 @@ pub struct Planned {
 
 /// Runs a capture of `args`' groups to the outputs `planned`, checked already.
 pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
+    // Before anything is bound: a syntax error is the first thing to hear about.
+    let rules = if rule::wanted(args) {
+        Some(rule::capture_rules(args)?)
+    } else {
+        None
+    };
     // Before anything is bound: a -Z naming nobody known is a mistake to hear about first.
     let user = args.user.as_deref().map(privileges::target).transpose()?;
     let files: Vec<&std::path::Path> = planned
@@ -78,7 +87,7 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
     let config = group_config(args);
     let mut builder = Listener::builder()
         .groups(distinct(&args.groups))
-        .config(config);
+        .config(config.clone());
     if let Some(bytes) = args.rcvbuf {
         // At most i32::MAX (see the option): fits a usize on every target Linux has.
         builder = builder.receive_buffer(Some(usize::try_from(bytes).unwrap_or(usize::MAX)));
@@ -86,10 +95,24 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
     if let Some(netns) = &args.netns {
         builder = builder.netns(netns.clone());
     }
-    let listener = builder
+    let mut listener = builder
         .bind()
         .map_err(|e| explain_bind_error(e, args, has_cap_net_admin()))?;
     let reopen = Reopen::default();
+    // Held to the end of the capture: dropping it deletes the table.
+    let installed = match &rules {
+        Some(rules) => Some(rule::install(rules, args, &mut listener, &config)?),
+        None => None,
+    };
+    if let Some(installed) = &installed {
+        output::warn(&format!(
+            "nflog: capturing `{}` in group {} (table {} {})",
+            args.expression.join(" "),
+            installed.group,
+            installed.guard.family(),
+            installed.guard.table()
+        ));
+    }
     let mut outputs = Vec::with_capacity(planned.len());
     for Planned {
         spec,
@@ -158,8 +181,17 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
     }
     // Bound while privileges last: a port below 1024 needs CAP_NET_BIND_SERVICE.
     let metrics_listener = args.metrics.as_deref().map(metrics::bind).transpose()?;
+    // The rule's table stays with a thread that keeps CAP_NET_ADMIN alone, to read its
+    // counters and delete it at the end; started before the others drop theirs.
+    let keeper = match installed {
+        Some(installed) => Some(rule::Keeper::start(installed.guard, user.is_some())?),
+        None => None,
+    };
     // Everything that needs a privilege is done: the groups are bound, the files open.
     privileges::drop_all(user)?;
+    if let Some(keeper) = &keeper {
+        keeper.settle();
+    }
     let metrics = match metrics_listener {
         Some(server) => {
             let metrics = Metrics::new();
@@ -209,7 +241,8 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
         notifier
             .notify(&format!(
                 "READY=1\nSTATUS=capturing group {}",
-                distinct(&args.groups)
+                listener
+                    .groups()
                     .iter()
                     .map(u16::to_string)
                     .collect::<Vec<_>>()
@@ -220,7 +253,11 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
             systemd::keep_alive(Arc::clone(notifier), interval)?;
         }
     }
-    let (line, outcome) = capture(listener, outputs, &setup, &SystemClock, &closing);
+    let (mut line, outcome) = capture(listener, outputs, &setup, &SystemClock, &closing);
+    if let Some(keeper) = keeper {
+        line.push('\n');
+        line.push_str(&rule::counters_line(&keeper.finish(), args.limit.is_some()));
+    }
     if let Some(notifier) = &notifier {
         let _ = notifier.notify("STOPPING=1");
     }

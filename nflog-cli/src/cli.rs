@@ -28,6 +28,8 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+// Parsed once per run: the capture's many options cost nothing by being inline.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Capture packets logged to one or more groups (the default command).
     Capture(CaptureArgs),
@@ -193,6 +195,42 @@ pub struct CaptureArgs {
     )]
     pub groups: Vec<u16>,
 
+    /// What to capture, in pcap-filter's language (`tcp port 22 and not src net
+    /// 10.0.0.0/8`; `nflog man` documents it). Without -g, nflog picks a free group
+    /// (32768 and up), binds it, and installs a table of its own (`nflog-PID-GROUP`) whose
+    /// rules log what the expression matches to that group, at --hook (or at -i's ingress
+    /// and egress); the kernel removes the table when nflog exits, however it ends (Linux
+    /// 5.12 and later).
+    #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
+    pub expression: Vec<String>,
+
+    /// Hooks the rule logs at (with an expression, without -g), in family inet (or
+    /// --family) at priority -150 (mangle: after conntrack, before filter tables)
+    /// [default: input,forward,output].
+    #[arg(long = "hook", value_enum, value_delimiter = ',', value_name = "HOOK")]
+    pub hooks: Vec<HookArg>,
+
+    /// Capture at the netdev ingress and egress of this interface instead of --hook.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// The rule's table family [default: inet; netdev with -i].
+    #[arg(long = "family", value_enum)]
+    pub family: Option<FamilyArg>,
+
+    /// Log at most RATE packets (N/second, N/minute, ...) before the log: a flood is
+    /// bounded in the kernel, and the statistics say how many were over the limit.
+    #[arg(long = "limit", value_name = "RATE", value_parser = crate::rule::parse_rate)]
+    pub limit: Option<(u64, nflog::nft::LimitUnit)>,
+
+    /// Packets the limit lets through at once beyond the rate [default: 5].
+    #[arg(long = "limit-burst", value_name = "N", requires = "limit")]
+    pub limit_burst: Option<u32>,
+
+    /// The log prefix of the rule nflog installs (at most 127 bytes).
+    #[arg(long = "prefix", value_name = "TEXT")]
+    pub prefix: Option<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 
@@ -306,6 +344,81 @@ pub struct RotateArgs {
     /// waiting for it.
     #[arg(short = 'z', long = "post-rotate", value_name = "COMMAND")]
     pub post_rotate: Option<std::ffi::OsString>,
+}
+
+/// A hook the installed rule logs at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookArg {
+    /// Every packet as it arrives, before routing.
+    Prerouting,
+    /// Packets for this host.
+    Input,
+    /// Packets routed through this host.
+    Forward,
+    /// Packets this host sends.
+    Output,
+    /// Every packet as it leaves, after routing.
+    Postrouting,
+}
+
+impl HookArg {
+    /// The library's hook.
+    pub fn hook(self) -> nflog::Hook {
+        match self {
+            HookArg::Prerouting => nflog::Hook::Prerouting,
+            HookArg::Input => nflog::Hook::Input,
+            HookArg::Forward => nflog::Hook::Forward,
+            HookArg::Output => nflog::Hook::Output,
+            HookArg::Postrouting => nflog::Hook::Postrouting,
+        }
+    }
+
+    /// The option's word for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            HookArg::Prerouting => "prerouting",
+            HookArg::Input => "input",
+            HookArg::Forward => "forward",
+            HookArg::Output => "output",
+            HookArg::Postrouting => "postrouting",
+        }
+    }
+}
+
+/// The table family of the installed rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FamilyArg {
+    /// IPv4 and IPv6.
+    Inet,
+    /// IPv4 only.
+    Ip,
+    /// IPv6 only.
+    Ip6,
+    /// Bridged frames (bridge netfilter).
+    Bridge,
+    /// ARP.
+    Arp,
+    /// One interface's ingress and egress (with -i).
+    Netdev,
+}
+
+impl FamilyArg {
+    /// The library's family.
+    pub fn family(self) -> nflog::Family {
+        match self {
+            FamilyArg::Inet => nflog::Family::Inet,
+            FamilyArg::Ip => nflog::Family::Ipv4,
+            FamilyArg::Ip6 => nflog::Family::Ipv6,
+            FamilyArg::Bridge => nflog::Family::Bridge,
+            FamilyArg::Arp => nflog::Family::Arp,
+            FamilyArg::Netdev => nflog::Family::Netdev,
+        }
+    }
+
+    /// The option's word for it.
+    pub fn name(self) -> &'static str {
+        self.family().name()
+    }
 }
 
 /// Arguments of `nflog read`.

@@ -1,7 +1,8 @@
 //! `nflog demo`: a rule, some traffic and the log, in a private network namespace.
 //!
 //! Everything happens on one thread that has entered a network namespace of its own: its
-//! `lo`, its nftables ruleset, its traffic. The namespace vanishes with the thread, so the
+//! `lo`, its nftables ruleset (installed by the library, so `nft` need not be there), its
+//! traffic. The namespace vanishes with the thread, so the
 //! host's ruleset, interfaces and groups are never touched, and nothing is left behind even
 //! if the demo is interrupted or killed.
 
@@ -11,29 +12,99 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
-use nflog::{GroupConfig, InterfaceNames, Listener};
+use nflog::nft::{BaseHook, Chain, Expr, NftSocket, Rule, Table};
+use nflog::{Family, GroupConfig, Hook, InterfaceNames, Listener};
 
 use crate::cli::{DemoArgs, LinkTypeArg};
 use crate::netns;
 use crate::output::{self, write_error, Sink};
+use crate::rule;
 use nflog::format::Sink as _;
 
 const GROUP: u16 = 1;
 const UDP_PORT: u16 = 40400;
 const TCP_PORT: u16 = 40401;
 
-const RULESET: &str = r#"
-table inet nflog_demo {
-    chain input {
-        type filter hook input priority 0; policy accept;
-        udp dport 40400 log prefix "demo udp" group 1
-        tcp dport 40401 log prefix "demo tcp in" group 1
-        tcp sport 40401 log prefix "demo tcp out" group 1
-        icmp type { echo-request, echo-reply } log prefix "demo ping" group 1
-        icmpv6 type { echo-request, echo-reply } log prefix "demo ping6" group 1
+/// What the demo logs, each with its prefix: expressions in nflog's filter language,
+/// compiled and installed by the library (no `nft` needed).
+const RULES: [(&str, &str); 5] = [
+    ("udp dst port 40400", "demo udp"),
+    ("tcp dst port 40401", "demo tcp in"),
+    ("tcp src port 40401", "demo tcp out"),
+    (
+        "icmp[icmptype] == icmp-echo or icmp[icmptype] == icmp-echoreply",
+        "demo ping",
+    ),
+    (
+        "icmp6[icmp6type] == icmp6-echo or icmp6[icmp6type] == icmp6-echoreply",
+        "demo ping6",
+    ),
+];
+
+const TABLE: &str = "nflog_demo";
+const CHAIN: &str = "input";
+
+/// Installs the demo's table through the library, and returns its rules in nft's syntax.
+fn install_rules() -> Result<Vec<String>> {
+    let mut socket = NftSocket::open().map_err(rule::explain)?;
+    let mut batch = socket.batch();
+    let family = Family::Inet;
+    batch.add_table(&Table {
+        family,
+        name: TABLE.into(),
+        flags: 0,
+    })?;
+    batch.add_chain(
+        family,
+        &Chain {
+            table: TABLE.into(),
+            name: CHAIN.into(),
+            hook: Some(BaseHook {
+                hook: Hook::Input,
+                priority: 0,
+                device: None,
+            }),
+        },
+    )?;
+    let mut text = vec![
+        format!("table inet {TABLE} {{"),
+        format!("    chain {CHAIN} {{"),
+        "        type filter hook input priority 0; policy accept;".to_owned(),
+    ];
+    let mut next_set = 1;
+    for (expression, prefix) in RULES {
+        let (filter, lines) = rule::compile_with_text(expression, family, next_set)?;
+        next_set += filter.sets.len() as u32;
+        for set in &filter.sets {
+            batch.add_set(family, TABLE, set)?;
+        }
+        let log = Expr::Log {
+            group: GROUP,
+            prefix: Some(prefix.to_owned()),
+            snaplen: None,
+            queue_threshold: None,
+        };
+        for (alternative, line) in filter.alternatives.into_iter().zip(lines) {
+            let mut exprs = alternative;
+            exprs.push(log.clone());
+            batch.add_rule(
+                family,
+                &Rule {
+                    table: TABLE.into(),
+                    chain: CHAIN.into(),
+                    exprs,
+                },
+            )?;
+            text.push(format!(
+                "        {line} log prefix \"{prefix}\" group {GROUP}"
+            ));
+        }
     }
+    text.push("    }".to_owned());
+    text.push("}".to_owned());
+    socket.send_batch(&mut batch).map_err(rule::explain)?;
+    Ok(text)
 }
-"#;
 
 /// Runs the demo on a thread inside a private network namespace.
 pub fn run(args: &DemoArgs) -> Result<()> {
@@ -43,7 +114,6 @@ pub fn run(args: &DemoArgs) -> Result<()> {
              root: run `sudo nflog demo`"
         );
     }
-    require("nft", "--version", "nftables")?;
     require("ip", "-V", "iproute2")?;
     let format = args.format;
     std::thread::Builder::new()
@@ -82,14 +152,14 @@ fn demo_in_private_namespace(format: crate::cli::OutputFormat) -> Result<()> {
     run_command("ip", &["link", "set", "lo", "up"], None)?;
     let config = GroupConfig::new().flush_timeout(Duration::from_millis(10));
     let mut listener = Listener::builder().group(GROUP).config(config).bind()?;
-    run_command("nft", &["-f", "-"], Some(RULESET))?;
+    let ruleset = install_rules()?;
 
     let mut err = io::stderr().lock();
     writeln!(
         err,
         "nflog demo: in a private network namespace, with this rule set:"
     )?;
-    for line in RULESET.trim().lines() {
+    for line in &ruleset {
         writeln!(err, "    {line}")?;
     }
     writeln!(
@@ -128,7 +198,10 @@ fn demo_in_private_namespace(format: crate::cli::OutputFormat) -> Result<()> {
          The namespace, its rule and its traffic are gone with the demo.",
         stats.overruns, stats.malformed
     ));
-    output::warn("nflog demo: for real: add `log group 5` to a rule, then run `nflog -g 5`.");
+    output::warn(
+        "nflog demo: for real: `nflog 'tcp port 22'` installs a rule of its own; or add \
+         `log group 5` to a rule of yours and run `nflog -g 5`.",
+    );
     if written == 0 {
         bail!("no packet arrived: the kernel may lack nfnetlink_log or nf_tables");
     }

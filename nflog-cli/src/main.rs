@@ -14,6 +14,7 @@ mod privileges;
 mod queue;
 mod read;
 mod rotate;
+mod rule;
 mod signals;
 mod systemd;
 
