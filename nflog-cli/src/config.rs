@@ -68,6 +68,8 @@ struct OutputTable {
     linktype: Option<Spanned<String>>,
     queue_size: Option<usize>,
     filter: Option<Spanned<String>>,
+    /// Days an SQLite output keeps its rows (`--retain`).
+    retain: Option<Spanned<u32>>,
 }
 
 /// Runs the capture the configuration file describes.
@@ -173,10 +175,31 @@ fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
                 .into());
             }
         }
+        let retain = match &table.retain {
+            Some(days) if !matches!(destination, Destination::Sqlite(_)) => {
+                return Err(at(
+                    Some(days.span()),
+                    "retain deletes old rows of a database: only for destination = \
+                     \"sqlite:PATH\""
+                        .into(),
+                )
+                .into())
+            }
+            Some(days) if *days.get_ref() == 0 => {
+                return Err(at(
+                    Some(days.span()),
+                    "retain is a number of days, 1 or more".into(),
+                )
+                .into())
+            }
+            Some(days) => Some(*days.get_ref()),
+            None => None,
+        };
         let spec = OutputSpec {
             format: output::format_for(format, &destination),
             destination,
             linktype,
+            retain,
         };
         let span = table
             .linktype
@@ -436,6 +459,33 @@ destination = "/var/log/nflog/fw.pcapng"
         let e = error("[[output]]\ndestination = \"-\"\n");
         assert!(e.starts_with("/etc/nflog.toml"), "{e}");
         assert!(e.contains("missing field `input`"), "{e}");
+    }
+
+    #[test]
+    fn an_sqlite_output_takes_retain_and_no_other_does() {
+        let text = format!(
+            "{GOOD}\n[[output]]\ndestination = \"sqlite:/var/log/nflog/fw.db\"\nretain = 30\n"
+        );
+        let (_, outputs) = load(Path::new("x.toml"), &text).unwrap();
+        assert_eq!(
+            outputs[2].spec.destination,
+            Destination::Sqlite("/var/log/nflog/fw.db".into())
+        );
+        assert_eq!(outputs[2].spec.retain, Some(30));
+        assert_eq!(outputs[0].spec.retain, None);
+        let text = GOOD.replace("queue_size = 1048576", "retain = 7");
+        assert_eq!(
+            error(&text),
+            "/etc/nflog.toml:12: [[output]] #1, key `retain`: retain deletes old rows of a \
+             database: only for destination = \"sqlite:PATH\""
+        );
+        let text = text.replace("/var/log/nflog/fw.json", "sqlite:/var/log/nflog/fw.db");
+        let text = text.replace("retain = 7", "retain = 0");
+        assert_eq!(
+            error(&text),
+            "/etc/nflog.toml:12: [[output]] #1, key `retain`: retain is a number of days, 1 or \
+             more"
+        );
     }
 
     #[test]

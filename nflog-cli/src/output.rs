@@ -36,6 +36,8 @@ pub struct OutputSpec {
     pub format: OutputFormat,
     /// The link type asked for pcap and pcapng (`--linktype`), if any.
     pub linktype: Option<LinkTypeArg>,
+    /// For an SQLite database, the days its rows are kept (`--retain`), if limited.
+    pub retain: Option<u32>,
 }
 
 impl OutputSpec {
@@ -99,6 +101,9 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
         .zip(formats.into_iter().zip(linktypes))
         .map(|((destination, _), (format, linktype))| OutputSpec {
             format: format_for(format, &destination),
+            retain: args
+                .retain
+                .filter(|_| matches!(destination, Destination::Sqlite(_))),
             destination,
             linktype,
         })

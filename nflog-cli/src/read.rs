@@ -54,8 +54,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         ),
         _ => {}
     }
-    let mut sink =
-        output::open_output(destination, format, spec.link_type(), args.output.retain)?.output;
+    let mut sink = output::open_output(destination, format, spec.link_type(), spec.retain)?.output;
     // Interfaces of a file's packets are another machine's, or of a moment gone: show
     // indexes, never names looked up here.
     let mut names = Numeric;
