@@ -55,6 +55,9 @@
 //!   `nflog capture -g 9 -w DIR/burst.EXT` (the format follows the extension: `.txt`,
 //!   `.json`, `.xml`, `.pcap`, `.pcapng`), taken from `--nflog PATH` (default: `nflog` in
 //!   the target directory this program was built in, `target/release/nflog`);
+//! - `cli-fanout`: our command with three outputs at once, `nflog capture -g 9 -w
+//!   DIR/burst.json -w DIR/burst.pcapng -w DIR/burst.txt`: one receiving thread, a queue and
+//!   a writing thread per output; received is the fewest any output wrote;
 //! - `libnetfilter_log`: a C receiver on libnetfilter_log (`bench/c/nflog_c_receiver.c`,
 //!   compiled with `cc` into DIR when libnetfilter-log-dev is installed), `poll` + `recv`,
 //!   with the in-process modes' settings (copy packet 0xffff, `--qthresh`, `--nlbufsiz`,
@@ -173,7 +176,7 @@ const USAGE: &str = "usage: burst [--packets N] [--size BYTES] [--runs R] [--bac
      [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]] [--offsets OFFSET[,OFFSET...]] \
      [--sender process|thread] [--nflog PATH] [--markdown] [--keep]\n\
      modes: bare parse listener libnetfilter_log cli-text cli-json cli-xml cli-pcap cli-pcapng \
-     tcpdump ulogd";
+     cli-fanout tcpdump ulogd";
 
 /// The first argument that makes this program the sender process of a run.
 const SEND_CHILD: &str = "--send-child";
@@ -216,12 +219,14 @@ enum Mode {
     CliXml,
     CliPcap,
     CliPcapng,
+    /// Our command with three outputs at once: JSON, pcapng and text files.
+    CliFanout,
     Tcpdump,
     Ulogd,
 }
 
 impl Mode {
-    const ALL: [Mode; 11] = [
+    const ALL: [Mode; 12] = [
         Mode::Bare,
         Mode::Parse,
         Mode::Listener,
@@ -231,6 +236,7 @@ impl Mode {
         Mode::CliXml,
         Mode::CliPcap,
         Mode::CliPcapng,
+        Mode::CliFanout,
         Mode::Tcpdump,
         Mode::Ulogd,
     ];
@@ -254,6 +260,7 @@ impl Mode {
             Mode::CliXml => "cli-xml",
             Mode::CliPcap => "cli-pcap",
             Mode::CliPcapng => "cli-pcapng",
+            Mode::CliFanout => "cli-fanout",
             Mode::Tcpdump => "tcpdump",
             Mode::Ulogd => "ulogd",
         }
@@ -1393,6 +1400,14 @@ fn external_command(
             command.arg("-c").arg(&conf);
             (command, Some(json))
         }
+        Mode::CliFanout => {
+            let mut command = Command::new(consumers.nflog.as_ref().ok_or_else(missing)?);
+            command.args(["capture", "-g", &GROUP.to_string()]);
+            for (_, name) in FANOUT {
+                command.arg("-w").arg(dir.join(name));
+            }
+            (command, None)
+        }
         _ => {
             let extension = mode.cli_extension().ok_or_else(missing)?;
             let file = dir.join(format!("burst.{extension}"));
@@ -1579,6 +1594,49 @@ fn receive_external(
             let log = fs::read_to_string(consumers.dir.join("ulogd.log")).unwrap_or_default();
             outcome.overruns = Some(log.matches("losing events").count() as u64);
         }
+        Mode::CliFanout => {
+            let line = stderr
+                .lines()
+                .find(|l| l.starts_with("nflog: received "))
+                .ok_or_else(|| format!("nflog printed no statistics: {stderr}"))?;
+            let field = |after: &str| {
+                number_before(line, after)
+                    .ok_or_else(|| format!("no number before {after:?} in {line:?}"))
+            };
+            let from_kernel = field(" packets (")?;
+            outcome.datagrams = Some(field(" batches")?);
+            outcome.overruns = Some(field(" kernel overruns")?);
+            outcome.truncated = Some(field(" truncated batches")?);
+            // What reached every file is what counts.
+            let mut fewest = from_kernel;
+            for (i, (file_mode, name)) in FANOUT.iter().enumerate() {
+                let prefix = format!("nflog: output {} ", i + 1);
+                let line = stderr
+                    .lines()
+                    .find(|l| l.starts_with(&prefix))
+                    .ok_or_else(|| {
+                        format!("nflog printed no line for output {}: {stderr}", i + 1)
+                    })?;
+                let written = number_before(line, " packets written")
+                    .ok_or_else(|| format!("no packets written in {line:?}"))?;
+                fewest = fewest.min(written);
+                if written != from_kernel {
+                    outcome.notes.push(format!(
+                        "{name}: wrote {written} of {from_kernel} received from the kernel"
+                    ));
+                }
+                let in_file = records(*file_mode, &consumers.dir.join(name))?;
+                if in_file != written {
+                    outcome.notes.push(format!(
+                        "{name} holds {in_file} records, the command says {written} written"
+                    ));
+                }
+                if !args.keep {
+                    let _ = fs::remove_file(consumers.dir.join(name));
+                }
+            }
+            outcome.received = fewest;
+        }
         _ => {
             let line = stderr
                 .lines()
@@ -1630,6 +1688,14 @@ fn receive_external(
     }
     Ok(outcome)
 }
+
+/// The outputs of `cli-fanout`: how each file is counted, and its name in the scratch
+/// directory.
+const FANOUT: [(Mode, &str); 3] = [
+    (Mode::CliJson, "burst.json"),
+    (Mode::CliPcapng, "burst.pcapng"),
+    (Mode::CliText, "burst.txt"),
+];
 
 /// The number that ends just before the first `needle` in `text`.
 fn number_before(text: &str, needle: &str) -> Option<u64> {
