@@ -429,6 +429,12 @@ pub struct ReadArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
+    /// Print only the packets this filter expression matches (the language of
+    /// `nflog EXPRESSION`, below); the others are counted as filtered in a closing line on
+    /// standard error.
+    #[arg(value_name = "EXPRESSION")]
+    pub expression: Vec<String>,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -5,6 +5,7 @@ use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use nflog::filter::{Expr, Primitive};
 use nflog::format::Numeric;
 use nflog::pcap::{CaptureReader, LinkType, ReadError};
 use nflog::wire::emit;
@@ -25,6 +26,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         _ => bail!("nflog read writes one output: give at most one -w"),
     };
     output::check_options(&spec, false)?;
+    let filter = read_filter(&args.expression)?;
     let destination = &spec.destination;
     let input: Box<dyn Read> = if args.file.as_os_str() == "-" {
         Box::new(io::stdin().lock())
@@ -60,6 +62,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
     let mut names = Numeric;
     let mut written = 0u64;
     let mut damaged = 0u64;
+    let mut filtered = 0u64;
     // Records of interfaces not printed, by link type: one note at the end.
     let mut skipped: Vec<(u16, u64)> = Vec::new();
     let mut raw_record = Vec::new();
@@ -106,6 +109,13 @@ pub fn run(args: &ReadArgs) -> Result<()> {
                 continue;
             }
         };
+        if filter
+            .as_ref()
+            .is_some_and(|f| !f.matches(&packet, &mut names))
+        {
+            filtered += 1;
+            continue;
+        }
         if let Err(e) = sink.write(&packet, record.time, &mut names) {
             break Err(output::write_error(e));
         }
@@ -147,6 +157,12 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         ));
     }
     outcome?;
+    if filter.is_some() {
+        report(&format!(
+            "{name}: {} packets, {written} matched the filter, {filtered} filtered",
+            written + filtered
+        ));
+    }
     if damaged > 0 {
         bail!(
             "{name}: {damaged} damaged records skipped ({} read, {written} printed)",
@@ -154,6 +170,34 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The filter of `nflog read FILE EXPRESSION`, if one was given: its words joined by spaces,
+/// as tcpdump joins them.
+pub fn parse_filter(words: &[String]) -> Result<Option<Expr>> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    let text = words.join(" ");
+    Expr::parse(&text).map(Some).context("filter")
+}
+
+/// [`parse_filter`], refusing what a file cannot answer: a capture file keeps interface
+/// indexes, not names, so `iif` and `oif` could never match.
+fn read_filter(words: &[String]) -> Result<Option<Expr>> {
+    let filter = parse_filter(words)?;
+    if let Some(expr) = &filter {
+        if expr
+            .primitives()
+            .any(|p| matches!(p, Primitive::Interface(..)))
+        {
+            bail!(
+                "filter: iif and oif cannot match in a capture file, which keeps interface \
+                 indexes, not names"
+            );
+        }
+    }
+    Ok(filter)
 }
 
 /// Whether `nflog read` prints records of this link type.

@@ -370,3 +370,77 @@ fn a_raw_ip_capture_is_decoded_and_printed() {
         "{stderr}"
     );
 }
+
+/// A pcap file of the datagrams to these ports, one second apart.
+fn pcap_of_ports(scratch: &Scratch, ports: &[u16]) -> std::path::PathBuf {
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    for (i, port) in ports.iter().enumerate() {
+        let r = record(*port);
+        w.write_record(at(i as u64), &r, r.len()).unwrap();
+    }
+    let pcap = scratch.join("ports.pcap");
+    fs::write(&pcap, w.into_inner()).unwrap();
+    pcap
+}
+
+fn dports(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .map(|l| l.split(" DPT=").nth(1).unwrap().split(' ').next().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_filter_prints_what_it_matches_and_counts_the_rest_as_filtered() {
+    let scratch = Scratch::new();
+    let pcap = pcap_of_ports(&scratch, &[53, 22, 80, 22, 443]);
+    // One argument or several words, as tcpdump takes them; options after it.
+    for args in [
+        &["udp dst port 22 or 443"][..],
+        &["udp", "dst", "port", "22", "or", "443", "-n"][..],
+    ] {
+        let (code, stdout, stderr) = read(&pcap, args);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(dports(&stdout), ["22", "22", "443"], "{stdout}");
+        assert_eq!(
+            stderr,
+            format!(
+                "nflog: {}: 5 packets, 3 matched the filter, 2 filtered\n",
+                pcap.display()
+            )
+        );
+    }
+    // -c counts the packets printed.
+    let (code, stdout, _) = read(&pcap, &["not port 53", "-c", "2"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(dports(&stdout), ["22", "80"], "{stdout}");
+    // Without a filter, no closing line.
+    let (_, stdout, stderr) = read(&pcap, &[]);
+    assert_eq!(dports(&stdout).len(), 5);
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn a_bad_filter_says_where_and_prints_nothing() {
+    let scratch = Scratch::new();
+    let pcap = pcap_of_ports(&scratch, &[53]);
+    let (code, stdout, stderr) = read(&pcap, &["udp port ssh-x"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        "nflog: filter: expected a port number at column 10, found `ssh-x`\n"
+    );
+    let (code, _, stderr) = read(&pcap, &["ether", "host", "1.2.3.4"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        "nflog: filter: `ether` at column 1 is not supported by nflog's filter language\n"
+    );
+    let (code, _, stderr) = read(&pcap, &["iif eth0"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.starts_with("nflog: filter: iif and oif cannot match"),
+        "{stderr}"
+    );
+}

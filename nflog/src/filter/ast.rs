@@ -29,6 +29,21 @@ impl Expr {
         Expr::Or(Box::new(self), Box::new(other))
     }
 
+    /// Every primitive of the expression, left to right.
+    pub fn primitives(&self) -> impl Iterator<Item = &Primitive> {
+        let mut stack = vec![self];
+        core::iter::from_fn(move || loop {
+            match stack.pop()? {
+                Expr::Primitive(p) => return Some(p),
+                Expr::Not(e) => stack.push(e),
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    stack.push(b);
+                    stack.push(a);
+                }
+            }
+        })
+    }
+
     /// `not self`.
     #[allow(clippy::should_implement_trait)] // `!expr` would read as a Rust boolean.
     pub fn not(self) -> Expr {
