@@ -13,6 +13,7 @@ mod output;
 mod privileges;
 mod queue;
 mod read;
+mod remote;
 mod rotate;
 mod rule;
 mod signals;

@@ -195,6 +195,13 @@ pub fn open_output(
             })?;
             (Box::new(file), false)
         }
+        Destination::Postgres(_) | Destination::Clickhouse(_) => {
+            return Ok(Opened {
+                output: Box::new(crate::remote::open(destination)?),
+                // The sink sends its rows in batches of its own, by size and age.
+                flush_when_idle: false,
+            });
+        }
         // The sinks of issue 14 plug in here, each an `Output` of its own.
         other => bail!(
             "-w {other}: this build of nflog has no {} output; write to a FILE or -              (standard output)",
