@@ -287,3 +287,11 @@ fn passwords_are_not_shown() {
     assert_eq!(shown("postgres://me@db/logs"), "postgres://me@db/logs");
     assert_eq!(shown("clickhouse://db:8123/x"), "clickhouse://db:8123/x");
 }
+
+#[test]
+fn the_docs_show_the_schema_the_sinks_create() {
+    let docs = include_str!("../../../docs/remote-sinks.md");
+    assert!(docs.contains(&postgres::Postgres::schema("nflog")));
+    let [database, table] = clickhouse::ClickHouse::schema("logs", "nflog");
+    assert!(docs.contains(&format!("{database};\n{table};")));
+}
