@@ -15,6 +15,10 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 ///
 /// `nflog -g 5` is short for `nflog capture -g 5`. Binding a group needs CAP_NET_ADMIN
 /// (root, or `setcap cap_net_admin+ep`); reading files needs nothing.
+///
+/// SIGINT and SIGTERM end a capture: it writes what it holds and its statistics. SIGHUP
+/// reopens its file outputs (logrotate's `create` with `postrotate kill -HUP`); with -C, -G
+/// and -W the files rotate by themselves, as tcpdump's do.
 #[derive(Debug, Parser)]
 #[command(name = "nflog", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {

@@ -610,3 +610,26 @@ fn logrotate_copytruncate_leaves_no_nul_bytes_and_loses_nothing() {
         assert_each_once(seqs, 3000, "copytruncate");
     });
 }
+
+#[test]
+fn the_shipped_logrotate_configuration_is_accepted() {
+    let test = "the_shipped_logrotate_configuration_is_accepted";
+    if !has_tool(test, "logrotate", "--version", "logrotate") {
+        return;
+    }
+    let scratch = Scratch::new();
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contrib/logrotate.nflog");
+    // -d: read and plan, touch nothing; a state file of its own, not the system's.
+    let out = Command::new("logrotate")
+        .arg("-d")
+        .arg("-s")
+        .arg(scratch.join("state"))
+        .arg(&conf)
+        .output()
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("error:"), "{said}");
+    assert!(said.contains("/var/log/nflog/*.json"), "{said}");
+}
