@@ -20,6 +20,7 @@ use nflog::{
 use crate::cli::{CaptureArgs, OutputArgs};
 use crate::metrics::{self, Metrics};
 use crate::output::{self, write_error, Counters, Destination, Dropped, Output};
+use crate::print_rule;
 use crate::privileges;
 use crate::queue::{self, Chunk, Closed, Consumer, Drops, LaneEnd, Producer};
 use crate::rotate::{self, FileOutput, Reopen};
@@ -29,6 +30,9 @@ use crate::systemd;
 
 /// Runs a capture until `--count`, Ctrl-C, SIGTERM or a closed pipe.
 pub fn run(args: &CaptureArgs) -> Result<()> {
+    if args.print_rule {
+        return print_rule::run(args);
+    }
     rule::check_options(args)?;
     if args.groups.is_empty() && !rule::wanted(args) {
         bail!(
@@ -41,12 +45,18 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     for spec in &specs {
         output::check_options(spec, args.meta)?;
     }
+    // `-g N EXPRESSION`: the user's rule logs to the group; the expression filters here.
+    let filter = if args.groups.is_empty() {
+        None
+    } else {
+        crate::read::parse_filter(&args.expression)?
+    };
     let planned = specs
         .into_iter()
         .map(|spec| Planned {
             spec,
             queue_size: args.queue_size,
-            filter: None,
+            filter: filter.clone(),
         })
         .collect();
     run_planned(args, planned)

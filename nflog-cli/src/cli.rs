@@ -204,9 +204,18 @@ pub struct CaptureArgs {
     /// (32768 and up), binds it, and installs a table of its own (`nflog-PID-GROUP`) whose
     /// rules log what the expression matches to that group, at --hook (or at -i's ingress
     /// and egress); the kernel removes the table when nflog exits, however it ends (Linux
-    /// 5.12 and later).
-    #[arg(value_name = "EXPRESSION", trailing_var_arg = true)]
+    /// 5.12 and later). With -g, the rule is yours and nflog filters in user space: the
+    /// packets the expression rejects are counted as filtered in the statistics (and -c
+    /// counts the packets received, filtered ones included).
+    #[arg(value_name = "EXPRESSION")]
     pub expression: Vec<String>,
+
+    /// Print the nft ruleset the expression compiles to, with --hook, -i, --family,
+    /// --limit and --prefix, logging to -g's group (32768 without -g), and exit: nothing
+    /// is installed or bound. `nft -f` reads it; paste it into your own ruleset and run
+    /// `nflog -g GROUP`.
+    #[arg(long = "print-rule", requires = "expression")]
+    pub print_rule: bool,
 
     /// Hooks the rule logs at (with an expression, without -g), in family inet (or
     /// --family) at priority -150 (mangle: after conntrack, before filter tables)

@@ -10,6 +10,7 @@ mod demo;
 mod metrics;
 mod netns;
 mod output;
+mod print_rule;
 mod privileges;
 mod queue;
 mod read;
