@@ -152,7 +152,13 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
             }
             // A database file (sqlite:PATH) is handed over with -Z like a file.
             other => (
-                output::open_output(other, spec.format, spec.link_type(), spec.retain)?,
+                output::open_output(
+                    other,
+                    spec.format,
+                    spec.link_type(),
+                    spec.retain,
+                    &args.output.syslog,
+                )?,
                 other.file().map(Path::to_path_buf),
             ),
         };

@@ -129,6 +129,9 @@ pub struct OutputArgs {
     )]
     pub count: Option<u64>,
 
+    #[command(flatten)]
+    pub syslog: SyslogArgs,
+
     /// Where each -w, -F and --linktype stood on the command line (see [`parse_from`]).
     #[arg(skip)]
     pub positions: Positions,
@@ -141,6 +144,72 @@ pub struct OutputArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub retain: Option<u32>,
+}
+
+/// How syslog messages are written, for every -w syslog://, syslog+tcp:// and unix:.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Syslog output (-w syslog://, syslog+tcp://, unix:)")]
+pub struct SyslogArgs {
+    /// Message format [default: rfc5424; for unix:, rfc3164 without the host name, as
+    /// syslog(3) writes to /dev/log]
+    #[arg(
+        id = "syslog-format",
+        long = "syslog-format",
+        value_enum,
+        value_name = "FORMAT"
+    )]
+    pub format: Option<SyslogFormatArg>,
+
+    /// Facility: kern, user, daemon, local0 to local7, ... or 0 to 23 [default: user]
+    #[arg(
+        id = "syslog-facility",
+        long = "syslog-facility",
+        value_name = "FACILITY"
+    )]
+    pub facility: Option<nflog::format::syslog::Facility>,
+
+    /// Severity: emerg, alert, crit, err, warning, notice, info, debug, or 0 to 7
+    /// [default: notice]
+    #[arg(
+        id = "syslog-severity",
+        long = "syslog-severity",
+        value_name = "SEVERITY"
+    )]
+    pub severity: Option<nflog::format::syslog::Severity>,
+
+    /// HOSTNAME of the messages [default: this machine's name]
+    #[arg(id = "syslog-hostname", long = "syslog-hostname", value_name = "NAME")]
+    pub hostname: Option<String>,
+
+    /// APP-NAME (RFC 3164's tag) of the messages [default: nflog]
+    #[arg(id = "syslog-app-name", long = "syslog-app-name", value_name = "NAME")]
+    pub app_name: Option<String>,
+
+    /// SD-ID of the structured data (group, prefix, mark), NAME@ENTERPRISE-NUMBER
+    /// [default: nflog@32473, the number IANA keeps for documentation (RFC 5612)]
+    #[arg(id = "syslog-sd-id", long = "syslog-sd-id", value_name = "ID")]
+    pub sd_id: Option<String>,
+
+    /// Most bytes of messages held while a TCP collector cannot be reached; past it,
+    /// messages are dropped and counted [default: 16777216]
+    #[arg(id = "syslog-backlog", long = "syslog-backlog", value_name = "BYTES")]
+    pub backlog: Option<usize>,
+}
+
+impl SyslogArgs {
+    /// Whether any syslog option was given.
+    pub fn any(&self) -> bool {
+        *self != SyslogArgs::default()
+    }
+}
+
+/// Syslog message formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyslogFormatArg {
+    /// RFC 5424, with structured data.
+    Rfc5424,
+    /// RFC 3164 (BSD syslog).
+    Rfc3164,
 }
 
 /// Where each -w, -F and --linktype stood on the command line: which output each -F and

@@ -18,6 +18,7 @@ mod remote;
 mod rotate;
 mod rule;
 mod signals;
+mod syslog;
 mod systemd;
 
 use std::io::{IsTerminal, Write};

@@ -25,7 +25,8 @@ use nflog::format::{self, JsonFormat, Lines, ResolveInterface, TextFormat, XmlFo
 use nflog::pcap::{InterfaceStats, LinkType, PcapWriter, PcapngWriter};
 use nflog::Packet;
 
-use crate::cli::{LinkTypeArg, OutputArgs, OutputFormat};
+use crate::cli::{LinkTypeArg, OutputArgs, OutputFormat, SyslogArgs};
+use crate::syslog::Syslog;
 
 /// One output as the command line or the configuration file gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +116,12 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
     {
         bail!("--retain deletes old rows of a database: use it with -w sqlite:PATH");
     }
+    if args.syslog.any() && !specs.iter().any(|s| is_syslog(&s.destination)) {
+        bail!(
+            "the --syslog-* options apply to syslog outputs only: add -w syslog://HOST, \
+             -w syslog+tcp://HOST or -w unix:/dev/log, or leave them out"
+        );
+    }
     for (i, a) in specs.iter().enumerate() {
         if let Some(file) = a.destination.file() {
             if specs[..i]
@@ -175,6 +182,7 @@ pub fn open_output(
     format: OutputFormat,
     linktype: LinkTypeArg,
     retain: Option<u32>,
+    syslog: &SyslogArgs,
 ) -> Result<Opened> {
     let (out, flush_when_idle): (Box<dyn Write + Send>, bool) = match destination {
         // Committed whenever the writer has caught up: readers see each packet soon, and a
@@ -202,11 +210,13 @@ pub fn open_output(
                 flush_when_idle: false,
             });
         }
-        // The sinks of issue 14 plug in here, each an `Output` of its own.
-        other => bail!(
-            "-w {other}: this build of nflog has no {} output; write to a FILE or -              (standard output)",
-            kind(other)
-        ),
+        Destination::Syslog(_) | Destination::SyslogTcp(_) | Destination::Unix(_) => {
+            return Ok(Opened {
+                output: Box::new(Syslog::open(destination, format, syslog)?),
+                // A TCP collector's acknowledgements are counted at each flush.
+                flush_when_idle: true,
+            });
+        }
     };
     let sink = Sink::new(format, linktype, out).context("writing the output header")?;
     Ok(Opened {
@@ -215,20 +225,25 @@ pub fn open_output(
     })
 }
 
-/// What kind of sink a destination needs, in a user's words.
-fn kind(destination: &Destination) -> &'static str {
-    match destination {
-        Destination::Stdout | Destination::File(_) => "file",
-        Destination::Sqlite(_) => "SQLite",
-        Destination::Postgres(_) => "PostgreSQL",
-        Destination::Clickhouse(_) => "ClickHouse",
-        Destination::Syslog(_) | Destination::SyslogTcp(_) | Destination::Unix(_) => "syslog",
-    }
+/// Whether `destination` takes syslog messages.
+fn is_syslog(destination: &Destination) -> bool {
+    matches!(
+        destination,
+        Destination::Syslog(_) | Destination::SyslogTcp(_) | Destination::Unix(_)
+    )
 }
 
 /// Refuses options that mean nothing together, before anything is opened or truncated.
 pub fn check_options(spec: &OutputSpec, meta: bool) -> Result<()> {
     let format = spec.format;
+    if is_syslog(&spec.destination) && !matches!(format, OutputFormat::Text | OutputFormat::Json) {
+        bail!(
+            "syslog messages carry a text line or a JSON object, and the output -w {} is {}: \
+             give it -F text or -F json",
+            spec.destination,
+            format_name(format)
+        );
+    }
     let binary = matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
     if let (Some(_), false) = (spec.linktype, binary) {
         bail!(
