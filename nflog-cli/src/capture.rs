@@ -1769,6 +1769,109 @@ mod tests {
         assert_eq!(counters[0].queue_bytes.load(Ordering::Relaxed), 0);
     }
 
+    /// A disk that takes `room` bytes, then is full.
+    struct Full(usize);
+
+    impl Write for Full {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::from_raw_os_error(28));
+            }
+            let n = bytes.len().min(self.0);
+            self.0 -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_output_ends_alone_and_says_what_it_lost() {
+        let batches: Vec<Vec<Vec<u8>>> = (0..30)
+            .map(|b| {
+                (0..4)
+                    .map(|i| recorded_packet(5, "x", (b * 4 + i) as u8))
+                    .collect()
+            })
+            .collect();
+        let args = capture_args(&["-g", "5", "-w", "full.txt", "-w", "all.json"]);
+        let all = Shared::default();
+        // Room for a few text lines: the first flush fails.
+        let writers: Vec<Box<dyn Write + Send>> = vec![Box::new(Full(1000)), Box::new(all.clone())];
+        let clock = Fixed(SystemTime::UNIX_EPOCH);
+        let (lines, outcome) = replay_into(&args, batches, writers, &clock);
+        // The failure is the command's error, naming the output; the other output went on.
+        let e = format!("{:#}", outcome.unwrap_err());
+        assert!(
+            e.starts_with("-w full.txt (text): writing the output failed: the disk is full"),
+            "{e}"
+        );
+        assert_eq!(lines_of(&all).len(), 120);
+        let lines: Vec<&str> = lines.lines().collect();
+        assert_eq!(
+            lines[2],
+            "nflog: output 2 -w all.json (json): 120 packets written"
+        );
+        let full = lines[1];
+        let written = figure(full, " packets written");
+        let lost = figure(full, " packets lost when the output failed");
+        assert!(written < 120 && lost > 0, "{full}");
+        // What its queue did not take after it failed is lost with it too: all counted.
+        assert_eq!(written + lost, 120, "{full}");
+    }
+
+    #[test]
+    fn after_a_signal_each_stuck_output_says_what_it_did_not_take() {
+        let counters = [Arc::new(Counters::default()), Arc::new(Counters::default())];
+        counters[0].written.store(90, Ordering::Relaxed);
+        counters[1].written.store(40, Ordering::Relaxed);
+        counters[1].filtered.store(10, Ordering::Relaxed);
+        let lane = |offered, dropped, counters: &Arc<Counters>| LaneEnd {
+            offered,
+            drops: Drops {
+                packets: dropped,
+                ..Drops::default()
+            },
+            peak: 0,
+            counters: Arc::clone(counters),
+        };
+        let end = ReaderEnd {
+            stats: Stats {
+                packets: 100,
+                datagrams: 10,
+                ..Stats::default()
+            },
+            groups: vec![(5, 0)],
+            lanes: vec![lane(90, 10, &counters[0]), lane(70, 30, &counters[1])],
+        };
+        let closing = Closing {
+            outputs: vec![
+                ("-w a.json (json)".into(), Arc::clone(&counters[0])),
+                ("-w - (text)".into(), Arc::clone(&counters[1])),
+            ],
+            reader: Mutex::new(None),
+            printed: Mutex::new(false),
+            metrics: None,
+        };
+        let text = after_signal(&end, &closing, true);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "nflog: received 100 packets (0 bytes) in 10 batches; 0 kernel overruns, 0 \
+                 packets lost (sequence gaps), 0 truncated batches, 0 malformed",
+                "nflog: output 1 -w a.json (json): 90 packets written; 10 packets dropped \
+                 because the output fell behind (raise --queue-size)",
+                "nflog: output 2 -w - (text): 40 packets written; 30 packets dropped because \
+                 the output fell behind (raise --queue-size); 10 packets left out by the \
+                 output's filter; 20 packets lost because the output took nothing more after \
+                 the signal",
+            ]
+        );
+    }
+
     /// The number before `what` in `line`.
     fn figure(line: &str, what: &str) -> u64 {
         let before = &line[..line

@@ -227,6 +227,8 @@ impl Producer {
         let mut open = 0;
         for (i, lane) in self.lanes.iter_mut().enumerate() {
             if lane.chunks.is_none() {
+                // Its writer is gone, and says why: these packets are lost with it.
+                lane.offered += packets;
                 continue;
             }
             open += 1;
@@ -458,6 +460,32 @@ mod tests {
             }
             consumer.done(consumer.recv().unwrap());
         }
+    }
+
+    #[test]
+    fn a_gone_writer_loses_its_packets_and_the_others_get_them() {
+        // Regression: once an output's writer was gone, the chunks that followed were
+        // offered to it no more, so what it lost fell short of what was received.
+        let (mut producer, mut consumers) =
+            fan_out(&[(1 << 20, Arc::default()), (1 << 20, Arc::default())]);
+        let second = consumers.pop().unwrap();
+        drop(consumers);
+        for round in 0..5 {
+            for _ in 0..3 {
+                push(&mut producer, &body(1, 10));
+            }
+            assert!(producer.send().unwrap(), "round {round}");
+        }
+        let lanes = producer.lanes();
+        assert_eq!(lanes[0].offered, 15, "lost with the gone writer");
+        assert_eq!(lanes[1].offered, 15);
+        drop(producer);
+        let mut got = 0;
+        while let Some(chunk) = second.recv() {
+            got += chunk.packets();
+            second.done(chunk);
+        }
+        assert_eq!(got, 15);
     }
 
     #[test]
