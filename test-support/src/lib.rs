@@ -23,6 +23,7 @@ mod alloc;
 mod netns;
 mod privilege;
 mod process;
+mod rsyslog;
 mod server;
 mod stamps;
 mod tlv;
@@ -38,6 +39,7 @@ pub use netns::{
 };
 pub use privilege::{has_tool, privileged, skip};
 pub use process::{nft, run, run_command, try_load_ruleset, try_nft, try_run, Reaped};
+pub use rsyslog::{Rsyslog, RSYSLOGD};
 pub use server::{free_port, ClickHouse, Postgres, CLICKHOUSE_SERVER, POSTGRES_BIN};
 pub use stamps::{kernel_always_stamps, time_received_packets};
 pub use tlv::{encode_tlvs, Tlv};

@@ -1,0 +1,133 @@
+//! The syslog outputs against the real rsyslog: one capture of the mixed traffic (UDP over
+//! IPv4 and IPv6, a TCP SYN, ICMP and ICMPv6 echo, at INPUT and OUTPUT) sends each packet
+//! over UDP (text), TCP (JSON) and a local datagram socket (text), and writes the same
+//! packets to a text and a JSON file; rsyslog's file must hold every message once, its MSG
+//! byte for byte our line, its structured data the packet's group, prefix and mark.
+//!
+//! rsyslog (package rsyslog) is optional here and required under CI. It runs as a throwaway
+//! instance of the test's own (`support::Rsyslog`: its own configuration, ports of
+//! 127.0.0.1 in the test's private network namespace, a socket in a temporary directory);
+//! the host's service is never used.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use support::{
+    in_netns, mixed_rules, mixed_traffic, privileged, skip, Proc, Rsyslog, Scratch, Signal,
+    MIXED_PACKETS,
+};
+
+const GROUP: u16 = 71;
+
+/// A text line from its prefix on: without the `Mmm dd HH:MM:SS host ` it starts with.
+fn from_prefix(line: &str) -> &str {
+    let after_time = &line[16..];
+    &after_time[after_time.find(' ').expect("a host name") + 1..]
+}
+
+#[test]
+fn syslog_messages_reach_rsyslog_with_our_lines_and_structured_data() {
+    const TEST: &str = "syslog_messages_reach_rsyslog_with_our_lines_and_structured_data";
+    if !privileged(TEST) {
+        return;
+    }
+    if let Some(why) = Rsyslog::missing() {
+        skip(TEST, why);
+        return;
+    }
+    in_netns(|| {
+        let chains: String = ["input", "output"]
+            .iter()
+            .map(|hook| {
+                let action = format!("meta mark set 42 log group {GROUP} prefix \"{hook}\"");
+                mixed_rules(hook, &action)
+            })
+            .collect();
+        support::nft(&format!("table inet t {{\n{chains}}}\n"));
+        let rsyslog = Rsyslog::start().unwrap_or_else(|e| panic!("{e}"));
+        let scratch = Scratch::new();
+        let (text, json) = (scratch.join("lines.txt"), scratch.join("lines.json"));
+        let udp = format!("syslog://127.0.0.1:{}", rsyslog.udp_port());
+        let tcp = format!("syslog+tcp://127.0.0.1:{}", rsyslog.tcp_port());
+        let unix = format!("unix:{}", rsyslog.socket().display());
+        let (text_arg, json_arg) = (text.display().to_string(), json.display().to_string());
+        let args = [
+            "-g", "71", "-U", "-w", &udp, "-F", "text", "-w", &tcp, "-F", "json", "-w", &unix,
+            "-F", "text", "-w", &text_arg, "-F", "text", "-w", &json_arg, "-F", "json",
+        ];
+        let mut nflog = Proc::nflog(&args, scratch.path(), "nflog");
+        nflog.wait_bound(GROUP);
+
+        mixed_traffic();
+        let expected = 2 * MIXED_PACKETS;
+        support::wait_until("rsyslog wrote every message", || {
+            rsyslog.messages().len() >= 3 * expected && support::lines(&json).len() >= expected
+        });
+        nflog.signal(Signal::INT);
+        assert!(nflog.wait().success(), "{}", nflog.stderr());
+        // Anything more would be a message sent twice.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+
+        let texts: Vec<String> = support::lines(&text)
+            .iter()
+            .map(|l| from_prefix(l).to_owned())
+            .collect();
+        let jsons = support::lines(&json);
+        assert_eq!((texts.len(), jsons.len()), (expected, expected));
+        let pid = nflog.pid();
+        let mut by_input: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+        for line in rsyslog.messages() {
+            let value: serde_json::Value =
+                serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            let input = value["input"].as_str().unwrap().to_owned();
+            by_input.entry(input).or_default().push(value);
+        }
+        let inputs: Vec<&String> = by_input.keys().collect();
+        assert_eq!(inputs, ["imtcp", "imudp", "imuxsock"], "{}", rsyslog.log());
+        for (input, messages) in &by_input {
+            let lines = if input == "imtcp" { &jsons } else { &texts };
+            assert_eq!(messages.len(), expected, "{input}: each message once");
+            let mut got = Vec::new();
+            for m in messages {
+                let raw = m["raw"].as_str().unwrap();
+                let msg = m["msg"].as_str().unwrap();
+                // <PRI>: user.notice, 1 * 8 + 5.
+                assert_eq!(m["pri"], "13", "{raw}");
+                let (head, body) = if input == "imuxsock" {
+                    // syslog(3)'s form: <13>Mmm dd HH:MM:SS nflog[PID]: MSG.
+                    let tag = format!(" nflog[{pid}]: ");
+                    let at = raw.find(&tag).unwrap_or_else(|| panic!("{tag} in {raw}"));
+                    assert!(raw.starts_with("<13>") && at == 4 + 15, "{raw}");
+                    (String::new(), &raw[at + tag.len()..])
+                } else {
+                    assert!(raw.starts_with("<13>1 "), "{raw}");
+                    assert_eq!(m["app"], "nflog", "{raw}");
+                    assert_eq!(m["procid"], pid.to_string(), "{raw}");
+                    let sd = m["sd"].as_str().unwrap();
+                    let end = raw.find(&format!("{sd} ")).expect("the SD in the message");
+                    (sd.to_owned(), &raw[end + sd.len() + 1..])
+                };
+                // rsyslog's own reading of MSG is ours too.
+                assert_eq!(msg.trim_start(), body, "{input}: {raw}");
+                let hook = if body.contains("\"oob.hook\": 1,") || body.starts_with("input ") {
+                    "input"
+                } else {
+                    "output"
+                };
+                if input != "imuxsock" {
+                    assert_eq!(
+                        head,
+                        format!("[nflog@32473 group=\"{GROUP}\" prefix=\"{hook}\" mark=\"42\"]"),
+                        "{raw}"
+                    );
+                }
+                got.push(body.to_owned());
+            }
+            let mut want = lines.clone();
+            got.sort();
+            want.sort();
+            assert_eq!(got, want, "{input}: MSG is our line, byte for byte");
+        }
+    });
+}
