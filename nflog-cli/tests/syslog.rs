@@ -131,3 +131,100 @@ fn syslog_messages_reach_rsyslog_with_our_lines_and_structured_data() {
         }
     });
 }
+
+/// rsyslog stopped and started again while a burst goes to it over TCP: every packet
+/// arrives once, or the statistics say how many did not and why. A message counted written
+/// was acknowledged by rsyslog's TCP; what the broken connection had not acknowledged is
+/// sent again; what rsyslog acknowledged and then threw away unread (it resets the
+/// connection) is counted as possibly lost, an upper bound.
+#[test]
+fn rsyslog_restarted_under_tcp_gets_every_message_once_or_the_loss_is_counted() {
+    const TEST: &str = "rsyslog_restarted_under_tcp_gets_every_message_once_or_the_loss_is_counted";
+    const PACKETS: u64 = 3000;
+    if !privileged(TEST) {
+        return;
+    }
+    if let Some(why) = Rsyslog::missing() {
+        skip(TEST, why);
+        return;
+    }
+    in_netns(|| {
+        support::nft(&support::log_ports(&[(40000, 72)]));
+        let mut rsyslog = Rsyslog::start().unwrap_or_else(|e| panic!("{e}"));
+        let scratch = Scratch::new();
+        let tcp = format!("syslog+tcp://127.0.0.1:{}", rsyslog.tcp_port());
+        let args = ["-g", "72", "--seq", "-F", "json", "-w", &tcp];
+        let mut nflog = Proc::nflog(&args, scratch.path(), "nflog");
+        nflog.wait_bound(72);
+
+        // About 1.5 s of packets; rsyslog stops a third of the way in and starts again.
+        let sender = std::thread::spawn(|| {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            for i in 0..PACKETS {
+                socket.send_to(&i.to_be_bytes(), "127.0.0.1:40000").unwrap();
+                std::thread::sleep(std::time::Duration::from_micros(500));
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        rsyslog.stop();
+        let before = rsyslog.messages().len();
+        rsyslog.start_again().unwrap_or_else(|e| panic!("{e}"));
+        sender.join().unwrap();
+        // The end drains: whatever waits is sent before the statistics.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        nflog.signal(Signal::INT);
+        assert!(nflog.wait().success(), "{}", nflog.stderr());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+
+        let line = one_line_statistics(&nflog.stderr());
+        assert_eq!(support::figure(&line, " packets ("), PACKETS, "{line}");
+        let written = support::figure(&line, " packets written");
+        let not_delivered = figure_or_zero(&line, " packets not delivered to ");
+        let possibly_lost = figure_or_zero(&line, " packets possibly lost: ");
+        assert_eq!(
+            written + not_delivered + possibly_lost,
+            PACKETS,
+            "every packet accounted for: {line}"
+        );
+        let mut seen = std::collections::BTreeMap::new();
+        for m in rsyslog.messages() {
+            let value: serde_json::Value = serde_json::from_str(&m).unwrap();
+            let msg: serde_json::Value = serde_json::from_str(value["msg"].as_str().unwrap())
+                .unwrap_or_else(|e| panic!("a whole JSON object as MSG: {e}: {m}"));
+            *seen
+                .entry(msg["oob.seq.local"].as_u64().unwrap())
+                .or_insert(0u32) += 1;
+        }
+        let twice: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).collect();
+        assert!(twice.is_empty(), "written twice: {twice:?}; {line}");
+        let missing = PACKETS - seen.len() as u64;
+        assert!(
+            before > 0 && (before as u64) < PACKETS,
+            "the restart came mid-burst: {before} before it"
+        );
+        assert!(
+            missing >= not_delivered && missing <= not_delivered + possibly_lost,
+            "{missing} missing, counted {not_delivered} lost and up to {possibly_lost} possibly \
+             lost: {line}"
+        );
+        eprintln!("{before} before the restart, {missing} missing; {line}");
+    });
+}
+
+/// The closing statistics line: the last line of standard error.
+fn one_line_statistics(stderr: &str) -> String {
+    stderr
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("no statistics: {stderr:?}"))
+        .to_owned()
+}
+
+/// The number before `what` in `line`, or 0 when `what` is not there.
+fn figure_or_zero(line: &str, what: &str) -> u64 {
+    if line.contains(what) {
+        support::figure(line, what)
+    } else {
+        0
+    }
+}
