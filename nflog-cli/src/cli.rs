@@ -51,7 +51,8 @@ pub enum Command {
     /// The file is TOML: an `[input]` table (groups, netns, snaplen, meta, qthresh,
     /// flush_timeout_ms, nlbufsiz, rcvbuf, seq, seq_global, conntrack, numeric,
     /// packet_buffered, as the options of `nflog capture`), `user` and `metrics` (as -Z and
-    /// --metrics), and one `[[output]]` table per output (destination as -w takes it,
+    /// --metrics), a `[rotate]` table (file_size, rotate_seconds, file_count, post_rotate, as
+    /// -C, -G, -W and -z), and one `[[output]]` table per output (destination as -w takes it,
     /// format, linktype, queue_size in bytes, filter: an expression as `nflog EXPR` takes
     /// it). contrib/nflog.toml is a commented example. Any mistake in the file is reported
     /// with its line and key before anything is bound.

@@ -32,6 +32,22 @@ struct File {
     user: Option<String>,
     /// Serve the counters here (`--metrics`).
     metrics: Option<String>,
+    /// How file outputs rotate (`-C`, `-G`, `-W`, `-z`).
+    rotate: Option<Rotate>,
+}
+
+/// The `[rotate]` table: how every file output rotates, as `-C`, `-G`, `-W` and `-z` say.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rotate {
+    /// A new file past this size (`-C`): bytes, or with a unit (`10M`).
+    file_size: Option<Spanned<String>>,
+    /// A new file every this many seconds (`-G`).
+    rotate_seconds: Option<Spanned<u64>>,
+    /// Keep this many files, a ring (`-W`).
+    file_count: Option<Spanned<u32>>,
+    /// Run this on each file once closed (`-z`).
+    post_rotate: Option<String>,
 }
 
 /// The `[input]` table: the groups and their settings, as `nflog capture` takes them.
@@ -129,6 +145,26 @@ fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
     capture.output.packet_buffered = input.packet_buffered;
     capture.user = file.user;
     capture.metrics = file.metrics;
+    if let Some(rotate) = file.rotate {
+        if let Some(size) = &rotate.file_size {
+            capture.rotate.file_size = Some(
+                crate::rotate::parse_size(size.get_ref()).map_err(|e| at(Some(size.span()), e))?,
+            );
+        }
+        if let Some(seconds) = &rotate.rotate_seconds {
+            if *seconds.get_ref() == 0 {
+                return Err(at(Some(seconds.span()), "1 second or more".into()).into());
+            }
+            capture.rotate.rotate_seconds = Some(*seconds.get_ref());
+        }
+        if let Some(count) = &rotate.file_count {
+            if *count.get_ref() == 0 {
+                return Err(at(Some(count.span()), "1 file or more".into()).into());
+            }
+            capture.rotate.file_count = Some(*count.get_ref());
+        }
+        capture.rotate.post_rotate = rotate.post_rotate.map(Into::into);
+    }
     if file.output.is_empty() {
         return Err(at(
             None,
@@ -485,6 +521,25 @@ destination = "/var/log/nflog/fw.pcapng"
             error(&text),
             "/etc/nflog.toml:12: [[output]] #1, key `retain`: retain is a number of days, 1 or \
              more"
+        );
+    }
+
+    #[test]
+    fn rotation_is_read_and_its_mistakes_located() {
+        let text = format!("{GOOD}\n[rotate]\nfile_size = \"10M\"\nfile_count = 4\n");
+        let (capture, _) = load(Path::new("x.toml"), &text).unwrap();
+        assert_eq!(capture.rotate.file_size, Some(10 << 20));
+        assert_eq!(capture.rotate.file_count, Some(4));
+        assert_eq!(capture.rotate.rotate_seconds, None);
+        let e = error(&format!("{GOOD}\n[rotate]\nrotate_seconds = 0\n"));
+        assert_eq!(
+            e,
+            "/etc/nflog.toml:19: [rotate], key `rotate_seconds`: 1 second or more"
+        );
+        let e = error(&format!("{GOOD}\n[rotate]\nfile_size = \"ten\"\n"));
+        assert!(
+            e.starts_with("/etc/nflog.toml:19: [rotate], key `file_size`: "),
+            "{e}"
         );
     }
 
