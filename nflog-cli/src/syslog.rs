@@ -841,6 +841,58 @@ mod tests {
     }
 
     #[test]
+    fn a_reset_connection_sends_again_what_was_not_acknowledged_and_counts_the_rest() {
+        // A collector that reads nothing, with a small receive buffer: of the messages
+        // written, it acknowledges the first few (then its window is shut) and the rest
+        // wait in our send queue. It then closes with data unread, which resets the
+        // connection.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        rustix::net::sockopt::set_socket_recv_buffer_size(&listener, 2048).unwrap();
+        let to = listener.local_addr().unwrap().to_string();
+        let mut sink = tcp(&to, &SyslogArgs::default());
+        let (first, _) = listener.accept().unwrap();
+        let bytes = packet();
+        let packet = Packet::parse(&bytes).unwrap();
+        let sent = 40;
+        for _ in 0..sent {
+            sink.write(&packet, SystemTime::UNIX_EPOCH, &mut Numeric)
+                .unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        sink.flush().unwrap();
+        let acknowledged = sink.delivered();
+        assert!(
+            acknowledged > 0 && acknowledged < sent,
+            "{acknowledged} of {sent} acknowledged"
+        );
+        drop(first);
+        std::thread::sleep(Duration::from_millis(50));
+        // The next message finds the reset, reconnects, and sends what was not
+        // acknowledged before it.
+        sink.write(&packet, SystemTime::UNIX_EPOCH, &mut Numeric)
+            .unwrap();
+        let (mut second, _) = listener.accept().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::new();
+            second.read_to_end(&mut got).unwrap();
+            frames(&got)
+        });
+        sink.finish(&[]).unwrap();
+        let again = reader.join().unwrap();
+        assert_eq!(again.len() as u64, sent + 1 - acknowledged);
+        assert!(again.iter().all(|m| *m == message(&packet)));
+        // Those the first collector acknowledged and threw away: possibly lost, counted.
+        assert_eq!(sink.delivered(), sent + 1 - acknowledged);
+        let dropped = sink.dropped();
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert_eq!(dropped[0].packets, acknowledged);
+        assert!(
+            dropped[0].reason.starts_with("possibly lost: "),
+            "{dropped:?}"
+        );
+    }
+
+    #[test]
     fn a_udp_send_that_fails_is_counted_dropped_with_its_reason() {
         // A UDP port nothing listens on: the kernel's port unreachable fails the next send.
         let port = UdpSocket::bind("127.0.0.1:0")
