@@ -51,8 +51,9 @@
 //! In a child process, started from the namespace thread (so it lives in the namespace; the
 //! program compares `/proc/PID/ns/net`), each with its own default settings:
 //!
-//! - `cli-text`, `cli-json`, `cli-xml`, `cli-pcap`, `cli-pcapng`: our command,
-//!   `nflog capture -g 9 -w DIR/burst.EXT` (the format follows the extension: `.txt`,
+//! - `cli-text`, `cli-json`, `cli-xml`, `cli-pcap`, `cli-pcapng`, `cli-sqlite`: our command,
+//!   `nflog capture -g 9 -w DIR/burst.EXT` (`cli-sqlite`: `-w sqlite:DIR/burst.db`, its rows
+//!   counted with `sqlite3`; the others' format follows the extension: `.txt`,
 //!   `.json`, `.xml`, `.pcap`, `.pcapng`), taken from `--nflog PATH` (default: `nflog` in
 //!   the target directory this program was built in, `target/release/nflog`);
 //! - `cli-fanout`: our command with three outputs at once, `nflog capture -g 9 -w
@@ -176,7 +177,7 @@ const USAGE: &str = "usage: burst [--packets N] [--size BYTES] [--runs R] [--bac
      [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]] [--offsets OFFSET[,OFFSET...]] \
      [--sender process|thread] [--nflog PATH] [--markdown] [--keep]\n\
      modes: bare parse listener libnetfilter_log cli-text cli-json cli-xml cli-pcap cli-pcapng \
-     cli-fanout tcpdump ulogd";
+     cli-fanout cli-sqlite tcpdump ulogd";
 
 /// The first argument that makes this program the sender process of a run.
 const SEND_CHILD: &str = "--send-child";
@@ -221,12 +222,13 @@ enum Mode {
     CliPcapng,
     /// Our command with three outputs at once: JSON, pcapng and text files.
     CliFanout,
+    CliSqlite,
     Tcpdump,
     Ulogd,
 }
 
 impl Mode {
-    const ALL: [Mode; 12] = [
+    const ALL: [Mode; 13] = [
         Mode::Bare,
         Mode::Parse,
         Mode::Listener,
@@ -237,6 +239,7 @@ impl Mode {
         Mode::CliPcap,
         Mode::CliPcapng,
         Mode::CliFanout,
+        Mode::CliSqlite,
         Mode::Tcpdump,
         Mode::Ulogd,
     ];
@@ -261,6 +264,7 @@ impl Mode {
             Mode::CliPcap => "cli-pcap",
             Mode::CliPcapng => "cli-pcapng",
             Mode::CliFanout => "cli-fanout",
+            Mode::CliSqlite => "cli-sqlite",
             Mode::Tcpdump => "tcpdump",
             Mode::Ulogd => "ulogd",
         }
@@ -282,6 +286,7 @@ impl Mode {
             Mode::CliXml => Some("xml"),
             Mode::CliPcap => Some("pcap"),
             Mode::CliPcapng => Some("pcapng"),
+            Mode::CliSqlite => Some("db"),
             _ => None,
         }
     }
@@ -1411,10 +1416,16 @@ fn external_command(
         _ => {
             let extension = mode.cli_extension().ok_or_else(missing)?;
             let file = dir.join(format!("burst.{extension}"));
+            // A database from an earlier run would add its rows to this one's.
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = fs::remove_file(format!("{}{suffix}", file.display()));
+            }
             let mut command = Command::new(consumers.nflog.as_ref().ok_or_else(missing)?);
-            command
-                .args(["capture", "-g", &GROUP.to_string(), "-w"])
-                .arg(&file);
+            command.args(["capture", "-g", &GROUP.to_string(), "-w"]);
+            match mode {
+                Mode::CliSqlite => command.arg(format!("sqlite:{}", file.display())),
+                _ => command.arg(&file),
+            };
             (command, Some(file))
         }
     })
@@ -1684,7 +1695,9 @@ fn receive_external(
         }
     }
     if let Some(file) = output.as_ref().filter(|_| !args.keep) {
-        let _ = fs::remove_file(file);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = fs::remove_file(format!("{}{suffix}", file.display()));
+        }
     }
     Ok(outcome)
 }
@@ -1714,6 +1727,19 @@ fn records(mode: Mode, path: &Path) -> Result<u64, BoxError> {
     let mut reader = BufReader::with_capacity(1 << 20, open()?);
     let mut n = 0u64;
     match mode {
+        // The rows, as Debian's sqlite3 counts them.
+        Mode::CliSqlite => {
+            let out = Command::new("sqlite3")
+                .arg(path)
+                .arg("SELECT count(*) FROM nflog")
+                .output()
+                .map_err(|e| format!("sqlite3 (apt-get install sqlite3): {e}"))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            n = text
+                .trim()
+                .parse()
+                .map_err(|e| format!("sqlite3 counted {text:?}: {e}"))?;
+        }
         Mode::CliPcap => {
             let mut header = [0u8; 24];
             if reader.read_exact(&mut header).is_err() {

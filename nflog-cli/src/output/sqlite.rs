@@ -447,3 +447,55 @@ mod tests {
         db.prepare(&insert()).unwrap();
     }
 }
+
+/// The schema section of `docs/sqlite.md`, made from [`COLUMNS`]: the table of columns and
+/// the statements that create them.
+#[cfg(test)]
+fn schema_page() -> String {
+    let mut page = String::from(
+        "| column | SQLite type | JSON key | what it holds |\n|---|---|---|---|\n| `id` | \
+         INTEGER PRIMARY KEY | | the row's number, in the order rows were written |\n",
+    );
+    for column in COLUMNS {
+        let json = column.json.map(|k| format!("`{k}`")).unwrap_or_default();
+        let _ = writeln!(
+            page,
+            "| `{}` | {} | {json} | {} |",
+            column.name,
+            sql_type(column.kind),
+            column.doc.replace('|', "\\|")
+        );
+    }
+    let _ = write!(page, "\n```sql\n{}```\n", schema());
+    page
+}
+
+#[cfg(test)]
+mod docs {
+    use super::schema_page;
+
+    const BEGIN: &str = "<!-- schema: made from nflog::format::COLUMNS; NFLOG_BLESS=1 cargo test \
+                         -p nflog-cli schema_page rewrites it -->\n";
+    const END: &str = "<!-- end of schema -->\n";
+
+    /// docs/sqlite.md lists the columns this version writes; `NFLOG_BLESS=1` rewrites the
+    /// list when the columns change.
+    #[test]
+    fn the_schema_page_lists_the_columns_of_this_version() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/sqlite.md");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let start = text.find(BEGIN).expect("the schema's start marker") + BEGIN.len();
+        let end = text.find(END).expect("the schema's end marker");
+        let expected = schema_page();
+        if std::env::var_os("NFLOG_BLESS").is_some() {
+            let text = format!("{}{expected}{}", &text[..start], &text[end..]);
+            std::fs::write(&path, text).unwrap();
+            return;
+        }
+        assert!(
+            text[start..end] == expected,
+            "docs/sqlite.md's schema is not this version's: \
+             NFLOG_BLESS=1 cargo test -p nflog-cli schema_page"
+        );
+    }
+}
