@@ -1,0 +1,177 @@
+//! Rows per second and CPU per packet of our command's database outputs: `nflog capture -g 9
+//! -w URL` against a throwaway PostgreSQL 15 and ClickHouse (test-support's, as `nobody` on
+//! 127.0.0.1 of a private network namespace), beside `-w FILE.json` as the reference.
+//!
+//! ```sh
+//! cargo build --release --workspace --bins
+//! target/release/remote_sinks [PACKETS]     # default 200000, 64-byte UDP payloads
+//! ```
+//!
+//! For each sink: the command binds group 9, a sender floods 127.0.0.1:9 (logged at OUTPUT
+//! and dropped at INPUT), and the program waits until the table holds every packet the command
+//! received. It prints the packets received, the rows in the table, the time from the first
+//! packet sent to the last row visible (rows per second), and the command's CPU time (user
+//! + system, from /proc, read once everything is in) per packet. As root.
+#![allow(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nflog_bench::{enter_private_netns, nft, send, BoxError, PORT};
+use nflog_test_support::{ClickHouse, Postgres};
+
+const GROUP: u16 = 9;
+
+fn main() -> Result<(), BoxError> {
+    let packets: u64 = std::env::args()
+        .nth(1)
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(200_000);
+    let nflog = std::env::current_exe()?
+        .parent()
+        .ok_or("no directory")?
+        .join("nflog");
+    std::thread::spawn(move || run(&nflog, packets))
+        .join()
+        .map_err(|_| "the benchmark thread panicked")?
+}
+
+fn run(nflog: &std::path::Path, packets: u64) -> Result<(), BoxError> {
+    enter_private_netns()?;
+    nft(&format!(
+        "table inet bench {{\n  chain output {{\n    type filter hook output priority 0;\n\
+         \x20   udp dport {PORT} log group {GROUP}\n  }}\n  chain input {{\n\
+         \x20   type filter hook input priority 0;\n    udp dport {PORT} drop\n  }}\n}}\n"
+    ))?;
+    println!("| sink | received | rows | seconds | rows/s | CPU µs/packet |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    let dir = std::env::temp_dir().join(format!("nflog-remote-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let json = dir.join("burst.json");
+    one(
+        nflog,
+        packets,
+        "json file",
+        json.to_str().ok_or("path")?,
+        |_| {
+            Ok(std::fs::read_to_string(&json)
+                .map(|t| t.lines().count() as u64)
+                .unwrap_or(0))
+        },
+    )?;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let pg = Postgres::start(false)?;
+    one(nflog, packets, "postgres", &pg.url(), |_| {
+        Ok(pg
+            .psql("nflog", "SELECT count(*) FROM nflog")
+            .ok()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0))
+    })?;
+    drop(pg);
+
+    let ch = ClickHouse::start()?;
+    one(nflog, packets, "clickhouse", &ch.url("bench"), |_| {
+        Ok(ch
+            .query("SELECT count() FROM bench.nflog")
+            .ok()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0))
+    })?;
+    Ok(())
+}
+
+/// One sink: start the command, send, wait for the rows, measure, stop.
+fn one(
+    nflog: &std::path::Path,
+    packets: u64,
+    name: &str,
+    destination: &str,
+    rows: impl Fn(()) -> Result<u64, BoxError>,
+) -> Result<(), BoxError> {
+    let stderr = std::env::temp_dir().join(format!("nflog-remote-bench-{name}.stderr"));
+    let mut child = Command::new(nflog)
+        .args(["capture", "-g", &GROUP.to_string(), "-w", destination])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr)?)
+        .spawn()?;
+    let started = Instant::now();
+    while !bound() {
+        if started.elapsed() > Duration::from_secs(10) || child.try_wait()?.is_some() {
+            return Err(format!("{name}: nflog did not bind group {GROUP}").into());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let first = Instant::now();
+    send(packets, 64, 1)?;
+    // Every packet the kernel logged, in the table: as many as the command received, which
+    // it says once it is idle; wait for the rows to stop growing, then for the count.
+    let mut last = (0, Instant::now());
+    let settled = loop {
+        let n = rows(())?;
+        if n != last.0 {
+            last = (n, Instant::now());
+        }
+        if n > 0 && last.1.elapsed() > Duration::from_secs(3) {
+            break last;
+        }
+        if first.elapsed() > Duration::from_secs(300) {
+            return Err(format!("{name}: rows still arriving after 300 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let seconds = settled.1.duration_since(first).as_secs_f64();
+    let cpu = cpu_time(&child)?;
+    stop(&mut child)?;
+    let text = std::fs::read_to_string(&stderr)?;
+    let received = text
+        .lines()
+        .find_map(|l| {
+            let at = l.find(" packets (")?;
+            l[..at].rsplit(' ').next()?.parse::<u64>().ok()
+        })
+        .ok_or_else(|| format!("{name}: no statistics: {text}"))?;
+    println!(
+        "| {name} | {received} | {} | {seconds:.2} | {:.0} | {:.2} |",
+        settled.0,
+        settled.0 as f64 / seconds,
+        cpu.as_secs_f64() * 1e6 / received.max(1) as f64
+    );
+    let _ = std::fs::remove_file(stderr);
+    Ok(())
+}
+
+/// Whether group 9 is bound in this thread's namespace.
+fn bound() -> bool {
+    std::fs::read_to_string("/proc/thread-self/net/netfilter/nfnetlink_log")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(&GROUP.to_string()))
+}
+
+/// The user and system CPU time of a process so far.
+fn cpu_time(child: &Child) -> Result<Duration, BoxError> {
+    let stat = std::fs::read_to_string(PathBuf::from(format!("/proc/{}/stat", child.id())))?;
+    // Fields after the command name (which may hold spaces), from its closing parenthesis.
+    let rest = &stat[stat.rfind(')').ok_or("stat")? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Ok(Duration::from_micros(ticks * 1_000_000 / hz))
+}
+
+/// Stops the command with SIGINT and reaps it.
+fn stop(child: &mut Child) -> Result<(), BoxError> {
+    // SAFETY: kill with a pid of our own child and a valid signal.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait()?;
+    if !status.success() {
+        return Err(format!("nflog exited with {status}").into());
+    }
+    Ok(())
+}
