@@ -20,7 +20,12 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 /// reopens its file outputs (logrotate's `create` with `postrotate kill -HUP`); with -C, -G
 /// and -W the files rotate by themselves, as tcpdump's do.
 #[derive(Debug, Parser)]
-#[command(name = "nflog", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "nflog",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_long_help = FILTER_HELP
+)]
 pub struct Cli {
     /// What to do; capture when left out.
     #[command(subcommand)]
@@ -29,6 +34,48 @@ pub struct Cli {
     #[command(flatten)]
     pub capture: CaptureArgs,
 }
+
+/// The filter language, in `nflog --help` and the man page.
+pub const FILTER_HELP: &str = "\
+FILTER EXPRESSIONS
+  nflog EXPRESSION, nflog -g N EXPRESSION and nflog read FILE EXPRESSION take pcap-filter's
+  language, as tcpdump users know it, plus what only netfilter knows. Quote it, or give it
+  as separate words.
+
+  host ADDR, src host ADDR, dst host ADDR      IPv4 or IPv6 address (src or dst by default;
+                                               also `src and dst host`)
+  net 10.0.0.0/8, net 10.1, net A mask M       the address lies in the network
+  port N, tcp dst port N, udp src port N       TCP, UDP or SCTP ports (ssh, http, ... too)
+  portrange 6000-6010                          a port in the range
+  ip, ip6, arp                                 the network protocol
+  tcp, udp, sctp, icmp, icmp6, proto N         the transport protocol (ip proto N,
+                                               ip6 proto N)
+  tcp-syn, tcp-ack, ...                        the TCP flag is set
+  tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn the TCP flags, masked and compared
+  icmp[icmptype] == icmp-echo                  ICMP type or code (icmp6[icmp6type], ...)
+  less N, greater N                            the IP packet's length
+  vlan, vlan N                                 VLAN tag (bridge and netdev families)
+  mark M, mark M/MASK                          the packet mark
+  iif NAME, oif NAME, iif eth*                 input, output interface name
+  skuid N, skgid N                             the local socket's user, group id
+  ct state new,established,related,...         conntrack's state
+
+  Combine them with and (&&), or (||), not (!) and parentheses. As in pcap-filter, not
+  binds tightest and `and` and `or` have EQUAL precedence, grouping left to right:
+  `a or b and c` is `(a or b) and c`. A value alone repeats the previous primitive:
+  `tcp port 22 or 80` is `tcp port 22 or tcp port 80`. A syntax error names the column;
+  pcap-filter primitives nflog does not have (ether, gateway, ip[...]) are named, not
+  ignored. A primitive whose data a packet lacks does not match it.
+
+  Examples:
+    nflog 'tcp dst port 22 and tcp-syn'         new SSH connections
+    nflog 'udp port 53 or tcp port 53'          DNS
+    nflog 'icmp or icmp6' --limit 10/second     pings, at most 10 a second
+    nflog 'not src net 10.0.0.0/8 and ct state new'
+    nflog --print-rule 'tcp port 22 or 443'     the nft ruleset, to paste into yours
+    nflog -g 5 'host 192.0.2.7'                 your rule logs to group 5; filter here
+    nflog read ssh.pcap 'src host 2001:db8::1'
+";
 
 /// The commands.
 #[derive(Debug, Subcommand)]

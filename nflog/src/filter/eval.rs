@@ -4,9 +4,7 @@ use std::net::IpAddr;
 
 use super::ast::*;
 use crate::conntrack::CtInfo;
-use crate::decode::{
-    decode, decode_link, network_header, Decoded, Network, NetworkHeader, Sctp, Transport,
-};
+use crate::decode::{decode, decode_link, Decoded, Network, Sctp, Transport};
 use crate::format::ResolveInterface;
 use crate::wire::family::Family;
 use crate::wire::packet::Packet;
@@ -128,10 +126,8 @@ impl Facts<'_, '_> {
         match self.decoded.network {
             Some(Network::Ipv4(ip)) => Some(u32::from(ip.total_len)),
             Some(Network::Ipv6(ip)) => Some(40 + u32::from(ip.payload_len)),
-            _ => match network_header(self.packet) {
-                NetworkHeader::At { header, .. } => u32::try_from(header.len()).ok(),
-                _ => None,
-            },
+            // The kernel rule reads the IP headers' length fields too: nothing else has one.
+            _ => None,
         }
     }
 

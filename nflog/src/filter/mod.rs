@@ -1,5 +1,6 @@
 //! Filter expressions: pcap-filter's language as tcpdump users know it, plus what only
-//! netfilter knows.
+//! netfilter knows. `docs/filter.md` in the repository maps tcpdump's expressions to these
+//! and to the nft rules they compile to.
 //!
 //! ```
 //! use nflog::filter::Expr;
@@ -34,7 +35,7 @@
 //! | `tcp`, `udp`, `sctp`, `icmp`, `icmp6`, `proto N`, `ip proto N`, `ip6 proto N` | the transport protocol, after IPv6 extension headers; `icmp` is `ip proto 1`, `icmp6` is `ip6 proto 58` |
 //! | `tcp[tcpflags] & (tcp-syn\|tcp-ack) == tcp-syn`, `tcp[tcpflags] & tcp-rst != 0`, `tcp[13] & 2 != 0` | the TCP flags; alone, `tcp-syn` (`tcp-fin`, `tcp-rst`, `tcp-push`, `tcp-ack`, `tcp-urg`, `tcp-ece`, `tcp-cwr`) means `tcp[tcpflags] & tcp-syn != 0` |
 //! | `icmp[icmptype] == icmp-echo`, `icmp[icmpcode] != 0`, `icmp6[icmp6type] == icmp6-echo` | the ICMP or ICMPv6 type or code (pcap's names) |
-//! | `less N`, `greater N` | the packet's length (see below) is at most, at least N |
+//! | `less N`, `greater N` | the IP packet's length (see below) is at most, at least N |
 //! | `vlan`, `vlan N` | a VLAN tag is there; the outermost one has id N (bridge and netdev families) |
 //!
 //! and netfilter's own:
@@ -67,8 +68,8 @@
 //!   A fragment other than the first has no transport header: port and flag tests do not
 //!   match it, protocol tests do (as nftables).
 //! - The length of `less`/`greater` is the IP packet's: an IPv4 header's total length, an
-//!   IPv6 header's payload length plus its 40 bytes (nftables' `meta length` at the IP
-//!   hooks); for other packets, their bytes from the network header on.
+//!   IPv6 header's payload length plus its 40 bytes (what `meta length` is at the IP
+//!   hooks); packets other than IP do not match.
 //! - A primitive whose data the packet lacks does not match (and `not` of it does): a port
 //!   test on a packet logged without its payload (copy mode meta), `iif` on a packet
 //!   without an input interface, `skuid` on a packet from no local socket, `ct state` on a

@@ -753,6 +753,18 @@ mod eval {
         let mut cut = t.clone();
         cut.payload.as_mut().unwrap().truncate(20);
         split(&["greater 50"], &[&cut], &[]);
+        // Only IP has a length field, as in the kernel rule: an ARP packet matches neither.
+        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
+        arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 192, 0, 2, 1]);
+        arp.extend_from_slice(&[0, 0, 0, 0, 0, 0, 192, 0, 2, 2]);
+        let arp = PacketRepr {
+            family: Family::Arp,
+            hw_protocol: 0x0806,
+            payload: Some(arp),
+            ..PacketRepr::default()
+        };
+        split(&["arp"], &[&arp], &[]);
+        split(&["less 1000", "greater 0"], &[], &[&arp]);
     }
 
     #[test]
