@@ -7,10 +7,10 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chrono::{Datelike, Timelike};
-
 use super::names::{interface_pieces, Piece};
-use super::put::{push_dec, push_hex, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
+use super::put::{
+    push_date_time, push_dec, push_hex, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded,
+};
 use super::{packet_time, TimeZone};
 use crate::conntrack::{Conntrack, CtInfo, Tuple};
 use crate::decode::{
@@ -726,20 +726,7 @@ fn write_timestamp(buf: &mut Vec<u8>, time_zone: TimeZone, sec: u64, usec: u32) 
     // (`naive_local`); the local date and time once, then its fields.
     let time = moment.naive_local();
     buf.push(b'"');
-    // From a time after 1970 in an offset under a day: a year from 1969 on.
-    push_padded(buf, time.year().unsigned_abs(), 4);
-    buf.push(b'-');
-    push_padded(buf, time.month(), 2);
-    buf.push(b'-');
-    push_padded(buf, time.day(), 2);
-    buf.push(b'T');
-    push_padded(buf, time.hour(), 2);
-    buf.push(b':');
-    push_padded(buf, time.minute(), 2);
-    buf.push(b':');
-    push_padded(buf, time.second(), 2);
-    buf.push(b'.');
-    push_padded(buf, usec, 6);
+    push_date_time(buf, &time, usec);
     // ulogd_output_JSON.c: `if (*opi->cached_tz = '\0' || ...)` assigns, so the suffix is
     // empty when the offset is 0 and "%+03d%02d" otherwise.
     let gmtoff = moment.offset().local_minus_utc();

@@ -4,6 +4,8 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use chrono::{Datelike, NaiveDateTime, Timelike};
+
 const LOWER: &[u8; 16] = b"0123456789abcdef";
 const UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -137,6 +139,25 @@ pub(crate) fn push_ipv6_addr(line: &mut Vec<u8>, addr: &Ipv6Addr) {
     if run.is_some_and(|run| run.end == 8) {
         line.push(b':');
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.uuuuuu`: a date and time as ISO 8601 writes them, to the
+/// microsecond (ulogd2's JSON `timestamp`, RFC 5424's TIMESTAMP), without an offset.
+pub(crate) fn push_date_time(line: &mut Vec<u8>, time: &NaiveDateTime, usec: u32) {
+    // From a time after 1970 in an offset under a day: a year from 1969 on.
+    push_padded(line, time.year().unsigned_abs(), 4);
+    line.push(b'-');
+    push_padded(line, time.month(), 2);
+    line.push(b'-');
+    push_padded(line, time.day(), 2);
+    line.push(b'T');
+    push_padded(line, time.hour(), 2);
+    line.push(b':');
+    push_padded(line, time.minute(), 2);
+    line.push(b':');
+    push_padded(line, time.second(), 2);
+    line.push(b'.');
+    push_padded(line, usec, 6);
 }
 
 #[cfg(test)]

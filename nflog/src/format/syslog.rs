@@ -8,11 +8,11 @@ use std::io;
 use std::str::FromStr;
 use std::time::SystemTime;
 
-use chrono::{Datelike, Timelike};
+use chrono::Timelike;
 
 use super::clock::TimeZone;
 use super::packet_time;
-use super::put::{push_dec, push_hex, push_padded};
+use super::put::{push_date_time, push_dec, push_hex};
 use super::text::{push_ctime, push_text};
 use super::{JsonFormat, ResolveInterface, TextFormat};
 use crate::wire::packet::Packet;
@@ -470,20 +470,8 @@ fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), Invali
 /// finest).
 fn push_rfc3339(m: &mut Vec<u8>, time: SystemTime) {
     let time = TimeZone::Utc.moment(time).time.naive_utc();
-    push_padded(m, u64::try_from(time.year()).unwrap_or(0), 4);
-    m.push(b'-');
-    push_padded(m, time.month(), 2);
-    m.push(b'-');
-    push_padded(m, time.day(), 2);
-    m.push(b'T');
-    push_padded(m, time.hour(), 2);
-    m.push(b':');
-    push_padded(m, time.minute(), 2);
-    m.push(b':');
-    push_padded(m, time.second(), 2);
-    m.push(b'.');
     // A leap second's nanoseconds run past 10^9: show it as the last microsecond.
-    push_padded(m, (time.nanosecond() / 1000).min(999_999), 6);
+    push_date_time(m, &time, (time.nanosecond() / 1000).min(999_999));
     m.push(b'Z');
 }
 
