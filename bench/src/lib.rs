@@ -2,8 +2,8 @@
 //! benchmark's rules, a sender that floods loopback with `sendmmsg`, CPU timing of a thread,
 //! and what a typical consumer reads of each packet.
 //!
-//! The programs are `burst` (`src/bin/burst.rs`) and `multi_group`
-//! (`src/bin/multi_group.rs`), and `parse_count` (`src/bin/parse_count.rs`), a bare
+//! The programs are `burst` (`src/bin/burst.rs`), `multi_group`
+//! (`src/bin/multi_group.rs`), `filter_cost` (`src/bin/filter_cost.rs`), and `parse_count` (`src/bin/parse_count.rs`), a bare
 //! `Packet::parse` loop for cachegrind that uses none of this module; docs/benchmarks.md
 //! says how to run them and what they measured.
 #![allow(unsafe_code)]
