@@ -961,7 +961,19 @@ impl Writer {
     /// Writes the queued packets until the reader is gone and the queue empty; a write
     /// error ends it.
     fn write(&mut self, queue: &Consumer) -> Result<()> {
-        while let Some(chunk) = queue.recv() {
+        loop {
+            let chunk = match queue.recv_timeout(IDLE_AFTER) {
+                Ok(Some(chunk)) => chunk,
+                // No packet for a while: the output's own work, such as a reopen that
+                // SIGHUP asked for, is not left waiting for the next packet.
+                Ok(None) => {
+                    let idle = self.output.idle();
+                    self.counters.note(self.handed, self.output.as_ref());
+                    idle.map_err(write_error)?;
+                    continue;
+                }
+                Err(Closed) => break,
+            };
             // The reader queued parsed packets, each with its index: nothing is parsed again.
             for packet in chunk.iter() {
                 if let Some(filter) = &self.filter {
@@ -1044,6 +1056,10 @@ impl Writer {
             .map(|lane| &lane.drops)
     }
 }
+
+/// How long a writer waits for packets before it lets its output do work of its own
+/// ([`Output::idle`]).
+const IDLE_AFTER: Duration = Duration::from_millis(200);
 
 /// A queue peak below this is not mentioned in the statistics: a few batches.
 const QUEUE_WORTH_REPORTING: usize = 4 << 20;

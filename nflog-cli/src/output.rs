@@ -323,6 +323,16 @@ pub trait Output: format::Sink + Send {
     fn dropped(&self) -> Vec<Dropped> {
         Vec::new()
     }
+
+    /// Work of its own, done while its writer waits for packets (a file reopened on
+    /// SIGHUP); nothing by default.
+    ///
+    /// # Errors
+    ///
+    /// The error that ended the output.
+    fn idle(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Packets an output dropped itself, and why.

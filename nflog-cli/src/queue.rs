@@ -12,9 +12,9 @@
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use nflog::{Packet, PacketVec, PerGroup, Stats};
 
@@ -327,8 +327,22 @@ pub struct Consumer {
 
 impl Consumer {
     /// The next chunk, waiting for one; `None` once the reader is gone and the queue empty.
+    #[cfg(test)]
     pub fn recv(&self) -> Option<Arc<Shared>> {
         self.chunks.recv().ok()
+    }
+
+    /// The next chunk, waiting at most `timeout`: `Ok(None)` when none came in time.
+    ///
+    /// # Errors
+    ///
+    /// [`Closed`] once the reader is gone and the queue empty.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Arc<Shared>>, Closed> {
+        match self.chunks.recv_timeout(timeout) {
+            Ok(chunk) => Ok(Some(chunk)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(Closed),
+        }
     }
 
     /// Whether no chunk is waiting right now.

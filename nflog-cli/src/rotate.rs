@@ -101,7 +101,8 @@ pub fn check_options(rotate: &RotateArgs, files: &[&Path]) -> Result<()> {
 pub struct Reopen(Arc<AtomicU64>);
 
 impl Reopen {
-    /// Asks every file output to reopen its file before its next packet.
+    /// Asks every file output to reopen its file: before its next packet, or when its
+    /// writer has waited a while for one.
     pub fn request(&self) {
         self.0.fetch_add(1, Ordering::Release);
     }
@@ -217,11 +218,7 @@ impl FileOutput {
     /// Moves to the next file when it is time: a reopen asked for, the time window over,
     /// the file full (in that order: a new time window starts a file anyway).
     fn turn(&mut self, now: SystemTime) -> io::Result<()> {
-        let requests = self.file.reopen.requests();
-        if requests != self.file.served {
-            self.file.served = requests;
-            self.reopen()?;
-        }
+        self.reopen_if_asked()?;
         let file = &mut self.file;
         if let Some(seconds) = file.seconds {
             let now = unix_seconds(now);
@@ -243,6 +240,16 @@ impl FileOutput {
             return self.rotate(name);
         }
         Ok(())
+    }
+
+    /// Reopens the file if a reopen was asked for since the last.
+    fn reopen_if_asked(&mut self) -> io::Result<()> {
+        let requests = self.file.reopen.requests();
+        if requests == self.file.served {
+            return Ok(());
+        }
+        self.file.served = requests;
+        self.reopen()
     }
 
     /// Closes the current file, hands it to `-z`, and starts `name`, empty.
@@ -350,6 +357,11 @@ impl Output for FileOutput {
             add_dropped(&mut all, dropped);
         }
         all
+    }
+
+    /// Reopens the file when SIGHUP asked for it, without waiting for a packet.
+    fn idle(&mut self) -> io::Result<()> {
+        self.reopen_if_asked()
     }
 }
 

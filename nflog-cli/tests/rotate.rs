@@ -633,3 +633,36 @@ fn the_shipped_logrotate_configuration_is_accepted() {
     assert!(!said.contains("error:"), "{said}");
     assert!(said.contains("/var/log/nflog/*.json"), "{said}");
 }
+
+#[test]
+fn sighup_reopens_an_idle_capture_without_waiting_for_a_packet() {
+    if !privileged("sighup_reopens_an_idle_capture_without_waiting_for_a_packet") {
+        return;
+    }
+    in_netns(|| {
+        let scratch = Scratch::new();
+        log_udp_to(&[49]);
+        let log = scratch.join("idle.json");
+        let mut nflog = Proc::nflog(
+            &["-g", "49", "--seq", "-w", log.to_str().unwrap()],
+            scratch.path(),
+            "idle",
+        );
+        nflog.wait_bound(49);
+        send(100, 100);
+        // The 100 lines wait in the file's buffer; logrotate's `create` moves the file.
+        thread::sleep(Duration::from_millis(300));
+        let moved = scratch.join("idle.json.1");
+        fs::rename(&log, &moved).unwrap();
+        nflog.signal(Signal::HUP);
+        // With no packet to come, the reopen writes them to the moved file and makes the
+        // name again: what a `compress` right after postrotate needs.
+        wait_until(
+            "the moved file holds every line and the name is back",
+            || log.exists() && json_seqs(std::slice::from_ref(&moved)).len() == 100,
+        );
+        assert_each_once(json_seqs(&[moved]), 100, "moved");
+        nflog.signal(Signal::INT);
+        assert!(nflog.wait().success(), "{}", nflog.stderr());
+    });
+}
