@@ -505,6 +505,91 @@ fn full_disk_ends_the_capture_with_statistics_and_a_readable_file() {
     });
 }
 
+/// Rows in table `nflog` of `db`, as Debian's sqlite3 counts them.
+fn sqlite_rows(db: &Path) -> u64 {
+    let out = Command::new("sqlite3")
+        .arg(db)
+        .arg("SELECT count(*) FROM nflog")
+        .output()
+        .expect("run sqlite3 (apt-get install sqlite3)");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+/// SQLite on a full filesystem: the batches whose commit fails are counted as dropped with
+/// SQLite's reason and a warning, the capture goes on, and once there is room again the
+/// rows are written again; the exit status says rows were lost, and written + dropped is
+/// every packet received.
+#[test]
+fn sqlite_on_a_full_disk_counts_the_rows_it_lost_and_goes_on() {
+    const TEST: &str = "sqlite_on_a_full_disk_counts_the_rows_it_lost_and_goes_on";
+    if !privileged(TEST) || !support::has_tool(TEST, "sqlite3", "--version", "sqlite3") {
+        return;
+    }
+    in_netns(|| {
+        let scratch = Scratch::new();
+        private_mounts();
+        let (group, port) = (113, 6113);
+        nft(&ruleset(group, port, Some("full")));
+        let disk = Tmpfs::mount(scratch.join("sqlite.d"), "1m");
+        let db = disk.0.join("fw.db");
+        let group_arg = group.to_string();
+        let target = format!("sqlite:{}", db.display());
+        let mut nflog = Proc::nflog(&["-g", &group_arg, "-w", &target], scratch.path(), "sqlite");
+        nflog.wait_bound(group);
+        let mut stream = Stream::new(port, "full", 1000);
+        stream.send_n(20);
+        wait_until("the first rows", || sqlite_rows(&db) == 20);
+        // The rest of the disk taken: the next commits fail.
+        let filler = disk.0.join("filler");
+        let mut fill = File::create(&filler).unwrap();
+        let block = vec![0u8; 4096];
+        while std::io::Write::write_all(&mut fill, &block).is_ok() {}
+        drop(fill);
+        stream.send_n(300);
+        wait_until("the warning", || nflog.stderr().contains("not committed"));
+        assert!(
+            nflog.exited().is_none(),
+            "the capture goes on: {}",
+            nflog.stderr()
+        );
+        // Room again: rows are written again.
+        fs::remove_file(&filler).unwrap();
+        let before = sqlite_rows(&db);
+        stream.send_n(30);
+        wait_until("rows after the disk had room", || {
+            sqlite_rows(&db) >= before + 30
+        });
+        nflog.signal(Signal::INT);
+        let status = nflog.wait();
+        let stderr = nflog.stderr();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        let line = stderr
+            .lines()
+            .find(|l| l.contains(" packets written; "))
+            .unwrap_or_else(|| panic!("no statistics: {stderr}"));
+        let written = figure(line, " packets written");
+        let received = figure(line, " packets (");
+        let dropped = figure(line, " packets not committed to SQLite");
+        assert!(
+            line.contains("not committed to SQLite (database or disk is full)"),
+            "{line}"
+        );
+        assert_eq!(received, 350, "{line}");
+        assert_eq!(written + dropped, received, "{line}");
+        assert!(dropped > 0 && written >= 50, "{line}");
+        assert_eq!(sqlite_rows(&db), written, "{line}");
+        assert!(
+            stderr.contains("packets were not committed (database or disk is full)"),
+            "the exit status's error: {stderr}"
+        );
+        drop(disk);
+        nft("delete table inet t");
+    });
+}
+
 // 3. The rule removed mid-capture.
 
 /// The handle of the rule `nft --echo --handle add rule ...` added.
