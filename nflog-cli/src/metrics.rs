@@ -65,9 +65,12 @@ struct Traffic {
     stats: Stats,
     /// Per group, in the order first seen.
     groups: Vec<(u16, Counts)>,
-    /// Per prefix (as text: bytes that are not UTF-8 are U+FFFD, as in the JSON format),
-    /// the first [`PREFIX_LABELS`] seen, in that order.
-    prefixes: Vec<(String, Counts)>,
+    /// Per prefix (its bytes, up to its NUL), the first [`PREFIX_LABELS`] seen, in that
+    /// order.
+    prefixes: Vec<(Vec<u8>, Counts)>,
+    /// Where in `groups` and `prefixes` the last packet counted: tried first.
+    last_group: usize,
+    last_prefix: usize,
     /// The packets of every prefix past the first [`PREFIX_LABELS`].
     other_prefixes: Counts,
     /// When the last batch with packets was received.
@@ -75,28 +78,43 @@ struct Traffic {
 }
 
 impl Traffic {
-    fn count(&mut self, packet: &Packet<&[u8]>) {
-        let bytes = packet.payload().map_or(0, |p| p.len() as u64);
-        let group = packet.group();
-        match self.groups.iter_mut().find(|(g, _)| *g == group) {
-            Some((_, counts)) => counts.add(bytes),
-            None => {
-                let mut counts = Counts::default();
-                counts.add(bytes);
-                self.groups.push((group, counts));
-            }
+    // Perf: runs for every packet on the reader thread. A batch is nearly always of one
+    // group and one prefix, so the last ones are tried first, and prefixes are compared
+    // as bytes: their text is made only when scraped.
+    fn count(&mut self, group: u16, prefix: &[u8], bytes: u64) {
+        if self
+            .groups
+            .get(self.last_group)
+            .is_none_or(|(g, _)| *g != group)
+        {
+            self.last_group = match self.groups.iter().position(|(g, _)| *g == group) {
+                Some(at) => at,
+                None => {
+                    self.groups.push((group, Counts::default()));
+                    self.groups.len() - 1
+                }
+            };
         }
-        let prefix = packet.prefix().unwrap_or_default();
-        let labelled = self.prefixes.len();
-        match self.prefixes.iter_mut().find(|(p, _)| *p == prefix) {
-            Some((_, counts)) => counts.add(bytes),
-            None if labelled < PREFIX_LABELS => {
-                let mut counts = Counts::default();
-                counts.add(bytes);
-                self.prefixes.push((prefix.into_owned(), counts));
-            }
-            None => self.other_prefixes.add(bytes),
+        self.groups[self.last_group].1.add(bytes);
+        if self
+            .prefixes
+            .get(self.last_prefix)
+            .is_none_or(|(p, _)| p != prefix)
+        {
+            let found = self.prefixes.iter().position(|(p, _)| p == prefix);
+            self.last_prefix = match found {
+                Some(at) => at,
+                None if self.prefixes.len() < PREFIX_LABELS => {
+                    self.prefixes.push((prefix.to_vec(), Counts::default()));
+                    self.prefixes.len() - 1
+                }
+                None => {
+                    self.other_prefixes.add(bytes);
+                    return;
+                }
+            };
         }
+        self.prefixes[self.last_prefix].1.add(bytes);
     }
 }
 
@@ -135,12 +153,14 @@ impl Metrics {
         received: SystemTime,
     ) {
         let mut traffic = lock(&self.traffic);
-        let before = traffic.groups.iter().map(|(_, c)| c.packets).sum::<u64>();
+        let mut any = false;
         for packet in packets {
-            traffic.count(&packet);
+            let bytes = packet.payload().map_or(0, |p| p.len() as u64);
+            let prefix = packet.prefix_bytes().unwrap_or_default();
+            traffic.count(packet.group(), prefix, bytes);
+            any = true;
         }
-        let after = traffic.groups.iter().map(|(_, c)| c.packets).sum::<u64>();
-        if after > before {
+        if any {
             traffic.last_packet = Some(received);
         }
         traffic.stats = *stats;
@@ -150,7 +170,7 @@ impl Metrics {
     /// 0.0.4.
     pub fn render(&self, open_metrics: bool) -> String {
         let mut text = Text::new(open_metrics);
-        let (stats, groups, prefixes, other, last) = {
+        let (stats, groups, before_labels, other, last) = {
             let t = lock(&self.traffic);
             (
                 t.stats,
@@ -225,10 +245,19 @@ impl Metrics {
             "Payload bytes received, per group.",
             &as_refs(&labelled(&groups, |c| c.bytes)),
         );
-        let mut prefixes: Vec<(String, Counts)> = prefixes
-            .iter()
-            .map(|(p, c)| (format!("prefix=\"{}\"", escape(p)), *c))
-            .collect();
+        // As text: bytes that are not UTF-8 are U+FFFD, as in the JSON format; prefixes
+        // that differ only there share their label, and their counts.
+        let mut prefixes: Vec<(String, Counts)> = Vec::with_capacity(before_labels.len() + 1);
+        for (bytes, counts) in &before_labels {
+            let label = format!("prefix=\"{}\"", escape(&String::from_utf8_lossy(bytes)));
+            match prefixes.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, sum)) => {
+                    sum.packets += counts.packets;
+                    sum.bytes += counts.bytes;
+                }
+                None => prefixes.push((label, *counts)),
+            }
+        }
         if other.packets > 0 {
             prefixes.push(("other=\"true\"".to_string(), other));
         }

@@ -59,6 +59,9 @@
 //! - `cli-fanout`: our command with three outputs at once, `nflog capture -g 9 -w
 //!   DIR/burst.json -w DIR/burst.pcapng -w DIR/burst.txt`: one receiving thread, a queue and
 //!   a writing thread per output; received is the fewest any output wrote;
+//! - `cli-pcap-metrics`: `cli-pcap` with `--metrics 127.0.0.1:9464`, which this program
+//!   scrapes (`GET /metrics`, the whole answer read) when the burst starts and every second
+//!   until the command is idle: what serving metrics costs while Prometheus scrapes;
 //! - `libnetfilter_log`: a C receiver on libnetfilter_log (`bench/c/nflog_c_receiver.c`,
 //!   compiled with `cc` into DIR when libnetfilter-log-dev is installed), `poll` + `recv`,
 //!   with the in-process modes' settings (copy packet 0xffff, `--qthresh`, `--nlbufsiz`,
@@ -177,7 +180,7 @@ const USAGE: &str = "usage: burst [--packets N] [--size BYTES] [--runs R] [--bac
      [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]] [--offsets OFFSET[,OFFSET...]] \
      [--sender process|thread] [--nflog PATH] [--markdown] [--keep]\n\
      modes: bare parse listener libnetfilter_log cli-text cli-json cli-xml cli-pcap cli-pcapng \
-     cli-fanout cli-sqlite tcpdump ulogd";
+     cli-fanout cli-sqlite cli-pcap-metrics tcpdump ulogd";
 
 /// The first argument that makes this program the sender process of a run.
 const SEND_CHILD: &str = "--send-child";
@@ -223,12 +226,14 @@ enum Mode {
     /// Our command with three outputs at once: JSON, pcapng and text files.
     CliFanout,
     CliSqlite,
+    /// `cli-pcap` with `--metrics`, scraped every second during the burst.
+    CliPcapMetrics,
     Tcpdump,
     Ulogd,
 }
 
 impl Mode {
-    const ALL: [Mode; 13] = [
+    const ALL: [Mode; 14] = [
         Mode::Bare,
         Mode::Parse,
         Mode::Listener,
@@ -240,6 +245,7 @@ impl Mode {
         Mode::CliPcapng,
         Mode::CliFanout,
         Mode::CliSqlite,
+        Mode::CliPcapMetrics,
         Mode::Tcpdump,
         Mode::Ulogd,
     ];
@@ -265,6 +271,7 @@ impl Mode {
             Mode::CliPcapng => "cli-pcapng",
             Mode::CliFanout => "cli-fanout",
             Mode::CliSqlite => "cli-sqlite",
+            Mode::CliPcapMetrics => "cli-pcap-metrics",
             Mode::Tcpdump => "tcpdump",
             Mode::Ulogd => "ulogd",
         }
@@ -284,7 +291,7 @@ impl Mode {
             Mode::CliText => Some("txt"),
             Mode::CliJson => Some("json"),
             Mode::CliXml => Some("xml"),
-            Mode::CliPcap => Some("pcap"),
+            Mode::CliPcap | Mode::CliPcapMetrics => Some("pcap"),
             Mode::CliPcapng => Some("pcapng"),
             Mode::CliSqlite => Some("db"),
             _ => None,
@@ -1347,6 +1354,24 @@ fn process_cpu(pid: libc::pid_t) -> Option<Duration> {
     any.then(|| Duration::from_nanos(total))
 }
 
+/// Where `cli-pcap-metrics` serves its metrics, in the private namespace.
+const METRICS: &str = "127.0.0.1:9464";
+/// How often `cli-pcap-metrics` is scraped during its burst.
+const SCRAPE_EVERY: Duration = Duration::from_secs(1);
+
+/// Scrapes `address` once (`GET /metrics`), reading the whole answer.
+fn scrape(address: &str) -> Result<(), BoxError> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: burst\r\n\r\n")?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    if !answer.starts_with(b"HTTP/1.1 200 ") {
+        return Err(String::from_utf8_lossy(&answer).into_owned().into());
+    }
+    Ok(())
+}
+
 /// The command line of an external mode, and the file it writes (if one is counted).
 fn external_command(
     mode: Mode,
@@ -1426,6 +1451,12 @@ fn external_command(
                 Mode::CliSqlite => command.arg(format!("sqlite:{}", file.display())),
                 _ => command.arg(&file),
             };
+            command
+                .args(["capture", "-g", &GROUP.to_string(), "-w"])
+                .arg(&file);
+            if mode == Mode::CliPcapMetrics {
+                command.args(["--metrics", METRICS]);
+            }
             (command, Some(file))
         }
     })
@@ -1499,9 +1530,17 @@ fn receive_external(
     let mut last_busy = epoch;
     let mut sender_done: Option<Instant> = None;
     let mut caught_up = false;
+    let mut scraped: Option<Instant> = None;
+    let mut scrapes = 0u32;
     loop {
         std::thread::sleep(POLL);
         let now = Instant::now();
+        if mode == Mode::CliPcapMetrics && scraped.is_none_or(|at| now - at >= SCRAPE_EVERY) {
+            // As Prometheus would: a whole response read, from this namespace's loopback.
+            scrape(METRICS).map_err(|e| format!("scraping {METRICS}: {e}"))?;
+            scraped = Some(now);
+            scrapes += 1;
+        }
         let cpu = process_cpu(child.pid).unwrap_or(previous);
         // The wall time ends with the last busy moment before the first pause after sending:
         // not with the last partial batch, which the kernel holds until its flush timeout.
@@ -1546,6 +1585,9 @@ fn receive_external(
         }
     }
     let cpu_end = process_cpu(child.pid);
+    if mode == Mode::CliPcapMetrics {
+        notes.push(format!("{scrapes} scrapes"));
+    }
     // Not wait4's ru_maxrss: Linux carries the peak of the memory a process had before
     // `exec` (here this program's, shared by the vfork-like spawn) over into it.
     let peak_rss_kib = vm_hwm_kib(&child.pid.to_string());
@@ -1741,6 +1783,7 @@ fn records(mode: Mode, path: &Path) -> Result<u64, BoxError> {
                 .map_err(|e| format!("sqlite3 counted {text:?}: {e}"))?;
         }
         Mode::CliPcap => {
+        Mode::CliPcap | Mode::CliPcapMetrics => {
             let mut header = [0u8; 24];
             if reader.read_exact(&mut header).is_err() {
                 return Ok(0);
