@@ -654,6 +654,31 @@ mod tests {
         }
     }
 
+    /// Not a check: what [`Metrics::record`] costs per packet of a batch of 400 of one
+    /// group and prefix, the best of 50 rounds (docs/benchmarks.md, "Code shaped for
+    /// speed"): `cargo test --release -p nflog-cli --bin nflog record_cost -- --ignored
+    /// --nocapture`.
+    #[test]
+    #[ignore]
+    fn record_cost_per_packet() {
+        let body = packet(9, Some(b"burst"), 92);
+        let mut batch = nflog::PacketVec::with_capacity(1 << 20);
+        for _ in 0..400 {
+            batch.push(&Packet::parse(&body[..]).unwrap());
+        }
+        let metrics = Metrics::new();
+        let mut best = f64::MAX;
+        for _ in 0..50 {
+            let start = std::time::Instant::now();
+            for _ in 0..100 {
+                metrics.record(batch.iter(), &Stats::default(), SystemTime::UNIX_EPOCH);
+            }
+            best = best.min(start.elapsed().as_nanos() as f64 / 40_000.0);
+        }
+        assert!(metrics.render(false).contains("{prefix=\"burst\"} 2000000\n"));
+        eprintln!("Metrics::record: {best:.1} ns per packet");
+    }
+
     #[test]
     fn no_last_packet_time_before_a_packet() {
         let metrics = Metrics::new();

@@ -1782,7 +1782,6 @@ fn records(mode: Mode, path: &Path) -> Result<u64, BoxError> {
                 .parse()
                 .map_err(|e| format!("sqlite3 counted {text:?}: {e}"))?;
         }
-        Mode::CliPcap => {
         Mode::CliPcap | Mode::CliPcapMetrics => {
             let mut header = [0u8; 24];
             if reader.read_exact(&mut header).is_err() {
