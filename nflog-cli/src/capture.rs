@@ -18,6 +18,7 @@ use nflog::{
 };
 
 use crate::cli::{CaptureArgs, OutputArgs};
+use crate::log;
 use crate::metrics::{self, Metrics};
 use crate::output::{self, write_error, Counters, Destination, Dropped, Output};
 use crate::print_rule;
@@ -30,6 +31,7 @@ use crate::systemd;
 
 /// Runs a capture until `--count`, Ctrl-C, SIGTERM or a closed pipe.
 pub fn run(args: &CaptureArgs) -> Result<()> {
+    log::init(args.log_format);
     if args.print_rule {
         return print_rule::run(args);
     }
@@ -76,6 +78,8 @@ pub struct Planned {
 
 /// Runs a capture of `args`' groups to the outputs `planned`, checked already.
 pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
+    // `nflog serve` comes here first; the first decision stands.
+    log::init(args.log_format);
     // Before anything is bound: a syntax error is the first thing to hear about.
     let rules = if rule::wanted(args) {
         Some(rule::capture_rules(args)?)

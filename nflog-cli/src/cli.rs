@@ -430,6 +430,13 @@ pub struct CaptureArgs {
     #[arg(long = "metrics", value_name = "ADDR")]
     pub metrics: Option<String>,
 
+    /// How lines on standard error (statistics, warnings, errors) are written: each is one
+    /// line either way; journal starts each with its priority (<3> error, <4> warning, <6>
+    /// statistics), which systemd's journal reads. auto is journal when standard error is
+    /// the journal (JOURNAL_STREAM), else plain.
+    #[arg(long = "log-format", value_enum, default_value = "auto")]
+    pub log_format: crate::log::LogFormat,
+
     /// Capture in another network namespace: NAME (from `ip netns`), a PATH to a namespace
     /// file, or pid:PID for a process's. Only the socket is opened there; needs
     /// CAP_SYS_ADMIN.

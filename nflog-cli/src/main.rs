@@ -7,6 +7,7 @@ mod capture;
 mod cli;
 mod config;
 mod demo;
+mod log;
 mod metrics;
 mod netns;
 mod output;
@@ -57,7 +58,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = std::io::stdout().flush();
-            output::warn(&error_line(&e));
+            output::error(&error_line(&e));
             ExitCode::FAILURE
         }
     }
@@ -79,7 +80,7 @@ fn parse_failed(e: &clap::Error) -> ExitCode {
     match output::print(text.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            output::warn(&error_line(&e));
+            output::error(&error_line(&e));
             ExitCode::FAILURE
         }
     }

@@ -675,7 +675,9 @@ mod tests {
             }
             best = best.min(start.elapsed().as_nanos() as f64 / 40_000.0);
         }
-        assert!(metrics.render(false).contains("{prefix=\"burst\"} 2000000\n"));
+        assert!(metrics
+            .render(false)
+            .contains("{prefix=\"burst\"} 2000000\n"));
         eprintln!("Metrics::record: {best:.1} ns per packet");
     }
 

@@ -26,6 +26,7 @@ use nflog::pcap::{InterfaceStats, LinkType, PcapWriter, PcapngWriter};
 use nflog::Packet;
 
 use crate::cli::{LinkTypeArg, OutputArgs, OutputFormat, SyslogArgs};
+use crate::log::{self, Level};
 use crate::syslog::Syslog;
 
 /// One output as the command line or the configuration file gives it.
@@ -275,14 +276,19 @@ pub fn format_name(format: OutputFormat) -> &'static str {
 /// Writes one line to standard error; a standard error that went away (`2>&1 | head`) is
 /// not worth a panic, and there is nowhere left to say anything.
 pub fn warn(line: &str) {
-    let _ = say(line);
+    let _ = say_to(&mut io::stderr().lock(), &log::line(Level::Warning, line));
 }
 
-/// Writes one line to standard error, as [`warn`], and says whether it was lost otherwise
-/// than to a reader that went away: a line that must not vanish silently (the closing
+/// Writes the error that ends the command, as [`warn`] writes a warning.
+pub fn error(line: &str) {
+    let _ = say_to(&mut io::stderr().lock(), &log::line(Level::Error, line));
+}
+
+/// Writes lines to standard error, as [`warn`], and says whether they were lost otherwise
+/// than to a reader that went away: lines that must not vanish silently (the closing
 /// statistics), whose loss to a full disk or a `2>/dev/full` the exit status then tells.
 pub fn say(line: &str) -> io::Result<()> {
-    say_to(&mut io::stderr().lock(), line)
+    say_to(&mut io::stderr().lock(), &log::lines(Level::Info, line))
 }
 
 /// [`say`] to any output.

@@ -149,3 +149,70 @@ fn the_shipped_unit_passes_systemd_analyze_verify() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("Failed to parse service type"), "{said}");
 }
+
+/// Runs `nflog ARGS` with standard error to a file that `JOURNAL_STREAM` names when
+/// `journal` (else names another file, as a service's child that writes elsewhere sees
+/// it), while one datagram is logged to group 23; returns its status and standard error.
+fn under_journal(args: &[&str], journal: bool) -> (std::process::ExitStatus, String) {
+    use std::os::unix::fs::MetadataExt;
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    in_netns(move || {
+        nft(
+            "table inet t {\n chain out {\n type filter hook output priority 0;\n\
+             udp dport 6300 log group 23\n }\n}\n",
+        );
+        let scratch = Scratch::new();
+        let stderr = scratch.join("nflog.stderr");
+        let other = scratch.join("elsewhere");
+        std::fs::write(&stderr, "").unwrap();
+        std::fs::write(&other, "").unwrap();
+        let named = std::fs::metadata(if journal { &stderr } else { &other }).unwrap();
+        let mut command = Command::new(NFLOG);
+        command
+            .args(&args)
+            .env("JOURNAL_STREAM", format!("{}:{}", named.dev(), named.ino()));
+        // Proc::spawn truncates the file it was given, which keeps its inode.
+        let mut nflog = Proc::spawn(command, scratch.path(), "nflog");
+        if args.iter().any(|a| a == "-c") {
+            nflog.wait_bound(23);
+            udp4(6300, b"journal");
+        }
+        let status = nflog.wait();
+        (status, nflog.stderr())
+    })
+}
+
+#[test]
+fn lines_carry_their_priority_when_standard_error_is_the_journal() {
+    // Regression: under systemd every line reached the journal at one priority, so a
+    // service's errors could not be told from its statistics (`journalctl -p err`).
+    if !privileged("lines_carry_their_priority_when_standard_error_is_the_journal") {
+        return;
+    }
+    let capture = ["-g", "23", "-c", "1", "-w", "/dev/null"];
+    let (status, stderr) = under_journal(&capture, true);
+    assert!(status.success(), "{stderr}");
+    let line = one_line(&stderr);
+    assert!(
+        line.starts_with("<6>nflog: 1 packets written; received "),
+        "{line}"
+    );
+    // The statistics after the priority are as they always were.
+    assert_statistics(line.strip_prefix("<6>").unwrap(), 1);
+    // An error: priority 3.
+    let failing = ["-g", "23", "-w", "/dev/null", "--metrics", "not an address"];
+    let (status, stderr) = under_journal(&failing, true);
+    assert!(!status.success());
+    let line = one_line(&stderr);
+    assert!(
+        line.starts_with("<3>nflog: --metrics not an address: "),
+        "{line}"
+    );
+    // Standard error elsewhere, or --log-format plain: the lines as on a terminal.
+    let (_, stderr) = under_journal(&capture, false);
+    assert_statistics(one_line(&stderr), 1);
+    let mut plain = capture.to_vec();
+    plain.extend(["--log-format", "plain"]);
+    let (_, stderr) = under_journal(&plain, true);
+    assert_statistics(one_line(&stderr), 1);
+}
