@@ -10,14 +10,13 @@
 mod support;
 
 use std::io::Read;
-use std::net::{Ipv4Addr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
 use support::{
-    bound_groups, figure, in_netns, lines, nft, privileged, records, socket_queue_empty,
-    wait_until, Scratch, Signal, NFLOG,
+    bound_groups, figure, in_netns, lines, nft, privileged, records, send_paced,
+    socket_queue_empty, wait_until, Scratch, Signal, NFLOG,
 };
 
 const PORT: u16 = 6030;
@@ -31,21 +30,6 @@ fn log_udp() {
          \x20 chain in {{ type filter hook input priority 0; udp dport {PORT} drop; }}\n\
          }}\n"
     ));
-}
-
-/// Sends `packets` datagrams of `size` bytes to `PORT`, in bursts of 500 with a pause of a
-/// millisecond between them: the reader has time to run, a stuck writer does not.
-fn send(packets: usize, size: usize) {
-    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let payload = vec![0x5a; size];
-    for i in 0..packets {
-        socket
-            .send_to(&payload, (Ipv4Addr::LOCALHOST, PORT))
-            .unwrap();
-        if i % 500 == 499 {
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 #[test]
@@ -84,7 +68,7 @@ fn three_outputs_in_a_burst_the_stuck_one_drops_alone_and_every_count_adds_up() 
             .spawn()
             .unwrap();
         wait_until("nflog binds the group", || bound_groups().contains(&GROUP));
-        send(packets as usize, 64);
+        send_paced(PORT, packets as usize, 64);
         // The last batch leaves the kernel within its flush timeout (100 ms); the socket's
         // queue empties as the reader copies it out.
         thread::sleep(Duration::from_millis(300));

@@ -12,14 +12,14 @@
 mod support;
 
 use std::fs;
-use std::net::{Ipv4Addr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
 use std::time::{Duration, SystemTime};
 
 use support::{
-    figure, has_tool, in_netns, nft, privileged, records, wait_until, Proc, Scratch, Signal,
+    figure, has_tool, in_netns, nft, privileged, records, send_paced, wait_until, Proc, Scratch,
+    Signal,
 };
 
 const PORT: u16 = 6021;
@@ -39,21 +39,6 @@ fn log_udp_to(groups: &[u16]) {
          \x20 chain in {{ type filter hook input priority 0; udp dport {PORT} drop; }}\n\
          }}\n"
     ));
-}
-
-/// Sends `packets` datagrams of `size` bytes to `PORT`, pausing a millisecond after each
-/// 500 so that the command's reader gets the processor on a busy machine.
-fn send(packets: usize, size: usize) {
-    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let payload = vec![0x5a; size];
-    for i in 0..packets {
-        socket
-            .send_to(&payload, (Ipv4Addr::LOCALHOST, PORT))
-            .unwrap();
-        if i % 500 == 499 {
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 /// The files of `dir` whose names start with `prefix`, sorted by `key`.
@@ -221,7 +206,7 @@ fn size_rotation_gives_readable_files_that_together_equal_one_capture() {
         );
         one.wait_bound(41);
         split.wait_bound(42);
-        send(3000, 200);
+        send_paced(PORT, 3000, 200);
         assert!(one.wait().success(), "{}", one.stderr());
         assert!(split.wait().success(), "{}", split.stderr());
         assert_nothing_lost(&split, 3000);
@@ -312,7 +297,7 @@ fn time_rotation_gives_files_named_by_their_time_that_together_equal_one_capture
         );
         timed.wait_bound(44);
         for _ in 0..4 {
-            send(250, 100);
+            send_paced(PORT, 250, 100);
             thread::sleep(Duration::from_millis(1200));
         }
         assert!(one.wait().success(), "{}", one.stderr());
@@ -397,7 +382,7 @@ fn a_ring_keeps_exactly_its_files_and_post_rotate_runs_on_each_closed_one() {
             "ring",
         );
         nflog.wait_bound(45);
-        send(2000, 100);
+        send_paced(PORT, 2000, 100);
         assert!(nflog.wait().success(), "{}", nflog.stderr());
         assert_nothing_lost(&nflog, 2000);
 
@@ -464,7 +449,7 @@ fn sighup_during_a_burst_loses_nothing() {
             "hup",
         );
         nflog.wait_bound(46);
-        let sender = thread::spawn(move || send(packets, 64));
+        let sender = thread::spawn(move || send_paced(PORT, packets, 64));
         // As logrotate's `create` does: move each file away, then SIGHUP; the next round
         // waits for the command to have made both files again.
         let mut rounds = 0;
@@ -501,7 +486,7 @@ fn logrotate_during_traffic(dir: &Path, config: &str, nflog: &mut Proc, packets:
     fs::write(&conf, config).unwrap();
     let state = dir.join("logrotate.state");
     for _ in 0..5 {
-        send(packets / 6, 100);
+        send_paced(PORT, packets / 6, 100);
         thread::sleep(Duration::from_millis(50));
         let out = Command::new("logrotate")
             .arg("-f")
@@ -516,7 +501,7 @@ fn logrotate_during_traffic(dir: &Path, config: &str, nflog: &mut Proc, packets:
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    send(packets - 5 * (packets / 6), 100);
+    send_paced(PORT, packets - 5 * (packets / 6), 100);
     assert!(nflog.wait().success(), "{}", nflog.stderr());
     assert_nothing_lost(nflog, packets as u64);
 }
@@ -660,7 +645,7 @@ fn sighup_reopens_an_idle_capture_without_waiting_for_a_packet() {
             "idle",
         );
         nflog.wait_bound(49);
-        send(100, 100);
+        send_paced(PORT, 100, 100);
         // The 100 lines wait in the file's buffer; logrotate's `create` moves the file.
         thread::sleep(Duration::from_millis(300));
         let moved = scratch.join("idle.json.1");

@@ -9,14 +9,13 @@
 mod support;
 
 use std::io::Read;
-use std::net::{Ipv4Addr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
 use support::{
-    bound_groups, figure, in_netns, nft, privileged, socket_queue_empty, wait_until, Proc, Scratch,
-    Signal, NFLOG,
+    bound_groups, figure, in_netns, nft, privileged, send_paced, socket_queue_empty, wait_until,
+    Proc, Scratch, Signal, NFLOG,
 };
 
 const PORT: u16 = 6011;
@@ -29,22 +28,6 @@ fn log_udp_to(group: u16) {
          \x20 chain in {{ type filter hook input priority 0; udp dport {PORT} drop; }}\n\
          }}\n"
     ));
-}
-
-/// Sends `packets` datagrams of `size` bytes to `PORT`, in bursts of 500 with a pause of a
-/// millisecond between them (the reader has time to run; the writer does not, it is
-/// stuck).
-fn send(packets: usize, size: usize) {
-    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let payload = vec![0x5a; size];
-    for i in 0..packets {
-        socket
-            .send_to(&payload, (Ipv4Addr::LOCALHOST, PORT))
-            .unwrap();
-        if i % 500 == 499 {
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
 }
 
 /// What the stuck capture gave: its exit status, text lines on stdout, and stderr.
@@ -77,7 +60,7 @@ fn stuck_capture(group: u16, packets: usize, size: usize, args: &[&str]) -> Outc
         .unwrap();
     wait_until("nflog binds the group", || bound_groups().contains(&group));
     let rss_idle = memory(child.id(), "VmRSS:");
-    send(packets, size);
+    send_paced(PORT, packets, size);
     // The last batch leaves the kernel within its flush timeout (100 ms); the socket's
     // queue empties as the reader copies it out.
     thread::sleep(Duration::from_millis(300));
@@ -208,7 +191,7 @@ fn standard_output_shows_each_packet_as_it_comes() {
         let mut nflog = Proc::nflog(&["-g", "23", "-n"], scratch.path(), "nflog");
         nflog.wait_bound(23);
         for sent in 1..=3 {
-            send(1, 200);
+            send_paced(PORT, 1, 200);
             // The line shows while the command runs: no buffer waits to fill.
             wait_until("the packet's line is written", || {
                 nflog.stdout().lines().count() == sent
@@ -253,7 +236,7 @@ fn a_signal_ends_a_capture_whose_output_is_blocked() {
         wait_until("nflog binds the group", || bound_groups().contains(&group));
         // 3,000 lines of about 250 bytes: far more than the pipe (64 KiB) holds.
         let packets = 3_000;
-        send(packets, 100);
+        send_paced(PORT, packets, 100);
         thread::sleep(Duration::from_millis(300));
         wait_until("the socket is drained", || socket_queue_empty(group));
         let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();

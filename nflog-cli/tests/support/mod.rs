@@ -273,3 +273,19 @@ pub fn socket_queue_empty(group: u16) -> bool {
         f.len() > 4 && f[1] == "12" && f[2] == portid && f[4] == "0"
     })
 }
+
+/// Sends `packets` UDP datagrams of `size` bytes to 127.0.0.1:`port`, pausing a millisecond
+/// after each 500, so that the command's reader gets the processor on a busy machine while a
+/// stuck writer stays stuck.
+pub fn send_paced(port: u16, packets: usize, size: usize) {
+    let socket = std::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let payload = vec![0x5a; size];
+    for i in 0..packets {
+        socket
+            .send_to(&payload, (std::net::Ipv4Addr::LOCALHOST, port))
+            .unwrap();
+        if i % 500 == 499 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
