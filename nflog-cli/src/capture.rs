@@ -156,13 +156,7 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
             }
             // A database file (sqlite:PATH) is handed over with -Z like a file.
             other => (
-                output::open_output(
-                    other,
-                    spec.format,
-                    spec.link_type(),
-                    spec.retain,
-                    &args.output.syslog,
-                )?,
+                output::open_output(spec)?,
                 other.file().map(Path::to_path_buf),
             ),
         };

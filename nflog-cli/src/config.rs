@@ -16,8 +16,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::capture::{self, Planned};
-use crate::cli::{CaptureArgs, LinkTypeArg, OutputFormat, ServeArgs};
+use crate::cli::{CaptureArgs, LinkTypeArg, OutputFormat, ServeArgs, SyslogArgs, SyslogFormatArg};
 use crate::output::{self, Destination, OutputSpec};
+use nflog::format::syslog::{Body, InvalidField, SyslogFormat};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -86,6 +87,30 @@ struct OutputTable {
     filter: Option<Spanned<String>>,
     /// Days an SQLite output keeps its rows (`--retain`).
     retain: Option<Spanned<u32>>,
+    /// How a syslog output writes its messages (the `--syslog-*` options, for this output
+    /// alone).
+    syslog: Option<Spanned<SyslogTable>>,
+}
+
+/// An output's `[output.syslog]` table: what `--syslog-*` says on the command line, for
+/// that output only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SyslogTable {
+    /// `rfc5424` or `rfc3164` (`--syslog-format`).
+    format: Option<Spanned<String>>,
+    /// `--syslog-facility`.
+    facility: Option<Spanned<String>>,
+    /// `--syslog-severity`.
+    severity: Option<Spanned<String>>,
+    /// `--syslog-hostname`.
+    hostname: Option<Spanned<String>>,
+    /// `--syslog-app-name`.
+    app_name: Option<Spanned<String>>,
+    /// `--syslog-sd-id`.
+    sd_id: Option<Spanned<String>>,
+    /// `--syslog-backlog`, in bytes.
+    backlog: Option<Spanned<usize>>,
 }
 
 /// Runs the capture the configuration file describes.
@@ -186,6 +211,15 @@ fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
             })?),
             None => None,
         };
+        if let (Some(name), true) = (&table.format, output::is_database(&destination)) {
+            return Err(at(
+                Some(name.span()),
+                "a database stores each packet as a row of typed columns, in no format: \
+                 leave format out for this output"
+                    .into(),
+            )
+            .into());
+        }
         let linktype = match &table.linktype {
             Some(name) => Some(LinkTypeArg::from_str(name.get_ref(), false).map_err(|_| {
                 at(
@@ -231,11 +265,25 @@ fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
             Some(days) => Some(*days.get_ref()),
             None => None,
         };
+        let syslog = match &table.syslog {
+            Some(syslog) if !output::is_syslog(&destination) => {
+                return Err(at(
+                    Some(syslog.span()),
+                    "[output.syslog] applies to syslog outputs only: destination = \
+                     \"syslog://HOST\", \"syslog+tcp://HOST\" or \"unix:/dev/log\""
+                        .into(),
+                )
+                .into())
+            }
+            Some(syslog) => syslog_args(syslog.get_ref()).map_err(|(span, e)| at(Some(span), e))?,
+            None => SyslogArgs::default(),
+        };
         let spec = OutputSpec {
             format: output::format_for(format, &destination),
             destination,
             linktype,
             retain,
+            syslog,
         };
         let span = table
             .linktype
@@ -257,6 +305,71 @@ fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
         });
     }
     Ok((capture, planned))
+}
+
+/// The `--syslog-*` options an `[output.syslog]` table says, each value checked as the
+/// message format will use it.
+///
+/// # Errors
+///
+/// The span of the first value that is wrong, and why.
+fn syslog_args(table: &SyslogTable) -> Result<SyslogArgs, (Range<usize>, String)> {
+    fn parsed<T: std::str::FromStr>(
+        value: &Option<Spanned<String>>,
+    ) -> Result<Option<T>, (Range<usize>, String)>
+    where
+        T::Err: std::fmt::Display,
+    {
+        value
+            .as_ref()
+            .map(|v| {
+                v.get_ref()
+                    .parse()
+                    .map_err(|e: T::Err| (v.span(), e.to_string()))
+            })
+            .transpose()
+    }
+    let format = match &table.format {
+        Some(name) => Some(
+            SyslogFormatArg::from_str(name.get_ref(), false).map_err(|_| {
+                (
+                    name.span(),
+                    unknown("syslog format", name, SyslogFormatArg::value_variants()),
+                )
+            })?,
+        ),
+        None => None,
+    };
+    // The same checks the output makes when it starts, made now, at the key.
+    let probe = || SyslogFormat::new(Body::Text(nflog::format::TextFormat::new()));
+    type Check = fn(SyslogFormat, &str) -> Result<SyslogFormat, InvalidField>;
+    let checks: [(&Option<Spanned<String>>, Check); 3] = [
+        (&table.hostname, SyslogFormat::hostname),
+        (&table.app_name, SyslogFormat::app_name),
+        (&table.sd_id, SyslogFormat::sd_id),
+    ];
+    for (value, check) in checks {
+        if let Some(value) = value {
+            check(probe(), value.get_ref()).map_err(|e| (value.span(), e.to_string()))?;
+        }
+    }
+    if let Some(backlog) = &table.backlog {
+        if *backlog.get_ref() == 0 {
+            return Err((
+                backlog.span(),
+                "the backlog is a number of bytes, 1 or more".into(),
+            ));
+        }
+    }
+    Ok(SyslogArgs {
+        format,
+        facility: parsed(&table.facility)?,
+        severity: parsed(&table.severity)?,
+        hostname: table.hostname.as_ref().map(|v| v.get_ref().clone()),
+        app_name: table.app_name.as_ref().map(|v| v.get_ref().clone()),
+        sd_id: table.sd_id.as_ref().map(|v| v.get_ref().clone()),
+        backlog: table.backlog.as_ref().map(|v| *v.get_ref()),
+    })
 }
 
 /// The message of a name that is none of `variants`.
@@ -515,11 +628,14 @@ destination = "/var/log/nflog/fw.pcapng"
             "/etc/nflog.toml:12: [[output]] #1, key `retain`: retain deletes old rows of a \
              database: only for destination = \"sqlite:PATH\""
         );
-        let text = text.replace("/var/log/nflog/fw.json", "sqlite:/var/log/nflog/fw.db");
+        // A database has no format: the key goes with the destination.
+        let text = text
+            .replace("/var/log/nflog/fw.json", "sqlite:/var/log/nflog/fw.db")
+            .replace("format = \"json\"\n", "");
         let text = text.replace("retain = 7", "retain = 0");
         assert_eq!(
             error(&text),
-            "/etc/nflog.toml:12: [[output]] #1, key `retain`: retain is a number of days, 1 or \
+            "/etc/nflog.toml:11: [[output]] #1, key `retain`: retain is a number of days, 1 or \
              more"
         );
     }
@@ -550,5 +666,72 @@ destination = "/var/log/nflog/fw.pcapng"
         let (capture, outputs) = load(&path, &text).unwrap();
         assert!(!capture.groups.is_empty());
         assert!(outputs.len() >= 2);
+    }
+
+    #[test]
+    fn each_syslog_output_has_its_own_syslog_table() {
+        let text = format!(
+            "{GOOD}\n[[output]]\ndestination = \"syslog://127.0.0.1:514\"\nformat = \"json\"\n\
+             [output.syslog]\nformat = \"rfc3164\"\nfacility = \"local3\"\n\
+             severity = \"info\"\nsd_id = \"fw@32473\"\napp_name = \"edge\"\n\
+             hostname = \"gw1\"\nbacklog = 4096\n\n\
+             [[output]]\ndestination = \"syslog+tcp://127.0.0.1:601\"\n"
+        );
+        let (_, outputs) = load(Path::new("x.toml"), &text).unwrap();
+        let first = &outputs[2].spec.syslog;
+        assert_eq!(first.format, Some(SyslogFormatArg::Rfc3164));
+        assert_eq!(first.facility, Some("local3".parse().unwrap()));
+        assert_eq!(first.severity, Some("info".parse().unwrap()));
+        assert_eq!(first.sd_id.as_deref(), Some("fw@32473"));
+        assert_eq!(first.app_name.as_deref(), Some("edge"));
+        assert_eq!(first.hostname.as_deref(), Some("gw1"));
+        assert_eq!(first.backlog, Some(4096));
+        // The other syslog output keeps the defaults: nothing is global.
+        assert_eq!(outputs[3].spec.syslog, SyslogArgs::default());
+    }
+
+    #[test]
+    fn a_syslog_table_is_checked_at_its_keys() {
+        let with = |table: &str| {
+            error(&format!(
+                "{GOOD}\n[[output]]\ndestination = \"syslog://h:514\"\n[output.syslog]\n{table}\n"
+            ))
+        };
+        let e = with("facility = \"local9\"");
+        assert!(
+            e.starts_with(
+                "/etc/nflog.toml:21: [output.syslog], key `facility`: not a syslog facility: "
+            ),
+            "{e}"
+        );
+        let e = with("format = \"rfc1\"");
+        assert!(
+            e.contains("key `format`: unknown syslog format `rfc1`: give one of rfc5424, rfc3164"),
+            "{e}"
+        );
+        let e = with("sd_id = \"no at sign\"");
+        assert!(e.contains("key `sd_id`: "), "{e}");
+        let e = with("severity = \"loud\"");
+        assert!(e.contains("key `severity`: "), "{e}");
+        let e = with("colour = \"red\"");
+        assert!(e.contains("unknown field `colour`"), "{e}");
+        // Only for syslog outputs.
+        let e = error(&format!("{GOOD}[output.syslog]\nfacility = \"user\"\n"));
+        assert!(
+            e.contains("[output.syslog] applies to syslog outputs only"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_format_for_a_database_output_is_refused_at_its_key() {
+        let e = error(&format!(
+            "{GOOD}\n[[output]]\ndestination = \"sqlite:/var/log/nflog/fw.db\"\nformat = \"json\"\n"
+        ));
+        assert_eq!(
+            e,
+            "/etc/nflog.toml:20: [[output]] #3, key `format`: a database stores each packet as a \
+             row of typed columns, in no format: leave format out for this output"
+        );
     }
 }

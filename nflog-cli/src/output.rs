@@ -40,6 +40,9 @@ pub struct OutputSpec {
     pub linktype: Option<LinkTypeArg>,
     /// For an SQLite database, the days its rows are kept (`--retain`), if limited.
     pub retain: Option<u32>,
+    /// For a syslog output, how its messages are written (`--syslog-*`, or the output's
+    /// `[output.syslog]` table in the configuration file); empty for any other.
+    pub syslog: SyslogArgs,
 }
 
 impl OutputSpec {
@@ -86,6 +89,15 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
                 destinations[at].1
             );
         }
+        if is_database(&destinations[at].0) {
+            bail!(
+                "-F {} given for the output -w {}: a database stores each packet as a row of \
+                 typed columns, in no -F format: leave -F out for it (each -F belongs to the \
+                 -w before it)",
+                format_name(format),
+                destinations[at].1
+            );
+        }
     }
     let mut linktypes = vec![None; destinations.len()];
     for (i, &linktype) in args.linktype.iter().enumerate() {
@@ -106,6 +118,11 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
             retain: args
                 .retain
                 .filter(|_| matches!(destination, Destination::Sqlite(_))),
+            syslog: if is_syslog(&destination) {
+                args.syslog.clone()
+            } else {
+                SyslogArgs::default()
+            },
             destination,
             linktype,
         })
@@ -171,20 +188,15 @@ pub struct Opened {
     pub flush_when_idle: bool,
 }
 
-/// Opens `destination` and starts writing `format` to it (the file header, for pcap and
-/// pcapng).
+/// Opens the destination of `spec` and starts writing its format there (the file header,
+/// for pcap and pcapng).
 ///
 /// # Errors
 ///
 /// A destination that cannot be opened, or whose header cannot be written, with the
 /// option to change.
-pub fn open_output(
-    destination: &Destination,
-    format: OutputFormat,
-    linktype: LinkTypeArg,
-    retain: Option<u32>,
-    syslog: &SyslogArgs,
-) -> Result<Opened> {
+pub fn open_output(spec: &OutputSpec) -> Result<Opened> {
+    let (destination, format, retain) = (&spec.destination, spec.format, spec.retain);
     let (out, flush_when_idle): (Box<dyn Write + Send>, bool) = match destination {
         // Committed whenever the writer has caught up: readers see each packet soon, and a
         // batch is as large as the backlog.
@@ -213,21 +225,29 @@ pub fn open_output(
         }
         Destination::Syslog(_) | Destination::SyslogTcp(_) | Destination::Unix(_) => {
             return Ok(Opened {
-                output: Box::new(Syslog::open(destination, format, syslog)?),
+                output: Box::new(Syslog::open(destination, format, &spec.syslog)?),
                 // A TCP collector's acknowledgements are counted at each flush.
                 flush_when_idle: true,
             });
         }
     };
-    let sink = Sink::new(format, linktype, out).context("writing the output header")?;
+    let sink = Sink::new(format, spec.link_type(), out).context("writing the output header")?;
     Ok(Opened {
         output: Box::new(sink),
         flush_when_idle,
     })
 }
 
+/// Whether `destination` is a database, whose rows have typed columns and no format.
+pub fn is_database(destination: &Destination) -> bool {
+    matches!(
+        destination,
+        Destination::Sqlite(_) | Destination::Postgres(_) | Destination::Clickhouse(_)
+    )
+}
+
 /// Whether `destination` takes syslog messages.
-fn is_syslog(destination: &Destination) -> bool {
+pub fn is_syslog(destination: &Destination) -> bool {
     matches!(
         destination,
         Destination::Syslog(_) | Destination::SyslogTcp(_) | Destination::Unix(_)

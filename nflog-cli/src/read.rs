@@ -56,14 +56,7 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         ),
         _ => {}
     }
-    let mut sink = output::open_output(
-        destination,
-        format,
-        spec.link_type(),
-        spec.retain,
-        &args.output.syslog,
-    )?
-    .output;
+    let mut sink = output::open_output(&spec)?.output;
     // Interfaces of a file's packets are another machine's, or of a moment gone: show
     // indexes, never names looked up here.
     let mut names = Numeric;

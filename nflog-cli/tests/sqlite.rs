@@ -366,3 +366,37 @@ fn every_field_of_the_sink_mix_in_sqlite_equals_our_json() {
         nft("delete table inet t");
     });
 }
+
+/// `-F` after a database's `-w` was silently ignored: a database has typed columns, no
+/// format, so the command refuses it, naming both options, and creates no database.
+#[test]
+fn a_format_given_for_a_database_output_is_refused() {
+    let scratch = Scratch::new();
+    let db = scratch.join("f.db");
+    let target = format!("sqlite:{}", db.display());
+    for args in [
+        vec!["read", FIXTURE, "-w", &target, "-F", "json"],
+        vec!["read", FIXTURE, "-F", "text", "-w", &target],
+        vec!["-g", "5", "-w", "postgres://u@127.0.0.1/db", "-F", "json"],
+        vec![
+            "-g",
+            "5",
+            "-w",
+            "x.json",
+            "-w",
+            "clickhouse://h:8123/db",
+            "-F",
+            "text",
+        ],
+    ] {
+        let (status, _, stderr) = nflog_output(&args);
+        assert!(!status.success(), "{args:?}");
+        assert!(
+            stderr.contains("-F ")
+                && stderr.contains("given for the output -w ")
+                && stderr.contains("leave -F out for it"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert!(!db.exists());
+}

@@ -228,3 +228,73 @@ fn figure_or_zero(line: &str, what: &str) -> u64 {
         0
     }
 }
+
+#[test]
+fn serve_gives_each_syslog_output_its_own_facility_severity_format_and_sd_id() {
+    const TEST: &str = "serve_gives_each_syslog_output_its_own_facility_severity_format_and_sd_id";
+    if !privileged(TEST) {
+        return;
+    }
+    in_netns(|| {
+        support::nft(
+            "table inet t {\n  chain output {\n    type filter hook output priority 0;\n\
+             \x20   udp dport 40072 log group 72 prefix \"fw\"\n  }\n}\n",
+        );
+        // Two collectors of the test's own: plain UDP sockets, read as they come.
+        let collector = || {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket
+                .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+                .unwrap();
+            socket
+        };
+        let (a, b) = (collector(), collector());
+        let scratch = Scratch::new();
+        let config = scratch.join("nflog.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[input]\ngroups = [72]\nnumeric = true\n\n\
+                 [[output]]\ndestination = \"syslog://127.0.0.1:{}\"\nformat = \"json\"\n\
+                 [output.syslog]\nfacility = \"local0\"\nseverity = \"info\"\n\
+                 sd_id = \"fw@32473\"\napp_name = \"edge\"\n\n\
+                 [[output]]\ndestination = \"syslog://127.0.0.1:{}\"\nformat = \"text\"\n\
+                 [output.syslog]\nformat = \"rfc3164\"\nfacility = \"daemon\"\n\
+                 severity = \"warning\"\n",
+                a.local_addr().unwrap().port(),
+                b.local_addr().unwrap().port()
+            ),
+        )
+        .unwrap();
+        let mut command = std::process::Command::new(support::NFLOG);
+        command.args(["serve", "--config", config.to_str().unwrap()]);
+        let mut nflog = Proc::spawn(command, scratch.path(), "nflog");
+        nflog.wait_bound(72);
+        support::udp4(40072, b"hello");
+        let receive = |socket: &std::net::UdpSocket| {
+            let mut buf = [0u8; 4096];
+            let n = socket.recv(&mut buf).expect("a syslog message");
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        };
+        let (first, second) = (receive(&a), receive(&b));
+        nflog.signal(Signal::INT);
+        assert!(nflog.wait().success(), "{}", nflog.stderr());
+        // local0 (16) * 8 + info (6); RFC 5424, the SD-ID and APP-NAME of its table, JSON.
+        assert!(first.starts_with("<134>1 "), "{first}");
+        assert!(first.contains(" edge "), "{first}");
+        assert!(
+            first.contains("[fw@32473 group=\"72\" prefix=\"fw\""),
+            "{first}"
+        );
+        assert!(first.ends_with('}'), "a JSON object: {first}");
+        // daemon (3) * 8 + warning (4); RFC 3164 (`<PRI>Mmm dd HH:MM:SS`), the text line.
+        assert!(second.starts_with("<28>"), "{second}");
+        assert!(!second.starts_with("<28>1 "), "{second}");
+        assert!(second.contains(" nflog"), "{second}");
+        assert!(second.contains("fw IN="), "the text line: {second}");
+        assert!(
+            !second.contains("group=\"72\""),
+            "no structured data in RFC 3164: {second}"
+        );
+    });
+}
