@@ -184,6 +184,18 @@ pub struct OutputArgs {
     #[arg(skip)]
     pub positions: Positions,
 
+    /// With a database output (-w sqlite:PATH, postgres://..., clickhouse://...), store
+    /// each packet's bytes too, from the network header (ulogd2's raw.pkt), in the column
+    /// raw_pkt; for the -w before it.
+    // A flag that records each place it stands (a count keeps only the last).
+    #[arg(
+        long = "raw",
+        num_args = 0,
+        default_missing_value = "true",
+        action = clap::ArgAction::Append
+    )]
+    pub raw: Vec<bool>,
+
     /// With -w sqlite:PATH, delete rows older than DAYS days, at start and every ten
     /// minutes, in the background.
     #[arg(
@@ -270,6 +282,8 @@ pub struct Positions {
     pub format: Vec<usize>,
     /// The index of each --linktype.
     pub linktype: Vec<usize>,
+    /// The index of each --raw.
+    pub raw: Vec<usize>,
 }
 
 /// Parses a command line, with the positions of the output options.
@@ -292,6 +306,7 @@ where
             write: of("write"),
             format: of("format"),
             linktype: of("linktype"),
+            raw: of("raw"),
         }
     };
     match (&mut cli.command, matches.subcommand()) {

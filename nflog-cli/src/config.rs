@@ -87,6 +87,8 @@ struct OutputTable {
     filter: Option<Spanned<String>>,
     /// Days an SQLite output keeps its rows (`--retain`).
     retain: Option<Spanned<u32>>,
+    /// Whether a database output stores each packet's bytes (`--raw`).
+    raw: Option<Spanned<bool>>,
     /// How a syslog output writes its messages (the `--syslog-*` options, for this output
     /// alone).
     syslog: Option<Spanned<SyslogTable>>,
@@ -278,12 +280,26 @@ fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
             Some(syslog) => syslog_args(syslog.get_ref()).map_err(|(span, e)| at(Some(span), e))?,
             None => SyslogArgs::default(),
         };
+        let raw = match &table.raw {
+            Some(raw) if *raw.get_ref() && !output::is_database(&destination) => {
+                return Err(at(
+                    Some(raw.span()),
+                    "raw adds the packet's bytes to a database's rows: only for destination = \
+                     \"sqlite:PATH\", \"postgres://...\" or \"clickhouse://...\""
+                        .into(),
+                )
+                .into())
+            }
+            Some(raw) => *raw.get_ref(),
+            None => false,
+        };
         let spec = OutputSpec {
             format: output::format_for(format, &destination),
             destination,
             linktype,
             retain,
             syslog,
+            raw,
         };
         let span = table
             .linktype
@@ -732,6 +748,21 @@ destination = "/var/log/nflog/fw.pcapng"
             e,
             "/etc/nflog.toml:20: [[output]] #3, key `format`: a database stores each packet as a \
              row of typed columns, in no format: leave format out for this output"
+        );
+    }
+
+    #[test]
+    fn raw_is_for_database_outputs() {
+        let text = format!("{GOOD}\n[[output]]\ndestination = \"postgres://u@h/db\"\nraw = true\n");
+        let (_, outputs) = load(Path::new("x.toml"), &text).unwrap();
+        assert!(outputs[2].spec.raw);
+        assert!(!outputs[0].spec.raw);
+        let e = error(&GOOD.replace("queue_size = 1048576", "raw = true"));
+        assert_eq!(
+            e,
+            "/etc/nflog.toml:12: [[output]] #1, key `raw`: raw adds the packet's bytes to a \
+             database's rows: only for destination = \"sqlite:PATH\", \"postgres://...\" or \
+             \"clickhouse://...\""
         );
     }
 }

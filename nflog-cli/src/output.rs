@@ -43,6 +43,8 @@ pub struct OutputSpec {
     /// For a syslog output, how its messages are written (`--syslog-*`, or the output's
     /// `[output.syslog]` table in the configuration file); empty for any other.
     pub syslog: SyslogArgs,
+    /// For a database, whether its rows hold the packet's bytes (`--raw`).
+    pub raw: bool,
 }
 
 impl OutputSpec {
@@ -110,10 +112,24 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
             );
         }
     }
+    let mut raws = vec![false; destinations.len()];
+    for &index in &positions.raw {
+        let at = owner(Some(&index));
+        if !is_database(&destinations[at].0) {
+            bail!(
+                "--raw given for the output -w {}: --raw adds the packet's bytes to a \
+                 database's rows: give it after -w sqlite:PATH, postgres://... or \
+                 clickhouse://...",
+                destinations[at].1
+            );
+        }
+        raws[at] = true;
+    }
     let specs: Vec<OutputSpec> = destinations
         .into_iter()
         .zip(formats.into_iter().zip(linktypes))
-        .map(|((destination, _), (format, linktype))| OutputSpec {
+        .zip(raws)
+        .map(|(((destination, _), (format, linktype)), raw)| OutputSpec {
             format: format_for(format, &destination),
             retain: args
                 .retain
@@ -125,6 +141,7 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
             },
             destination,
             linktype,
+            raw,
         })
         .collect();
     if args.retain.is_some()
@@ -202,7 +219,7 @@ pub fn open_output(spec: &OutputSpec) -> Result<Opened> {
         // batch is as large as the backlog.
         Destination::Sqlite(path) => {
             return Ok(Opened {
-                output: Box::new(sqlite::Sqlite::open(path, retain)?),
+                output: Box::new(sqlite::Sqlite::open(path, retain, spec.raw)?),
                 flush_when_idle: true,
             })
         }
@@ -218,7 +235,7 @@ pub fn open_output(spec: &OutputSpec) -> Result<Opened> {
         }
         Destination::Postgres(_) | Destination::Clickhouse(_) => {
             return Ok(Opened {
-                output: Box::new(crate::remote::open(destination)?),
+                output: Box::new(crate::remote::open(destination, spec.raw)?),
                 // The sink sends its rows in batches of its own, by size and age.
                 flush_when_idle: false,
             });
@@ -857,5 +874,68 @@ mod tests {
         let (delivered, _, failed) = fill(OutputFormat::Json, 1 << 20, 40, 100);
         assert!(!failed);
         assert_eq!(delivered, 40);
+    }
+
+    /// The outputs a command line asks for, or the error.
+    fn specs(args: &[&str]) -> std::result::Result<Vec<OutputSpec>, String> {
+        let cli = crate::cli::parse_from(std::iter::once("nflog").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        outputs(&cli.capture.output).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn raw_belongs_to_the_database_before_it() {
+        let raws = |args: &[&str]| {
+            specs(args).map(|specs| specs.iter().map(|s| s.raw).collect::<Vec<_>>())
+        };
+        assert_eq!(raws(&["-g", "5", "-w", "sqlite:a.db"]), Ok(vec![false]));
+        assert_eq!(
+            raws(&["-g", "5", "-w", "sqlite:a.db", "--raw"]),
+            Ok(vec![true])
+        );
+        assert_eq!(
+            raws(&[
+                "-g",
+                "5",
+                "-w",
+                "a.json",
+                "-w",
+                "postgres://u@h/db",
+                "--raw",
+                "-w",
+                "clickhouse://h:8123/db",
+                "-w",
+                "sqlite:a.db",
+                "--raw",
+            ]),
+            Ok(vec![false, true, false, true])
+        );
+        // Before the first -w: the first output's.
+        assert_eq!(
+            raws(&["-g", "5", "--raw", "-w", "sqlite:a.db"]),
+            Ok(vec![true])
+        );
+        let e = raws(&["-g", "5", "-w", "sqlite:a.db", "-w", "a.json", "--raw"]).unwrap_err();
+        assert_eq!(
+            e,
+            "--raw given for the output -w a.json: --raw adds the packet's bytes to a \
+             database's rows: give it after -w sqlite:PATH, postgres://... or clickhouse://..."
+        );
+        assert!(
+            raws(&["-g", "5", "--raw"]).is_err(),
+            "standard output has no rows"
+        );
+    }
+
+    #[test]
+    fn a_format_for_a_database_is_refused_and_one_for_the_next_output_is_not() {
+        assert_eq!(
+            specs(&["-g", "5", "-w", "sqlite:a.db", "-F", "json"]).unwrap_err(),
+            "-F json given for the output -w sqlite:a.db: a database stores each packet as a \
+             row of typed columns, in no -F format: leave -F out for it (each -F belongs to \
+             the -w before it)"
+        );
+        let ok = specs(&["-g", "5", "-w", "sqlite:a.db", "-w", "b", "-F", "json"]).unwrap();
+        assert_eq!(ok[1].format, OutputFormat::Json);
     }
 }

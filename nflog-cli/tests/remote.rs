@@ -459,3 +459,274 @@ fn clickhouse_killed_mid_burst_gets_every_row_once() {
         );
     });
 }
+
+/// Stops `proc` with SIGINT, waits up to `limit` for it to end well, and returns its
+/// statistics: the line of what was received, then one line per output.
+fn stop_outputs(mut proc: Proc, outputs: usize, limit: Duration) -> Vec<String> {
+    proc.signal(Signal::INT);
+    let deadline = std::time::Instant::now() + limit;
+    while proc.exited().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nflog did not exit: {}",
+            proc.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stderr = proc.stderr();
+    assert!(proc.exited().unwrap().success(), "{stderr}");
+    let lines: Vec<String> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("nflog: received "))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        lines.len(),
+        1 + outputs,
+        "a line received, one per output: {stderr}"
+    );
+    lines
+}
+
+/// The hex of each row's `raw_pkt` and its `raw_pktlen`, by `oob_seq_local`, from lines
+/// of `seq SEP hex SEP len`.
+fn raw_by_seq(text: &str, separator: char) -> BTreeMap<u64, (String, u64)> {
+    text.lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.trim().split(separator).collect();
+            assert_eq!(fields.len(), 3, "{line}");
+            (
+                fields[0].parse().unwrap(),
+                (fields[1].to_ascii_uppercase(), fields[2].parse().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// `--raw` after each database's `-w`: the mixed traffic (IPv4 and IPv6, UDP, TCP, ICMP)
+/// in SQLite, PostgreSQL and ClickHouse at once, each row's `raw_pkt` (a BLOB, a bytea, a
+/// String) byte for byte the packet `--linktype raw` writes to a pcap file in the same
+/// capture, `raw_pktlen` its length.
+#[test]
+fn raw_pkt_holds_the_packet_bytes_in_sqlite_postgres_and_clickhouse() {
+    const TEST: &str = "raw_pkt_holds_the_packet_bytes_in_sqlite_postgres_and_clickhouse";
+    if !can_run(TEST, Postgres::missing().or(ClickHouse::missing()))
+        || !support::has_tool(TEST, "sqlite3", "--version", "sqlite3")
+    {
+        return;
+    }
+    in_netns(|| {
+        let pg = Postgres::start(false).unwrap_or_else(|e| panic!("{e}"));
+        let ch = ClickHouse::start().unwrap_or_else(|e| panic!("{e}"));
+        let chains: String = ["input", "output"]
+            .iter()
+            .map(|hook| mixed_rules(hook, "log group 78"))
+            .collect();
+        support::nft(&format!("table inet t {{\n{chains}}}\n"));
+        let scratch = Scratch::new();
+        let db = scratch.join("raw.db");
+        let pcap = scratch.join("raw.pcap");
+        let (sqlite, pcap_arg) = (
+            format!("sqlite:{}", db.display()),
+            pcap.display().to_string(),
+        );
+        let (pg_url, ch_url) = (pg.url(), ch.url("logs"));
+        let args = [
+            "-g",
+            "78",
+            "--seq",
+            "-U",
+            "-w",
+            &sqlite,
+            "--raw",
+            "-w",
+            &pg_url,
+            "--raw",
+            "-w",
+            &ch_url,
+            "--raw",
+            "-w",
+            &pcap_arg,
+            "--linktype",
+            "raw",
+        ];
+        let mut nflog = Proc::nflog(&args, scratch.path(), "nflog-raw");
+        nflog.wait_bound(78);
+        mixed_traffic();
+        let expected = 2 * MIXED_PACKETS;
+        wait_long("every packet in each store", || {
+            pg.psql("nflog", "SELECT count(*) FROM nflog")
+                .is_ok_and(|n| n.trim() == expected.to_string())
+                && ch
+                    .query("SELECT count() FROM logs.nflog")
+                    .is_ok_and(|n| n.trim() == expected.to_string())
+        });
+        let stats = stop_outputs(nflog, 4, Duration::from_secs(30));
+        for line in &stats[1..] {
+            assert!(
+                line.contains(&format!(": {expected} packets written")),
+                "{line}"
+            );
+        }
+        let packets: Vec<Vec<u8>> = support::records(&pcap)
+            .into_iter()
+            .map(|(link_type, data)| {
+                assert_eq!(link_type, 101, "LINKTYPE_RAW");
+                data
+            })
+            .collect();
+        assert_eq!(packets.len(), expected);
+        let sql = "SELECT oob_seq_local, hex(raw_pkt), raw_pktlen FROM nflog ORDER BY 1";
+        let out = std::process::Command::new("sqlite3")
+            .arg(&db)
+            .arg(sql)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let in_sqlite = raw_by_seq(&String::from_utf8(out.stdout).unwrap(), '|');
+        let in_pg = raw_by_seq(
+            &pg.psql(
+                "nflog",
+                "SELECT oob_seq_local, encode(raw_pkt, 'hex'), raw_pktlen FROM nflog ORDER BY 1",
+            )
+            .unwrap(),
+            '|',
+        );
+        let in_ch = raw_by_seq(
+            &ch.query(
+                "SELECT oob_seq_local, hex(raw_pkt), raw_pktlen FROM logs.nflog ORDER BY \
+                 oob_seq_local",
+            )
+            .unwrap(),
+            '\t',
+        );
+        for (store, rows) in [
+            ("sqlite", &in_sqlite),
+            ("postgres", &in_pg),
+            ("clickhouse", &in_ch),
+        ] {
+            assert_eq!(rows.len(), expected, "{store}");
+            // The pcap file's records are in the order of the sequence numbers, from 0.
+            for (seq, packet) in packets.iter().enumerate() {
+                let hex: String = packet.iter().map(|b| format!("{b:02X}")).collect();
+                let (stored, len) = &rows[&(seq as u64)];
+                assert_eq!(stored, &hex, "{store}: packet {seq}");
+                assert_eq!(*len, packet.len() as u64, "{store}: packet {seq}");
+            }
+        }
+    });
+}
+
+/// The issue's burst: 200,000 packets to SQLite, PostgreSQL and ClickHouse at once, each a
+/// throwaway server of the test's own: nothing lost by the kernel or by any output, and
+/// every packet (by its sequence number) one row in each store.
+#[test]
+fn a_200000_packet_burst_reaches_sqlite_postgres_and_clickhouse_at_once_without_loss() {
+    const TEST: &str =
+        "a_200000_packet_burst_reaches_sqlite_postgres_and_clickhouse_at_once_without_loss";
+    const PACKETS: u64 = 200_000;
+    if !can_run(TEST, Postgres::missing().or(ClickHouse::missing()))
+        || !support::has_tool(TEST, "sqlite3", "--version", "sqlite3")
+    {
+        return;
+    }
+    in_netns(|| {
+        let pg = Postgres::start(false).unwrap_or_else(|e| panic!("{e}"));
+        let ch = ClickHouse::start().unwrap_or_else(|e| panic!("{e}"));
+        support::nft(
+            "table inet t {\n  chain output {\n    type filter hook output priority 0;\n\
+             \x20   udp dport 40079 log group 79\n  }\n  chain input {\n\
+             \x20   type filter hook input priority 0;\n    udp dport 40079 drop\n  }\n}\n",
+        );
+        let scratch = Scratch::new();
+        let db = scratch.join("burst.db");
+        let sqlite = format!("sqlite:{}", db.display());
+        let (pg_url, ch_url) = (pg.url(), ch.url("logs"));
+        // A socket buffer the reader cannot fall behind on a loaded machine: the burst
+        // proves the outputs, whose queues (64 MiB each) absorb what a store cannot take
+        // at once.
+        let args = [
+            "-g", "79", "--seq", "--rcvbuf", "33554432", "-w", &sqlite, "-w", &pg_url, "-w",
+            &ch_url,
+        ];
+        let mut nflog = Proc::nflog(&args, scratch.path(), "nflog-burst");
+        nflog.wait_bound(79);
+        let started = std::time::Instant::now();
+        support::send_paced(40079, PACKETS as usize, 64);
+        let sqlite_count = |sql: &str| -> String {
+            let out = std::process::Command::new("sqlite3")
+                .arg(&db)
+                .arg(sql)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        let all = PACKETS.to_string();
+        let deadline = std::time::Instant::now() + Duration::from_secs(300);
+        while !(sqlite_count("SELECT count(*) FROM nflog") == all
+            && pg
+                .psql("nflog", "SELECT count(*) FROM nflog")
+                .is_ok_and(|n| n.trim() == all)
+            && ch
+                .query("SELECT count() FROM logs.nflog")
+                .is_ok_and(|n| n.trim() == all))
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not every row in after 300 s: {}",
+                nflog.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        eprintln!(
+            "{PACKETS} packets in all three stores {:.1} s after the first was sent",
+            started.elapsed().as_secs_f64()
+        );
+        let stats = stop_outputs(nflog, 3, Duration::from_secs(30));
+        let received = &stats[0];
+        assert_eq!(
+            support::figure(received, "packets ("),
+            PACKETS,
+            "{received}"
+        );
+        assert_eq!(
+            support::figure(received, "kernel overruns"),
+            0,
+            "{received}"
+        );
+        assert_eq!(
+            support::figure(received, "packets lost (sequence gaps)"),
+            0,
+            "{received}"
+        );
+        for line in &stats[1..] {
+            assert!(
+                line.contains(&format!(": {PACKETS} packets written")),
+                "{line}"
+            );
+            assert!(
+                !line.contains("dropped") && !line.contains("lost"),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            sqlite_count("SELECT count(*), count(DISTINCT oob_seq_local) FROM nflog"),
+            format!("{all}|{all}")
+        );
+        assert_eq!(
+            pg.psql(
+                "nflog",
+                "SELECT count(*), count(DISTINCT oob_seq_local) FROM nflog"
+            )
+            .unwrap()
+            .trim(),
+            format!("{all}|{all}")
+        );
+        assert_eq!(
+            ch.query("SELECT count(), uniqExact(oob_seq_local) FROM logs.nflog")
+                .unwrap()
+                .trim(),
+            format!("{all}\t{all}")
+        );
+    });
+}

@@ -20,7 +20,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
-use nflog::format::{self, ColumnType, ResolveInterface, Row, Value, COLUMNS};
+use nflog::format::{self, Column, ColumnType, ResolveInterface, Row, Value, COLUMNS, RAW_PKT};
 use nflog::pcap::InterfaceStats;
 use nflog::Packet;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -58,7 +58,7 @@ fn sql_type(kind: ColumnType) -> &'static str {
     }
 }
 
-/// The statements that create the table and its indexes, if missing.
+/// The statements that create the table of [`COLUMNS`] and its indexes, if missing.
 pub fn schema() -> String {
     let mut sql = format!("CREATE TABLE IF NOT EXISTS {TABLE} (\n  id INTEGER PRIMARY KEY");
     for column in COLUMNS {
@@ -73,10 +73,10 @@ pub fn schema() -> String {
     sql
 }
 
-/// The statement that inserts one row.
-fn insert() -> String {
-    let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
-    let marks: Vec<String> = (1..=COLUMNS.len()).map(|i| format!("?{i}")).collect();
+/// The statement that inserts one row of `columns`.
+fn insert(columns: &[Column]) -> String {
+    let names: Vec<&str> = columns.iter().map(|c| c.name).collect();
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
     format!(
         "INSERT INTO {TABLE} ({}) VALUES ({})",
         names.join(", "),
@@ -105,13 +105,14 @@ pub struct Sqlite {
 
 impl Sqlite {
     /// Opens (or creates) the database at `path` with its table and indexes; with `retain`,
-    /// starts deleting rows older than that many days.
+    /// starts deleting rows older than that many days; with `raw`, writes the packet's
+    /// bytes too, in column `raw_pkt` (added to a table made without it).
     ///
     /// # Errors
     ///
     /// A database that cannot be opened or written, or whose table `nflog` lacks columns
     /// this version writes; each names `-w sqlite:PATH`.
-    pub fn open(path: &Path, retain: Option<u32>) -> Result<Sqlite> {
+    pub fn open(path: &Path, retain: Option<u32>, raw: bool) -> Result<Sqlite> {
         let context = || {
             format!(
                 "-w sqlite:{}: cannot use the database: choose a writable path",
@@ -132,8 +133,13 @@ impl Sqlite {
         db.pragma_update(None, "synchronous", "NORMAL")
             .with_context(context)?;
         db.busy_timeout(BUSY_TIMEOUT).with_context(context)?;
+        let row = if raw { Row::with_raw() } else { Row::new() };
         db.execute_batch(&schema()).with_context(context)?;
-        let insert = insert();
+        // raw_pkt is added last, also to a table made without it, by a run without raw.
+        if raw {
+            add_raw_column(&db).with_context(context)?;
+        }
+        let insert = insert(row.columns());
         db.prepare_cached(&insert).with_context(|| {
             format!(
                 "-w sqlite:{}: table {TABLE} exists with other columns than this nflog \
@@ -148,7 +154,7 @@ impl Sqlite {
             db,
             path: path.to_path_buf(),
             insert,
-            row: Row::new(),
+            row,
             time: String::with_capacity(32),
             batch_started: None,
             pending: 0,
@@ -279,6 +285,24 @@ impl Output for Sqlite {
             _ => Vec::new(),
         }
     }
+}
+
+/// Adds [`RAW_PKT`] to a table made without it (by a run without `raw`): the rows before
+/// have it NULL, as a packet of copy mode meta would.
+fn add_raw_column(db: &Connection) -> rusqlite::Result<()> {
+    let present: bool = db.query_row(
+        &format!("SELECT count(*) > 0 FROM pragma_table_info('{TABLE}') WHERE name = ?1"),
+        [RAW_PKT.name],
+        |row| row.get(0),
+    )?;
+    if !present {
+        db.execute_batch(&format!(
+            "ALTER TABLE {TABLE} ADD COLUMN {} {}",
+            RAW_PKT.name,
+            sql_type(RAW_PKT.kind)
+        ))?;
+    }
+    Ok(())
 }
 
 /// Writes `micros` since 1970 as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, the form of SQLite's
@@ -417,6 +441,33 @@ mod tests {
     }
 
     #[test]
+    fn raw_adds_raw_pkt_to_a_table_made_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("raw.db");
+        let names = |db: &Connection| -> Vec<String> {
+            let mut columns = db
+                .prepare("SELECT name FROM pragma_table_info('nflog')")
+                .unwrap();
+            let names = columns
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            names
+        };
+        drop(Sqlite::open(&path, None, false).unwrap());
+        let db = Connection::open(&path).unwrap();
+        assert!(!names(&db).contains(&"raw_pkt".to_string()));
+        // Twice: the second run finds the column there.
+        drop(Sqlite::open(&path, None, true).unwrap());
+        drop(Sqlite::open(&path, None, true).unwrap());
+        assert_eq!(names(&db).last().map(String::as_str), Some("raw_pkt"));
+        assert_eq!(names(&db).len(), COLUMNS.len() + 2);
+        // A run without raw writes the table as it is, raw_pkt NULL.
+        drop(Sqlite::open(&path, None, false).unwrap());
+    }
+
+    #[test]
     fn the_schema_has_every_column_and_the_two_indexes() {
         let db = Connection::open_in_memory().unwrap();
         db.execute_batch(&schema()).unwrap();
@@ -444,7 +495,7 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(names, ["nflog_oob_prefix", "nflog_time"]);
-        db.prepare(&insert()).unwrap();
+        db.prepare(&insert(COLUMNS)).unwrap();
     }
 }
 
@@ -466,6 +517,13 @@ fn schema_page() -> String {
             column.doc.replace('|', "\\|")
         );
     }
+    let _ = writeln!(
+        page,
+        "| `{}` | {} | | {} |",
+        RAW_PKT.name,
+        sql_type(RAW_PKT.kind),
+        RAW_PKT.doc
+    );
     let _ = write!(page, "\n```sql\n{}```\n", schema());
     page
 }

@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use nflog::format::{ColumnType, Row, Value, COLUMNS};
+use nflog::format::{Column, ColumnType, Row, Value, COLUMNS, COLUMNS_WITH_RAW, RAW_PKT};
 
 use super::{Batch, Failure, Server};
 
@@ -40,17 +40,20 @@ pub struct ClickHouse {
     password: Option<String>,
     /// This host's name, as the `hostname` column holds it.
     host: String,
+    /// The columns rows have: [`COLUMNS`], or with `raw_pkt` too.
+    columns: &'static [Column],
 }
 
 impl ClickHouse {
     /// The server `url` names (its sink options already split off by
-    /// [`sink_options`](super::sink_options)), writing to `table` as `host`.
+    /// [`sink_options`](super::sink_options)), writing to `table` as `host`, with the
+    /// packet's bytes in `raw_pkt` when `raw`.
     ///
     /// # Errors
     ///
     /// A URL without a host and port, or with a database name that is not a plain
     /// identifier.
-    pub fn new(url: &str, table: &str, host: &str) -> Result<ClickHouse, String> {
+    pub fn new(url: &str, table: &str, host: &str, raw: bool) -> Result<ClickHouse, String> {
         let rest = url
             .strip_prefix("clickhouse://")
             .ok_or("the URL must start with clickhouse://")?;
@@ -99,6 +102,7 @@ impl ClickHouse {
             user,
             password,
             host: host.to_string(),
+            columns: if raw { COLUMNS_WITH_RAW } else { COLUMNS },
         })
     }
 
@@ -222,19 +226,50 @@ impl Server for ClickHouse {
     }
 
     fn connect(&mut self) -> Result<(), String> {
+        let text = |e| match e {
+            Failure::Refused(e) | Failure::Broken(e) => e,
+        };
         for statement in ClickHouse::schema(&self.database, &self.table) {
-            self.request(&statement, b"").map_err(|e| match e {
-                Failure::Refused(e) | Failure::Broken(e) => e,
-            })?;
+            self.request(&statement, b"").map_err(text)?;
+        }
+        if self.columns.len() > COLUMNS.len() {
+            // Also to a table made without it, by a run without raw. (ClickHouse 18.16 has
+            // no ADD COLUMN IF NOT EXISTS: ask first.)
+            let present = self
+                .request(
+                    &format!(
+                        "SELECT count() FROM system.columns WHERE database = '{}' AND \
+                         table = '{}' AND name = '{}'",
+                        self.database, self.table, RAW_PKT.name
+                    ),
+                    b"",
+                )
+                .map_err(text)?;
+            if present.trim() == "0" {
+                let alter = format!(
+                    "ALTER TABLE {}.{} ADD COLUMN {} {}",
+                    self.database,
+                    self.table,
+                    RAW_PKT.name,
+                    column_type(RAW_PKT.kind)
+                );
+                self.request(&alter, b"").map_err(text)?;
+            }
         }
         Ok(())
     }
 
     fn send(&mut self, batch: &Batch) -> Result<(), Failure> {
-        let query = format!(
-            "INSERT INTO {}.{} FORMAT RowBinary",
+        // The columns named: a table may have more than this run writes (raw_pkt).
+        let mut query = format!(
+            "INSERT INTO {}.{} (hostname, nflog_batch",
             self.database, self.table
         );
+        for column in self.columns {
+            query.push_str(", ");
+            query.push_str(column.name);
+        }
+        query.push_str(") FORMAT RowBinary");
         self.request(&query, &batch.data).map(|_| ())
     }
 
@@ -366,7 +401,7 @@ mod tests {
 
     #[test]
     fn urls_name_server_database_and_credentials() {
-        let ch = ClickHouse::new("clickhouse://127.0.0.1:8123/logs", "t", "h").unwrap();
+        let ch = ClickHouse::new("clickhouse://127.0.0.1:8123/logs", "t", "h", false).unwrap();
         assert_eq!(
             (
                 ch.address.as_str(),
@@ -376,7 +411,7 @@ mod tests {
             ),
             ("127.0.0.1:8123", "logs", None, None)
         );
-        let ch = ClickHouse::new("clickhouse://me:p%40ss@db:8123/", "t", "h").unwrap();
+        let ch = ClickHouse::new("clickhouse://me:p%40ss@db:8123/", "t", "h", false).unwrap();
         assert_eq!(ch.database, "default");
         assert_eq!(ch.user.as_deref(), Some("me"));
         assert_eq!(ch.password.as_deref(), Some("p@ss"));
@@ -386,7 +421,7 @@ mod tests {
             "clickhouse://db:8123/lo;gs",
             "clickhouse://db:8123/logs?x=1",
         ] {
-            assert!(ClickHouse::new(bad, "t", "h").is_err(), "{bad}");
+            assert!(ClickHouse::new(bad, "t", "h", false).is_err(), "{bad}");
         }
     }
 

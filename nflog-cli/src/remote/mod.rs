@@ -228,14 +228,16 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// Starts the shipper for `server` (whose connection it makes) with rows encoded by
-    /// `encoder` (the same server's format; it never connects), a backlog of at most
-    /// `backlog` bytes, and messages naming the sink `name` (its URL without a password).
+    /// Starts the shipper for `server` (whose connection it makes) with rows (of `row`'s
+    /// columns) encoded by `encoder` (the same server's format; it never connects), a
+    /// backlog of at most `backlog` bytes, and messages naming the sink `name` (its URL
+    /// without a password).
     pub fn start(
         name: String,
         encoder: Box<dyn Server>,
         server: Box<dyn Server>,
         backlog: usize,
+        row: Row,
     ) -> io::Result<Remote> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -259,7 +261,7 @@ impl Remote {
         Ok(Remote {
             shared,
             encoder,
-            row: Row::new(),
+            row,
             shipper: Some(shipper),
             seen: Cell::new(Counts::default()),
         })
@@ -370,32 +372,37 @@ impl Output for Remote {
     }
 }
 
-/// Makes a [`Server`] from a URL, a table and this host's name.
-type MakeServer = fn(&str, &str, &str) -> Result<Box<dyn Server>, String>;
+/// Makes a [`Server`] from a URL, a table, this host's name and whether rows hold the
+/// packet's bytes.
+type MakeServer = fn(&str, &str, &str, bool) -> Result<Box<dyn Server>, String>;
 
-/// Opens the sink `-w` names: a `postgres://` or `clickhouse://` URL. The server need not
-/// be up: rows wait in the backlog until it is.
+/// Opens the sink `-w` names: a `postgres://` or `clickhouse://` URL; with `raw`, its rows
+/// hold the packet's bytes (`--raw`). The server need not be up: rows wait in the backlog
+/// until it is.
 ///
 /// # Errors
 ///
 /// A URL the sink cannot use, naming `-w`.
-pub fn open(destination: &Destination) -> anyhow::Result<Remote> {
+pub fn open(destination: &Destination, raw: bool) -> anyhow::Result<Remote> {
     let host = hostname();
     let (url, make): (&str, MakeServer) = match destination {
-        Destination::Postgres(url) => (url, |url, table, host| {
-            Ok(Box::new(postgres::Postgres::new(url, table, host)?))
+        Destination::Postgres(url) => (url, |url, table, host, raw| {
+            Ok(Box::new(postgres::Postgres::new(url, table, host, raw)?))
         }),
-        Destination::Clickhouse(url) => (url, |url, table, host| {
-            Ok(Box::new(clickhouse::ClickHouse::new(url, table, host)?))
+        Destination::Clickhouse(url) => (url, |url, table, host, raw| {
+            Ok(Box::new(clickhouse::ClickHouse::new(
+                url, table, host, raw,
+            )?))
         }),
         other => anyhow::bail!("-w {other}: not a PostgreSQL or ClickHouse URL"),
     };
     let name = shown(url);
     let fail = |e: String| anyhow::anyhow!("-w {name}: {e}");
     let (url, table, backlog) = sink_options(url, DEFAULT_TABLE).map_err(fail)?;
-    let encoder = make(&url, &table, &host).map_err(fail)?;
-    let server = make(&url, &table, &host).map_err(fail)?;
-    Remote::start(name.clone(), encoder, server, backlog)
+    let encoder = make(&url, &table, &host, raw).map_err(fail)?;
+    let server = make(&url, &table, &host, raw).map_err(fail)?;
+    let row = if raw { Row::with_raw() } else { Row::new() };
+    Remote::start(name.clone(), encoder, server, backlog, row)
         .map_err(|e| anyhow::anyhow!("-w {name}: starting its thread: {e}"))
 }
 

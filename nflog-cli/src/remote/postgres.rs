@@ -16,7 +16,7 @@ use std::io::Write as _;
 use std::str::FromStr;
 use std::time::Duration;
 
-use nflog::format::{ColumnType, Row, Value, COLUMNS};
+use nflog::format::{Column, ColumnType, Row, Value, COLUMNS, COLUMNS_WITH_RAW, RAW_PKT};
 use postgres::config::SslMode;
 use postgres::{Client, Config};
 
@@ -48,17 +48,20 @@ pub struct Postgres {
     host: String,
     /// The host name escaped for COPY's text format, with the tab after it.
     host_field: Vec<u8>,
+    /// The columns rows have: [`COLUMNS`], or with `raw_pkt` too.
+    columns: &'static [Column],
     client: Option<Client>,
 }
 
 impl Postgres {
     /// The server `url` names (its sink options already split off by
-    /// [`sink_options`](super::sink_options)), writing to `table` as `host`.
+    /// [`sink_options`](super::sink_options)), writing to `table` as `host`, with the
+    /// packet's bytes in `raw_pkt` when `raw`.
     ///
     /// # Errors
     ///
     /// A URL that libpq's rules do not accept, or an `sslmode` we cannot honour.
-    pub fn new(url: &str, table: &str, host: &str) -> Result<Postgres, String> {
+    pub fn new(url: &str, table: &str, host: &str, raw: bool) -> Result<Postgres, String> {
         let (url, tls) = split_tls(url)?;
         let mut config = Config::from_str(&url).map_err(|e| format!("the URL: {e}"))?;
         if config.get_connect_timeout().is_none() {
@@ -80,6 +83,7 @@ impl Postgres {
             table: table.to_string(),
             host: host.to_string(),
             host_field,
+            columns: if raw { COLUMNS_WITH_RAW } else { COLUMNS },
             client: None,
         })
     }
@@ -102,7 +106,7 @@ impl Postgres {
     }
 
     fn copy_statement(&self) -> String {
-        let names: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+        let names: Vec<&str> = self.columns.iter().map(|c| c.name).collect();
         format!(
             "COPY {} (hostname, {}) FROM STDIN",
             self.table,
@@ -263,8 +267,19 @@ impl Server for Postgres {
         }
         self.client = None;
         let mut client = self.open().map_err(|e| describe(&e))?;
+        let mut schema = Postgres::schema(&self.table);
+        if self.columns.len() > COLUMNS.len() {
+            // Also to a table made without it, by a run without raw.
+            let _ = writeln!(
+                schema,
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {} {};",
+                self.table,
+                RAW_PKT.name,
+                sql_type(RAW_PKT.kind)
+            );
+        }
         client
-            .batch_execute(&Postgres::schema(&self.table))
+            .batch_execute(&schema)
             .map_err(|e| format!("creating table {}: {}", self.table, describe(&e)))?;
         self.client = Some(client);
         Ok(())
@@ -410,11 +425,12 @@ mod tests {
 
     #[test]
     fn the_url_decides_tls() {
-        let plain = Postgres::new("postgres://u@127.0.0.1/db", "t", "h").unwrap();
+        let plain = Postgres::new("postgres://u@127.0.0.1/db", "t", "h", false).unwrap();
         assert_eq!(plain.tls, Tls::Unchecked, "prefer, libpq's default");
-        let off = Postgres::new("postgres://u@127.0.0.1/db?sslmode=disable", "t", "h").unwrap();
+        let off =
+            Postgres::new("postgres://u@127.0.0.1/db?sslmode=disable", "t", "h", false).unwrap();
         assert_eq!(off.tls, Tls::Off);
-        let e = Postgres::new("postgres://u@127.0.0.1/db?nonsense=1", "t", "h")
+        let e = Postgres::new("postgres://u@127.0.0.1/db?nonsense=1", "t", "h", false)
             .err()
             .unwrap();
         assert!(e.starts_with("the URL: "), "{e}");

@@ -112,6 +112,7 @@ fn start(server: &Scripted, backlog: usize) -> Remote {
         Box::new(server.clone()),
         Box::new(server.clone()),
         backlog,
+        Row::new(),
     )
     .unwrap()
 }

@@ -39,7 +39,7 @@ mod xml;
 pub use clock::TimeZone;
 pub use json::JsonFormat;
 pub use names::{Numeric, ResolveInterface};
-pub use row::{Column, ColumnType, Row, Value, COLUMNS};
+pub use row::{Column, ColumnType, Row, Value, COLUMNS, COLUMNS_WITH_RAW, RAW_PKT};
 pub use sink::{raw_ip, Lines, Sink};
 pub use text::TextFormat;
 pub use xml::XmlFormat;

@@ -100,8 +100,28 @@ macro_rules! columns {
             json: $json,
             doc: $doc,
         }),*];
+
+        /// [`COLUMNS`] and, last, [`RAW_PKT`]: the columns of a [`Row`] that keeps the
+        /// packet's bytes ([`Row::with_raw`]).
+        pub const COLUMNS_WITH_RAW: &[Column] = &[$(Column {
+            name: $name,
+            kind: ColumnType::$kind,
+            json: $json,
+            doc: $doc,
+        }),*, RAW_PKT];
     };
 }
+
+/// ulogd2's `raw.pkt`: the packet's bytes from the network header, as NFULA_PAYLOAD holds
+/// them. Not one of [`COLUMNS`]: a row as large as its packet is a choice a sink offers
+/// ([`Row::with_raw`]), never a default.
+pub const RAW_PKT: Column = Column {
+    name: "raw_pkt",
+    kind: ColumnType::Bytes,
+    json: None,
+    doc: "The packet's bytes from the network header (ulogd2's raw.pkt), as many as \
+          raw_pktlen says; only in tables written with the raw option; NULL in copy mode meta.",
+};
 
 columns! {
     TIME: "time", Time, None,
@@ -305,6 +325,8 @@ enum Slot {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// [`COLUMNS`], or [`COLUMNS_WITH_RAW`] for a row that keeps the packet's bytes.
+    columns: &'static [Column],
     slots: Vec<Slot>,
     text: String,
     bytes: Vec<u8>,
@@ -319,17 +341,32 @@ impl Default for Row {
 }
 
 impl Row {
-    /// An empty row: every value NULL.
+    /// An empty row of [`COLUMNS`]: every value NULL.
     pub fn new() -> Row {
         Row {
-            slots: vec![Slot::Null; COLUMNS.len()],
+            columns: COLUMNS,
+            slots: vec![Slot::Null; COLUMNS_WITH_RAW.len()],
             text: String::with_capacity(256),
             bytes: Vec::with_capacity(64),
             scratch: Vec::with_capacity(64),
         }
     }
 
-    /// The value of column `index` of [`COLUMNS`]; NULL past the last column.
+    /// An empty row of [`COLUMNS_WITH_RAW`]: [`fill`](Row::fill) copies the packet's
+    /// bytes into its last column, [`RAW_PKT`].
+    pub fn with_raw() -> Row {
+        Row {
+            columns: COLUMNS_WITH_RAW,
+            ..Row::new()
+        }
+    }
+
+    /// The columns of this row, in table order: [`COLUMNS`], or [`COLUMNS_WITH_RAW`].
+    pub fn columns(&self) -> &'static [Column] {
+        self.columns
+    }
+
+    /// The value of column `index` of [`columns`](Row::columns); NULL past the last column.
     pub fn value(&self, index: usize) -> Value<'_> {
         match self.slots.get(index) {
             None | Some(Slot::Null) => Value::Null,
@@ -342,13 +379,13 @@ impl Row {
 
     /// The value of the column named `name`, or `None` if there is no such column.
     pub fn get(&self, name: &str) -> Option<Value<'_>> {
-        let index = COLUMNS.iter().position(|column| column.name == name)?;
+        let index = self.columns.iter().position(|column| column.name == name)?;
         Some(self.value(index))
     }
 
-    /// Every column with its value, in table order.
+    /// Every column of [`columns`](Row::columns) with its value, in table order.
     pub fn values(&self) -> impl Iterator<Item = (&'static Column, Value<'_>)> + '_ {
-        COLUMNS
+        self.columns
             .iter()
             .enumerate()
             .map(|(index, column)| (column, self.value(index)))
@@ -401,6 +438,11 @@ impl Row {
         self.int(C::NFLOG_GROUP, packet.group());
         if let Some(payload) = packet.payload() {
             self.int(C::RAW_PKTLEN, payload.len() as u64);
+            if self.columns.len() > COLUMNS.len() {
+                let start = self.bytes.len();
+                self.bytes.extend_from_slice(payload);
+                self.slots[COLUMNS.len()] = Slot::Bytes(start..self.bytes.len());
+            }
         }
         self.int(C::RAW_PKTCOUNT, 1u8);
         if let Some(prefix) = packet.prefix_bytes() {
@@ -1099,5 +1141,34 @@ mod tests {
         row.fill(&Packet::parse(&body).unwrap(), received(), &mut Names);
         assert_eq!(row.get("oob_in"), Some(Value::Text("caf\\xe9\\\\x")));
         assert_eq!(row.get("oob_out"), Some(Value::Text("if:9")));
+    }
+
+    #[test]
+    fn a_row_with_raw_keeps_the_packet_bytes_and_a_plain_row_does_not() {
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+        let body = PacketRepr {
+            payload: Some(bytes.clone()),
+            ..PacketRepr::default()
+        }
+        .to_bytes();
+        let meta = PacketRepr::default().to_bytes();
+        let mut raw = Row::with_raw();
+        assert_eq!(raw.columns().last(), Some(&RAW_PKT));
+        assert_eq!(raw.columns().len(), COLUMNS.len() + 1);
+        assert_eq!(&raw.columns()[..COLUMNS.len()], COLUMNS);
+        raw.fill(&Packet::parse(&body).unwrap(), received(), &mut Names);
+        assert_eq!(raw.get("raw_pkt"), Some(Value::Bytes(&bytes)));
+        assert_eq!(raw.get("raw_pktlen"), Some(Value::Int(300)));
+        assert_eq!(raw.values().count(), COLUMNS.len() + 1);
+        // Copy mode meta: no bytes, NULL, and nothing left of the packet before.
+        raw.fill(&Packet::parse(&meta).unwrap(), received(), &mut Names);
+        assert_eq!(raw.get("raw_pkt"), Some(Value::Null));
+        let mut plain = Row::new();
+        plain.fill(&Packet::parse(&body).unwrap(), received(), &mut Names);
+        assert_eq!(plain.get("raw_pkt"), None);
+        assert_eq!(plain.values().count(), COLUMNS.len());
+        assert_eq!(plain.value(COLUMNS.len()), Value::Null);
+        // Its name in ulogd2's spelling, unique among the others.
+        assert!(COLUMNS.iter().all(|c| c.name != RAW_PKT.name));
     }
 }
