@@ -2,7 +2,7 @@
 //! for every packet.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -17,7 +17,7 @@ use nflog::{
     CopyMode, Error, Flags, GroupConfig, InterfaceNames, Listener, Packet, PerGroup, Setting, Stats,
 };
 
-use crate::cli::{CaptureArgs, OutputArgs};
+use crate::cli::{CaptureArgs, OutputArgs, RotateArgs};
 use crate::log;
 use crate::metrics::{self, Metrics};
 use crate::output::{self, write_error, Counters, Destination, Dropped, Output};
@@ -53,12 +53,20 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
     } else {
         crate::read::parse_filter(&args.expression)?
     };
+    let queue_sizes = output::per_output(
+        &args.output,
+        &args.queue_size,
+        &args.output.positions.queue_size,
+        "--queue-size",
+    )?;
     let planned = specs
         .into_iter()
-        .map(|spec| Planned {
+        .zip(queue_sizes)
+        .map(|(spec, queue_size)| Planned {
             spec,
-            queue_size: args.queue_size,
+            queue_size: queue_size.unwrap_or(crate::cli::QUEUE_SIZE),
             filter: filter.clone(),
+            rotate: None,
         })
         .collect();
     run_planned(args, planned)
@@ -74,6 +82,8 @@ pub struct Planned {
     pub queue_size: usize,
     /// The packets it takes, when not all.
     pub filter: Option<Expr>,
+    /// How its file rotates, when not as the capture's -C, -G, -W and -z say.
+    pub rotate: Option<RotateArgs>,
 }
 
 /// Runs a capture of `args`' groups to the outputs `planned`, checked already.
@@ -127,11 +137,17 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
             installed.guard.table()
         ));
     }
+    // One start for every file output's first -G window and for -W's end of the capture, so
+    // that all of them count the same windows.
+    let started = SystemTime::now();
     let mut outputs = Vec::with_capacity(planned.len());
+    // Where rotating file outputs make their next files: the user -Z names must write there.
+    let mut rotation_dirs = Vec::new();
     for Planned {
         spec,
         queue_size,
         filter,
+        rotate,
     } in &planned
     {
         // Before privileges go: the file may be where only root writes.
@@ -142,12 +158,14 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
                     path,
                     spec.format,
                     spec.link_type(),
-                    &args.rotate,
+                    rotate.as_ref().unwrap_or(&args.rotate),
                     reopen.clone(),
-                    SystemTime::now(),
+                    started,
+                    listener.groups(),
                 )?;
                 // With -C -W or -G, the first file's name is not the one -w gave.
                 let name = file.path().to_path_buf();
+                rotation_dirs.extend(file.rotates_in().map(Path::to_path_buf));
                 let opened = output::Opened {
                     output: Box::new(file),
                     flush_when_idle: false,
@@ -156,7 +174,7 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
             }
             // A database file (sqlite:PATH) is handed over with -Z like a file.
             other => (
-                output::open_output(spec)?,
+                output::open_output(spec, listener.groups())?,
                 other.file().map(Path::to_path_buf),
             ),
         };
@@ -203,6 +221,10 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
     };
     // Everything that needs a privilege is done: the groups are bound, the files open.
     privileges::drop_all(user)?;
+    if let Some(spec) = &args.user {
+        let dirs: Vec<&Path> = rotation_dirs.iter().map(PathBuf::as_path).collect();
+        privileges::check_rotation_dirs(spec, &dirs)?;
+    }
     if let Some(keeper) = &keeper {
         keeper.settle();
     }
@@ -249,6 +271,7 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
         output: &args.output,
         seq: args.seq,
         status,
+        files: rotate::FileLimit::new(&args.rotate, started),
     };
     if let Some(notifier) = &notifier {
         // Bound, the outputs open, privileges dropped: the service is up.
@@ -323,6 +346,8 @@ struct Setup<'a> {
     seq: bool,
     /// Whether to show the live status line on standard error.
     status: bool,
+    /// With -G and -W without -C: where the capture ends.
+    files: Option<rotate::FileLimit>,
 }
 
 /// The core of a capture, with the packet source and the clock given: receives on a reader
@@ -344,13 +369,16 @@ fn capture<S: Source>(
         .collect();
     let (producer, consumers) = queue::fan_out(&lanes);
     let count = setup.output.count;
+    let files = setup.files;
     let started_at = clock.now();
     // The last writer to end stops the reader: nothing would take what it receives.
     let alive = AtomicUsize::new(outputs.len());
     thread::scope(|scope| {
         let reader = thread::Builder::new()
             .name("nflog reader".into())
-            .spawn_scoped(scope, move || read(source, producer, count, closing, clock));
+            .spawn_scoped(scope, move || {
+                read(source, producer, count, files, closing, clock)
+            });
         let reader = match reader {
             Ok(reader) => reader,
             Err(e) => {
@@ -643,6 +671,7 @@ fn read<S: Source>(
     mut source: S,
     mut producer: Producer,
     count: Option<u64>,
+    files: Option<rotate::FileLimit>,
     closing: &Closing,
     clock: &(dyn Clock + Sync),
 ) -> Reader {
@@ -651,6 +680,7 @@ fn read<S: Source>(
         &mut source,
         &mut producer,
         count,
+        files,
         &mut queued,
         clock,
         closing.metrics.as_deref(),
@@ -838,6 +868,7 @@ fn read_into<S: Source>(
     source: &mut S,
     producer: &mut Producer,
     count: Option<u64>,
+    mut files: Option<rotate::FileLimit>,
     queued: &mut u64,
     clock: &(dyn Clock + Sync),
     metrics: Option<&Metrics>,
@@ -852,6 +883,12 @@ fn read_into<S: Source>(
         chunk.stats = source.stats();
         if let Some(metrics) = metrics {
             metrics.record(chunk.iter(), &chunk.stats, chunk.received);
+        }
+        if let Some(limit) = files.as_mut() {
+            if limit.reached(chunk.received) {
+                let _ = output::say(&limit.ended(chunk.packets()));
+                break;
+            }
         }
         if !queue_chunk(producer, count, queued, failed)? {
             break;
@@ -1545,7 +1582,7 @@ mod tests {
                 output: Box::new(output::Sink::new(spec.format, spec.link_type(), out).unwrap()),
                 names: Box::new(Numeric),
                 flush_when_idle: true,
-                queue_size: args.queue_size,
+                queue_size: crate::cli::QUEUE_SIZE,
                 filter: None,
                 counters: Arc::default(),
             })
@@ -1554,6 +1591,7 @@ mod tests {
             output: &args.output,
             seq: args.seq,
             status: false,
+            files: None,
         };
         let source = Recorded {
             batches: batches.into(),
@@ -1739,6 +1777,7 @@ mod tests {
             output: &args.output,
             seq: false,
             status: false,
+            files: None,
         };
         let source = OpensAtEnd(
             Recorded {
@@ -1954,6 +1993,61 @@ mod tests {
         assert_eq!(
             specs(&["-g", "5", "-w", "a.json", "-F", "text", "-w", "a.json"]),
             Err("-w a.json is given twice: two outputs cannot write one file".into())
+        );
+    }
+
+    #[test]
+    fn each_queue_size_goes_to_the_output_before_it() {
+        let sizes = |args: &[&str]| {
+            let args = capture_args(args);
+            output::per_output(
+                &args.output,
+                &args.queue_size,
+                &args.output.positions.queue_size,
+                "--queue-size",
+            )
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(sizes(&["-g", "5"]), Ok(vec![None]));
+        assert_eq!(
+            sizes(&["-g", "5", "--queue-size", "4096", "-w", "a"]),
+            Ok(vec![Some(4096)])
+        );
+        assert_eq!(
+            sizes(&[
+                "-g",
+                "5",
+                "-w",
+                "a",
+                "--queue-size",
+                "1000",
+                "-w",
+                "b",
+                "-w",
+                "c",
+                "-F",
+                "json",
+                "--queue-size",
+                "3000"
+            ]),
+            Ok(vec![Some(1000), None, Some(3000)])
+        );
+        assert_eq!(
+            sizes(&[
+                "-g",
+                "5",
+                "-w",
+                "a",
+                "--queue-size",
+                "1",
+                "--queue-size",
+                "2"
+            ]),
+            Err(
+                "--queue-size given twice for the output -w a: give each -w at most one \
+                 --queue-size, after it"
+                    .into()
+            )
         );
     }
 

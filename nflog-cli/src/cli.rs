@@ -145,10 +145,10 @@ pub struct OutputArgs {
     /// Write to DEST instead of standard output: a FILE, `-` (standard output), or a sink
     /// (sqlite:PATH, postgres://..., clickhouse://..., syslog://HOST:PORT,
     /// syslog+tcp://HOST:PORT, unix:PATH). Repeat for several outputs at once, each with a
-    /// queue and a writing thread of its own; each takes the -F and --linktype given after
-    /// it (those before the first -w are the first one's). A capture appends text, JSON and
-    /// XML to a FILE (O_APPEND) and replaces a pcap or pcapng FILE; SIGHUP reopens it
-    /// (logrotate).
+    /// queue and a writing thread of its own; each takes the -F, --linktype and --queue-size
+    /// given after it (those before the first -w are the first one's). A capture appends
+    /// text, JSON and XML to a FILE (O_APPEND) and replaces a pcap or pcapng FILE; SIGHUP
+    /// reopens it (logrotate).
     #[arg(short = 'w', long = "write", value_name = "DEST")]
     pub write: Vec<PathBuf>,
 
@@ -272,8 +272,8 @@ pub enum SyslogFormatArg {
     Rfc3164,
 }
 
-/// Where each -w, -F and --linktype stood on the command line: which output each -F and
-/// --linktype belongs to.
+/// Where each -w, -F, --linktype and --queue-size stood on the command line: which output
+/// each -F, --linktype and --queue-size belongs to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Positions {
     /// The index of each -w.
@@ -284,6 +284,8 @@ pub struct Positions {
     pub linktype: Vec<usize>,
     /// The index of each --raw.
     pub raw: Vec<usize>,
+    /// The index of each --queue-size (`nflog capture` only).
+    pub queue_size: Vec<usize>,
 }
 
 /// Parses a command line, with the positions of the output options.
@@ -298,7 +300,8 @@ where
 {
     let matches = Cli::command().try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
-    let positions = |m: &clap::ArgMatches| {
+    // `nflog read` has no queue: its matches are not asked for --queue-size.
+    let positions = |m: &clap::ArgMatches, queue: bool| {
         let of = |id: &str| -> Vec<usize> {
             m.indices_of(id).map(Iterator::collect).unwrap_or_default()
         };
@@ -307,16 +310,22 @@ where
             format: of("format"),
             linktype: of("linktype"),
             raw: of("raw"),
+            queue_size: if queue { of("queue_size") } else { Vec::new() },
         }
     };
     match (&mut cli.command, matches.subcommand()) {
-        (None, _) => cli.capture.output.positions = positions(&matches),
-        (Some(Command::Capture(args)), Some((_, m))) => args.output.positions = positions(m),
-        (Some(Command::Read(args)), Some((_, m))) => args.output.positions = positions(m),
+        (None, _) => cli.capture.output.positions = positions(&matches, true),
+        (Some(Command::Capture(args)), Some((_, m))) => {
+            args.output.positions = positions(m, true);
+        }
+        (Some(Command::Read(args)), Some((_, m))) => args.output.positions = positions(m, false),
         _ => {}
     }
     Ok(cli)
 }
+
+/// The bytes an output's queue holds when --queue-size (or `queue_size`) does not say.
+pub const QUEUE_SIZE: usize = 64 << 20;
 
 /// Arguments of `nflog capture`.
 #[derive(Debug, Clone, Args)]
@@ -415,10 +424,12 @@ pub struct CaptureArgs {
     )]
     pub rcvbuf: Option<u64>,
 
-    /// Most bytes of packets received but not yet written, while the output is slower than
-    /// the traffic; past it, packets are dropped and counted in the statistics.
-    #[arg(long = "queue-size", value_name = "BYTES", default_value_t = 64 << 20)]
-    pub queue_size: usize,
+    /// Most bytes of packets received but not yet written to an output, while it is slower
+    /// than the traffic; past it, packets are dropped and counted in the statistics. Each -w
+    /// takes the --queue-size given after it, as -F (one given before the first -w is the
+    /// first output's) [default: 67108864]
+    #[arg(long = "queue-size", value_name = "BYTES")]
+    pub queue_size: Vec<usize>,
 
     /// Number each group's packets (NFULA_SEQ), which also counts packets lost.
     #[arg(long = "seq")]
@@ -434,7 +445,9 @@ pub struct CaptureArgs {
 
     /// Switch to USER once the groups are bound, as tcpdump -Z does: a name, a numeric
     /// uid, or UID:GID. Supplementary groups are cleared and the output file is handed to
-    /// USER. Every capability is dropped after binding, with or without -Z.
+    /// USER. Every capability is dropped after binding, with or without -Z. Files made
+    /// later (by -C and -G, or by SIGHUP once the file was moved away) are made by USER,
+    /// who needs write access to their directory: with -C or -G that is checked at start.
     #[arg(short = 'Z', long = "user", value_name = "USER")]
     pub user: Option<String>,
 
@@ -484,6 +497,8 @@ pub struct RotateArgs {
     pub rotate_seconds: Option<u64>,
 
     /// With -C: keep a ring of COUNT files, FILE0 to FILE(COUNT-1), the oldest overwritten.
+    /// With -G and without -C: end the capture once COUNT files are written, at the first
+    /// packet after the COUNT-th window (tcpdump's rule; that packet is not written).
     #[arg(
         short = 'W',
         long = "file-count",

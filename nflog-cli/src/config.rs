@@ -16,7 +16,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::capture::{self, Planned};
-use crate::cli::{CaptureArgs, LinkTypeArg, OutputFormat, ServeArgs, SyslogArgs, SyslogFormatArg};
+use crate::cli::{
+    CaptureArgs, LinkTypeArg, OutputFormat, RotateArgs, ServeArgs, SyslogArgs, SyslogFormatArg,
+};
 use crate::output::{self, Destination, OutputSpec};
 use nflog::format::syslog::{Body, InvalidField, SyslogFormat};
 
@@ -92,6 +94,8 @@ struct OutputTable {
     /// How a syslog output writes its messages (the `--syslog-*` options, for this output
     /// alone).
     syslog: Option<Spanned<SyslogTable>>,
+    /// How this file output rotates, instead of the `[rotate]` table.
+    rotate: Option<Spanned<Rotate>>,
 }
 
 /// An output's `[output.syslog]` table: what `--syslog-*` says on the command line, for
@@ -172,25 +176,8 @@ fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
     capture.output.packet_buffered = input.packet_buffered;
     capture.user = file.user;
     capture.metrics = file.metrics;
-    if let Some(rotate) = file.rotate {
-        if let Some(size) = &rotate.file_size {
-            capture.rotate.file_size = Some(
-                crate::rotate::parse_size(size.get_ref()).map_err(|e| at(Some(size.span()), e))?,
-            );
-        }
-        if let Some(seconds) = &rotate.rotate_seconds {
-            if *seconds.get_ref() == 0 {
-                return Err(at(Some(seconds.span()), "1 second or more".into()).into());
-            }
-            capture.rotate.rotate_seconds = Some(*seconds.get_ref());
-        }
-        if let Some(count) = &rotate.file_count {
-            if *count.get_ref() == 0 {
-                return Err(at(Some(count.span()), "1 file or more".into()).into());
-            }
-            capture.rotate.file_count = Some(*count.get_ref());
-        }
-        capture.rotate.post_rotate = rotate.post_rotate.map(Into::into);
+    if let Some(rotate) = &file.rotate {
+        *capture.rotate = rotate_args(rotate).map_err(|(span, e)| at(Some(span), e))?;
     }
     if file.output.is_empty() {
         return Err(at(
@@ -314,10 +301,42 @@ fn load(path: &Path, text: &str) -> Result<(CaptureArgs, Vec<Planned>)> {
             ),
             None => None,
         };
+        let rotate = match &table.rotate {
+            Some(rotate) => {
+                let Destination::File(path) = &spec.destination else {
+                    return Err(at(
+                        Some(rotate.span()),
+                        format!(
+                            "rotate applies to files, and the destination is {}: leave it out",
+                            spec.destination
+                        ),
+                    )
+                    .into());
+                };
+                let args = rotate_args(rotate.get_ref()).map_err(|(span, e)| at(Some(span), e))?;
+                if args.rotate_seconds.is_some()
+                    && args.file_count.is_some()
+                    && args.file_size.is_none()
+                {
+                    return Err(at(
+                        Some(rotate.span()),
+                        "rotate_seconds with file_count and no file_size ends the whole capture \
+                         after that many files: give it in the [rotate] table, or add file_size"
+                            .into(),
+                    )
+                    .into());
+                }
+                crate::rotate::check_options(&args, &[path.as_path()])
+                    .map_err(|e| at(Some(rotate.span()), e.to_string()))?;
+                Some(args)
+            }
+            None => None,
+        };
         planned.push(Planned {
             spec,
-            queue_size: table.queue_size.unwrap_or(capture.queue_size),
+            queue_size: table.queue_size.unwrap_or(crate::cli::QUEUE_SIZE),
             filter,
+            rotate,
         });
     }
     Ok((capture, planned))
@@ -386,6 +405,30 @@ fn syslog_args(table: &SyslogTable) -> Result<SyslogArgs, (Range<usize>, String)
         sd_id: table.sd_id.as_ref().map(|v| v.get_ref().clone()),
         backlog: table.backlog.as_ref().map(|v| *v.get_ref()),
     })
+}
+
+/// The rotation a `[rotate]` table (or an output's `rotate`) asks for, as -C, -G, -W and -z;
+/// a mistake with where it is.
+fn rotate_args(rotate: &Rotate) -> Result<RotateArgs, (Range<usize>, String)> {
+    let mut args = RotateArgs::default();
+    if let Some(size) = &rotate.file_size {
+        args.file_size =
+            Some(crate::rotate::parse_size(size.get_ref()).map_err(|e| (size.span(), e))?);
+    }
+    if let Some(seconds) = &rotate.rotate_seconds {
+        if *seconds.get_ref() == 0 {
+            return Err((seconds.span(), "1 second or more".into()));
+        }
+        args.rotate_seconds = Some(*seconds.get_ref());
+    }
+    if let Some(count) = &rotate.file_count {
+        if *count.get_ref() == 0 {
+            return Err((count.span(), "1 file or more".into()));
+        }
+        args.file_count = Some(*count.get_ref());
+    }
+    args.post_rotate = rotate.post_rotate.clone().map(Into::into);
+    Ok(args)
 }
 
 /// The message of a name that is none of `variants`.
@@ -526,8 +569,6 @@ destination = "/var/log/nflog/fw.pcapng"
         assert!(capture.seq);
         assert_eq!(capture.qthresh, 200);
         assert_eq!(capture.user.as_deref(), Some("nobody"));
-        // What the file leaves out is the command line's default.
-        assert_eq!(capture.queue_size, 64 << 20);
         assert_eq!(outputs.len(), 2);
         assert_eq!(outputs[0].spec.format, OutputFormat::Json);
         assert_eq!(outputs[0].queue_size, 1 << 20);
@@ -537,6 +578,7 @@ destination = "/var/log/nflog/fw.pcapng"
             Destination::File("/var/log/nflog/fw.pcapng".into())
         );
         assert_eq!(outputs[1].spec.format, OutputFormat::Pcapng);
+        // What the file leaves out is the command line's default.
         assert_eq!(outputs[1].queue_size, 64 << 20);
         assert!(outputs[1].filter.is_none());
     }
@@ -672,6 +714,47 @@ destination = "/var/log/nflog/fw.pcapng"
         assert!(
             e.starts_with("/etc/nflog.toml:19: [rotate], key `file_size`: "),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn an_output_rotates_by_its_own_table_and_its_mistakes_are_located() {
+        let text = format!(
+            "{GOOD}rotate = {{ file_size = \"2M\", file_count = 3 }}\n\n\
+             [rotate]\nrotate_seconds = 3600\n"
+        );
+        let (capture, outputs) = load(Path::new("x.toml"), &text).unwrap();
+        assert_eq!(capture.rotate.rotate_seconds, Some(3600));
+        assert!(outputs[0].rotate.is_none(), "the [rotate] table's");
+        let own = outputs[1].rotate.as_ref().unwrap();
+        assert_eq!(own.file_size, Some(2 << 20));
+        assert_eq!(own.file_count, Some(3));
+        assert_eq!(own.rotate_seconds, None, "its own table, not merged");
+        let e = error(&format!("{GOOD}rotate = {{ file_count = 0 }}\n"));
+        assert_eq!(
+            e,
+            "/etc/nflog.toml:17: [[output]] #2, key `rotate`: 1 file or more"
+        );
+        let e = error(&format!("{GOOD}rotate = {{ file_count = 3 }}\n"));
+        assert!(
+            e.starts_with("/etc/nflog.toml:17: [[output]] #2, key `rotate`: -W COUNT keeps"),
+            "{e}"
+        );
+        let e = error(&format!(
+            "{GOOD}rotate = {{ rotate_seconds = 60, file_count = 3 }}\n"
+        ));
+        assert!(
+            e.contains("give it in the [rotate] table, or add file_size"),
+            "{e}"
+        );
+        let e = error(&GOOD.replace(
+            "destination = \"/var/log/nflog/fw.pcapng\"",
+            "destination = \"-\"\nrotate = { file_size = \"1M\" }",
+        ));
+        assert_eq!(
+            e,
+            "/etc/nflog.toml:17: [[output]] #2, key `rotate`: rotate applies to files, and \
+             the destination is -: leave it out"
         );
     }
 

@@ -72,49 +72,22 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
     if destinations.is_empty() {
         destinations.push((Destination::Stdout, "-".to_string()));
     }
-    let positions = &args.positions;
-    // The output an option at `index` belongs to: the last -w before it, else the first.
-    let owner = |index: Option<&usize>| {
-        let index = index.copied().unwrap_or(0);
-        positions
-            .write
-            .iter()
-            .rposition(|&w| w < index)
-            .unwrap_or(0)
-    };
-    let mut formats = vec![None; destinations.len()];
-    for (i, &format) in args.format.iter().enumerate() {
-        let at = owner(positions.format.get(i));
-        if formats[at].replace(format).is_some() {
-            bail!(
-                "-F given twice for the output -w {}: give each -w at most one -F, after it",
-                destinations[at].1
-            );
-        }
-        if is_database(&destinations[at].0) {
+    let formats = per_output(args, &args.format, &args.positions.format, "-F")?;
+    for (at, format) in formats.iter().enumerate() {
+        if let (Some(format), true) = (format, is_database(&destinations[at].0)) {
             bail!(
                 "-F {} given for the output -w {}: a database stores each packet as a row of \
                  typed columns, in no -F format: leave -F out for it (each -F belongs to the \
                  -w before it)",
-                format_name(format),
+                format_name(*format),
                 destinations[at].1
             );
         }
     }
-    let mut linktypes = vec![None; destinations.len()];
-    for (i, &linktype) in args.linktype.iter().enumerate() {
-        let at = owner(positions.linktype.get(i));
-        if linktypes[at].replace(linktype).is_some() {
-            bail!(
-                "--linktype given twice for the output -w {}: give each -w at most one \
-                 --linktype, after it",
-                destinations[at].1
-            );
-        }
-    }
+    let linktypes = per_output(args, &args.linktype, &args.positions.linktype, "--linktype")?;
     let mut raws = vec![false; destinations.len()];
-    for &index in &positions.raw {
-        let at = owner(Some(&index));
+    for &index in &args.positions.raw {
+        let at = owner(args, index);
         if !is_database(&destinations[at].0) {
             bail!(
                 "--raw given for the output -w {}: --raw adds the packet's bytes to a \
@@ -173,6 +146,47 @@ pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
     Ok(specs)
 }
 
+/// The value of a per-output `option` for each output: `values`, given at `indices` on the
+/// command line, each belong to the last -w before it (the first output's when before any
+/// -w); `None` for an output not given one.
+///
+/// # Errors
+///
+/// An output given the option twice.
+pub fn per_output<T: Copy>(
+    args: &OutputArgs,
+    values: &[T],
+    indices: &[usize],
+    option: &str,
+) -> Result<Vec<Option<T>>> {
+    let mut each = vec![None; args.write.len().max(1)];
+    for (i, &value) in values.iter().enumerate() {
+        let at = owner(args, indices.get(i).copied().unwrap_or(0));
+        if each[at].replace(value).is_some() {
+            let name = args
+                .write
+                .get(at)
+                .map_or_else(|| "-".to_string(), |w| w.display().to_string());
+            bail!(
+                "{option} given twice for the output -w {name}: give each -w at most one \
+                 {option}, after it"
+            );
+        }
+    }
+    Ok(each)
+}
+
+/// The output an option at `index` of the command line belongs to: the last -w before it,
+/// else the first.
+fn owner(args: &OutputArgs, index: usize) -> usize {
+    args.positions
+        .write
+        .iter()
+        .rposition(|&w| w < index)
+        .unwrap_or(0)
+        .min(args.write.len().saturating_sub(1))
+}
+
 /// The format of an output to `destination`: `format` when given, else guessed from the
 /// file name, else text.
 pub fn format_for(format: Option<OutputFormat>, destination: &Destination) -> OutputFormat {
@@ -206,13 +220,13 @@ pub struct Opened {
 }
 
 /// Opens the destination of `spec` and starts writing its format there (the file header,
-/// for pcap and pcapng).
+/// for pcap and pcapng, with an interface for each of `groups` in pcapng).
 ///
 /// # Errors
 ///
 /// A destination that cannot be opened, or whose header cannot be written, with the
 /// option to change.
-pub fn open_output(spec: &OutputSpec) -> Result<Opened> {
+pub fn open_output(spec: &OutputSpec, groups: &[u16]) -> Result<Opened> {
     let (destination, format, retain) = (&spec.destination, spec.format, spec.retain);
     let (out, flush_when_idle): (Box<dyn Write + Send>, bool) = match destination {
         // Committed whenever the writer has caught up: readers see each packet soon, and a
@@ -248,7 +262,8 @@ pub fn open_output(spec: &OutputSpec) -> Result<Opened> {
             });
         }
     };
-    let sink = Sink::new(format, spec.link_type(), out).context("writing the output header")?;
+    let sink = Sink::with_groups(format, spec.link_type(), out, groups)
+        .context("writing the output header")?;
     Ok(Opened {
         output: Box::new(sink),
         flush_when_idle,
@@ -458,6 +473,19 @@ impl Sink {
         linktype: LinkTypeArg,
         out: Box<dyn Write + Send>,
     ) -> io::Result<Sink> {
+        Sink::with_groups(format, linktype, out, &[])
+    }
+
+    /// Starts writing `format` to `out`; a pcapng file also describes the interface of
+    /// each of `groups` after its section header, so that a file no packet reaches (a
+    /// rotation's idle window) is still one tcpdump and tshark read. Groups not given get
+    /// theirs at their first packet.
+    pub fn with_groups(
+        format: OutputFormat,
+        linktype: LinkTypeArg,
+        out: Box<dyn Write + Send>,
+        groups: &[u16],
+    ) -> io::Result<Sink> {
         let accepted = Arc::new(AtomicU64::new(0));
         let produced = Arc::new(AtomicU64::new(0));
         let out: Out = Counted::new(
@@ -475,7 +503,13 @@ impl Sink {
             OutputFormat::Json => Box::new(Lines::new(JsonFormat::new(), out)),
             OutputFormat::Xml => Box::new(Lines::new(XmlFormat::new(), out)),
             OutputFormat::Pcap => Box::new(PcapWriter::new(out, link_type)?),
-            OutputFormat::Pcapng => Box::new(PcapngWriter::new(out, link_type)?),
+            OutputFormat::Pcapng => {
+                let mut writer = PcapngWriter::new(out, link_type)?;
+                for &group in groups {
+                    writer.interface(group)?;
+                }
+                Box::new(writer)
+            }
         };
         Ok(Sink {
             output,

@@ -70,6 +70,30 @@ pub fn hand_over(path: &Path, target: Target) -> Result<()> {
         })
 }
 
+/// Checks, once the capture runs as the user `-Z {spec}` named, that it can write each of
+/// `dirs`, where file outputs rotating with -C or -G make their next files: found now, not
+/// at the first rotation, hours later.
+///
+/// # Errors
+///
+/// A directory the user cannot write, with what to do.
+pub fn check_rotation_dirs(spec: &str, dirs: &[&Path]) -> Result<()> {
+    for dir in dirs {
+        // access(2) asks with the real ids, which switching users set too.
+        if let Err(e) = rustix::fs::access(*dir, rustix::fs::Access::WRITE_OK) {
+            let e = std::io::Error::from(e);
+            bail!(
+                "-Z {spec}: -C and -G make new files in {}, and user {spec} cannot write \
+                 there ({e}): give {spec} write access to it (chown {spec} {}), or choose -w \
+                 in a directory {spec} can write",
+                dir.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Drops every capability of the process (effective, permitted, inheritable, bounding and
 /// ambient sets), first switching to `user` with no supplementary groups when `-Z` named
 /// one. Call it once the groups are bound and before any thread starts.

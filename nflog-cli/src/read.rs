@@ -56,7 +56,8 @@ pub fn run(args: &ReadArgs) -> Result<()> {
         ),
         _ => {}
     }
-    let mut sink = output::open_output(&spec)?.output;
+    // A file's groups show as its records come.
+    let mut sink = output::open_output(&spec, &[])?.output;
     // Interfaces of a file's packets are another machine's, or of a moment gone: show
     // indexes, never names looked up here.
     let mut names = Numeric;

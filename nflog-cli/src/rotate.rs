@@ -11,8 +11,9 @@
 //! starts a new file at the first packet `SECONDS` after the current one began, its name
 //! the strftime of `-w` at that time; with `-C` the files are numbered after the name (a
 //! ring of `-W` of them, numbered with as many digits as `-W - 1` has), and a new time
-//! window starts the numbering again. `-z COMMAND` runs `COMMAND FILE` on each file
-//! closed by a rotation, not waited for.
+//! window starts the numbering again; `-G` with `-W COUNT` and without `-C` ends the
+//! capture at the first packet past the COUNT-th window ([`FileLimit`]). `-z COMMAND` runs
+//! `COMMAND FILE` on each file closed by a rotation, not waited for.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
@@ -64,10 +65,10 @@ pub fn check_options(rotate: &RotateArgs, files: &[&Path]) -> Result<()> {
              do not rotate)"
         );
     }
-    if rotate.file_count.is_some() && rotate.file_size.is_none() {
+    if rotate.file_count.is_some() && !rotating {
         bail!(
-            "-W COUNT keeps a ring of COUNT files that -C fills: give -C SIZE as well (with -G \
-             alone the names change with the time, and no ring can hold them)"
+            "-W COUNT keeps a ring of COUNT files that -C fills, or ends the capture after \
+             COUNT files of -G: give -C SIZE or -G SECONDS as well"
         );
     }
     if rotate.post_rotate.is_some() && !rotating {
@@ -113,6 +114,81 @@ impl Reopen {
     }
 }
 
+/// The time windows of `-G`: the first begins when the capture starts, each next one at
+/// the first packet `seconds` or more after the one before began (tcpdump's rule).
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    seconds: u64,
+    /// When the current window began, in seconds since the epoch.
+    began: i64,
+}
+
+impl Windows {
+    /// Windows of `seconds`, the first beginning at `start`.
+    pub fn new(seconds: u64, start: SystemTime) -> Windows {
+        Windows {
+            seconds,
+            began: unix_seconds(start),
+        }
+    }
+
+    /// Whether a packet at `now` begins a new window; if it does, the window begins.
+    pub fn turn(&mut self, now: SystemTime) -> bool {
+        let now = unix_seconds(now);
+        let over =
+            now.saturating_sub(self.began) >= i64::try_from(self.seconds).unwrap_or(i64::MAX);
+        if over {
+            self.began = now;
+        }
+        over
+    }
+}
+
+/// tcpdump's `-G SECONDS -W COUNT` without `-C`: the capture ends at the first packet past
+/// its COUNT-th window, so that each file output writes COUNT files; that packet, and the
+/// others received with it, are not written.
+#[derive(Debug, Clone, Copy)]
+pub struct FileLimit {
+    windows: Windows,
+    /// The windows that began after the first.
+    turns: u32,
+    count: u32,
+}
+
+impl FileLimit {
+    /// The limit `rotate` asks for, the first window beginning at `start` (as the file
+    /// outputs' do); `None` unless `-G` and `-W` are given without `-C`.
+    pub fn new(rotate: &RotateArgs, start: SystemTime) -> Option<FileLimit> {
+        match (rotate.rotate_seconds, rotate.file_count, rotate.file_size) {
+            (Some(seconds), Some(count), None) => Some(FileLimit {
+                windows: Windows::new(seconds, start),
+                turns: 0,
+                count,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Whether packets received at `now` are past the last window: the capture ends
+    /// before them.
+    pub fn reached(&mut self, now: SystemTime) -> bool {
+        if self.windows.turn(now) {
+            self.turns += 1;
+        }
+        self.turns >= self.count
+    }
+
+    /// What to say when the capture ends at the limit, leaving `unwritten` packets
+    /// received (tcpdump's "Maximum file limit reached").
+    pub fn ended(&self, unwritten: u64) -> String {
+        format!(
+            "nflog: -G {} -W {}: the capture ends with its last file; {unwritten} packets \
+             received after the last window are not written",
+            self.windows.seconds, self.count,
+        )
+    }
+}
+
 /// A file output that rotates and reopens.
 pub struct FileOutput {
     /// The current file's sink; `None` after a rotation failed to open the next file.
@@ -132,17 +208,18 @@ struct Rotated {
     linktype: LinkTypeArg,
     /// The current file's name.
     path: PathBuf,
+    /// The capture's groups, whose interfaces each pcapng file describes from its start.
+    groups: Vec<u16>,
     /// The current file's device and inode: whether `path` still names it.
     id: (u64, u64),
     size: Option<u64>,
-    seconds: Option<u64>,
+    /// With `-G`: the time windows, the current one's beginning.
+    windows: Option<Windows>,
     /// With `-C`: the number of the ring (`-W`), the digits of a file's number.
     count: Option<u32>,
     digits: usize,
     /// The number of the current file, in `-C`'s sequence.
     number: u32,
-    /// When the current time window (`-G`) began, in seconds since the epoch.
-    window: i64,
     command: Option<OsString>,
     /// Commands of `-z` still running; reaped when they end, never waited for.
     children: Vec<(Child, PathBuf)>,
@@ -153,7 +230,9 @@ struct Rotated {
 
 impl FileOutput {
     /// Opens the first file of `path` (named as `-G` and `-C` say) and starts `format` in
-    /// it; its reopening follows `reopen`. `now` begins the first time window.
+    /// it; its reopening follows `reopen`. `now` begins the first time window. Each pcapng
+    /// file describes the interfaces of `groups` from its start, so that one no packet
+    /// reached (an idle `-G` window) is still a capture file tcpdump reads.
     pub fn open(
         path: &Path,
         format: OutputFormat,
@@ -161,14 +240,17 @@ impl FileOutput {
         rotate: &RotateArgs,
         reopen: Reopen,
         now: SystemTime,
+        groups: &[u16],
     ) -> Result<FileOutput> {
         let digits = match (rotate.file_size, rotate.file_count) {
             (Some(_), Some(count)) => ring_digits(count),
             _ => 0,
         };
-        let window = unix_seconds(now);
+        let windows = rotate
+            .rotate_seconds
+            .map(|seconds| Windows::new(seconds, now));
         let rotating = rotate.file_size.is_some() || rotate.rotate_seconds.is_some();
-        let name = file_name(path, rotate.rotate_seconds.map(|_| window), 0, digits);
+        let name = file_name(path, windows.map(|w| w.began), 0, digits);
         // A rotated file starts empty, as tcpdump's; a single file of lines is appended to.
         let (file, id) = open_file(&name, format, rotating).with_context(|| {
             format!(
@@ -177,7 +259,7 @@ impl FileOutput {
             )
         })?;
         let served = reopen.requests();
-        let sink = Sink::new(format, linktype, Box::new(file))
+        let sink = Sink::with_groups(format, linktype, Box::new(file), groups)
             .with_context(|| format!("writing the header of {}", name.display()))?;
         Ok(FileOutput {
             sink: Some(sink),
@@ -188,13 +270,13 @@ impl FileOutput {
                 format,
                 linktype,
                 path: name,
+                groups: groups.to_vec(),
                 id,
                 size: rotate.file_size,
-                seconds: rotate.rotate_seconds,
+                windows,
                 count: rotate.file_size.and(rotate.file_count),
                 digits,
                 number: 0,
-                window,
                 command: rotate.post_rotate.clone(),
                 children: Vec::new(),
                 reopen,
@@ -206,6 +288,16 @@ impl FileOutput {
     /// The name of the current file.
     pub fn path(&self) -> &Path {
         &self.file.path
+    }
+
+    /// The directory where rotation (-C, -G) makes the next files, when the output rotates:
+    /// the user the capture runs as must be able to write it.
+    pub fn rotates_in(&self) -> Option<&Path> {
+        let file = &self.file;
+        if file.size.is_none() && file.windows.is_none() {
+            return None;
+        }
+        Some(directory_of(&file.path))
     }
 
     /// The current sink.
@@ -220,12 +312,10 @@ impl FileOutput {
     fn turn(&mut self, now: SystemTime) -> io::Result<()> {
         self.reopen_if_asked()?;
         let file = &mut self.file;
-        if let Some(seconds) = file.seconds {
-            let now = unix_seconds(now);
-            if now.saturating_sub(file.window) >= seconds as i64 {
-                file.window = now;
+        if let Some(windows) = &mut file.windows {
+            if windows.turn(now) {
                 file.number = 0;
-                let name = file_name(&file.template, Some(now), 0, file.digits);
+                let name = file_name(&file.template, Some(windows.began), 0, file.digits);
                 return self.rotate(name);
             }
         }
@@ -235,7 +325,7 @@ impl FileOutput {
             if file.count.is_some_and(|count| file.number >= count) {
                 file.number = 0;
             }
-            let window = file.seconds.map(|_| file.window);
+            let window = file.windows.map(|w| w.began);
             let name = file_name(&file.template, window, file.number, file.digits);
             return self.rotate(name);
         }
@@ -312,10 +402,15 @@ impl FileOutput {
     fn start(&mut self, name: PathBuf, fresh: bool) -> io::Result<()> {
         let file = &mut self.file;
         let (opened, id) = open_file(&name, file.format, fresh)
-            .map_err(|e| io::Error::new(e.kind(), format!("opening {}: {e}", name.display())))?;
+            .map_err(|e| io::Error::new(e.kind(), cannot_open(&name, &e)))?;
         file.path = name;
         file.id = id;
-        self.sink = Some(Sink::new(file.format, file.linktype, Box::new(opened))?);
+        self.sink = Some(Sink::with_groups(
+            file.format,
+            file.linktype,
+            Box::new(opened),
+            &file.groups,
+        )?);
         Ok(())
     }
 }
@@ -363,6 +458,29 @@ impl Output for FileOutput {
     fn idle(&mut self) -> io::Result<()> {
         self.reopen_if_asked()
     }
+}
+
+/// The directory of `file` (`.` for a bare name).
+fn directory_of(file: &Path) -> &Path {
+    file.parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Why the next file `name` could not be opened; for a directory the capture's user cannot
+/// write (it switched users with -Z, the directory is root's), what to do about it.
+fn cannot_open(name: &Path, e: &io::Error) -> String {
+    if e.kind() != io::ErrorKind::PermissionDenied {
+        return format!("opening {}: {e}", name.display());
+    }
+    format!(
+        "cannot create {}: {e}: nflog runs as uid {} (the -Z user, if given), which needs \
+         write access to {} to make new files there (-C, -G, and SIGHUP once the file was \
+         moved): give that user the directory, or choose -w in one it can write",
+        name.display(),
+        nix::unistd::geteuid().as_raw(),
+        directory_of(name).display()
+    )
 }
 
 /// Adds `dropped` to the count of its reason in `all`.
@@ -583,7 +701,9 @@ mod tests {
         let file = &[Path::new("x.pcap")][..];
         let refused = |r: RotateArgs, w: &[&Path]| check_options(&r, w).unwrap_err().to_string();
         assert!(refused(rotate(Some(1), None, None), &[]).contains("give -w FILE"));
-        assert!(refused(rotate(None, Some(1), Some(3)), file).contains("give -C SIZE"));
+        assert!(refused(rotate(None, None, Some(3)), file).contains("give -C SIZE or -G"));
+        // tcpdump's -G -W without -C: COUNT files, then the capture ends.
+        check_options(&rotate(None, Some(1), Some(3)), file).unwrap();
         let z = RotateArgs {
             post_rotate: Some("gzip".into()),
             ..RotateArgs::default()
@@ -607,6 +727,7 @@ mod tests {
             &rotate(Some(limit), None, None),
             Reopen::default(),
             at(0),
+            &[5],
         )
         .unwrap();
         write_packets(&mut out, 0..40, 300, |_| at(0));
@@ -643,6 +764,7 @@ mod tests {
             &rotate(Some(1000), None, Some(3)),
             Reopen::default(),
             at(0),
+            &[5],
         )
         .unwrap();
         write_packets(&mut out, 0..50, 300, |_| at(0));
@@ -674,6 +796,7 @@ mod tests {
             &rotate(None, Some(10), None),
             Reopen::default(),
             at(1000),
+            &[5],
         )
         .unwrap();
         // Packets at 1000..=1024 seconds, one a second: windows begin at 1000, 1010, 1020.
@@ -693,6 +816,84 @@ mod tests {
         }
     }
 
+    /// The block types of a host-order pcapng file, in order, and the interface name
+    /// (`if_name`) of each interface description.
+    fn pcapng_blocks(path: &Path) -> (Vec<u32>, Vec<String>) {
+        let bytes = std::fs::read(path).unwrap();
+        let (mut kinds, mut names) = (Vec::new(), Vec::new());
+        let mut at = 0;
+        while at + 12 <= bytes.len() {
+            let word = |i: usize| u32::from_ne_bytes(bytes[i..i + 4].try_into().unwrap());
+            let (kind, len) = (word(at), word(at + 4) as usize);
+            kinds.push(kind);
+            if kind == 1 {
+                // if_name, the first option after the 8 fixed bytes of the body.
+                let option = at + 16;
+                let size = u16::from_ne_bytes([bytes[option + 2], bytes[option + 3]]);
+                let value = &bytes[option + 4..option + 4 + usize::from(size)];
+                names.push(String::from_utf8(value.to_vec()).unwrap());
+            }
+            at += len;
+        }
+        (kinds, names)
+    }
+
+    #[test]
+    fn a_pcapng_file_of_an_idle_window_describes_the_capture_interfaces() {
+        // Regression: a -G window no packet reached left a file of a section header alone,
+        // which tcpdump refuses ("no interface description block").
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t-%s.pcapng");
+        let mut out = FileOutput::open(
+            &path,
+            OutputFormat::Pcapng,
+            LinkTypeArg::Nflog,
+            &rotate(None, Some(10), None),
+            Reopen::default(),
+            at(1000),
+            &[5, 6],
+        )
+        .unwrap();
+        // Nothing in the window of 1000; packets of group 5 in the one of 1020.
+        write_packets(&mut out, 0..3, 20, |_| at(1020));
+        out.finish(&[]).unwrap();
+        assert_eq!(files(dir.path()), ["t-1000.pcapng", "t-1020.pcapng"]);
+        let (idle, names) = pcapng_blocks(&dir.path().join("t-1000.pcapng"));
+        assert_eq!(
+            idle,
+            [0x0A0D_0D0A, 1, 1],
+            "a section header, then two interfaces"
+        );
+        assert_eq!(names, ["nflog:5", "nflog:6"]);
+        assert!(record_ids(&dir.path().join("t-1000.pcapng")).is_empty());
+        let (busy, names) = pcapng_blocks(&dir.path().join("t-1020.pcapng"));
+        assert_eq!(busy, [0x0A0D_0D0A, 1, 1, 6, 6, 6]);
+        assert_eq!(names, ["nflog:5", "nflog:6"], "the order the capture gave");
+        assert_eq!(record_ids(&dir.path().join("t-1020.pcapng")), [0, 1, 2]);
+    }
+
+    #[test]
+    fn rotate_seconds_with_a_file_count_and_no_size_ends_after_count_windows() {
+        assert!(FileLimit::new(&rotate(Some(1), Some(5), Some(2)), at(0)).is_none());
+        assert!(FileLimit::new(&rotate(None, Some(5), None), at(0)).is_none());
+        let mut limit = FileLimit::new(&rotate(None, Some(10), Some(2)), at(1000)).unwrap();
+        // The windows a file output starts for the same packets: 1000, then 1012, then
+        // the packet at 1022 would start a third file.
+        assert!(!limit.reached(at(1000)));
+        assert!(!limit.reached(at(1009)));
+        assert!(!limit.reached(at(1012)));
+        assert!(!limit.reached(at(1021)));
+        assert!(limit.reached(at(1022)));
+        let mut one = FileLimit::new(&rotate(None, Some(10), Some(1)), at(1000)).unwrap();
+        assert!(!one.reached(at(1005)));
+        assert!(one.reached(at(1010)));
+        assert_eq!(
+            one.ended(7),
+            "nflog: -G 10 -W 1: the capture ends with its last file; 7 packets received \
+             after the last window are not written"
+        );
+    }
+
     #[test]
     fn line_files_are_appended_to_and_survive_copytruncate_without_nul_bytes() {
         let dir = tempfile::tempdir().unwrap();
@@ -705,6 +906,7 @@ mod tests {
             &RotateArgs::default(),
             Reopen::default(),
             at(0),
+            &[5],
         )
         .unwrap();
         write_packets(&mut out, 0..5, 20, |_| at(0));
@@ -740,6 +942,7 @@ mod tests {
                 &RotateArgs::default(),
                 reopen.clone(),
                 at(0),
+                &[5],
             )
             .unwrap();
             write_packets(&mut out, 0..4, 50, |_| at(0));
@@ -794,6 +997,7 @@ mod tests {
             },
             Reopen::default(),
             at(0),
+            &[5],
         )
         .unwrap();
         write_packets(&mut out, 0..10, 300, |_| at(0));

@@ -263,18 +263,6 @@ fn time_rotation_gives_files_named_by_their_time_that_together_equal_one_capture
             scratch.path(),
             "whole",
         );
-        one.wait_bound(43);
-        // Started just after a second begins, so that the first window holds packets: an
-        // empty pcapng file has no interface description, which tcpdump refuses (a known
-        // gap of the rotating pcapng output, not what this test is about).
-        while SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .subsec_millis()
-            > 20
-        {
-            thread::sleep(Duration::from_millis(2));
-        }
         // Two outputs of one capture, both rotated every second: pcapng and JSON.
         let pcapng = scratch.join("t-%s.pcapng");
         let json = scratch.join("t-%s.json");
@@ -295,6 +283,7 @@ fn time_rotation_gives_files_named_by_their_time_that_together_equal_one_capture
             scratch.path(),
             "timed",
         );
+        one.wait_bound(43);
         timed.wait_bound(44);
         for _ in 0..4 {
             send_paced(PORT, 250, 100);
@@ -340,6 +329,254 @@ fn time_rotation_gives_files_named_by_their_time_that_together_equal_one_capture
             "in order across files"
         );
         assert_each_once(seqs, 1000, "JSON");
+    });
+}
+
+/// Reads `file` with `tshark -r`: it succeeds and prints a line per record.
+fn tshark_reads(file: &Path, records: usize) {
+    let out = Command::new("tshark").arg("-r").arg(file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "tshark -r {}: {stderr}",
+        file.display()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        records,
+        "tshark -r {}: {stderr}",
+        file.display()
+    );
+}
+
+#[test]
+fn an_idle_time_window_gives_a_pcapng_file_tcpdump_and_tshark_read() {
+    let test = "an_idle_time_window_gives_a_pcapng_file_tcpdump_and_tshark_read";
+    if !privileged(test)
+        || !has_tool(test, "tcpdump", "--version", "tcpdump")
+        || !has_tool(test, "tshark", "--version", "tshark")
+    {
+        return;
+    }
+    in_netns(|| {
+        let scratch = Scratch::new();
+        log_udp_to(&[50, 51]);
+        let template = scratch.join("idle-%s.pcapng");
+        let mut nflog = Proc::nflog(
+            &[
+                "-g",
+                "50,51",
+                "--seq",
+                "-G",
+                "1",
+                "-w",
+                template.to_str().unwrap(),
+            ],
+            scratch.path(),
+            "idle",
+        );
+        nflog.wait_bound(50);
+        nflog.wait_bound(51);
+        // The first file's window passes with no packet: the next packet closes it empty.
+        thread::sleep(Duration::from_millis(2500));
+        send_paced(PORT, 40, 100);
+        thread::sleep(Duration::from_millis(1500));
+        send_paced(PORT, 40, 100);
+        // Past that window too, so a file is made and closed by the packets' rotation.
+        thread::sleep(Duration::from_millis(1500));
+        nflog.signal(Signal::INT);
+        assert!(nflog.wait().success(), "{}", nflog.stderr());
+        assert_nothing_lost(&nflog, 160);
+
+        let files = files_by(scratch.path(), "idle-", |n| n.to_string());
+        assert!(files.len() >= 3, "{files:?}");
+        let counts: Vec<usize> = files.iter().map(|f| records(f).len()).collect();
+        assert_eq!(counts[0], 0, "the first window was idle: {counts:?}");
+        assert_eq!(counts.iter().sum::<usize>(), 160, "{counts:?}");
+        for (file, &count) in files.iter().zip(&counts) {
+            read_back(file, count);
+            tshark_reads(file, count);
+        }
+    });
+}
+
+#[test]
+fn rotate_seconds_with_a_file_count_ends_the_capture_after_that_many_files() {
+    if !privileged("rotate_seconds_with_a_file_count_ends_the_capture_after_that_many_files") {
+        return;
+    }
+    in_netns(|| {
+        let scratch = Scratch::new();
+        log_udp_to(&[52]);
+        let template = scratch.join("w-%s.json");
+        let mut nflog = Proc::nflog(
+            &[
+                "-g",
+                "52",
+                "--seq",
+                "-G",
+                "1",
+                "-W",
+                "3",
+                "-w",
+                template.to_str().unwrap(),
+            ],
+            scratch.path(),
+            "windows",
+        );
+        nflog.wait_bound(52);
+        // Windows are whole seconds: past the first one, so that each round below (one
+        // batch of the kernel's) begins a window of its own. The first file stays empty,
+        // the next two hold a round each, and the third round begins a fourth window,
+        // where tcpdump's -G 1 -W 3 ends. No signal: the capture must end by itself.
+        for _ in 0..3 {
+            thread::sleep(Duration::from_millis(1600));
+            send_paced(PORT, 50, 100);
+        }
+        assert!(nflog.wait().success(), "{}", nflog.stderr());
+        let stderr = nflog.stderr();
+        let files = files_by(scratch.path(), "w-", |n| n.to_string());
+        assert_eq!(files.len(), 3, "{files:?}; {stderr}");
+        assert_each_once(json_seqs(&files), 100, "three windows");
+        let ended = stderr
+            .lines()
+            .find(|l| l.starts_with("nflog: -G 1 -W 3: the capture ends with its last file; "))
+            .unwrap_or_else(|| panic!("{stderr}"));
+        let unwritten = figure(ended, " packets received after the last window");
+        assert!((1..=50).contains(&unwritten), "{ended}");
+        assert!(stderr.contains("nflog: 100 packets written; "), "{stderr}");
+        assert!(
+            stderr.contains(&format!("received {} packets", 100 + unwritten)),
+            "{stderr}"
+        );
+    });
+}
+
+/// A directory `logs` in `scratch`, whose own directory anyone may enter, owned by `uid`
+/// with mode 0755: only its owner writes there.
+fn logs_of(scratch: &Scratch, uid: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(scratch.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let logs = scratch.join("logs");
+    fs::create_dir(&logs).unwrap();
+    fs::set_permissions(&logs, fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(&logs, Some(uid), Some(uid)).unwrap();
+    logs
+}
+
+#[test]
+fn rotation_under_z_into_a_directory_the_user_cannot_write_is_refused_at_start() {
+    if !privileged("rotation_under_z_into_a_directory_the_user_cannot_write_is_refused_at_start") {
+        return;
+    }
+    in_netns(|| {
+        log_udp_to(&[53]);
+        // Root's directory: nobody gets the first file (-Z hands it over), not the next.
+        let scratch = Scratch::new();
+        let logs = logs_of(&scratch, 0);
+        let file = logs.join("x.pcap");
+        let mut refused = Proc::nflog(
+            &[
+                "-g",
+                "53",
+                "-Z",
+                "nobody",
+                "-C",
+                "1k",
+                "-w",
+                file.to_str().unwrap(),
+            ],
+            scratch.path(),
+            "refused",
+        );
+        let status = refused.wait();
+        let stderr = refused.stderr();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        let expected = format!(
+            "nflog: -Z nobody: -C and -G make new files in {dir}, and user nobody cannot write \
+             there (Permission denied (os error 13)): give nobody write access to it (chown \
+             nobody {dir}), or choose -w in a directory nobody can write",
+            dir = logs.display()
+        );
+        assert!(
+            stderr.lines().any(|l| l == expected),
+            "{stderr}\nexpected: {expected}"
+        );
+
+        // The user's own directory: the capture rotates there.
+        let scratch = Scratch::new();
+        let logs = logs_of(&scratch, 65534);
+        let file = logs.join("x.pcap");
+        let mut rotating = Proc::nflog(
+            &[
+                "-g",
+                "53",
+                "-Z",
+                "nobody",
+                "--seq",
+                "-c",
+                "300",
+                "-C",
+                "10k",
+                "-w",
+                file.to_str().unwrap(),
+            ],
+            scratch.path(),
+            "rotating",
+        );
+        rotating.wait_bound(53);
+        send_paced(PORT, 300, 100);
+        assert!(rotating.wait().success(), "{}", rotating.stderr());
+        assert_nothing_lost(&rotating, 300);
+        let files = files_by(&logs, "x.pcap", |n| number_after(n, "x.pcap"));
+        assert!(files.len() >= 3, "{files:?}");
+        assert_eq!(all_records(&files).len(), 300);
+    });
+}
+
+#[test]
+fn a_reopen_under_z_in_a_directory_the_user_cannot_write_says_what_to_do() {
+    if !privileged("a_reopen_under_z_in_a_directory_the_user_cannot_write_says_what_to_do") {
+        return;
+    }
+    in_netns(|| {
+        log_udp_to(&[54]);
+        let scratch = Scratch::new();
+        let logs = logs_of(&scratch, 0);
+        let log = logs.join("x.json");
+        // No rotation: the file is made at start, before -Z, so the capture starts.
+        let mut nflog = Proc::nflog(
+            &[
+                "-g",
+                "54",
+                "-Z",
+                "nobody",
+                "--seq",
+                "-w",
+                log.to_str().unwrap(),
+            ],
+            scratch.path(),
+            "reopen",
+        );
+        nflog.wait_bound(54);
+        send_paced(PORT, 20, 100);
+        // logrotate without `create` moves the file; nflog must make the name again.
+        thread::sleep(Duration::from_millis(300));
+        fs::rename(&log, logs.join("x.json.1")).unwrap();
+        nflog.signal(Signal::HUP);
+        let status = nflog.wait();
+        let stderr = nflog.stderr();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        let expected = format!(
+            "cannot create {}: Permission denied (os error 13): nflog runs as uid 65534 (the \
+             -Z user, if given), which needs write access to {} to make new files there (-C, \
+             -G, and SIGHUP once the file was moved): give that user the directory, or choose \
+             -w in one it can write",
+            log.display(),
+            logs.display()
+        );
+        assert!(stderr.contains(&expected), "{stderr}\nexpected: {expected}");
+        assert_each_once(json_seqs(&[logs.join("x.json.1")]), 20, "before the reopen");
     });
 }
 
