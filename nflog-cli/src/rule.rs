@@ -9,10 +9,10 @@
 use std::sync::mpsc;
 
 use anyhow::{anyhow, bail, Context, Result};
-use nflog::filter::{self, Compiled, Element};
+use nflog::filter;
 use nflog::nft::{
-    AnonymousSet, CaptureGuard, CaptureRules, Counters, Expr, Filter, Limit, LimitUnit, NftError,
-    NftSocket, SetElem, FREE_GROUP_START,
+    CaptureGuard, CaptureRules, Counters, Filter, Limit, LimitUnit, NftError, NftSocket,
+    FREE_GROUP_START,
 };
 use nflog::{Family, GroupConfig, Hook, Listener};
 
@@ -136,54 +136,7 @@ pub fn compile_with_text(
     let expr = filter::Expr::parse(expression).map_err(|e| anyhow!("filter: {e}"))?;
     let compiled = filter::compile(&expr, family).map_err(|e| anyhow!("filter: {e}"))?;
     let text = compiled.rules.iter().map(|r| r.text.clone()).collect();
-    Ok((to_filter(compiled, first_set_id), text))
-}
-
-/// The compiler's rules as a capture filter, renumbering the sets from `first_set_id` so
-/// that filters compiled apart can share one batch.
-fn to_filter(compiled: Compiled, first_set_id: u32) -> Filter {
-    let offset = first_set_id.saturating_sub(1);
-    let mut filter = Filter {
-        alternatives: Vec::with_capacity(compiled.rules.len()),
-        sets: Vec::new(),
-    };
-    for rule in compiled.rules {
-        let exprs = rule
-            .exprs
-            .into_iter()
-            .map(|e| match e {
-                Expr::Lookup {
-                    sreg,
-                    set,
-                    set_id,
-                    invert,
-                } => Expr::Lookup {
-                    sreg,
-                    set,
-                    set_id: set_id.map(|id| id + offset),
-                    invert,
-                },
-                other => other,
-            })
-            .collect();
-        filter.alternatives.push(exprs);
-        filter.sets.extend(rule.sets.into_iter().map(|s| {
-            AnonymousSet {
-                id: s.id + offset,
-                key_type: s.key_type,
-                key_len: s.key_len,
-                elements: s
-                    .elements
-                    .into_iter()
-                    .map(|e| match e {
-                        Element::Value(v) => SetElem::Value(v),
-                        Element::Interval(a, b) => SetElem::Interval(a, b),
-                    })
-                    .collect(),
-            }
-        }));
-    }
-    filter
+    Ok((compiled.into_filter(first_set_id), text))
 }
 
 /// The capture ruleset the arguments describe.
@@ -424,27 +377,5 @@ mod tests {
         assert!(parse_rate("10/fortnight")
             .unwrap_err()
             .contains("second, minute"));
-    }
-
-    #[test]
-    fn set_ids_are_renumbered_for_a_shared_batch() {
-        let compiled = filter::compile(
-            &filter::Expr::parse("tcp dst port 22 or tcp dst port 80").unwrap(),
-            Family::Inet,
-        )
-        .unwrap();
-        let filter = to_filter(compiled, 7);
-        assert_eq!(filter.sets.len(), 1);
-        assert_eq!(filter.sets[0].id, 7);
-        let lookups: Vec<_> = filter
-            .alternatives
-            .iter()
-            .flatten()
-            .filter_map(|e| match e {
-                Expr::Lookup { set_id, .. } => *set_id,
-                _ => None,
-            })
-            .collect();
-        assert_eq!(lookups, vec![7]);
     }
 }

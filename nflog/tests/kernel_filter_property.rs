@@ -12,9 +12,9 @@ mod support;
 use std::net::{Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use nflog::filter::{self, Element};
+use nflog::filter;
 use nflog::format::Numeric;
-use nflog::nft::{AnonymousSet, CaptureRules, Filter, SetElem, FREE_GROUP_START};
+use nflog::nft::{CaptureRules, Filter, FREE_GROUP_START};
 use nflog::{Family, GroupConfig, Hook, Listener};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -87,30 +87,6 @@ fn expression() -> impl Strategy<Value = String> {
             inner.prop_map(|a| format!("not ({a})")),
         ]
     })
-}
-
-/// The compiled expression as a capture filter.
-fn to_filter(compiled: filter::Compiled) -> Filter {
-    let mut f = Filter::default();
-    for rule in compiled.rules {
-        f.alternatives.push(rule.exprs);
-        f.sets.extend(rule.sets.into_iter().map(|s| {
-            AnonymousSet {
-                id: s.id,
-                key_type: s.key_type,
-                key_len: s.key_len,
-                elements: s
-                    .elements
-                    .into_iter()
-                    .map(|e| match e {
-                        Element::Value(v) => SetElem::Value(v),
-                        Element::Interval(a, b) => SetElem::Interval(a, b),
-                    })
-                    .collect(),
-            }
-        }));
-    }
-    f
 }
 
 fn output_only(filter: Filter) -> CaptureRules {
@@ -202,7 +178,7 @@ fn the_kernel_logs_exactly_what_the_evaluator_accepts() {
                     };
                     let mut matched = Listener::builder().bind().unwrap();
                     let group = matched.add_free_group(all_group + 1, &[], &config).unwrap();
-                    let guard = output_only(to_filter(compiled)).install(group);
+                    let guard = output_only(compiled.into_filter(1)).install(group);
                     let _guard = guard.map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
                     transmit(&packets);
                     let all = drain(&mut everything.borrow_mut());

@@ -17,7 +17,10 @@ use core::fmt;
 use std::net::IpAddr;
 
 use super::ast::*;
-use crate::nft::{CmpOp, CtKey, Expr as NftExpr, MetaKey, PayloadBase, RangeOp, Register};
+use crate::nft::{
+    AnonymousSet, CmpOp, CtKey, Expr as NftExpr, Filter, MetaKey, PayloadBase, RangeOp, Register,
+    SetElem,
+};
 use crate::wire::family::Family;
 
 /// The most rules an expression may compile to.
@@ -131,23 +134,14 @@ enum Field {
     CtState,
 }
 
-/// A set element: one value, or an interval with both ends included.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Element {
-    /// One value.
-    Value(Vec<u8>),
-    /// From the first to the second, ends included (big-endian order).
-    Interval(Vec<u8>, Vec<u8>),
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Op {
     Eq(Vec<u8>),
     Ne(Vec<u8>),
     Range(Vec<u8>, Vec<u8>),
     NotRange(Vec<u8>, Vec<u8>),
-    In(Vec<Element>),
-    NotIn(Vec<Element>),
+    In(Vec<SetElem>),
+    NotIn(Vec<SetElem>),
     /// Any of these bits (`ct state` only).
     AnyBits(u32),
     /// None of these bits.
@@ -179,11 +173,11 @@ impl Test {
     }
 
     /// The elements of a positive test that a set can hold, if it is one.
-    fn elements(&self) -> Option<Vec<Element>> {
+    fn elements(&self) -> Option<Vec<SetElem>> {
         match &self.op {
-            Op::Eq(v) if v.len() == self.field.len() => Some(vec![Element::Value(v.clone())]),
+            Op::Eq(v) if v.len() == self.field.len() => Some(vec![SetElem::Value(v.clone())]),
             Op::Range(a, b) if self.field.ordered() => {
-                Some(vec![Element::Interval(a.clone(), b.clone())])
+                Some(vec![SetElem::Interval(a.clone(), b.clone())])
             }
             Op::In(e) => Some(e.clone()),
             _ => None,
@@ -404,12 +398,12 @@ fn ct_state_names(bits: u32) -> Vec<&'static str> {
 impl fmt::Display for Test {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let field = self.field;
-        let elements = |e: &[Element]| {
+        let elements = |e: &[SetElem]| {
             let items: Vec<String> = e
                 .iter()
                 .map(|e| match e {
-                    Element::Value(v) => field.value(v),
-                    Element::Interval(a, b) => field.interval(a, b),
+                    SetElem::Value(v) => field.value(v),
+                    SetElem::Interval(a, b) => field.interval(a, b),
                 })
                 .collect();
             format!("{{ {} }}", items.join(", "))
@@ -448,27 +442,15 @@ fn t(field: Field, op: Op) -> F {
     F::T(Test { field, op })
 }
 
-/// An anonymous set the rules look up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CompiledSet {
-    /// Its id in the batch, unique among the sets of one compilation (from 1).
-    pub id: u32,
-    /// nft's data type of its key, for `nft list` to print the elements.
-    pub key_type: u32,
-    /// Bytes of each key.
-    pub key_len: u32,
-    /// The elements.
-    pub elements: Vec<Element>,
-}
-
 /// One rule: the tests of one alternative, as nf_tables expressions, as nft text, and
 /// the sets its lookups use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompiledRule {
     /// The expressions, without a verdict (the caller appends its `goto`).
     pub exprs: Vec<NftExpr>,
-    /// The sets the rule's lookups use, each by one lookup.
-    pub sets: Vec<CompiledSet>,
+    /// The sets the rule's lookups use, each by one lookup, with ids unique among the sets
+    /// of one compilation (from 1).
+    pub sets: Vec<AnonymousSet>,
     /// The rule in nft's syntax, without a verdict; empty for a rule that matches every
     /// packet.
     pub text: String,
@@ -482,6 +464,46 @@ pub struct Compiled {
     pub family: Family,
     /// The rules, one per alternative.
     pub rules: Vec<CompiledRule>,
+}
+
+impl Compiled {
+    /// The rules as a capture [`Filter`], with the sets renumbered from `first_set_id` so
+    /// that filters compiled apart can share one batch (set ids are unique in a batch).
+    pub fn into_filter(self, first_set_id: u32) -> Filter {
+        let offset = first_set_id.saturating_sub(1);
+        let mut filter = Filter {
+            alternatives: Vec::with_capacity(self.rules.len()),
+            sets: Vec::new(),
+        };
+        for rule in self.rules {
+            filter.alternatives.push(
+                rule.exprs
+                    .into_iter()
+                    .map(|e| match e {
+                        NftExpr::Lookup {
+                            sreg,
+                            set,
+                            set_id,
+                            invert,
+                        } => NftExpr::Lookup {
+                            sreg,
+                            set,
+                            set_id: set_id.map(|id| id + offset),
+                            invert,
+                        },
+                        other => other,
+                    })
+                    .collect(),
+            );
+            filter
+                .sets
+                .extend(rule.sets.into_iter().map(|set| AnonymousSet {
+                    id: set.id + offset,
+                    ..set
+                }));
+        }
+        filter
+    }
 }
 
 /// Compiles `expr` to nf_tables rules for a table of `family` (inet, ip, ip6, bridge,
@@ -538,7 +560,7 @@ fn lower(tests: &[Test], next_id: &mut u32) -> CompiledRule {
                     set_id: Some(id),
                     invert: matches!(test.op, Op::NotIn(_)),
                 });
-                sets.push(CompiledSet {
+                sets.push(AnonymousSet {
                     id,
                     key_type: test.field.key_type(),
                     key_len: test.field.len() as u32,
@@ -644,8 +666,8 @@ impl Compiler {
             Family::Bridge | Family::Netdev => t(
                 Field::Protocol,
                 Op::In(vec![
-                    Element::Value(vec![0x08, 0x00]),
-                    Element::Value(vec![0x86, 0xdd]),
+                    SetElem::Value(vec![0x08, 0x00]),
+                    SetElem::Value(vec![0x86, 0xdd]),
                 ]),
             ),
             _ => F::False,
@@ -656,7 +678,7 @@ impl Compiler {
     fn l4(&self, protos: &[u8]) -> Vec<F> {
         let op = match protos {
             [one] => Op::Eq(vec![*one]),
-            many => Op::In(many.iter().map(|p| Element::Value(vec![*p])).collect()),
+            many => Op::In(many.iter().map(|p| SetElem::Value(vec![*p])).collect()),
         };
         vec![self.any_ip(), t(Field::L4Proto, op)]
     }
@@ -820,8 +842,8 @@ impl Compiler {
                     let tagged = t(
                         Field::EtherType,
                         Op::In(vec![
-                            Element::Value(vec![0x81, 0x00]),
-                            Element::Value(vec![0x88, 0xa8]),
+                            SetElem::Value(vec![0x81, 0x00]),
+                            SetElem::Value(vec![0x88, 0xa8]),
                         ]),
                     );
                     let body = match id {
@@ -996,8 +1018,8 @@ fn contradicts(conj: &[Test]) -> bool {
                     (Op::Eq(x), Op::In(e)) | (Op::In(e), Op::Eq(x)) => {
                         x.len() == a.field.len()
                             && !e.iter().any(|e| match e {
-                                Element::Value(v) => v == x,
-                                Element::Interval(lo, hi) => lo <= x && x <= hi,
+                                SetElem::Value(v) => v == x,
+                                SetElem::Interval(lo, hi) => lo <= x && x <= hi,
                             })
                     }
                     _ => false,

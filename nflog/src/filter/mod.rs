@@ -89,9 +89,7 @@ pub use ast::{
     Cmp, CtStates, Dir, Expr, IcmpField, IcmpTest, IfaceDir, IpFamily, LengthTest, Mark,
     NetworkProto, PortProto, Prefix, Primitive, TcpFlags,
 };
-pub use compile::{
-    compile, family_name, CompileError, Compiled, CompiledRule, CompiledSet, Element, MAX_RULES,
-};
+pub use compile::{compile, family_name, CompileError, Compiled, CompiledRule, MAX_RULES};
 pub use parse::{Expected, ParseError, ParseErrorKind, MAX_DEPTH, MAX_PRIMITIVES};
 pub use ruleset::ruleset_text;
 

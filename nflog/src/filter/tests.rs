@@ -902,7 +902,7 @@ proptest! {
 
 mod compiler {
     use super::*;
-    use crate::nft::{CmpOp, Expr as NftExpr, MetaKey, PayloadBase, Register};
+    use crate::nft::{CmpOp, Expr as NftExpr, MetaKey, PayloadBase, Register, SetElem};
     use crate::wire::family::Family;
 
     fn rules(expr: &str, family: Family) -> Vec<String> {
@@ -912,6 +912,42 @@ mod compiler {
 
     fn inet(expr: &str) -> Vec<String> {
         rules(expr, Family::Inet)
+    }
+
+    #[test]
+    fn set_ids_are_renumbered_for_a_shared_batch() {
+        let compiled = compile(
+            &p("tcp dst port 22 or tcp dst port 80 or udp src port 53 or 54"),
+            Family::Inet,
+        )
+        .unwrap();
+        let elements: Vec<_> = compiled
+            .rules
+            .iter()
+            .flat_map(|r| &r.sets)
+            .cloned()
+            .collect();
+        let filter = compiled.into_filter(7);
+        assert_eq!(filter.alternatives.len(), 2);
+        let ids: Vec<u32> = filter.sets.iter().map(|s| s.id).collect();
+        assert_eq!(ids, [7, 8]);
+        // Renumbered, and nothing else changed.
+        for (set, before) in filter.sets.iter().zip(&elements) {
+            assert_eq!(
+                (set.key_type, set.key_len, &set.elements),
+                (before.key_type, before.key_len, &before.elements)
+            );
+        }
+        let lookups: Vec<_> = filter
+            .alternatives
+            .iter()
+            .flatten()
+            .filter_map(|e| match e {
+                NftExpr::Lookup { set_id, .. } => *set_id,
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lookups, [7, 8]);
     }
 
     #[test]
@@ -1080,7 +1116,7 @@ mod compiler {
         assert_eq!((set.id, set.key_type, set.key_len), (1, 13, 2));
         assert_eq!(
             set.elements,
-            [Element::Value(vec![0, 22]), Element::Value(vec![0, 80])]
+            [SetElem::Value(vec![0, 22]), SetElem::Value(vec![0, 80])]
         );
         assert_eq!(
             rule.exprs,

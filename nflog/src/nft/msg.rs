@@ -194,7 +194,7 @@ pub struct Rule {
 
 /// One element of an anonymous set: a value, or an interval of values (both ends
 /// included, as long as each other).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SetElem {
     /// One value, as long as the set's key.
     Value(Vec<u8>),
