@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo build --release -p nflog-bench
-//! sudo target/release/filter_cost [--packets N]
+//! sudo target/release/filter_cost [--packets N] [--rounds R]
 //! ```
 //!
 //! Needs root and `ip`; not `nft` (the rules are installed by `nflog::nft`). In a private
@@ -18,9 +18,12 @@
 //!   expression on each (what `nflog -g N 'udp dst port 10'` does with a rule that logs
 //!   all).
 //!
-//! Each row: packets sent, packets the consumer counted as matching (every one of the 1%
-//! must be there in both modes), kernel overruns, the receiving thread's CPU per sent
-//! packet, and the sender's CPU per packet.
+//! Each round (5 by default) runs the three modes side by side, back to back, in an order
+//! that turns around every round; the rule's cost to the sender is `kernel` less `none`
+//! within a round, and the summary gives the median over the rounds. Each row: packets
+//! sent, packets the consumer counted as matching (every one of the 1% must be there in
+//! both modes), kernel overruns, the receiving thread's CPU per sent packet, and the
+//! sender's CPU per packet.
 
 use std::net::UdpSocket;
 use std::time::Duration;
@@ -37,81 +40,139 @@ const EXPRESSION: &str = "udp dst port 10";
 
 fn main() -> Result<(), BoxError> {
     let mut packets: u64 = 200_000;
+    let mut rounds: usize = 5;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--packets" => {
                 packets = args.next().ok_or("--packets needs a number")?.parse()?;
             }
+            "--rounds" => {
+                rounds = args.next().ok_or("--rounds needs a number")?.parse()?;
+                if rounds == 0 {
+                    return Err("--rounds: at least 1".into());
+                }
+            }
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
-    std::thread::spawn(move || run(packets))
+    std::thread::spawn(move || run(packets, rounds))
         .join()
         .map_err(|_| "the benchmark thread panicked")?
 }
 
-fn run(packets: u64) -> Result<(), BoxError> {
+/// The three modes of a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    None,
+    Kernel,
+    User,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::None => "none",
+            Mode::Kernel => "kernel",
+            Mode::User => "user space",
+        }
+    }
+}
+
+fn run(packets: u64, rounds: usize) -> Result<(), BoxError> {
     enter_private_netns()?;
     drop_udp_at_input()?;
     let expr = nflog::filter::Expr::parse(EXPRESSION)?;
-    let compiled = nflog::filter::compile(&expr, Family::Inet)?;
-    let kernel_filter = Filter {
-        alternatives: compiled.rules.into_iter().map(|r| r.exprs).collect(),
-        sets: Vec::new(),
-    };
-    let all_udp = Filter {
-        alternatives: vec![
-            nflog::filter::compile(&nflog::filter::Expr::parse("udp")?, Family::Inet)?
-                .rules
-                .remove(0)
-                .exprs,
-        ],
-        sets: Vec::new(),
-    };
+    let kernel_filter = nflog::filter::compile(&expr, Family::Inet)?.into_filter(1);
+    let all_udp =
+        nflog::filter::compile(&nflog::filter::Expr::parse("udp")?, Family::Inet)?.into_filter(1);
 
-    println!("{packets} UDP datagrams of 64 bytes, 1 in 100 matching `{EXPRESSION}`\n");
     println!(
-        "| mode | sent | matched | overruns | receiver CPU ns/sent packet | sender CPU ns/packet |"
+        "{packets} UDP datagrams of 64 bytes, 1 in 100 matching `{EXPRESSION}`, {rounds} rounds\n"
     );
-    println!("|---|---|---|---|---|---|");
-    let (_, base_sender) = flood(packets)?;
     println!(
-        "| none | {packets} | - | - | - | {:.0} |",
-        per(base_sender, packets)
+        "| round | mode | sent | matched | overruns | receiver CPU ns/sent packet | sender CPU ns/packet |"
     );
-    let kernel = measure(packets, kernel_filter, None)?;
-    let user = measure(packets, all_udp, Some(&expr))?;
-    for (mode, r) in [("kernel", &kernel), ("user space", &user)] {
-        println!(
-            "| {mode} | {packets} | {} | {} | {:.0} | {:.0} |",
-            r.matched,
-            r.overruns,
-            per(r.receiver, packets),
-            per(r.sender, packets)
-        );
+    println!("|---|---|---|---|---|---|---|");
+    // Side by side: each round runs the three modes back to back, in an order that turns
+    // around every round, so that a change of load on a shared machine weighs on the
+    // sender with and without the rule alike; the rule's cost is taken within each round.
+    let mut rule_cost = Vec::with_capacity(rounds);
+    let mut ratio = Vec::with_capacity(rounds);
+    for round in 1..=rounds {
+        let mut order = [Mode::None, Mode::Kernel, Mode::User];
+        if round % 2 == 0 {
+            order.reverse();
+        }
+        let mut sender = [0.0; 3];
+        let mut receiver = [0.0; 3];
+        for mode in order {
+            let r = match mode {
+                Mode::None => Measured {
+                    matched: None,
+                    overruns: None,
+                    receiver: None,
+                    sender: flood(packets)?.1,
+                },
+                Mode::Kernel => measure(packets, kernel_filter.clone(), None)?,
+                Mode::User => measure(packets, all_udp.clone(), Some(&expr))?,
+            };
+            let dash = || "-".to_owned();
+            println!(
+                "| {round} | {} | {packets} | {} | {} | {} | {:.0} |",
+                mode.name(),
+                r.matched.map_or_else(dash, |m| m.to_string()),
+                r.overruns.map_or_else(dash, |o| o.to_string()),
+                r.receiver
+                    .map_or_else(dash, |d| format!("{:.0}", per(d, packets))),
+                per(r.sender, packets)
+            );
+            sender[mode as usize] = per(r.sender, packets);
+            receiver[mode as usize] = r.receiver.map_or(0.0, |d| per(d, packets));
+        }
+        rule_cost.push(sender[Mode::Kernel as usize] - sender[Mode::None as usize]);
+        ratio.push(receiver[Mode::User as usize] / receiver[Mode::Kernel as usize].max(1e-9));
     }
+    let list = |v: &[f64], digits: usize| {
+        v.iter()
+            .map(|x| format!("{x:.digits$}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!(
-        "\nuser space / kernel, receiver CPU: {:.1}x; the rule's cost to the sender: {:.0} ns per packet",
-        r_ratio(user.receiver, kernel.receiver),
-        per(kernel.sender, packets) - per(base_sender, packets)
+        "\nuser space / kernel, receiver CPU: median {:.1}x (rounds: {})",
+        median(&ratio),
+        list(&ratio, 1)
+    );
+    println!(
+        "the rule's cost to the sender (kernel less none, same round): median {:.0} ns per \
+         packet (rounds: {})",
+        median(&rule_cost),
+        list(&rule_cost, 0)
     );
     Ok(())
 }
 
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// One mode's figures; without a capture (`none`) only the sender's.
 struct Measured {
-    matched: u64,
-    overruns: u64,
-    receiver: Duration,
+    matched: Option<u64>,
+    overruns: Option<u64>,
+    receiver: Option<Duration>,
     sender: Duration,
 }
 
 fn per(d: Duration, n: u64) -> f64 {
     d.as_nanos() as f64 / n.max(1) as f64
-}
-
-fn r_ratio(a: Duration, b: Duration) -> f64 {
-    a.as_secs_f64() / b.as_secs_f64().max(1e-9)
 }
 
 /// One mode: a listener on its own thread counts the packets `evaluate` accepts (all of
@@ -156,9 +217,9 @@ fn measure(
     stop.stop();
     let (matched, receiver, overruns) = receiver.join().map_err(|_| "receiver panicked")??;
     Ok(Measured {
-        matched,
-        overruns,
-        receiver,
+        matched: Some(matched),
+        overruns: Some(overruns),
+        receiver: Some(receiver),
         sender,
     })
 }
