@@ -355,6 +355,62 @@ fn postgres_stopped_mid_burst_gets_every_row_once() {
     });
 }
 
+/// The spill file: PostgreSQL stopped mid-burst with a memory backlog (64 KiB)
+/// far too small for the rows of the gap; they wait in the spill file (`spill=PATH`) and
+/// every row arrives once, in the statistics and in the table.
+#[test]
+fn postgres_stopped_mid_burst_with_a_small_backlog_gets_every_row_once_from_the_spill_file() {
+    const TEST: &str =
+        "postgres_stopped_mid_burst_with_a_small_backlog_gets_every_row_once_from_the_spill_file";
+    if !can_run(TEST, Postgres::missing()) {
+        return;
+    }
+    in_netns(|| {
+        let mut pg = Postgres::start(false).unwrap_or_else(|e| panic!("{e}"));
+        log_burst_to(73);
+        let scratch = Scratch::new();
+        let spill = scratch.join("pg.spill");
+        let url = format!("{}?backlog=65536&spill={}", pg.url(), spill.display());
+        let to_db = nflog(73, &url, false, &scratch, "nflog-pg");
+        burst(3000);
+        pg.stop();
+        burst(3000);
+        // Away longer than a batch's age, so the sink finds it away.
+        std::thread::sleep(Duration::from_secs(2));
+        let spilled = std::fs::metadata(&spill).map_or(0, |m| m.len());
+        pg.start_again().unwrap();
+        burst(3000);
+        wait_long("every row in", || {
+            pg.psql("nflog", "SELECT count(*) FROM nflog")
+                .is_ok_and(|n| n.trim() == "9000")
+        });
+        let stderr_before = to_db.stderr();
+        let stats = stop(to_db);
+        let counts = pg
+            .psql(
+                "nflog",
+                "SELECT count(*), count(DISTINCT oob_seq_local) FROM nflog",
+            )
+            .unwrap();
+        let (rows, distinct) = counts.trim().split_once('|').unwrap();
+        assert_once_each(
+            &stats,
+            rows.parse().unwrap(),
+            distinct.parse().unwrap(),
+            9000,
+        );
+        assert!(
+            spilled > 65536,
+            "the gap's rows did not fit the backlog: {spilled} bytes spilled"
+        );
+        assert!(
+            stderr_before.contains("the backlog is full (65536 bytes); holding rows in"),
+            "the spill is reported: {stderr_before}"
+        );
+        assert_eq!(std::fs::metadata(&spill).unwrap().len(), 0, "emptied");
+    });
+}
+
 #[test]
 fn clickhouse_rows_equal_the_json_lines_for_the_same_packets() {
     const TEST: &str = "clickhouse_rows_equal_the_json_lines_for_the_same_packets";

@@ -333,8 +333,9 @@ fn percent_encode(out: &mut String, text: &str) {
     }
 }
 
-/// `%XX` sequences of a URL's user or password decoded (others kept as they are).
-fn percent_decode(text: &str) -> String {
+/// `%XX` sequences of a URL's user or password (or a sink option) decoded (others kept as
+/// they are).
+pub(super) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -9,9 +9,11 @@
 //! ClickHouse). So a slow or absent server never stalls the capture.
 //!
 //! While the server is away the shipper reconnects with a doubling backoff, and the sealed
-//! batches wait in a backlog bounded in bytes (`backlog=BYTES` in the URL); a batch that
-//! does not fit is dropped and counted. When the server is back the backlog is sent in
-//! order.
+//! batches wait in a backlog bounded in bytes (`backlog=BYTES` in the URL). With a spill
+//! file (`spill=PATH`, bounded by `spill_size=BYTES`), the batches the full backlog cannot
+//! take go to the file, and every batch after them too until it is empty, so that order
+//! holds; a batch that fits nowhere is dropped and counted. When the server is back the
+//! backlog is sent in order, then the file's batches.
 //!
 //! None twice: every batch carries an id (random per run, then counted) that the server
 //! stores with the rows, in the same transaction (PostgreSQL: a row of `nflog_batches`;
@@ -27,10 +29,12 @@
 
 pub mod clickhouse;
 pub mod postgres;
+mod spill;
 
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io;
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -40,6 +44,7 @@ use nflog::pcap::InterfaceStats;
 use nflog::Packet;
 
 use crate::output::{warn, Destination, Dropped, Output};
+pub use spill::Spill;
 
 /// The table of packets when the URL names none (`table=NAME`).
 pub const DEFAULT_TABLE: &str = "nflog";
@@ -122,8 +127,11 @@ pub trait Server: Send + 'static {
 pub struct Counts {
     /// Rows the server committed.
     pub written: u64,
-    /// Rows dropped because the backlog was full while the server was away or slow.
+    /// Rows dropped because the backlog was full while the server was away or slow (and
+    /// the spill file too, or there was none).
     pub backlog_full: u64,
+    /// Rows dropped because the spill file could not be written or read back.
+    pub spill_failed: u64,
     /// Rows the server refused (its error was printed).
     pub refused: u64,
     /// Rows still waiting when the command ended with the server away.
@@ -137,7 +145,12 @@ impl Counts {
     /// Every row handed to the sink and accounted for.
     #[cfg(test)]
     pub fn total(&self) -> u64 {
-        self.written + self.backlog_full + self.refused + self.unsent + self.unknown
+        self.written
+            + self.backlog_full
+            + self.spill_failed
+            + self.refused
+            + self.unsent
+            + self.unknown
     }
 
     /// The counts other than `written`, each with the words that follow "N packets" in
@@ -147,6 +160,10 @@ impl Counts {
             (
                 self.backlog_full,
                 "dropped: backlog full while the server was away",
+            ),
+            (
+                self.spill_failed,
+                "dropped: the spill file failed (its error was printed)",
             ),
             (self.refused, "refused by the server"),
             (
@@ -175,6 +192,13 @@ struct State {
     backlog_bytes: usize,
     /// The backlog's bound.
     backlog_limit: usize,
+    /// Where batches go when the backlog is full (`spill=PATH`), with the batches after
+    /// them; sent after the backlog.
+    spill: Option<Spill>,
+    /// The sink's name, for the warnings of the spill file.
+    name: String,
+    /// Whether the rows of this outage were said to overflow, to say it once.
+    overflow_said: bool,
     counts: Counts,
     /// The ids of the next batches.
     next_id: u64,
@@ -185,7 +209,8 @@ struct State {
 }
 
 impl State {
-    /// Seals the open batch into the queue, or drops it when the backlog has no room.
+    /// Seals the open batch into the queue; when the backlog has no room, or the spill
+    /// file already holds batches (which go first), into the spill file; else drops it.
     fn seal(&mut self) {
         let Some(batch) = self.open.take() else {
             return;
@@ -193,12 +218,70 @@ impl State {
         if batch.rows == 0 {
             return;
         }
-        if self.backlog_bytes + batch.data.len() > self.backlog_limit {
-            self.counts.backlog_full += batch.rows;
+        let spilling = self.spill.as_ref().is_some_and(|s| !s.is_empty());
+        if !spilling && self.backlog_bytes + batch.data.len() <= self.backlog_limit {
+            self.backlog_bytes += batch.data.len();
+            self.queue.push_back(batch);
             return;
         }
-        self.backlog_bytes += batch.data.len();
-        self.queue.push_back(batch);
+        let Some(spill) = self.spill.as_mut() else {
+            self.counts.backlog_full += batch.rows;
+            return;
+        };
+        match spill.push(&batch) {
+            Ok(true) => {
+                if !self.overflow_said {
+                    self.overflow_said = true;
+                    warn(&format!(
+                        "nflog: {}: the backlog is full ({} bytes); holding rows in {} (up to \
+                         {} bytes)",
+                        self.name,
+                        self.backlog_limit,
+                        spill.path().display(),
+                        spill.limit()
+                    ));
+                }
+            }
+            // A batch the file has no room for (larger than the whole file when it is
+            // empty: the next one may fit).
+            Ok(false) => self.counts.backlog_full += batch.rows,
+            Err(e) => {
+                self.counts.spill_failed += batch.rows;
+                warn(&format!(
+                    "nflog: {}: {} rows lost: cannot write the spill file {}: {e}",
+                    self.name,
+                    batch.rows,
+                    spill.path().display()
+                ));
+            }
+        }
+    }
+
+    /// The next batch to send: the backlog's oldest, else the spill file's; a batch the
+    /// file cannot give back is counted and the next one tried.
+    fn next_batch(&mut self) -> Option<Batch> {
+        if let Some(batch) = self.queue.pop_front() {
+            return Some(batch);
+        }
+        loop {
+            match self.spill.as_mut()?.pop()? {
+                Ok(batch) => {
+                    // Held in memory now, like the backlog's batches, until settled.
+                    self.backlog_bytes += batch.data.len();
+                    if self.spill.as_ref().is_some_and(Spill::is_empty) {
+                        self.overflow_said = false;
+                    }
+                    return Some(batch);
+                }
+                Err((rows, e)) => {
+                    self.counts.spill_failed += rows;
+                    warn(&format!(
+                        "nflog: {}: {rows} rows lost: cannot read the spill file back: {e}",
+                        self.name
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -230,13 +313,14 @@ pub struct Remote {
 impl Remote {
     /// Starts the shipper for `server` (whose connection it makes) with rows (of `row`'s
     /// columns) encoded by `encoder` (the same server's format; it never connects), a
-    /// backlog of at most `backlog` bytes, and messages naming the sink `name` (its URL
-    /// without a password).
+    /// backlog of at most `backlog` bytes and the batches it cannot take in `spill`, and
+    /// messages naming the sink `name` (its URL without a password).
     pub fn start(
         name: String,
         encoder: Box<dyn Server>,
         server: Box<dyn Server>,
         backlog: usize,
+        spill: Option<Spill>,
         row: Row,
     ) -> io::Result<Remote> {
         let shared = Arc::new(Shared {
@@ -245,6 +329,9 @@ impl Remote {
                 queue: VecDeque::new(),
                 backlog_bytes: 0,
                 backlog_limit: backlog,
+                spill,
+                name: name.clone(),
+                overflow_said: false,
                 counts: Counts::default(),
                 next_id: first_batch_id(),
                 closing: None,
@@ -276,7 +363,9 @@ impl Remote {
     #[cfg(test)]
     pub fn pending(&self) -> u64 {
         let state = self.shared.lock();
-        state.open.as_ref().map_or(0, |b| b.rows) + state.queue.iter().map(|b| b.rows).sum::<u64>()
+        state.open.as_ref().map_or(0, |b| b.rows)
+            + state.queue.iter().map(|b| b.rows).sum::<u64>()
+            + state.spill.as_ref().map_or(0, Spill::rows)
     }
 }
 
@@ -398,11 +487,21 @@ pub fn open(destination: &Destination, raw: bool) -> anyhow::Result<Remote> {
     };
     let name = shown(url);
     let fail = |e: String| anyhow::anyhow!("-w {name}: {e}");
-    let (url, table, backlog) = sink_options(url, DEFAULT_TABLE).map_err(fail)?;
-    let encoder = make(&url, &table, &host, raw).map_err(fail)?;
-    let server = make(&url, &table, &host, raw).map_err(fail)?;
+    let options = sink_options(url, DEFAULT_TABLE).map_err(fail)?;
+    let (url, table) = (&options.url, &options.table);
+    let encoder = make(url, table, &host, raw).map_err(fail)?;
+    let server = make(url, table, &host, raw).map_err(fail)?;
     let row = if raw { Row::with_raw() } else { Row::new() };
-    Remote::start(name.clone(), encoder, server, backlog, row)
+    let spill = match &options.spill {
+        Some(path) => Some(Spill::open(path, options.spill_size).map_err(|e| {
+            anyhow::anyhow!(
+                "-w {name}: spill={}: cannot create the spill file: {e}",
+                path.display()
+            )
+        })?),
+        None => None,
+    };
+    Remote::start(name.clone(), encoder, server, options.backlog, spill, row)
         .map_err(|e| anyhow::anyhow!("-w {name}: starting its thread: {e}"))
 }
 
@@ -440,7 +539,7 @@ fn ship(shared: &Shared, mut server: Box<dyn Server>, name: &str) {
         if age_due.is_some_and(|due| Instant::now() >= due) || state.closing.is_some() {
             state.seal();
         }
-        if state.queue.is_empty() {
+        if state.queue.is_empty() && state.spill.as_ref().is_none_or(Spill::is_empty) {
             if state.closing.is_some() {
                 break;
             }
@@ -499,7 +598,7 @@ fn ship(shared: &Shared, mut server: Box<dyn Server>, name: &str) {
             }
             continue;
         }
-        let Some(batch) = state.queue.pop_front() else {
+        let Some(batch) = state.next_batch() else {
             continue;
         };
         drop(state);
@@ -550,6 +649,9 @@ fn ship(shared: &Shared, mut server: Box<dyn Server>, name: &str) {
     let mut state = shared.lock();
     state.seal();
     let left: Vec<Batch> = state.queue.drain(..).collect();
+    if let Some(rows) = state.spill.as_mut().map(Spill::clear) {
+        state.counts.unsent += rows;
+    }
     for batch in left {
         state.backlog_bytes -= batch.data.len();
         if batch.in_doubt {
@@ -571,19 +673,37 @@ fn ship(shared: &Shared, mut server: Box<dyn Server>, name: &str) {
     server.disconnect();
 }
 
-/// Splits the options this sink reads (`table=NAME`, `backlog=BYTES`) off a URL's query;
-/// the URL without them, the table and the backlog bound.
+/// The options of a remote sink, split off its URL by [`sink_options`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SinkOptions {
+    /// The URL without them, for the server's client.
+    pub url: String,
+    /// `table=NAME`.
+    pub table: String,
+    /// `backlog=BYTES`: the memory backlog's bound.
+    pub backlog: usize,
+    /// `spill=PATH`: the spill file, if any.
+    pub spill: Option<PathBuf>,
+    /// `spill_size=BYTES`: the spill file's bound.
+    pub spill_size: u64,
+}
+
+/// Splits the options this sink reads (`table=NAME`, `backlog=BYTES`, `spill=PATH`,
+/// `spill_size=BYTES`) off a URL's query.
 ///
 /// # Errors
 ///
-/// A table name that is not a plain SQL identifier, or a backlog that is not a number.
-pub fn sink_options(url: &str, default_table: &str) -> Result<(String, String, usize), String> {
+/// A table name that is not a plain SQL identifier, a size that is not a number, or a
+/// spill size without a spill file.
+pub fn sink_options(url: &str, default_table: &str) -> Result<SinkOptions, String> {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, query),
         None => (url, ""),
     };
     let mut table = default_table.to_string();
     let mut backlog = DEFAULT_BACKLOG;
+    let mut spill = None;
+    let mut spill_size = None;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
@@ -611,15 +731,41 @@ pub fn sink_options(url: &str, default_table: &str) -> Result<(String, String, u
                     )
                 })?;
             }
+            Some(("spill", path)) => {
+                if path.is_empty() {
+                    return Err("spill=: give the spill file's path, as \
+                                spill=/var/spool/nflog/fw.spill"
+                        .to_string());
+                }
+                // Decoded, so a path with `&` or `?` can be written in a query.
+                spill = Some(PathBuf::from(clickhouse::percent_decode(path)));
+            }
+            Some(("spill_size", bytes)) => {
+                spill_size = Some(bytes.parse().ok().filter(|&b| b > 0).ok_or_else(|| {
+                    format!(
+                        "spill_size={bytes}: give the spill file's bound in bytes, as \
+                         spill_size=1073741824"
+                    )
+                })?);
+            }
             _ => kept.push(pair),
         }
+    }
+    if spill_size.is_some() && spill.is_none() {
+        return Err("spill_size bounds a spill file: add spill=PATH, or leave it out".to_string());
     }
     let url = if kept.is_empty() {
         base.to_string()
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    Ok((url, table, backlog))
+    Ok(SinkOptions {
+        url,
+        table,
+        backlog,
+        spill,
+        spill_size: spill_size.unwrap_or(spill::DEFAULT_SPILL_SIZE),
+    })
 }
 
 /// This host's name, for the `hostname` column that tells the hosts of a fleet apart.

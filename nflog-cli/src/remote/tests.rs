@@ -107,14 +107,27 @@ fn write_batches(sink: &mut Remote, n: usize) {
 }
 
 fn start(server: &Scripted, backlog: usize) -> Remote {
+    start_spilling(server, backlog, None)
+}
+
+fn start_spilling(server: &Scripted, backlog: usize, spill: Option<Spill>) -> Remote {
     Remote::start(
         "test://".to_string(),
         Box::new(server.clone()),
         Box::new(server.clone()),
         backlog,
+        spill,
         Row::new(),
     )
     .unwrap()
+}
+
+/// The ids the server was sent, each once, and whether they came in the order the
+/// batches were sealed (ids count up).
+fn sent_in_order(server: &Scripted) -> bool {
+    let mut sent = server.script().sent.clone();
+    sent.dedup();
+    sent.windows(2).all(|w| w[0] < w[1])
 }
 
 fn committed_rows(server: &Scripted) -> u64 {
@@ -265,18 +278,116 @@ fn a_quiet_sink_sends_its_rows_within_the_batch_age() {
 
 #[test]
 fn sink_options_are_split_off_the_url() {
-    let (url, table, backlog) = sink_options(
+    let options = sink_options(
         "postgres://u@h/db?sslmode=require&table=fw&backlog=1000",
         "nflog",
     )
     .unwrap();
-    assert_eq!(url, "postgres://u@h/db?sslmode=require");
-    assert_eq!((table.as_str(), backlog), ("fw", 1000));
-    let (url, table, backlog) = sink_options("clickhouse://h:8123/db", "nflog").unwrap();
-    assert_eq!(url, "clickhouse://h:8123/db");
-    assert_eq!((table.as_str(), backlog), ("nflog", DEFAULT_BACKLOG));
+    assert_eq!(options.url, "postgres://u@h/db?sslmode=require");
+    assert_eq!((options.table.as_str(), options.backlog), ("fw", 1000));
+    assert_eq!(options.spill, None);
+    let options = sink_options("clickhouse://h:8123/db", "nflog").unwrap();
+    assert_eq!(options.url, "clickhouse://h:8123/db");
+    assert_eq!(
+        (options.table.as_str(), options.backlog),
+        ("nflog", DEFAULT_BACKLOG)
+    );
     assert!(sink_options("postgres://h/db?table=x;drop", "nflog").is_err());
     assert!(sink_options("postgres://h/db?backlog=lots", "nflog").is_err());
+    let options = sink_options(
+        "postgres://h/db?spill=/var/spool/a%26b.spill&spill_size=4096&x=1",
+        "nflog",
+    )
+    .unwrap();
+    assert_eq!(options.url, "postgres://h/db?x=1");
+    assert_eq!(options.spill, Some("/var/spool/a&b.spill".into()));
+    assert_eq!(options.spill_size, 4096);
+    let options = sink_options("postgres://h/db?spill=/s", "nflog").unwrap();
+    assert_eq!(options.spill_size, 1 << 30, "1 GiB unless said");
+    assert!(sink_options("postgres://h/db?spill_size=10", "nflog")
+        .unwrap_err()
+        .contains("add spill=PATH"));
+    assert!(sink_options("postgres://h/db?spill=", "nflog").is_err());
+    assert!(sink_options("postgres://h/db?spill=/s&spill_size=0", "nflog").is_err());
+}
+
+#[test]
+fn a_server_away_longer_than_the_backlog_holds_gets_every_row_once_from_the_spill_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pg.spill");
+    let server = Scripted::default();
+    server.script().down = true;
+    // Each batch is one byte: room for 5 in memory, the rest in the file.
+    let spill = Spill::open(&path, 1 << 20).unwrap();
+    let mut sink = start_spilling(&server, 5, Some(spill));
+    write_batches(&mut sink, 20);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(committed_rows(&server), 0);
+    assert_eq!(sink.pending(), 20);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 15);
+    // The server is back while rows go on coming: those after the file's wait their turn.
+    server.script().down = false;
+    write_batches(&mut sink, 20);
+    wait_for("every row sent", || committed_rows(&server) == 40);
+    sink.finish(&[]).unwrap();
+    assert!(sent_in_order(&server), "{:?}", server.script().sent);
+    assert_eq!(
+        sink.counts(),
+        Counts {
+            written: 40,
+            ..Counts::default()
+        }
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "emptied");
+}
+
+#[test]
+fn what_overflows_backlog_and_spill_file_is_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scripted::default();
+    server.script().down = true;
+    // Room for 5 batches in memory and 3 in the file.
+    let spill = Spill::open(&dir.path().join("s"), 3).unwrap();
+    let mut sink = start_spilling(&server, 5, Some(spill));
+    write_batches(&mut sink, 12);
+    server.script().down = false;
+    sink.finish(&[]).unwrap();
+    let counts = sink.counts();
+    assert_eq!((counts.written, counts.backlog_full), (8, 4), "{counts:?}");
+    assert_eq!(counts.total(), 12);
+    assert!(sent_in_order(&server), "{:?}", server.script().sent);
+}
+
+#[test]
+fn a_spill_file_that_cannot_be_written_counts_its_rows() {
+    let server = Scripted::default();
+    server.script().down = true;
+    // Every write fails (ENOSPC).
+    let spill = Spill::open(std::path::Path::new("/dev/full"), 1 << 20).unwrap();
+    let mut sink = start_spilling(&server, 2, Some(spill));
+    write_batches(&mut sink, 5);
+    server.script().down = false;
+    sink.finish(&[]).unwrap();
+    let counts = sink.counts();
+    assert_eq!((counts.written, counts.spill_failed), (2, 3), "{counts:?}");
+    assert_eq!(
+        counts.dropped(),
+        vec![(3, "dropped: the spill file failed (its error was printed)")]
+    );
+}
+
+#[test]
+fn a_spill_file_still_full_at_the_end_counts_its_rows_as_unsent() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Scripted::default();
+    server.script().down = true;
+    let spill = Spill::open(&dir.path().join("s"), 1 << 20).unwrap();
+    let mut sink = start_spilling(&server, 2, Some(spill));
+    write_batches(&mut sink, 6);
+    sink.finish(&[]).unwrap();
+    let counts = sink.counts();
+    assert_eq!((counts.written, counts.unsent), (0, 6), "{counts:?}");
+    assert_eq!(std::fs::metadata(dir.path().join("s")).unwrap().len(), 0);
 }
 
 #[test]
