@@ -12,6 +12,10 @@
 //! received. It prints the packets received, the rows in the table, the time from the first
 //! packet sent to the last row visible (rows per second), and the command's CPU time (user
 //! + system, from /proc, read once everything is in) per packet. As root.
+//!
+//! Last, the burst: one command writing SQLite, PostgreSQL and ClickHouse at once
+//! (three `-w`), its rows the fewest any of the three holds, and a line with each store's
+//! rows and what was lost (received minus rows, which must be 0).
 #![allow(unsafe_code)]
 
 use std::path::PathBuf;
@@ -54,47 +58,90 @@ fn run(nflog: &std::path::Path, packets: u64) -> Result<(), BoxError> {
         nflog,
         packets,
         "json file",
-        json.to_str().ok_or("path")?,
+        &[json.to_str().ok_or("path")?],
         |_| {
-            Ok(std::fs::read_to_string(&json)
+            Ok(vec![std::fs::read_to_string(&json)
                 .map(|t| t.lines().count() as u64)
-                .unwrap_or(0))
+                .unwrap_or(0)])
         },
     )?;
-    let _ = std::fs::remove_dir_all(&dir);
+    let db = dir.join("burst.db");
+    let sqlite_rows = |db: &std::path::Path| -> u64 {
+        Command::new("sqlite3")
+            .arg(db)
+            .arg("SELECT count(*) FROM nflog")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    one(
+        nflog,
+        packets,
+        "sqlite",
+        &[&format!("sqlite:{}", db.display())],
+        |_| Ok(vec![sqlite_rows(&db)]),
+    )?;
 
     let pg = Postgres::start(false)?;
-    one(nflog, packets, "postgres", &pg.url(), |_| {
-        Ok(pg
-            .psql("nflog", "SELECT count(*) FROM nflog")
+    let pg_rows = |table: &str| -> u64 {
+        pg.psql("nflog", &format!("SELECT count(*) FROM {table}"))
             .ok()
             .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0))
+            .unwrap_or(0)
+    };
+    one(nflog, packets, "postgres", &[&pg.url()], |_| {
+        Ok(vec![pg_rows("nflog")])
     })?;
-    drop(pg);
 
     let ch = ClickHouse::start()?;
-    one(nflog, packets, "clickhouse", &ch.url("bench"), |_| {
-        Ok(ch
-            .query("SELECT count() FROM bench.nflog")
+    let ch_rows = |table: &str| -> u64 {
+        ch.query(&format!("SELECT count() FROM bench.{table}"))
             .ok()
             .and_then(|n| n.trim().parse().ok())
-            .unwrap_or(0))
+            .unwrap_or(0)
+    };
+    one(nflog, packets, "clickhouse", &[&ch.url("bench")], |_| {
+        Ok(vec![ch_rows("nflog")])
     })?;
+
+    // The three at once, each to a table of its own that starts empty.
+    let all = dir.join("all.db");
+    one(
+        nflog,
+        packets,
+        "sqlite + postgres + clickhouse",
+        &[
+            &format!("sqlite:{}", all.display()),
+            &format!("{}?table=all3", pg.url()),
+            &format!("{}?table=all3", ch.url("bench")),
+        ],
+        |_| Ok(vec![sqlite_rows(&all), pg_rows("all3"), ch_rows("all3")]),
+    )?;
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
-/// One sink: start the command, send, wait for the rows, measure, stop.
+/// One capture to the sinks `destinations`: start the command, send, wait for the rows
+/// (`rows` gives each sink's count; the fewest count), measure, stop.
 fn one(
     nflog: &std::path::Path,
     packets: u64,
     name: &str,
-    destination: &str,
-    rows: impl Fn(()) -> Result<u64, BoxError>,
+    destinations: &[&str],
+    rows: impl Fn(()) -> Result<Vec<u64>, BoxError>,
 ) -> Result<(), BoxError> {
-    let stderr = std::env::temp_dir().join(format!("nflog-remote-bench-{name}.stderr"));
-    let mut child = Command::new(nflog)
-        .args(["capture", "-g", &GROUP.to_string(), "-w", destination])
+    let stderr = std::env::temp_dir().join(format!(
+        "nflog-remote-bench-{}.stderr",
+        name.replace(' ', "")
+    ));
+    let mut command = Command::new(nflog);
+    command.args(["capture", "-g", &GROUP.to_string()]);
+    for destination in destinations {
+        command.args(["-w", destination]);
+    }
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr)?)
@@ -111,13 +158,14 @@ fn one(
     // Every packet the kernel logged, in the table: as many as the command received, which
     // it says once it is idle; wait for the rows to stop growing, then for the count.
     let mut last = (0, Instant::now());
-    let settled = loop {
-        let n = rows(())?;
+    let (settled, each) = loop {
+        let each = rows(())?;
+        let n = each.iter().copied().min().unwrap_or(0);
         if n != last.0 {
             last = (n, Instant::now());
         }
         if n > 0 && last.1.elapsed() > Duration::from_secs(3) {
-            break last;
+            break (last, each);
         }
         if first.elapsed() > Duration::from_secs(300) {
             return Err(format!("{name}: rows still arriving after 300 s").into());
@@ -141,6 +189,16 @@ fn one(
         settled.0 as f64 / seconds,
         cpu.as_secs_f64() * 1e6 / received.max(1) as f64
     );
+    if destinations.len() > 1 {
+        let lost = received.saturating_sub(settled.0);
+        println!(
+            "|  | rows per store: {} | lost: {lost} | | | |",
+            each.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" / ")
+        );
+    }
     let _ = std::fs::remove_file(stderr);
     Ok(())
 }
