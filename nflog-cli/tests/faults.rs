@@ -507,9 +507,14 @@ fn full_disk_ends_the_capture_with_statistics_and_a_readable_file() {
 
 /// Rows in table `nflog` of `db`, as Debian's sqlite3 counts them.
 fn sqlite_rows(db: &Path) -> u64 {
+    sqlite_number(db, "SELECT count(*) FROM nflog")
+}
+
+/// The number a query of `db` answers (0 for none, or NULL).
+fn sqlite_number(db: &Path, sql: &str) -> u64 {
     let out = Command::new("sqlite3")
         .arg(db)
-        .arg("SELECT count(*) FROM nflog")
+        .arg(sql)
         .output()
         .expect("run sqlite3 (apt-get install sqlite3)");
     String::from_utf8_lossy(&out.stdout)
@@ -537,7 +542,12 @@ fn sqlite_on_a_full_disk_counts_the_rows_it_lost_and_goes_on() {
         let db = disk.0.join("fw.db");
         let group_arg = group.to_string();
         let target = format!("sqlite:{}", db.display());
-        let mut nflog = Proc::nflog(&["-g", &group_arg, "-w", &target], scratch.path(), "sqlite");
+        // Numbered (--seq), so the test knows when the last packet is in.
+        let mut nflog = Proc::nflog(
+            &["-g", &group_arg, "--seq", "-w", &target],
+            scratch.path(),
+            "sqlite",
+        );
         nflog.wait_bound(group);
         let mut stream = Stream::new(port, "full", 1000);
         stream.send_n(20);
@@ -559,8 +569,11 @@ fn sqlite_on_a_full_disk_counts_the_rows_it_lost_and_goes_on() {
         fs::remove_file(&filler).unwrap();
         let before = sqlite_rows(&db);
         stream.send_n(30);
+        // The last packet's row, not only 30 more: rows of the burst before may commit
+        // late on a loaded machine, while the last packets are still on their way.
         wait_until("rows after the disk had room", || {
             sqlite_rows(&db) >= before + 30
+                && sqlite_number(&db, "SELECT max(oob_seq_local) FROM nflog") == 349
         });
         nflog.signal(Signal::INT);
         let status = nflog.wait();
