@@ -1451,9 +1451,6 @@ fn external_command(
                 Mode::CliSqlite => command.arg(format!("sqlite:{}", file.display())),
                 _ => command.arg(&file),
             };
-            command
-                .args(["capture", "-g", &GROUP.to_string(), "-w"])
-                .arg(&file);
             if mode == Mode::CliPcapMetrics {
                 command.args(["--metrics", METRICS]);
             }
