@@ -25,11 +25,16 @@ pub(crate) struct Moment {
 impl TimeZone {
     pub(crate) fn moment(self, time: SystemTime) -> Moment {
         let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+        self.moment_at(since.as_secs(), since.subsec_nanos())
+    }
+
+    /// The moment `secs` and `nanos` after the epoch.
+    fn moment_at(self, secs: u64, nanos: u32) -> Moment {
         // Times past what the calendar can show (a kernel timestamp is any u64) are shown as
         // the last moment it can, never a panic.
-        let utc = i64::try_from(since.as_secs())
+        let utc = i64::try_from(secs)
             .ok()
-            .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, since.subsec_nanos()))
+            .and_then(|secs| DateTime::<Utc>::from_timestamp(secs, nanos))
             .unwrap_or(DateTime::<Utc>::MAX_UTC);
         let offset = match self {
             TimeZone::Local => utc.with_timezone(&Local).offset().fix(),
@@ -40,6 +45,62 @@ impl TimeZone {
             time: utc.with_timezone(&offset),
         }
     }
+}
+
+/// What a format writes for the calendar time of one second, kept until the next second
+/// asked for: a burst of packets shows the same date and time for many packets in a row.
+// Perf: the calendar (the zone's offset, the date from the day count) is worked out and
+// written once a second instead of once a packet (figures: docs/benchmarks.md, "Code shaped
+// for speed"). chrono itself looks again at the local zone (`TZ`, `/etc/localtime`) at
+// most once a second, so a change of zone shows as soon as it did before.
+#[derive(Debug, Clone)]
+pub(crate) struct Calendar {
+    zone: TimeZone,
+    /// The second (since the epoch, UTC) whose text is in `text`.
+    second: Option<u64>,
+    text: Vec<u8>,
+    /// The place in `text` that the format asked to keep.
+    mark: usize,
+}
+
+impl Calendar {
+    /// An empty cache for times in `zone`.
+    pub(crate) fn new(zone: TimeZone) -> Calendar {
+        Calendar {
+            zone,
+            second: None,
+            text: Vec::new(),
+            mark: 0,
+        }
+    }
+
+    /// The zone the times are shown in.
+    pub(crate) fn zone(&self) -> TimeZone {
+        self.zone
+    }
+
+    /// What `show` writes for the second `second` (since the epoch) in this zone, and the
+    /// place in it that `show` returned: `show` is called only when the second differs
+    /// from the last one asked for.
+    pub(crate) fn text(
+        &mut self,
+        second: u64,
+        show: impl FnOnce(&mut Vec<u8>, &Moment) -> usize,
+    ) -> (&[u8], usize) {
+        if self.second != Some(second) {
+            self.text.clear();
+            let moment = self.zone.moment_at(second, 0);
+            self.mark = show(&mut self.text, &moment);
+            self.second = Some(second);
+        }
+        (&self.text, self.mark)
+    }
+}
+
+/// Seconds and microseconds since the epoch of `time`; 0 for a time before it.
+pub(crate) fn epoch_parts(time: SystemTime) -> (u64, u32) {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    (since.as_secs(), since.subsec_micros())
 }
 
 #[cfg(test)]
@@ -53,6 +114,36 @@ mod tests {
         for zone in [TimeZone::Local, TimeZone::Utc, TimeZone::Fixed(3600)] {
             let moment = zone.moment(far);
             assert!(moment.time.timestamp() > 0);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cached_seconds_agree_with_the_calendar(
+            seconds in proptest::collection::vec(0u64..4_000_000_000, 1..8),
+            offset in -86_399i32..86_400,
+        ) {
+            // Each second twice in a row (the cache answers the second time), and seconds
+            // that come back after another.
+            for zone in [TimeZone::Utc, TimeZone::Fixed(offset), TimeZone::Local] {
+                let mut calendar = Calendar::new(zone);
+                for &second in seconds.iter().chain(&seconds) {
+                    let expected = zone
+                        .moment(UNIX_EPOCH + Duration::from_secs(second))
+                        .time
+                        .format("%Y-%m-%d %H:%M:%S %z")
+                        .to_string();
+                    for _ in 0..2 {
+                        let (text, mark) = calendar.text(second, |text, moment| {
+                            let shown = moment.time.format("%Y-%m-%d %H:%M:%S %z");
+                            text.extend_from_slice(shown.to_string().as_bytes());
+                            7
+                        });
+                        proptest::prop_assert_eq!(std::str::from_utf8(text).unwrap(), &expected);
+                        proptest::prop_assert_eq!(mark, 7);
+                    }
+                }
+            }
         }
     }
 

@@ -5,11 +5,13 @@
 
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
+use super::clock::{epoch_parts, Calendar};
 use super::names::{interface_pieces, Piece};
 use super::put::{
-    push_date_time, push_dec, push_hex, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded,
+    push_date_time, push_dec, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
+    push_two_digits, push_usec,
 };
 use super::{packet_time, TimeZone};
 use crate::conntrack::{Conntrack, CtInfo, Tuple};
@@ -24,6 +26,14 @@ use crate::wire::proto::{ARPHRD_ETHER, ARPHRD_VOID, IPPROTO_ESP, IPPROTO_SCTP};
 
 /// 9999-12-31T23:59:59Z: the last second the `timestamp` string shows.
 const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
+
+/// `, "name": `: a key after the first (`timestamp`), with its separators, as one static
+/// string.
+macro_rules! key {
+    ($name:literal) => {
+        concat!(", \"", $name, "\": ").as_bytes()
+    };
+}
 
 /// Writes packets as ulogd2's JSON lines: one object per packet, with the keys, key order,
 /// value types and values that ulogd2 2.0.8 writes for the stack
@@ -178,8 +188,10 @@ const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 /// 2.0.8's NFLOG input hands the entry on only as a pointer no output prints.
 #[derive(Debug, Clone)]
 pub struct JsonFormat {
-    time_zone: TimeZone,
-    device: String,
+    /// The `timestamp` of the last second shown, in the chosen time zone.
+    calendar: Calendar,
+    /// The `dvc` value as a JSON string, escaped once.
+    device: Vec<u8>,
     /// The line being built, kept between packets so that its allocation is reused.
     line: Vec<u8>,
 }
@@ -194,21 +206,21 @@ impl JsonFormat {
     /// A formatter writing local time (as ulogd2 does) with `dvc` "Netfilter".
     pub fn new() -> JsonFormat {
         JsonFormat {
-            time_zone: TimeZone::Local,
-            device: String::from("Netfilter"),
+            calendar: Calendar::new(TimeZone::Local),
+            device: quoted_string("Netfilter"),
             line: Vec::with_capacity(1024),
         }
     }
 
     /// Writes the `timestamp` key in this time zone.
     pub fn time_zone(mut self, tz: TimeZone) -> JsonFormat {
-        self.time_zone = tz;
+        self.calendar = Calendar::new(tz);
         self
     }
 
     /// Sets the `dvc` value (ulogd2's `device` setting; default "Netfilter").
     pub fn device(mut self, name: &str) -> JsonFormat {
-        self.device = name.to_owned();
+        self.device = quoted_string(name);
         self
     }
 
@@ -231,13 +243,12 @@ impl JsonFormat {
         let mut line = Line {
             buf: &mut self.line,
         };
-        line.buf.push(b'{');
         write_object(
             &mut line,
             packet,
             received,
             names,
-            self.time_zone,
+            &mut self.calendar,
             &self.device,
         );
         line.buf.extend_from_slice(b"}\n");
@@ -251,8 +262,8 @@ fn write_object(
     packet: &Packet<&[u8]>,
     received: SystemTime,
     names: &mut dyn ResolveInterface,
-    time_zone: TimeZone,
-    device: &str,
+    calendar: &mut Calendar,
+    device: &[u8],
 ) {
     let decoded = decode::decode(packet);
     let payload = packet.payload();
@@ -274,87 +285,85 @@ fn write_object(
     };
 
     // JSON: timestamp and dvc.
-    let time = packet_time(packet, received);
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let (sec, usec) = (since.as_secs(), since.subsec_micros());
-    line.key("timestamp");
-    write_timestamp(line.buf, time_zone, sec, usec);
-    line.string("dvc", device);
+    let (sec, usec) = epoch_parts(packet_time(packet, received));
+    write_timestamp(line.buf, calendar, sec, usec);
+    line.lit(key!("dvc"));
+    line.lit(device);
 
     // NFLOG.
     if let Some(payload) = payload {
-        line.int("raw.pktlen", payload.len() as u64);
+        line.int(key!("raw.pktlen"), payload.len() as u64);
     }
-    line.int("raw.pktcount", 1u8);
+    line.int(key!("raw.pktcount"), 1u8);
     if let Some(prefix) = packet.prefix_bytes() {
-        line.key("oob.prefix");
+        line.lit(key!("oob.prefix"));
         write_lossy_string(line.buf, prefix);
     }
-    line.int("oob.time.sec", sec);
-    line.int("oob.time.usec", usec);
-    line.int("oob.mark", packet.mark().unwrap_or(0));
+    line.int(key!("oob.time.sec"), sec);
+    line.int(key!("oob.time.usec"), usec);
+    line.int(key!("oob.mark"), packet.mark().unwrap_or(0));
     let indev = packet.indev().unwrap_or(0);
     let outdev = packet.outdev().unwrap_or(0);
     if indev > 0 {
-        line.int("oob.ifindex_in", indev);
+        line.int(key!("oob.ifindex_in"), indev);
     }
     if outdev > 0 {
-        line.int("oob.ifindex_out", outdev);
+        line.int(key!("oob.ifindex_out"), outdev);
     }
-    line.int("oob.hook", packet.hook_number());
+    line.int(key!("oob.hook"), packet.hook_number());
     if let Some(len) = hwlen {
-        line.int("raw.mac_len", len);
+        line.int(key!("raw.mac_len"), len);
     }
     if let Some(seq) = packet.seq() {
-        line.int("oob.seq.local", seq);
+        line.int(key!("oob.seq.local"), seq);
     }
     if let Some(seq) = packet.seq_global() {
-        line.int("oob.seq.global", seq);
+        line.int(key!("oob.seq.global"), seq);
     }
-    line.int("oob.family", packet.family().number());
-    line.int("oob.protocol", protocol);
+    line.int(key!("oob.family"), packet.family().number());
+    line.int(key!("oob.protocol"), protocol);
     if let Some(uid) = packet.uid() {
-        line.int("oob.uid", uid);
+        line.int(key!("oob.uid"), uid);
     }
     if let Some(gid) = packet.gid() {
-        line.int("oob.gid", gid);
+        line.int(key!("oob.gid"), gid);
     }
-    line.int("raw.label", 0u8);
+    line.int(key!("raw.label"), 0u8);
     if let Some(hwtype) = raw_type {
-        line.int("raw.type", hwtype);
+        line.int(key!("raw.type"), hwtype);
     }
     if let Some(addr) = hwaddr {
-        line.int("raw.mac.addrlen", addr.len() as u64);
+        line.int(key!("raw.mac.addrlen"), addr.len() as u64);
     }
 
     // BASE.
     write_base(line, &decoded, payload.unwrap_or(&[]));
 
     // IFINDEX.
-    line.key("oob.in");
+    line.lit(key!("oob.in"));
     write_name(line.buf, names, indev);
-    line.key("oob.out");
+    line.lit(key!("oob.out"));
     write_name(line.buf, names, outdev);
 
     // IP2STR.
     match decoded.network {
         Some(Network::Ipv4(ip)) => {
-            line.key("src_ip");
+            line.lit(key!("src_ip"));
             write_quoted_ipv4(line.buf, ip.src);
-            line.key("dest_ip");
+            line.lit(key!("dest_ip"));
             write_quoted_ipv4(line.buf, ip.dst);
         }
         Some(Network::Ipv6(ip)) => {
-            line.key("src_ip");
+            line.lit(key!("src_ip"));
             write_quoted_ipv6(line.buf, ip.src);
-            line.key("dest_ip");
+            line.lit(key!("dest_ip"));
             write_quoted_ipv6(line.buf, ip.dst);
         }
         Some(Network::Arp(arp)) => {
             if let Some(addresses) = arp.ethernet_ipv4 {
-                line.key("arp.saddr.str");
+                line.lit(key!("arp.saddr.str"));
                 write_quoted_ipv4(line.buf, addresses.sender_ip);
-                line.key("arp.daddr.str");
+                line.lit(key!("arp.daddr.str"));
                 write_quoted_ipv4(line.buf, addresses.target_ip);
             }
         }
@@ -364,23 +373,23 @@ fn write_object(
     // HWHDR. Its raw.type and oob.protocol sit where NFLOG put them, except raw.type
     // without a hardware header: ARPHRD_VOID, first written here.
     if raw_type.is_none() && hwaddr.is_some() {
-        line.int("raw.type", ARPHRD_VOID);
+        line.int(key!("raw.type"), ARPHRD_VOID);
     }
     if let Some(source) = hwaddr.or(ethernet.map(|header| &header[6..12])) {
-        line.key("mac.saddr.str");
+        line.lit(key!("mac.saddr.str"));
         write_hex_string(line.buf, source);
     }
     if let Some(header) = ethernet {
-        line.key("mac.daddr.str");
+        line.lit(key!("mac.daddr.str"));
         write_hex_string(line.buf, &header[..6]);
     }
     if let (Some(len), Some(header)) = (hwlen, hwheader) {
-        line.key("mac.str");
+        line.lit(key!("mac.str"));
         write_hex_string(line.buf, &header[..header.len().min(usize::from(len))]);
     }
 
     // Ours.
-    line.int("nflog.group", packet.group());
+    line.int(key!("nflog.group"), packet.group());
 
     // The conntrack entry (flag CONNTRACK). A malformed NFULA_CT writes none of its keys.
     if let Ok(Some(ct)) = Conntrack::from_packet(packet) {
@@ -390,43 +399,43 @@ fn write_object(
 
 /// The keys of one direction of a conntrack entry.
 struct DirectionKeys {
-    saddr: &'static str,
-    daddr: &'static str,
-    protocol: &'static str,
-    sport: &'static str,
-    dport: &'static str,
-    icmp_type: &'static str,
-    icmp_code: &'static str,
-    icmp_id: &'static str,
-    pktlen: &'static str,
-    pktcount: &'static str,
+    saddr: &'static [u8],
+    daddr: &'static [u8],
+    protocol: &'static [u8],
+    sport: &'static [u8],
+    dport: &'static [u8],
+    icmp_type: &'static [u8],
+    icmp_code: &'static [u8],
+    icmp_id: &'static [u8],
+    pktlen: &'static [u8],
+    pktcount: &'static [u8],
 }
 
 /// ulogd2's NFCT names (with IP2STR's `.str` on addresses), ours for ICMP.
 const ORIGINAL: DirectionKeys = DirectionKeys {
-    saddr: "orig.ip.saddr.str",
-    daddr: "orig.ip.daddr.str",
-    protocol: "orig.ip.protocol",
-    sport: "orig.l4.sport",
-    dport: "orig.l4.dport",
-    icmp_type: "orig.icmp.type",
-    icmp_code: "orig.icmp.code",
-    icmp_id: "orig.icmp.id",
-    pktlen: "orig.raw.pktlen",
-    pktcount: "orig.raw.pktcount",
+    saddr: key!("orig.ip.saddr.str"),
+    daddr: key!("orig.ip.daddr.str"),
+    protocol: key!("orig.ip.protocol"),
+    sport: key!("orig.l4.sport"),
+    dport: key!("orig.l4.dport"),
+    icmp_type: key!("orig.icmp.type"),
+    icmp_code: key!("orig.icmp.code"),
+    icmp_id: key!("orig.icmp.id"),
+    pktlen: key!("orig.raw.pktlen"),
+    pktcount: key!("orig.raw.pktcount"),
 };
 
 const REPLY: DirectionKeys = DirectionKeys {
-    saddr: "reply.ip.saddr.str",
-    daddr: "reply.ip.daddr.str",
-    protocol: "reply.ip.protocol",
-    sport: "reply.l4.sport",
-    dport: "reply.l4.dport",
-    icmp_type: "reply.icmp.type",
-    icmp_code: "reply.icmp.code",
-    icmp_id: "reply.icmp.id",
-    pktlen: "reply.raw.pktlen",
-    pktcount: "reply.raw.pktcount",
+    saddr: key!("reply.ip.saddr.str"),
+    daddr: key!("reply.ip.daddr.str"),
+    protocol: key!("reply.ip.protocol"),
+    sport: key!("reply.l4.sport"),
+    dport: key!("reply.l4.dport"),
+    icmp_type: key!("reply.icmp.type"),
+    icmp_code: key!("reply.icmp.code"),
+    icmp_id: key!("reply.icmp.id"),
+    pktlen: key!("reply.raw.pktlen"),
+    pktcount: key!("reply.raw.pktcount"),
 };
 
 /// The keys of a conntrack entry, by the names ulogd2's NFCT input gives them where it has
@@ -449,31 +458,31 @@ fn write_conntrack(line: &mut Line<'_>, ct: &Conntrack<'_>, info: Option<CtInfo>
         }
     }
     if let Some(mark) = ct.mark() {
-        line.int("ct.mark", mark);
+        line.int(key!("ct.mark"), mark);
     }
     if let Some(id) = ct.id() {
-        line.int("ct.id", id);
+        line.int(key!("ct.id"), id);
     }
     if let Some(info) = info {
-        line.key("ct.state");
+        line.lit(key!("ct.state"));
         match info.name() {
             Some(name) => write_string(line.buf, name),
             None => push_dec(line.buf, info.number()),
         }
     }
     if let Some(status) = ct.status() {
-        line.int("ct.status", status.bits());
-        line.key("ct.status.str");
+        line.int(key!("ct.status"), status.bits());
+        line.lit(key!("ct.status.str"));
         line.buf.push(b'"');
         // Names and hexadecimal digits only: nothing to escape.
         line.buf.extend_from_slice(status.to_string().as_bytes());
         line.buf.push(b'"');
     }
     if let Some(zone) = ct.zone() {
-        line.int("ct.zone", zone);
+        line.int(key!("ct.zone"), zone);
     }
     if let Some(timeout) = ct.timeout() {
-        line.int("ct.timeout", timeout);
+        line.int(key!("ct.timeout"), timeout);
     }
 }
 
@@ -481,11 +490,11 @@ fn write_tuple(line: &mut Line<'_>, keys: &DirectionKeys, tuple: &Tuple) {
     for (key, addr) in [(keys.saddr, tuple.src), (keys.daddr, tuple.dst)] {
         match addr {
             Some(IpAddr::V4(addr)) => {
-                line.key(key);
+                line.lit(key);
                 write_quoted_ipv4(line.buf, addr);
             }
             Some(IpAddr::V6(addr)) => {
-                line.key(key);
+                line.lit(key);
                 write_quoted_ipv6(line.buf, addr);
             }
             None => {}
@@ -517,19 +526,19 @@ fn write_tuple(line: &mut Line<'_>, keys: &DirectionKeys, tuple: &Tuple) {
 fn write_base(line: &mut Line<'_>, decoded: &Decoded, payload: &[u8]) {
     match decoded.network {
         Some(Network::Ipv4(ip)) => {
-            line.int("ip.protocol", ip.protocol);
-            line.int("ip.tos", ip.tos);
-            line.int("ip.ttl", ip.ttl);
-            line.int("ip.totlen", ip.total_len);
-            line.int("ip.ihl", ip.ihl);
-            line.int("ip.csum", ip.checksum);
-            line.int("ip.id", ip.id);
+            line.int(key!("ip.protocol"), ip.protocol);
+            line.int(key!("ip.tos"), ip.tos);
+            line.int(key!("ip.ttl"), ip.ttl);
+            line.int(key!("ip.totlen"), ip.total_len);
+            line.int(key!("ip.ihl"), ip.ihl);
+            line.int(key!("ip.csum"), ip.checksum);
+            line.int(key!("ip.id"), ip.id);
             // The raw field: flags (reserved, DF, MF) above the 13-bit offset.
             let fragoff = u16::from(ip.reserved_flag) << 15
                 | u16::from(ip.dont_fragment) << 14
                 | u16::from(ip.more_fragments) << 13
                 | ip.fragment_offset;
-            line.int("ip.fragoff", fragoff);
+            line.int(key!("ip.fragoff"), fragoff);
         }
         Some(Network::Ipv6(ip)) => {
             let later_fragment = ip.fragment.is_some_and(|f| f.offset != 0);
@@ -541,19 +550,19 @@ fn write_base(line: &mut Line<'_>, decoded: &Decoded, payload: &[u8]) {
             );
             // BASE: a later fragment or ESP jumps past `ip.protocol` to `ip6.nexthdr`.
             if !later_fragment && !extensions_failed && ip.protocol != IPPROTO_ESP {
-                line.int("ip.protocol", ip.protocol);
+                line.int(key!("ip.protocol"), ip.protocol);
             }
-            line.int("ip6.payloadlen", ip.payload_len);
-            line.int("ip6.priority", ip.traffic_class);
-            line.int("ip6.flowlabel", ip.flow_label);
-            line.int("ip6.hoplimit", ip.hop_limit);
+            line.int(key!("ip6.payloadlen"), ip.payload_len);
+            line.int(key!("ip6.priority"), ip.traffic_class);
+            line.int(key!("ip6.flowlabel"), ip.flow_label);
+            line.int(key!("ip6.hoplimit"), ip.hop_limit);
             if !extensions_failed {
-                line.int("ip6.nexthdr", ip.protocol);
+                line.int(key!("ip6.nexthdr"), ip.protocol);
             }
             if let Some(fragment) = ip.fragment {
                 // ulogd: ntohs(ip6f_offlg & IP6F_OFF_MASK), the offset in bytes.
-                line.int("ip6.fragoff", u32::from(fragment.offset) * 8);
-                line.int("ip6.fragid", fragment.id);
+                line.int(key!("ip6.fragoff"), u32::from(fragment.offset) * 8);
+                line.int(key!("ip6.fragid"), fragment.id);
             }
         }
         _ => {}
@@ -561,68 +570,68 @@ fn write_base(line: &mut Line<'_>, decoded: &Decoded, payload: &[u8]) {
     match decoded.transport {
         Some(Transport::Tcp(tcp)) => write_tcp(line, &tcp),
         Some(Transport::Udp(udp)) => {
-            line.int("src_port", udp.src_port);
-            line.int("dest_port", udp.dst_port);
-            line.int("udp.len", udp.len);
-            line.int("udp.csum", udp.checksum);
+            line.int(key!("src_port"), udp.src_port);
+            line.int(key!("dest_port"), udp.dst_port);
+            line.int(key!("udp.len"), udp.len);
+            line.int(key!("udp.csum"), udp.checksum);
         }
         Some(Transport::Icmpv4(icmp)) => write_icmp(line, &icmp, false),
         Some(Transport::Icmpv6(icmp)) => write_icmp(line, &icmp, true),
         None => {}
     }
     if let Some(Network::Arp(arp)) = decoded.network {
-        line.int("arp.hwtype", arp.hardware_type);
-        line.int("arp.protocoltype", arp.protocol_type);
-        line.int("arp.operation", arp.operation);
+        line.int(key!("arp.hwtype"), arp.hardware_type);
+        line.int(key!("arp.protocoltype"), arp.protocol_type);
+        line.int(key!("arp.operation"), arp.operation);
     }
     if let Some((src_port, dst_port, checksum)) = sctp(decoded, payload) {
-        line.int("src_port", src_port);
-        line.int("dest_port", dst_port);
-        line.int("sctp.csum", checksum);
+        line.int(key!("src_port"), src_port);
+        line.int(key!("dest_port"), dst_port);
+        line.int(key!("sctp.csum"), checksum);
     }
 }
 
 fn write_tcp(line: &mut Line<'_>, tcp: &Tcp) {
     let flag = |bit| u8::from(tcp.has(bit));
-    line.int("src_port", tcp.src_port);
-    line.int("dest_port", tcp.dst_port);
-    line.int("tcp.seq", tcp.seq);
-    line.int("tcp.ackseq", tcp.ack_seq);
-    line.int("tcp.window", tcp.window);
+    line.int(key!("src_port"), tcp.src_port);
+    line.int(key!("dest_port"), tcp.dst_port);
+    line.int(key!("tcp.seq"), tcp.seq);
+    line.int(key!("tcp.ackseq"), tcp.ack_seq);
+    line.int(key!("tcp.window"), tcp.window);
     // BASE: okey_set_u8(ntohs(tcph->doff)), a 4-bit value swapped out of the low byte.
-    line.int("tcp.offset", 0u8);
-    line.int("tcp.reserved", 0u8);
-    line.int("tcp.urg", flag(Tcp::URG));
+    line.int(key!("tcp.offset"), 0u8);
+    line.int(key!("tcp.reserved"), 0u8);
+    line.int(key!("tcp.urg"), flag(Tcp::URG));
     if tcp.has(Tcp::URG) {
-        line.int("tcp.urgp", tcp.urgent_ptr);
+        line.int(key!("tcp.urgp"), tcp.urgent_ptr);
     }
-    line.int("tcp.ack", flag(Tcp::ACK));
-    line.int("tcp.psh", flag(Tcp::PSH));
-    line.int("tcp.rst", flag(Tcp::RST));
-    line.int("tcp.syn", flag(Tcp::SYN));
-    line.int("tcp.fin", flag(Tcp::FIN));
+    line.int(key!("tcp.ack"), flag(Tcp::ACK));
+    line.int(key!("tcp.psh"), flag(Tcp::PSH));
+    line.int(key!("tcp.rst"), flag(Tcp::RST));
+    line.int(key!("tcp.syn"), flag(Tcp::SYN));
+    line.int(key!("tcp.fin"), flag(Tcp::FIN));
     // glibc's struct tcphdr: res1 is the 4 reserved bits, res2 the 2 bits ECE and CWR.
-    line.int("tcp.res1", tcp.reserved);
-    line.int("tcp.res2", tcp.flags >> 6);
-    line.int("tcp.csum", tcp.checksum);
+    line.int(key!("tcp.res1"), tcp.reserved);
+    line.int(key!("tcp.res2"), tcp.flags >> 6);
+    line.int(key!("tcp.csum"), tcp.checksum);
 }
 
 fn write_icmp(line: &mut Line<'_>, icmp: &Icmp, v6: bool) {
     let (type_key, code_key, id_key, seq_key, csum_key) = if v6 {
         (
-            "icmpv6.type",
-            "icmpv6.code",
-            "icmpv6.echoid",
-            "icmpv6.echoseq",
-            "icmpv6.csum",
+            key!("icmpv6.type"),
+            key!("icmpv6.code"),
+            key!("icmpv6.echoid"),
+            key!("icmpv6.echoseq"),
+            key!("icmpv6.csum"),
         )
     } else {
         (
-            "icmp.type",
-            "icmp.code",
-            "icmp.echoid",
-            "icmp.echoseq",
-            "icmp.csum",
+            key!("icmp.type"),
+            key!("icmp.code"),
+            key!("icmp.echoid"),
+            key!("icmp.echoseq"),
+            key!("icmp.csum"),
         )
     };
     line.int(type_key, icmp.icmp_type);
@@ -634,7 +643,7 @@ fn write_icmp(line: &mut Line<'_>, icmp: &Icmp, v6: bool) {
     // Destination unreachable, fragmentation needed: the next-hop MTU.
     if !v6 && icmp.icmp_type == 3 && icmp.code == 4 {
         line.int(
-            "icmp.fragmtu",
+            key!("icmp.fragmtu"),
             u16::from_be_bytes([icmp.rest[2], icmp.rest[3]]),
         );
     }
@@ -663,36 +672,26 @@ pub(super) fn sctp(decoded: &Decoded, payload: &[u8]) -> Option<(u16, u16, u32)>
     Some((sctp.src_port, sctp.dst_port, sctp.checksum))
 }
 
-/// An object being written: keys with their separators.
+/// An object being written.
 struct Line<'b> {
     buf: &'b mut Vec<u8>,
 }
 
 impl Line<'_> {
-    /// Writes `"name": ` after a separator unless it is the first key.
+    /// Writes `bytes`: a key from [`key!`], with its separators.
     // Perf: inlined at each call, so that the key's length is a constant and its copy a few
-    // stores, not a call to memcpy; `int` and `string` likewise (figures:
-    // docs/benchmarks.md, "Code shaped for speed").
+    // stores, not a call to memcpy, and one copy for the separators and the key together;
+    // `int` likewise (figures: docs/benchmarks.md, "Code shaped for speed").
     #[inline(always)]
-    fn key(&mut self, name: &str) {
-        if self.buf.len() > 1 {
-            self.buf.extend_from_slice(b", ");
-        }
-        self.buf.push(b'"');
-        self.buf.extend_from_slice(name.as_bytes());
-        self.buf.extend_from_slice(b"\": ");
+    fn lit(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
     }
 
+    /// Writes a key from [`key!`] and a number.
     #[inline(always)]
-    fn int(&mut self, name: &str, value: impl Into<u64>) {
-        self.key(name);
+    fn int(&mut self, key: &[u8], value: impl Into<u64>) {
+        self.lit(key);
         push_dec(self.buf, value.into());
-    }
-
-    #[inline(always)]
-    fn string(&mut self, name: &str, value: &str) {
-        self.key(name);
-        write_string(self.buf, value);
     }
 }
 
@@ -706,7 +705,7 @@ fn write_name(buf: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: u32) {
             // The value's `\xNN` and `\\`, each backslash escaped for JSON.
             Piece::Byte(byte) => {
                 buf.extend_from_slice(b"\\\\x");
-                push_hex(buf, byte.into(), 2, false);
+                push_hex_byte(buf, byte, false);
             }
             Piece::Backslash => buf.extend_from_slice(b"\\\\\\\\"),
             Piece::Index(index) => {
@@ -718,27 +717,45 @@ fn write_name(buf: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: u32) {
     buf.push(b'"');
 }
 
-/// The `timestamp` value: `"%04d-%02d-%02dT%02d:%02d:%02d.%06u%s"` as ulogd's JSON plugin.
-fn write_timestamp(buf: &mut Vec<u8>, time_zone: TimeZone, sec: u64, usec: u32) {
-    let shown = UNIX_EPOCH + Duration::new(sec.min(LAST_SHOWN_SECOND), usec * 1000);
-    let moment = time_zone.moment(shown).time;
-    // Perf: the calendar fields of a DateTime<FixedOffset> each add the offset again
-    // (`naive_local`); the local date and time once, then its fields.
-    let time = moment.naive_local();
-    buf.push(b'"');
-    push_date_time(buf, &time, usec);
-    // ulogd_output_JSON.c: `if (*opi->cached_tz = '\0' || ...)` assigns, so the suffix is
-    // empty when the offset is 0 and "%+03d%02d" otherwise.
-    let gmtoff = moment.offset().local_minus_utc();
-    if gmtoff != 0 {
-        let gmtoff = gmtoff % 86400;
-        let hours = gmtoff / 3600;
-        let minutes = gmtoff.unsigned_abs() / 60 % 60;
-        buf.push(if hours < 0 { b'-' } else { b'+' });
-        push_padded(buf, hours.unsigned_abs(), 2);
-        push_padded(buf, minutes, 2);
-    }
-    buf.push(b'"');
+/// The object's start and first key, `{"timestamp": `, and its value:
+/// `"%04d-%02d-%02dT%02d:%02d:%02d.%06u%s"` as ulogd's JSON plugin writes it.
+fn write_timestamp(buf: &mut Vec<u8>, calendar: &mut Calendar, sec: u64, usec: u32) {
+    let (text, usec_at) = calendar.text(sec.min(LAST_SHOWN_SECOND), |text, moment| {
+        let moment = moment.time;
+        text.extend_from_slice(b"{\"timestamp\": \"");
+        // Perf: the calendar fields of a DateTime<FixedOffset> each add the offset again
+        // (`naive_local`); the local date and time once, then its fields.
+        push_date_time(text, &moment.naive_local(), 0);
+        // The place of the microseconds (`000000` here), which each packet writes.
+        let usec_at = text.len() - USEC_DIGITS;
+        // ulogd_output_JSON.c: `if (*opi->cached_tz = '\0' || ...)` assigns, so the suffix
+        // is empty when the offset is 0 and "%+03d%02d" otherwise.
+        let gmtoff = moment.offset().local_minus_utc();
+        if gmtoff != 0 {
+            let gmtoff = gmtoff % 86400;
+            let hours = gmtoff / 3600;
+            let minutes = gmtoff.unsigned_abs() / 60 % 60;
+            text.push(if hours < 0 { b'-' } else { b'+' });
+            push_two_digits(text, hours.unsigned_abs());
+            push_two_digits(text, minutes);
+        }
+        text.push(b'"');
+        usec_at
+    });
+    let (date, zone) = text.split_at(usec_at);
+    buf.extend_from_slice(date);
+    push_usec(buf, usec);
+    buf.extend_from_slice(zone.get(USEC_DIGITS..).unwrap_or_default());
+}
+
+/// The digits of the microseconds in `timestamp`.
+const USEC_DIGITS: usize = 6;
+
+/// `value` as a JSON string, quoted and escaped.
+fn quoted_string(value: &str) -> Vec<u8> {
+    let mut quoted = Vec::new();
+    write_string(&mut quoted, value);
+    quoted
 }
 
 /// A JSON string, escaped as jansson's `json_dumps` with flags 0 does.
@@ -752,6 +769,15 @@ fn write_string(buf: &mut Vec<u8>, value: &str) {
 /// as `String::from_utf8_lossy` does.
 fn write_lossy_string(buf: &mut Vec<u8>, bytes: &[u8]) {
     buf.push(b'"');
+    // Perf: prefixes are nearly always short ASCII with nothing to escape.
+    if bytes
+        .iter()
+        .all(|&byte| byte < 0x80 && PLAIN[usize::from(byte)])
+    {
+        buf.extend_from_slice(bytes);
+        buf.push(b'"');
+        return;
+    }
     for chunk in bytes.utf8_chunks() {
         escape_into(buf, chunk.valid());
         if !chunk.invalid().is_empty() {
@@ -768,6 +794,11 @@ fn write_lossy_string(buf: &mut Vec<u8>, bytes: &[u8]) {
 fn escape_into(buf: &mut Vec<u8>, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let bytes = value.as_bytes();
+    // Perf: most strings have nothing to escape: one look at each byte, one copy.
+    if bytes.iter().all(|&byte| PLAIN[usize::from(byte)]) {
+        buf.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
@@ -804,6 +835,22 @@ fn escape_into(buf: &mut Vec<u8>, value: &str) {
     }
     buf.extend_from_slice(&bytes[start..]);
 }
+
+/// The bytes [`escape_into`] writes as they are, wherever they are in valid UTF-8: not `"`,
+/// `\`, control characters, nor the first bytes of U+0085, U+2028 and U+2029 (C2, E2).
+const PLAIN: [bool; 256] = {
+    let mut plain = [true; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        plain[byte] = false;
+        byte += 1;
+    }
+    plain[b'"' as usize] = false;
+    plain[b'\\' as usize] = false;
+    plain[0xc2] = false;
+    plain[0xe2] = false;
+    plain
+};
 
 /// Bytes as HWHDR writes them: `%02x` joined by `:`, quoted.
 fn write_hex_string(buf: &mut Vec<u8>, bytes: &[u8]) {

@@ -17,34 +17,91 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
     6061626364656667686970717273747576777879\
     8081828384858687888990919293949596979899";
 
+/// Each byte as two hex digits, lowercase and uppercase.
+const HEX_PAIRS: [[[u8; 2]; 256]; 2] = {
+    let mut pairs = [[[0u8; 2]; 256]; 2];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[0][byte] = [LOWER[byte >> 4], LOWER[byte & 0xf]];
+        pairs[1][byte] = [UPPER[byte >> 4], UPPER[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
+
+/// Each octet in decimal followed by a `.`, and how many of those bytes it takes.
+const OCTETS: [([u8; 4], u8); 256] = {
+    let mut octets = [([0u8; 4], 0u8); 256];
+    let mut n = 0;
+    while n < 256 {
+        let (hundreds, tens, ones) = ((n / 100) as u8, (n / 10 % 10) as u8, (n % 10) as u8);
+        octets[n] = if n >= 100 {
+            ([b'0' + hundreds, b'0' + tens, b'0' + ones, b'.'], 4)
+        } else if n >= 10 {
+            ([b'0' + tens, b'0' + ones, b'.', 0], 3)
+        } else {
+            ([b'0' + ones, b'.', 0, 0], 2)
+        };
+        n += 1;
+    }
+    octets
+};
+
+/// Appends the first `len` bytes of `bytes`.
+// Perf: a copy of a constant size is a few stores, where a copy of `len` bytes is a call
+// to memcpy; the bytes past `len` are cut off again at once.
+#[inline(always)]
+fn push_first<const N: usize>(line: &mut Vec<u8>, bytes: &[u8; N], len: usize) {
+    let start = line.len();
+    line.extend_from_slice(bytes);
+    line.truncate(start + len);
+}
+
 /// A number in decimal (`%u`).
 // Perf: two digits per division, from a table, and a short way for one digit, since most of
-// the numbers of a line are small: a line costs fewer instructions than with one division
-// per digit (figures: docs/benchmarks.md, "Code shaped for speed").
+// the numbers of a line are small; the digits are counted first so that they are written
+// in place and copied with one store of constant size (figures: docs/benchmarks.md, "Code
+// shaped for speed").
 #[inline]
 pub(crate) fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
-    let mut n = n.into();
+    let n = n.into();
     if n < 10 {
         line.push(b'0' + n as u8);
-        return;
+    } else {
+        push_dec_long(line, n);
     }
+}
+
+/// A number of two digits or more in decimal.
+fn push_dec_long(line: &mut Vec<u8>, mut n: u64) {
+    let len = n.checked_ilog10().unwrap_or(0) as usize + 1;
     let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    while n >= 100 {
+    let mut at = len;
+    while n >= 100 && at >= 2 {
         let pair = (n % 100) as usize * 2;
         n /= 100;
         at -= 2;
         digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     }
-    if n >= 10 {
+    if n >= 10 && at >= 2 {
         let pair = n as usize * 2;
-        at -= 2;
-        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    } else {
-        at -= 1;
-        digits[at] = b'0' + n as u8;
+        digits[at - 2..at].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else if at >= 1 {
+        digits[at - 1] = b'0' + n as u8;
     }
-    line.extend_from_slice(&digits[at..]);
+    push_first(line, &digits, len);
+}
+
+/// A number below 100 in two digits (`%02u`); larger numbers in as many as they need.
+#[inline]
+pub(crate) fn push_two_digits(line: &mut Vec<u8>, n: impl Into<u64>) {
+    let n = n.into();
+    if n < 100 {
+        let pair = n as usize * 2;
+        line.extend_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    } else {
+        push_dec_long(line, n);
+    }
 }
 
 /// A number in decimal with leading zeros to at least `width` digits (`%0Nu`).
@@ -55,44 +112,84 @@ pub(crate) fn push_padded(line: &mut Vec<u8>, n: impl Into<u64>, width: usize) {
     push_dec(line, n);
 }
 
+/// Microseconds (below a million) in six digits (`%06u`); a larger number in as many as it
+/// needs.
+#[inline]
+pub(crate) fn push_usec(line: &mut Vec<u8>, usec: u32) {
+    if usec >= 1_000_000 {
+        push_dec_long(line, usec.into());
+        return;
+    }
+    let mut digits = [0u8; 6];
+    let mut n = usec as usize;
+    for at in [4, 2, 0] {
+        let pair = n % 100 * 2;
+        n /= 100;
+        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+    }
+    line.extend_from_slice(&digits);
+}
+
 /// A number in hex with leading zeros to at least `width` digits (`%0Nx` / `%0NX`).
 pub(crate) fn push_hex(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
     let table = if upper { UPPER } else { LOWER };
+    let needed = (64 - (n | 1).leading_zeros()).div_ceil(4) as usize;
+    let len = needed.max(width).min(16);
     let mut digits = [b'0'; 16];
-    let mut at = digits.len();
     let mut n = n;
-    loop {
-        at -= 1;
+    for at in (0..len).rev() {
         digits[at] = table[(n & 0xf) as usize];
         n >>= 4;
-        if n == 0 {
-            break;
-        }
     }
-    let start = at.min(digits.len().saturating_sub(width));
-    line.extend_from_slice(&digits[start..]);
+    push_first(line, &digits, len);
+}
+
+/// A byte in two hex digits (`%02x` / `%02X`).
+#[inline]
+pub(crate) fn push_hex_byte(line: &mut Vec<u8>, byte: u8, upper: bool) {
+    line.extend_from_slice(&HEX_PAIRS[usize::from(upper)][usize::from(byte)]);
 }
 
 /// Bytes as lowercase hex, two digits each (`%02x`), with `separator` between them.
+// Perf: the room is made once and each byte is one store of a pair from a table, instead
+// of two pushes that each check the capacity.
 pub(crate) fn push_hex_bytes(line: &mut Vec<u8>, bytes: &[u8], separator: Option<u8>) {
-    line.reserve(bytes.len() * 3);
-    for (i, &byte) in bytes.iter().enumerate() {
-        if let (Some(sep), true) = (separator, i > 0) {
-            line.push(sep);
+    let Some((&last, most)) = bytes.split_last() else {
+        return;
+    };
+    let start = line.len();
+    match separator {
+        None => {
+            line.resize(start + bytes.len() * 2, 0);
+            for (out, &byte) in line[start..].chunks_exact_mut(2).zip(bytes) {
+                out.copy_from_slice(&HEX_PAIRS[0][usize::from(byte)]);
+            }
         }
-        line.push(LOWER[usize::from(byte >> 4)]);
-        line.push(LOWER[usize::from(byte & 0xf)]);
+        Some(separator) => {
+            line.resize(start + most.len() * 3, 0);
+            for (out, &byte) in line[start..].chunks_exact_mut(3).zip(most) {
+                let [high, low] = HEX_PAIRS[0][usize::from(byte)];
+                out.copy_from_slice(&[high, low, separator]);
+            }
+            line.extend_from_slice(&HEX_PAIRS[0][usize::from(last)]);
+        }
     }
 }
 
 /// An IPv4 address in dotted quad.
+// Perf: each octet with its dot from a table, into a buffer on the stack, copied once.
 pub(crate) fn push_ipv4_addr(line: &mut Vec<u8>, addr: Ipv4Addr) {
-    for (i, octet) in addr.octets().into_iter().enumerate() {
-        if i > 0 {
-            line.push(b'.');
+    let mut text = [0u8; 16];
+    let mut len = 0;
+    for octet in addr.octets() {
+        let (digits, n) = OCTETS[usize::from(octet)];
+        if let Some(out) = text.get_mut(len..len + 4) {
+            out.copy_from_slice(&digits);
         }
-        push_dec(line, octet);
+        len += usize::from(n);
     }
+    // The last octet's dot is not the address's.
+    push_first(line, &text, len - 1);
 }
 
 /// An IPv6 address as glibc's `inet_ntop` writes it (resolv/inet_ntop.c, `inet_ntop6`;
@@ -147,17 +244,17 @@ pub(crate) fn push_date_time(line: &mut Vec<u8>, time: &NaiveDateTime, usec: u32
     // From a time after 1970 in an offset under a day: a year from 1969 on.
     push_padded(line, time.year().unsigned_abs(), 4);
     line.push(b'-');
-    push_padded(line, time.month(), 2);
+    push_two_digits(line, time.month());
     line.push(b'-');
-    push_padded(line, time.day(), 2);
+    push_two_digits(line, time.day());
     line.push(b'T');
-    push_padded(line, time.hour(), 2);
+    push_two_digits(line, time.hour());
     line.push(b':');
-    push_padded(line, time.minute(), 2);
+    push_two_digits(line, time.minute());
     line.push(b':');
-    push_padded(line, time.second(), 2);
+    push_two_digits(line, time.second());
     line.push(b'.');
-    push_padded(line, usec, 6);
+    push_usec(line, usec);
 }
 
 #[cfg(test)]
@@ -206,6 +303,57 @@ mod tests {
         #[test]
         fn decimal_agrees_with_display(v in proptest::prelude::any::<u64>()) {
             proptest::prop_assert_eq!(put(|l| push_dec(l, v)), v.to_string());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hex_agrees_with_format(v in proptest::prelude::any::<u64>(), width in 0usize..20) {
+            proptest::prop_assert_eq!(
+                put(|l| push_hex(l, v, width, false)),
+                format!("{v:0w$x}", w = width.min(16))
+            );
+            proptest::prop_assert_eq!(
+                put(|l| push_hex(l, v, width, true)),
+                format!("{v:0w$X}", w = width.min(16))
+            );
+        }
+
+        #[test]
+        fn hex_bytes_agree_with_format(bytes in proptest::collection::vec(0u8.., 0..40)) {
+            let each: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            proptest::prop_assert_eq!(put(|l| push_hex_bytes(l, &bytes, None)), each.concat());
+            proptest::prop_assert_eq!(
+                put(|l| push_hex_bytes(l, &bytes, Some(b':'))),
+                each.join(":")
+            );
+            for byte in bytes {
+                proptest::prop_assert_eq!(
+                    put(|l| push_hex_byte(l, byte, true)),
+                    format!("{byte:02X}")
+                );
+            }
+        }
+
+        #[test]
+        fn ipv4_agrees_with_display(v in proptest::prelude::any::<u32>()) {
+            let addr = Ipv4Addr::from(v);
+            proptest::prop_assert_eq!(put(|l| push_ipv4_addr(l, addr)), addr.to_string());
+        }
+
+        #[test]
+        fn fixed_widths_agree_with_format(v in 0u32..2_000_000) {
+            proptest::prop_assert_eq!(put(|l| push_usec(l, v)), format!("{v:06}"));
+            proptest::prop_assert_eq!(put(|l| push_two_digits(l, v)), format!("{v:02}"));
+            proptest::prop_assert_eq!(put(|l| push_padded(l, v, 4)), format!("{v:04}"));
+        }
+    }
+
+    #[test]
+    fn every_octet_as_display_writes_it() {
+        for octet in 0..=255u8 {
+            let addr = Ipv4Addr::new(octet, 0, octet, 255);
+            assert_eq!(put(|l| push_ipv4_addr(l, addr)), addr.to_string());
         }
     }
 

@@ -6,10 +6,13 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
-use super::clock::TimeZone;
+use super::clock::{epoch_parts, Calendar, TimeZone};
 use super::names::{interface_pieces, Piece};
 use super::packet_time;
-use super::put::{push_dec, push_hex, push_ipv4_addr, push_ipv6_addr, push_padded};
+use super::put::{
+    push_dec, push_hex, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
+    push_two_digits,
+};
 use crate::conntrack::{Conntrack, CtInfo};
 use crate::decode::{
     self, Ah, Arp, Cut, Decoded, Esp, Icmp, Ipv4, Ipv6, Network, Sctp, Tcp, Transport,
@@ -99,7 +102,8 @@ use crate::wire::proto::{
 /// above, anything else `PROTO=<EtherType in decimal> `.
 #[derive(Debug, Clone)]
 pub struct TextFormat {
-    zone: TimeZone,
+    /// The start of the line for the last second shown: time and host.
+    calendar: Calendar,
     host: Vec<u8>,
     /// Whether lines start with the time and host (`Mmm dd HH:MM:SS host `).
     header: bool,
@@ -120,7 +124,7 @@ impl TextFormat {
         let node = uname.nodename().to_bytes();
         let host = node.split(|&b| b == b'.').next().unwrap_or_default();
         TextFormat {
-            zone: TimeZone::Local,
+            calendar: Calendar::new(TimeZone::Local),
             host: host.to_vec(),
             header: true,
             line: Vec::with_capacity(512),
@@ -129,13 +133,15 @@ impl TextFormat {
 
     /// Writes times in `tz` instead of local time.
     pub fn time_zone(mut self, tz: TimeZone) -> Self {
-        self.zone = tz;
+        self.calendar = Calendar::new(tz);
         self
     }
 
     /// Writes `name` as the host name, as it is (not cut at a `.`).
     pub fn hostname(mut self, name: &str) -> Self {
         self.host = name.as_bytes().to_vec();
+        // The cached start of the line holds the host.
+        self.calendar = Calendar::new(self.calendar.zone());
         self
     }
 
@@ -165,11 +171,16 @@ impl TextFormat {
         let line = &mut self.line;
         line.clear();
         if self.header {
-            let moment = self.zone.moment(packet_time(packet, received));
-            push_ctime(line, &moment.time);
-            line.push(b' ');
-            push_text(line, &self.host);
-            line.push(b' ');
+            let (second, _) = epoch_parts(packet_time(packet, received));
+            let host = &self.host;
+            let (start, _) = self.calendar.text(second, |text, moment| {
+                push_ctime(text, &moment.time);
+                text.push(b' ');
+                push_text(text, host);
+                text.push(b' ');
+                0
+            });
+            line.extend_from_slice(start);
         }
         if let Some(prefix) = packet.prefix_bytes() {
             push_text(line, prefix);
@@ -331,11 +342,11 @@ pub(super) fn push_ctime(line: &mut Vec<u8>, time: &DateTime<FixedOffset>) {
     }
     push_dec(line, day);
     line.push(b' ');
-    push_padded(line, time.hour(), 2);
+    push_two_digits(line, time.hour());
     line.push(b':');
-    push_padded(line, time.minute(), 2);
+    push_two_digits(line, time.minute());
     line.push(b':');
-    push_padded(line, time.second(), 2);
+    push_two_digits(line, time.second());
 }
 
 /// An interface as [`interface_pieces`] shows it (its name, escaped; `if:N` when unnamed),
@@ -352,7 +363,7 @@ pub(super) fn push_interface(
         Piece::Plain(text) => line.extend_from_slice(text.as_bytes()),
         Piece::Byte(byte) => {
             line.extend_from_slice(b"\\x");
-            push_hex(line, byte.into(), 2, false);
+            push_hex_byte(line, byte, false);
         }
         Piece::Backslash => line.extend_from_slice(b"\\\\"),
         Piece::Index(index) => {
@@ -371,12 +382,7 @@ fn push_mac(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
         .hwlen()
         .map_or(header.len(), usize::from)
         .min(header.len());
-    for (i, &byte) in header[..len].iter().enumerate() {
-        if i > 0 {
-            line.push(b':');
-        }
-        push_hex(line, byte.into(), 2, false);
-    }
+    push_hex_bytes(line, &header[..len], Some(b':'));
     line.push(b' ');
 }
 
@@ -427,9 +433,9 @@ fn push_ipv4(line: &mut Vec<u8>, ip: &Ipv4, decoded: &Decoded, payload: &[u8]) {
     push_dec(line, ip.total_len);
     // printpkt.c: TOS = tos & IPTOS_TOS_MASK (0x1E) without "0x", PREC = tos & 0xE0.
     line.extend_from_slice(b" TOS=");
-    push_hex(line, (ip.tos & 0x1e).into(), 2, true);
+    push_hex_byte(line, ip.tos & 0x1e, true);
     line.extend_from_slice(b" PREC=0x");
-    push_hex(line, (ip.tos & 0xe0).into(), 2, true);
+    push_hex_byte(line, ip.tos & 0xe0, true);
     line.extend_from_slice(b" TTL=");
     push_dec(line, ip.ttl);
     line.extend_from_slice(b" ID=");
@@ -699,12 +705,7 @@ fn push_arp(line: &mut Vec<u8>, arp: Option<&Arp>, cut: bool) {
         }
         if let (2, Some(addresses)) = (arp.operation, addresses) {
             line.extend_from_slice(b"REPLY_MAC=");
-            for (i, &byte) in addresses.sender_mac.iter().enumerate() {
-                if i > 0 {
-                    line.push(b':');
-                }
-                push_hex(line, byte.into(), 2, false);
-            }
+            push_hex_bytes(line, &addresses.sender_mac, Some(b':'));
             line.push(b' ');
         }
     }
@@ -717,10 +718,18 @@ fn push_arp(line: &mut Vec<u8>, arp: Option<&Arp>, cut: bool) {
 /// a packet stays one line, and the backslash as `\\`, so that an escape cannot be forged
 /// by the text itself.
 pub(super) fn push_text(line: &mut Vec<u8>, text: &[u8]) {
+    // Perf: prefixes nearly always have nothing to escape: one look at each byte, one copy.
+    if text
+        .iter()
+        .all(|&byte| byte >= 0x20 && byte != 0x7f && byte != b'\\')
+    {
+        line.extend_from_slice(text);
+        return;
+    }
     for &byte in text {
         if byte < 0x20 || byte == 0x7f {
             line.extend_from_slice(b"\\x");
-            push_hex(line, byte.into(), 2, false);
+            push_hex_byte(line, byte, false);
         } else if byte == b'\\' {
             line.extend_from_slice(b"\\\\");
         } else {

@@ -6,9 +6,9 @@ use std::time::SystemTime;
 
 use chrono::{Datelike, Timelike};
 
-use super::clock::TimeZone;
+use super::clock::{epoch_parts, Calendar, TimeZone};
 use super::packet_time;
-use super::put::{push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_padded};
+use super::put::{push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_two_digits};
 use crate::conntrack::{Conntrack, CtInfo, Status, Tuple};
 use crate::format::ResolveInterface;
 use crate::wire::packet::Packet;
@@ -49,7 +49,8 @@ use crate::wire::proto::{IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_SCTP, IPPROTO_TCP
 ///   U+FFFD.
 #[derive(Debug, Clone)]
 pub struct XmlFormat {
-    zone: TimeZone,
+    /// `<log><when>...</when>` for the last second shown.
+    calendar: Calendar,
     /// The element being built, reused from packet to packet.
     line: Vec<u8>,
 }
@@ -64,14 +65,14 @@ impl XmlFormat {
     /// Times in local time, as libnetfilter_log (`localtime_r`).
     pub fn new() -> Self {
         XmlFormat {
-            zone: TimeZone::Local,
+            calendar: Calendar::new(TimeZone::Local),
             line: Vec::with_capacity(1024),
         }
     }
 
     /// Writes times in `tz` instead of local time.
     pub fn time_zone(mut self, tz: TimeZone) -> Self {
-        self.zone = tz;
+        self.calendar = Calendar::new(tz);
         self
     }
 
@@ -92,29 +93,30 @@ impl XmlFormat {
     ) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        // Perf: the calendar fields of a DateTime<FixedOffset> each add the offset again
-        // (`naive_local`); the local date and time once, then its fields.
-        let time = self
-            .zone
-            .moment(packet_time(packet, received))
-            .time
-            .naive_local();
-        line.extend_from_slice(b"<log><when><hour>");
-        push_dec(line, time.hour());
-        line.extend_from_slice(b"</hour><min>");
-        push_padded(line, time.minute(), 2);
-        line.extend_from_slice(b"</min><sec>");
-        push_padded(line, time.second(), 2);
-        line.extend_from_slice(b"</sec><wday>");
-        // tm_wday + 1: Sunday is 1.
-        push_dec(line, time.weekday().number_from_sunday());
-        line.extend_from_slice(b"</wday><day>");
-        push_dec(line, time.day());
-        line.extend_from_slice(b"</day><month>");
-        push_dec(line, time.month());
-        line.extend_from_slice(b"</month><year>");
-        push_dec(line, u32::try_from(time.year()).unwrap_or(0));
-        line.extend_from_slice(b"</year></when>");
+        let (second, _) = epoch_parts(packet_time(packet, received));
+        let (when, _) = self.calendar.text(second, |line, moment| {
+            // Perf: the calendar fields of a DateTime<FixedOffset> each add the offset again
+            // (`naive_local`); the local date and time once, then its fields.
+            let time = moment.time.naive_local();
+            line.extend_from_slice(b"<log><when><hour>");
+            push_dec(line, time.hour());
+            line.extend_from_slice(b"</hour><min>");
+            push_two_digits(line, time.minute());
+            line.extend_from_slice(b"</min><sec>");
+            push_two_digits(line, time.second());
+            line.extend_from_slice(b"</sec><wday>");
+            // tm_wday + 1: Sunday is 1.
+            push_dec(line, time.weekday().number_from_sunday());
+            line.extend_from_slice(b"</wday><day>");
+            push_dec(line, time.day());
+            line.extend_from_slice(b"</day><month>");
+            push_dec(line, time.month());
+            line.extend_from_slice(b"</month><year>");
+            push_dec(line, u32::try_from(time.year()).unwrap_or(0));
+            line.extend_from_slice(b"</year></when>");
+            0
+        });
+        line.extend_from_slice(when);
         if let Some(prefix) = packet.prefix_bytes() {
             line.extend_from_slice(b"<prefix>");
             push_escaped(line, prefix);
