@@ -259,9 +259,10 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
     {
         let closing = Arc::clone(&closing);
         let seq = args.seq;
+        let remover = keeper.as_ref().map(rule::Keeper::remover);
         thread::Builder::new()
             .name("nflog watchdog".into())
-            .spawn(move || watch(&signals, &closing, seq))
+            .spawn(move || watch(&signals, &closing, seq, remover))
             .context("starting the watchdog thread")?;
     }
 
@@ -763,7 +764,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// progress for [`STUCK_AFTER_SIGNAL`], took [`LONGEST_AFTER_SIGNAL`] in all, or a second
 /// signal came, prints the statistics, counting what was not written as lost, and exits 0
 /// (1 when the statistics could not be written).
-fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
+fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool, rule: Option<rule::Remover>) {
     if signals.recv().is_err() {
         return;
     }
@@ -807,6 +808,11 @@ fn watch(signals: &Receiver<()>, closing: &Closing, seq: bool) {
                  thread did not stop: no statistics"
             .to_string(),
     };
+    // The exit ends the thread that keeps the rule: on a kernel without the owner flag
+    // (before 5.12) its table would stay, so it goes first.
+    if let Some(rule) = rule {
+        rule.remove(Duration::from_secs(2));
+    }
     // Still holding `printed`: the main thread, blocked in `write`, never prints again.
     // Statistics lost to a failing standard error make the status say so, as in `run`.
     std::process::exit(if output::say(&line).is_ok() { 0 } else { 1 });

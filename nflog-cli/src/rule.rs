@@ -6,7 +6,8 @@
 //! when the capture ends: by the guard on a normal exit, by the kernel when the process
 //! dies (the table's owner flag, Linux 5.12 and later).
 
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Condvar, Mutex, PoisonError};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use nflog::filter;
@@ -213,9 +214,30 @@ pub fn install(
 /// keeps only CAP_NET_ADMIN in its permitted set (`PR_SET_KEEPCAPS` keeps it through
 /// `-Z`'s change of user) and raises it only to ask nf_tables.
 pub struct Keeper {
+    remover: Remover,
+    answer: mpsc::Receiver<Result<Counters, String>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Asks the thread that keeps the rule to delete its table, from any thread, and waits until
+/// it has: the watchdog, which ends the process when an output is stuck after a signal, uses
+/// one so that no table stays behind on a kernel without the owner flag (before 5.12).
+#[derive(Clone)]
+pub struct Remover {
     settle: mpsc::Sender<()>,
     finish: mpsc::Sender<()>,
-    answer: mpsc::Receiver<Result<Counters, String>>,
+    removed: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Remover {
+    /// Asks for the table's deletion and waits, at most `timeout`, until the thread is done.
+    pub fn remove(&self, timeout: Duration) {
+        let _ = self.settle.send(());
+        let _ = self.finish.send(());
+        let (done, changed) = &*self.removed;
+        let done = done.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = changed.wait_timeout_while(done, timeout, |removed| !*removed);
+    }
 }
 
 impl Keeper {
@@ -228,7 +250,9 @@ impl Keeper {
         let (finish, finish_rx) = mpsc::channel::<()>();
         let (answer_tx, answer) = mpsc::channel();
         let (ready_tx, ready) = mpsc::channel();
-        std::thread::Builder::new()
+        let removed = Arc::new((Mutex::new(false), Condvar::new()));
+        let removed_here = Arc::clone(&removed);
+        let thread = std::thread::Builder::new()
             .name("nflog rule".into())
             .spawn(move || {
                 let mut guard = guard;
@@ -241,34 +265,61 @@ impl Keeper {
                 let counters =
                     raise_net_admin().and_then(|()| guard.counters().map_err(|e| e.to_string()));
                 let _ = guard.remove();
+                let (done, changed) = &*removed_here;
+                *done.lock().unwrap_or_else(PoisonError::into_inner) = true;
+                changed.notify_all();
                 let _ = answer_tx.send(counters);
             })
             .context("starting the thread that keeps the rule")?;
+        // From here on, dropping the keeper waits for the table's deletion (see Drop).
+        let keeper = Keeper {
+            remover: Remover {
+                settle,
+                finish,
+                removed,
+            },
+            answer,
+            thread: Some(thread),
+        };
         ready
             .recv()
             .map_err(|_| anyhow!("the thread that keeps the rule ended"))?
             .map_err(|e| anyhow!("keeping CAP_NET_ADMIN for the rule's counters: {e}"))?;
-        Ok(Keeper {
-            settle,
-            finish,
-            answer,
-        })
+        Ok(keeper)
     }
 
     /// Says the process has switched users (or will not): the thread drops CAP_SETUID and
     /// CAP_SETGID, keeping CAP_NET_ADMIN alone, in its permitted set only.
     pub fn settle(&self) {
-        let _ = self.settle.send(());
+        let _ = self.remover.settle.send(());
+    }
+
+    /// A handle that deletes the table from another thread.
+    pub fn remover(&self) -> Remover {
+        self.remover.clone()
     }
 
     /// Reads the rule's counters and deletes its table; the error says why the counters
     /// could not be read.
     pub fn finish(self) -> Result<Counters, String> {
-        let _ = self.settle.send(());
-        let _ = self.finish.send(());
+        let _ = self.remover.settle.send(());
+        let _ = self.remover.finish.send(());
         self.answer
             .recv()
             .unwrap_or_else(|_| Err("the thread that keeps the rule ended".into()))
+    }
+}
+
+impl Drop for Keeper {
+    /// Deletes the table and waits until it is gone, on every way out of the capture (an
+    /// error after the rule was installed, a panic unwinding): the process's exit would end
+    /// the thread first, and on a kernel without the owner flag the table would stay.
+    fn drop(&mut self) {
+        let _ = self.remover.settle.send(());
+        let _ = self.remover.finish.send(());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -277,6 +277,94 @@ fn the_owner_table_goes_when_its_process_is_killed() {
     });
 }
 
+/// The environment variable that makes the library install its table without the owner
+/// flag, as on kernels before 5.12 (for tests only; see `CaptureRules::install_with`).
+const NO_OWNER: &str = "NFLOG_TEST_NO_OWNER_FLAG";
+
+/// Not a test of its own: with `NFLOG_NFT_PANIC_CHILD` set it is the child process that
+/// `without_the_owner_flag_a_panic_in_the_callback_deletes_the_table` runs: it installs a
+/// capture and panics in the callback of the first packet.
+#[test]
+fn child_panics_in_the_callback() {
+    let Some(group) = std::env::var_os("NFLOG_NFT_PANIC_CHILD") else {
+        return;
+    };
+    let group: u16 = group.to_str().unwrap().parse().unwrap();
+    let mut listener = Listener::builder().groups([group]).bind().unwrap();
+    let guard = udp_9999().install(group).unwrap();
+    println!("installed {} owned {}", guard.table(), guard.is_owned());
+    let _ = listener.run(|_packet| panic!("the callback panics"));
+    unreachable!("run returns only when stopped");
+}
+
+/// Waits for the child's `installed TABLE ...` line; returns the rest of it.
+fn installed_line(child: &mut std::process::Child) -> String {
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("the child says what it installed")
+            .unwrap();
+        if let Some(rest) = line.strip_prefix("installed ") {
+            return rest.to_owned();
+        }
+    }
+}
+
+#[test]
+fn without_the_owner_flag_a_panic_in_the_callback_deletes_the_table() {
+    if !privileged("without_the_owner_flag_a_panic_in_the_callback_deletes_the_table") {
+        return;
+    }
+    in_netns(|| {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_panics_in_the_callback", "--nocapture"])
+            .env("NFLOG_NFT_PANIC_CHILD", "41001")
+            .env(NO_OWNER, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let line = installed_line(&mut child);
+        let (table, owned) = line.split_once(" owned ").unwrap();
+        assert_eq!(owned, "false", "the path of kernels before 5.12");
+        assert!(!run("nft", &["list", "table", "inet", table]).contains("flags owner"));
+        send_udp("127.0.0.1:9999", b"panic", 1);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("the callback panics"), "{stderr}");
+        // The guard's drop, while the panic unwound, deleted the table.
+        assert!(!table_exists(Family::Inet, table));
+        assert_eq!(nft_tables(), "");
+    });
+}
+
+#[test]
+fn without_the_owner_flag_sigkill_leaves_the_table_behind() {
+    if !privileged("without_the_owner_flag_sigkill_leaves_the_table_behind") {
+        return;
+    }
+    in_netns(|| {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "child_installs_and_waits", "--nocapture"])
+            .env("NFLOG_NFT_CHILD", "41002")
+            .env(NO_OWNER, "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let table = installed_line(&mut child);
+        child.kill().unwrap(); // SIGKILL: no destructor runs
+        child.wait().unwrap();
+        // docs/filter.md: before 5.12 nothing deletes it; `nft delete table` does.
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(table_exists(Family::Inet, &table));
+        run("nft", &["delete", "table", "inet", &table]);
+        assert_eq!(nft_tables(), "");
+    });
+}
+
 #[test]
 fn without_cap_net_admin_the_error_says_so_and_nothing_is_installed() {
     if !privileged("without_cap_net_admin_the_error_says_so_and_nothing_is_installed") {

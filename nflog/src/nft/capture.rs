@@ -41,6 +41,11 @@ use crate::nft::msg::{
 use crate::nft::socket::NftSocket;
 use crate::wire::family::{Family, Hook};
 
+/// The environment variable that makes [`CaptureRules::install_with`] take the path of
+/// kernels before 5.12 (the table without the owner flag) on any kernel: for tests only,
+/// which prove that path on a current kernel.
+const NO_OWNER_FOR_TESTS: &str = "NFLOG_TEST_NO_OWNER_FLAG";
+
 /// The priority of the capture chains: nftables' `mangle` (-150), after conntrack and
 /// before the `filter` tables.
 pub const DEFAULT_PRIORITY: i32 = -150;
@@ -298,6 +303,10 @@ impl CaptureRules {
     /// Asks for the owner flag first and, when the kernel refuses it (before Linux 5.12),
     /// installs the table without it. Nothing is left installed when this fails.
     ///
+    /// For tests only: with `NFLOG_TEST_NO_OWNER_FLAG` set in the environment (to
+    /// anything), the table is made without the owner flag on any kernel, as before 5.12,
+    /// so that tests can prove that path (the guard's removal) on a current kernel.
+    ///
     /// # Errors
     ///
     /// [`NftError::NoSuchInterface`] for a device the namespace lacks;
@@ -319,7 +328,7 @@ impl CaptureRules {
             }
         }
         let table = Self::table_name(group);
-        let mut owner = true;
+        let mut owner = std::env::var_os(NO_OWNER_FOR_TESTS).is_none();
         loop {
             let mut batch = self.batch(&socket, &table, group, owner)?;
             match socket.send_batch(&mut batch) {
