@@ -3,6 +3,8 @@
 //! its crate docs), re-exported here; this module adds what needs the library's types.
 #![allow(dead_code)]
 
+use std::ffi::CString;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 pub use nflog_test_support::*;
@@ -53,4 +55,44 @@ pub fn drop_net_admin() {
     set_capabilities(None, sets).expect("capset");
     let now = capabilities(None).expect("capget");
     assert!(!now.effective.contains(CapabilitySet::NET_ADMIN));
+}
+
+/// Writes one whole Ethernet frame on interface `name` of `peer`'s namespace, from an
+/// AF_PACKET socket opened there (on a thread that enters the namespace and ends).
+pub fn send_frame(peer: &PeerNetns, name: &str, frame: &[u8]) {
+    let netns =
+        std::fs::File::open(format!("/proc/{}/ns/net", peer.pid())).expect("open the peer's netns");
+    let name = CString::new(name).unwrap();
+    let frame = frame.to_vec();
+    in_netns_of(&netns, move || send_raw(&name, &frame));
+}
+
+/// Sends `frame` as it is on interface `name` of the calling thread's network namespace.
+pub fn send_raw(name: &CString, frame: &[u8]) {
+    // Protocol 0: the socket receives nothing; it only sends.
+    let socket = rustix::net::socket(
+        rustix::net::AddressFamily::PACKET,
+        rustix::net::SocketType::RAW,
+        None,
+    )
+    .expect("AF_PACKET socket");
+    // SAFETY: `name` is a NUL-terminated string that outlives the call.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    assert_ne!(index, 0, "no interface {name:?}");
+    // SAFETY: sockaddr_ll is plain old data; all zeros is a valid value.
+    let mut address: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    address.sll_family = libc::AF_PACKET as u16;
+    address.sll_ifindex = index as i32;
+    // SAFETY: `address` is a valid sockaddr_ll and the length passed is its size; the
+    // socket descriptor is open for the duration of the call.
+    let bound = unsafe {
+        libc::bind(
+            socket.as_raw_fd(),
+            (&raw const address).cast::<libc::sockaddr>(),
+            std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+    let sent = rustix::net::send(&socket, frame, rustix::net::SendFlags::empty()).expect("send");
+    assert_eq!(sent, frame.len());
 }
