@@ -310,7 +310,10 @@ impl Field {
                 if code { "code" } else { "type" }
             ),
             Field::EtherType => "ether type".into(),
-            Field::VlanId => "vlan id".into(),
+            // Not `vlan id`: after a set of ether types (`ether type { 8021q, 8021ad }`)
+            // nft 1.0.6 reads `vlan id` as the tag after a first one (@ll,144), not the
+            // outer tag this rule loads (@ll,112).
+            Field::VlanId => "@ll,112,16 & 0xfff".into(),
             Field::Mark(u32::MAX) => "meta mark".into(),
             Field::Mark(mask) => format!("meta mark & {mask:#010x}"),
             Field::IfName(out) => if out { "oifname" } else { "iifname" }.into(),
@@ -410,12 +413,16 @@ impl fmt::Display for Test {
         };
         let name = field.name();
         match &self.op {
-            // After a mask, nft wants the comparison written out.
-            Op::Eq(v) if name.contains('&') => write!(f, "{name} == {}", field.value(v)),
+            // After a mask, nft wants the comparison written out; and `tcp flags rst`
+            // alone is nft's "any of these flags" (flags & rst != 0), not equality.
+            Op::Eq(v) if name.contains('&') || matches!(field, Field::TcpFlags(0xff)) => {
+                write!(f, "{name} == {}", field.value(v))
+            }
             Op::Eq(v) => write!(f, "{name} {}", field.value(v)),
             Op::Ne(v) => write!(f, "{name} != {}", field.value(v)),
             Op::Range(a, b) => write!(f, "{name} {}", field.interval(a, b)),
             Op::NotRange(a, b) => write!(f, "{name} != {}", field.interval(a, b)),
+            Op::In(e) if name.contains('&') => write!(f, "{name} == {}", elements(e)),
             Op::In(e) => write!(f, "{name} {}", elements(e)),
             Op::NotIn(e) => write!(f, "{name} != {}", elements(e)),
             Op::AnyBits(b) => write!(f, "{name} {}", ct_state_names(*b).join(",")),

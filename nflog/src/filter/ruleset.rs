@@ -4,24 +4,7 @@
 use core::fmt::Write;
 
 use super::compile::{family_name, Compiled};
-use crate::nft::{CaptureRules, LOG_CHAIN, MATCH_CHAIN};
-use crate::wire::family::{Family, Hook};
-
-/// nft's name of a hook.
-fn hook_name(family: Family, hook: Hook) -> &'static str {
-    match (family, hook) {
-        (_, Hook::Prerouting) => "prerouting",
-        (Family::Arp, Hook::ArpIn) => "input",
-        (Family::Arp, Hook::ArpOut) => "output",
-        (_, Hook::Input) => "input",
-        (_, Hook::Forward | Hook::ArpForward) => "forward",
-        (_, Hook::Output) => "output",
-        (_, Hook::Postrouting) => "postrouting",
-        (_, Hook::Ingress) => "ingress",
-        (_, Hook::Egress) => "egress",
-        _ => "input",
-    }
-}
+use crate::nft::{hook_name, CaptureRules, LOG_CHAIN, MATCH_CHAIN};
 
 /// The nft text of the capture table `table` that `rules` describe, logging to `group`,
 /// with `compiled` (the expression compiled for `rules.family`) in its match chain: the

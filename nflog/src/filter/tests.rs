@@ -915,6 +915,24 @@ mod compiler {
     }
 
     #[test]
+    fn tcp_flags_equal_to_a_flag_print_as_equality_not_nfts_any_of() {
+        // nft reads `tcp flags rst` as `tcp flags & rst != 0`: any packet with RST.
+        assert_eq!(
+            inet("tcp[tcpflags] == tcp-rst"),
+            ["meta l4proto 6 tcp flags == rst"]
+        );
+    }
+
+    #[test]
+    fn vlan_ids_print_as_the_outer_tag_nft_reads_back() {
+        // `ether type { 8021q, 8021ad } vlan id 100` is @ll,144 in nft 1.0.6: the inner tag.
+        assert_eq!(
+            rules("vlan 100 or vlan 200", Family::Netdev),
+            ["ether type { 0x8100, 0x88a8 } @ll,112,16 & 0xfff == { 100, 200 }"]
+        );
+    }
+
+    #[test]
     fn set_ids_are_renumbered_for_a_shared_batch() {
         let compiled = compile(
             &p("tcp dst port 22 or tcp dst port 80 or udp src port 53 or 54"),
@@ -985,7 +1003,7 @@ mod compiler {
         );
         assert_eq!(
             rules("vlan 100", Family::Bridge),
-            ["ether type { 0x8100, 0x88a8 } vlan id 100"]
+            ["ether type { 0x8100, 0x88a8 } @ll,112,16 & 0xfff == 100"]
         );
         assert_eq!(rules("ip6", Family::Netdev), ["meta protocol 0x86dd"]);
     }

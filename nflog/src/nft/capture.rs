@@ -36,7 +36,7 @@ use crate::namespace::Netns;
 use crate::nft::error::NftError;
 use crate::nft::expr::{Expr, ExprError, Immediate, LimitType, LimitUnit, Register, Verdict};
 use crate::nft::msg::{
-    AnonymousSet, BaseHook, Batch, Chain, MsgType, Rule, Table, NFT_TABLE_F_OWNER,
+    hook_name, AnonymousSet, BaseHook, Batch, Chain, MsgType, Rule, Table, NFT_TABLE_F_OWNER,
 };
 use crate::nft::socket::NftSocket;
 use crate::wire::family::{Family, Hook};
@@ -254,7 +254,9 @@ impl CaptureRules {
             )?;
         }
         for hook in &self.hooks {
-            let name = hook.name().to_ascii_lowercase();
+            // nft's hook name, as `--print-rule` writes the chain (`input`, not the arp
+            // family's `IN`).
+            let name = hook_name(family, *hook).to_owned();
             batch.add_chain(
                 family,
                 &Chain {

@@ -56,8 +56,9 @@ pub use expr::{
     MAX_LOG_PREFIX, MAX_NAME_LEN,
 };
 pub use msg::{
-    hook_number, AnonymousSet, BaseHook, Batch, Chain, MessageInfo, MsgType, Rule, SetElem, Table,
-    NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES, NFT_TABLE_F_OWNER,
+    hook_name, hook_number, AnonymousSet, BaseHook, Batch, Chain, MessageInfo, MsgType, Rule,
+    SetElem, Table, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES,
+    NFT_TABLE_F_OWNER,
 };
 pub use socket::NftSocket;
 

@@ -147,6 +147,23 @@ pub fn hook_number(family: Family, hook: Hook) -> Option<u32> {
     }
 }
 
+/// nft's name of a hook in a table of `family` (`input` for the arp family's IN): the name
+/// `nft` writes after `hook`, and the name of the capture chain at that hook.
+pub fn hook_name(family: Family, hook: Hook) -> &'static str {
+    match (family, hook) {
+        (_, Hook::Prerouting) => "prerouting",
+        (Family::Arp, Hook::ArpIn) => "input",
+        (Family::Arp, Hook::ArpOut) => "output",
+        (_, Hook::Input) => "input",
+        (_, Hook::Forward | Hook::ArpForward) => "forward",
+        (_, Hook::Output) => "output",
+        (_, Hook::Postrouting) => "postrouting",
+        (_, Hook::Ingress) => "ingress",
+        (_, Hook::Egress) => "egress",
+        _ => "input",
+    }
+}
+
 /// A table (`NFT_MSG_NEWTABLE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
