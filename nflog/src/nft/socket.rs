@@ -284,7 +284,7 @@ impl NftSocket {
                     NLMSG_ERROR => {
                         if let Some(answer) = Answer::read(&message) {
                             if answer.errno != 0 {
-                                return Err(batch_error(answer, None));
+                                return Err(dump_error(answer));
                             }
                         }
                     }
@@ -373,6 +373,22 @@ impl Answer {
             }
         }
         Some(answer)
+    }
+}
+
+/// The error for a refused dump.
+fn dump_error(answer: Answer) -> NftError {
+    match answer.errno {
+        // nfnetlink.c, nfnetlink_rcv_msg: a message outside a batch for a subsystem that
+        // is not there (nf_tables neither built in nor loaded, and its module could not be)
+        // is EINVAL; our dump request is otherwise always valid. Seen on Debian 12's 6.1
+        // with module loading off (nflog-cli/tests/no_nftables.rs).
+        errno @ libc::EINVAL => NftError::Unsupported {
+            what: "nf_tables (CONFIG_NF_TABLES)",
+            errno,
+            kernel_message: answer.message,
+        },
+        _ => batch_error(answer, None),
     }
 }
 
