@@ -211,6 +211,19 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
             counters: Arc::default(),
         });
     }
+    // One filter for every output (`-g N EXPRESSION`): the reader judges each packet once,
+    // and -c counts the packets it takes.
+    let filter = match shared_filter(&mut outputs) {
+        Some(expr) => {
+            let names: Box<dyn ResolveInterface + Send> = if args.output.numeric {
+                Box::new(Numeric)
+            } else {
+                Box::new(InterfaceNames::new(&listener).context("preparing interface names")?)
+            };
+            Some(CaptureFilter { expr, names })
+        }
+        None => None,
+    };
     // Bound while privileges last: a port below 1024 needs CAP_NET_BIND_SERVICE.
     let metrics_listener = args.metrics.as_deref().map(metrics::bind).transpose()?;
     // The rule's table stays with a thread that keeps CAP_NET_ADMIN alone, to read its
@@ -291,7 +304,7 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
             systemd::keep_alive(Arc::clone(notifier), interval)?;
         }
     }
-    let (mut line, outcome) = capture(listener, outputs, &setup, &SystemClock, &closing);
+    let (mut line, outcome) = capture(listener, outputs, filter, &setup, &SystemClock, &closing);
     if let Some(keeper) = keeper {
         line.push('\n');
         line.push_str(&rule::counters_line(&keeper.finish(), args.limit.is_some()));
@@ -341,6 +354,27 @@ struct Prepared {
     counters: Arc<Counters>,
 }
 
+/// The filter every output of a capture shares, applied once by the reader: what `-c`
+/// counts are the packets it takes.
+struct CaptureFilter {
+    expr: Expr,
+    /// Interface names for it, the reader's own.
+    names: Box<dyn ResolveInterface + Send>,
+}
+
+/// The filter of every output, when they all have the same one, taken from them: the
+/// capture's filter. `None`, and the outputs' filters left as they are, otherwise.
+fn shared_filter(outputs: &mut [Prepared]) -> Option<Expr> {
+    let first = outputs.first()?.filter.clone()?;
+    if outputs.iter().any(|o| o.filter.as_ref() != Some(&first)) {
+        return None;
+    }
+    for output in outputs {
+        output.filter = None;
+    }
+    Some(first)
+}
+
 /// What the core of a capture needs of the command line and the terminal.
 struct Setup<'a> {
     output: &'a OutputArgs,
@@ -359,6 +393,7 @@ struct Setup<'a> {
 fn capture<S: Source>(
     source: S,
     outputs: Vec<Prepared>,
+    filter: Option<CaptureFilter>,
     setup: &Setup<'_>,
     clock: &(dyn Clock + Sync),
     closing: &Arc<Closing>,
@@ -378,7 +413,7 @@ fn capture<S: Source>(
         let reader = thread::Builder::new()
             .name("nflog reader".into())
             .spawn_scoped(scope, move || {
-                read(source, producer, count, files, closing, clock)
+                read(source, producer, count, files, filter, closing, clock)
             });
         let reader = match reader {
             Ok(reader) => reader,
@@ -444,8 +479,12 @@ fn capture<S: Source>(
                     failure = Some((label.clone(), e));
                 }
             }
+            // One look at each count, so the line adds up even for an output whose
+            // counts still move on a thread of its own (a database sink).
             let output = writer.output.as_ref();
+            let written = output.delivered();
             let mut dropped = output.dropped();
+            let accounted = written + dropped.iter().map(|d| d.packets).sum::<u64>();
             if writer.filtered > 0 {
                 dropped.push(Dropped {
                     packets: writer.filtered,
@@ -454,10 +493,8 @@ fn capture<S: Source>(
             }
             ends.push(OutputEnd {
                 label,
-                written: output.delivered(),
-                unwritten: lane
-                    .offered
-                    .saturating_sub(output::accounted(output) + writer.filtered),
+                written,
+                unwritten: lane.offered.saturating_sub(accounted + writer.filtered),
                 queue: lane.clone(),
                 dropped,
             });
@@ -515,10 +552,15 @@ fn statistics(end: &ReaderEnd, outputs: &[OutputEnd], seq: bool) -> String {
 /// Where a capture's packets come from: the kernel ([`Listener`]), or recorded packets in
 /// tests.
 trait Source: Send {
-    /// Receives the next batch into `chunk`, at most `room` packets of it (see
-    /// [`copy_batch`]); `Ok(None)` once the source is stopped or has nothing more, else the
-    /// error that ended the batch, if any.
-    fn recv_into(&mut self, chunk: &mut Chunk, room: Option<u64>) -> Result<Option<Option<Error>>>;
+    /// Receives the next batch into `chunk`, until `room` packets of it are taken by
+    /// `filter` (see [`copy_batch`]); `Ok(None)` once the source is stopped or has nothing
+    /// more, else the error that ended the batch, if any.
+    fn recv_into(
+        &mut self,
+        chunk: &mut Chunk,
+        room: Option<u64>,
+        filter: Option<&mut CaptureFilter>,
+    ) -> Result<Option<Option<Error>>>;
     /// The statistics so far.
     fn stats(&self) -> Stats;
     /// The groups, and the packets of each that sequence gaps say were lost.
@@ -528,11 +570,16 @@ trait Source: Send {
 }
 
 impl Source for Listener {
-    fn recv_into(&mut self, chunk: &mut Chunk, room: Option<u64>) -> Result<Option<Option<Error>>> {
+    fn recv_into(
+        &mut self,
+        chunk: &mut Chunk,
+        room: Option<u64>,
+        filter: Option<&mut CaptureFilter>,
+    ) -> Result<Option<Option<Error>>> {
         let Some(batch) = self.recv()? else {
             return Ok(None);
         };
-        Ok(Some(copy_batch(chunk, batch, room)))
+        Ok(Some(copy_batch(chunk, batch, room, filter)))
     }
 
     fn stats(&self) -> Stats {
@@ -673,16 +720,16 @@ fn read<S: Source>(
     mut producer: Producer,
     count: Option<u64>,
     files: Option<rotate::FileLimit>,
+    mut filter: Option<CaptureFilter>,
     closing: &Closing,
     clock: &(dyn Clock + Sync),
 ) -> Reader {
-    let mut queued = 0;
     let outcome = read_into(
         &mut source,
         &mut producer,
         count,
         files,
-        &mut queued,
+        filter.as_mut(),
         clock,
         closing.metrics.as_deref(),
     );
@@ -875,13 +922,15 @@ fn read_into<S: Source>(
     producer: &mut Producer,
     count: Option<u64>,
     mut files: Option<rotate::FileLimit>,
-    queued: &mut u64,
+    mut filter: Option<&mut CaptureFilter>,
     clock: &(dyn Clock + Sync),
     metrics: Option<&Metrics>,
 ) -> Result<()> {
+    // Packets queued, as -c counts them.
+    let mut queued = 0;
     loop {
-        let room = count.map(|c| c.saturating_sub(*queued));
-        let Some(failed) = source.recv_into(producer.chunk(), room)? else {
+        let room = count.map(|c| c.saturating_sub(queued));
+        let Some(failed) = source.recv_into(producer.chunk(), room, filter.as_deref_mut())? else {
             break;
         };
         let chunk = producer.chunk();
@@ -896,27 +945,36 @@ fn read_into<S: Source>(
                 break;
             }
         }
-        if !queue_chunk(producer, count, queued, failed)? {
+        if !queue_chunk(producer, count, &mut queued, failed)? {
             break;
         }
     }
     Ok(())
 }
 
-/// Copies a batch's packets into `chunk`, at most `room` of them (the rest are counted by
-/// the statistics, not written). Returns the first error that is not a malformed message
-/// (a kernel error message), which ends the batch after the packets before it were copied.
+/// Copies a batch's packets into `chunk`, each judged by the capture's `filter` when there
+/// is one, until `room` of them are taken (the rest are counted by the statistics, not
+/// written: `-c` counts the packets the filter takes, as tcpdump's). Returns the first
+/// error that is not a malformed message (a kernel error message), which ends the batch
+/// after the packets before it were copied.
 fn copy_batch<'a>(
     chunk: &mut Chunk,
     batch: impl IntoIterator<Item = Result<Packet<&'a [u8]>, Error>>,
     room: Option<u64>,
+    mut filter: Option<&mut CaptureFilter>,
 ) -> Option<Error> {
     for item in batch {
-        if room.is_some_and(|r| chunk.packets() >= r) {
+        if room.is_some_and(|r| chunk.taken() >= r) {
             continue;
         }
         match item {
-            Ok(packet) => chunk.push(&packet),
+            Ok(packet) => match filter.as_deref_mut() {
+                Some(f) => {
+                    let matches = f.expr.matches(&packet, f.names.as_mut());
+                    chunk.push_judged(&packet, matches);
+                }
+                None => chunk.push(&packet),
+            },
             Err(Error::Parse(e)) => {
                 output::warn(&format!("nflog: skipped a malformed message: {e}"));
             }
@@ -940,7 +998,8 @@ fn queue_chunk(
     queued: &mut u64,
     failed: Option<Error>,
 ) -> Result<bool> {
-    let packets = producer.chunk().packets();
+    // What -c counts: the packets the capture's filter takes.
+    let packets = producer.chunk().taken();
     let go_on = match producer.send() {
         Ok(true) => {
             *queued += packets;
@@ -1016,15 +1075,19 @@ impl Writer {
                 Err(Closed) => break,
             };
             // The reader queued parsed packets, each with its index: nothing is parsed again.
-            for packet in chunk.iter() {
-                if let Some(filter) = &self.filter {
-                    if !filter.matches(&packet, self.names.as_mut()) {
-                        self.filtered += 1;
-                        self.counters
-                            .filtered
-                            .store(self.filtered, Ordering::Relaxed);
-                        continue;
-                    }
+            for (packet, judged) in chunk.judged() {
+                // The capture's filter judged it in the reader; else the output's own.
+                let matches = match (judged, &self.filter) {
+                    (Some(matches), _) => matches,
+                    (None, Some(filter)) => filter.matches(&packet, self.names.as_mut()),
+                    (None, None) => true,
+                };
+                if !matches {
+                    self.filtered += 1;
+                    self.counters
+                        .filtered
+                        .store(self.filtered, Ordering::Relaxed);
+                    continue;
                 }
                 self.output
                     .write(&packet, chunk.received, self.names.as_mut())
@@ -1330,7 +1393,7 @@ mod tests {
             Err(kernel_error()),
             Packet::parse(&bodies[2]).map_err(Error::from),
         ];
-        let failed = copy_batch(producer.chunk(), batch, None);
+        let failed = copy_batch(producer.chunk(), batch, None, None);
         assert!(matches!(failed, Some(Error::Kernel { errno: 105, .. })));
         let mut queued = 0;
         let outcome = queue_chunk(&mut producer, None, &mut queued, failed);
@@ -1348,7 +1411,7 @@ mod tests {
         let (mut producer, consumer) = queue::queue(1 << 20);
         let bodies = [body(b"one"), body(b"two"), body(b"three")];
         let batch = bodies.iter().map(|b| Packet::parse(b).map_err(Error::from));
-        assert!(copy_batch(producer.chunk(), batch, Some(2)).is_none());
+        assert!(copy_batch(producer.chunk(), batch, Some(2), None).is_none());
         let mut queued = 1;
         let go_on = queue_chunk(&mut producer, Some(3), &mut queued, None).unwrap();
         assert!(!go_on, "three packets queued in all");
@@ -1463,6 +1526,7 @@ mod tests {
             &mut self,
             chunk: &mut Chunk,
             room: Option<u64>,
+            filter: Option<&mut CaptureFilter>,
         ) -> Result<Option<Option<Error>>> {
             let Some(batch) = self.batches.pop_front() else {
                 return Ok(None);
@@ -1475,7 +1539,7 @@ mod tests {
             let packets = batch
                 .iter()
                 .map(|body| Packet::parse(body.as_slice()).map_err(Error::from));
-            Ok(Some(copy_batch(chunk, packets, room)))
+            Ok(Some(copy_batch(chunk, packets, room, filter)))
         }
 
         fn stats(&self) -> Stats {
@@ -1518,9 +1582,15 @@ mod tests {
     /// The packets of the snapshot: UDP from 192.0.2.1 to 192.0.2.2 port 53, logged at
     /// OUTPUT (no kernel timestamp: the clock's time is theirs) to groups 5 and 6.
     fn recorded_packet(group: u16, prefix: &str, id: u8) -> Vec<u8> {
+        recorded_to_port(group, prefix, id, 53)
+    }
+
+    /// [`recorded_packet`] to another port.
+    fn recorded_to_port(group: u16, prefix: &str, id: u8, port: u16) -> Vec<u8> {
         let mut ip = vec![0x45, 0, 0, 32, 0, id, 0x40, 0, 64, 17, 0, 0];
         ip.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
-        ip.extend_from_slice(&[0x9c, 0x40, 0, 53, 0, 12, 0, 0, b'a', b'b', b'c', b'd']);
+        let [high, low] = port.to_be_bytes();
+        ip.extend_from_slice(&[0x9c, 0x40, high, low, 0, 12, 0, 0, b'a', b'b', b'c', b'd']);
         let repr = nflog::PacketRepr {
             group,
             hook: 3,
@@ -1580,7 +1650,9 @@ mod tests {
     ) -> (String, Result<()>) {
         let specs = output::outputs(&args.output).unwrap();
         assert_eq!(specs.len(), writers.len());
-        let outputs = specs
+        // `-g N EXPRESSION`, as `run` reads it.
+        let filter = crate::read::parse_filter(&args.expression).unwrap();
+        let mut outputs = specs
             .iter()
             .zip(writers)
             .map(|(spec, out)| Prepared {
@@ -1589,10 +1661,14 @@ mod tests {
                 names: Box::new(Numeric),
                 flush_when_idle: true,
                 queue_size: crate::cli::QUEUE_SIZE,
-                filter: None,
+                filter: filter.clone(),
                 counters: Arc::default(),
             })
             .collect::<Vec<_>>();
+        let filter = shared_filter(&mut outputs).map(|expr| CaptureFilter {
+            expr,
+            names: Box::new(Numeric),
+        });
         let setup = Setup {
             output: &args.output,
             seq: args.seq,
@@ -1605,7 +1681,7 @@ mod tests {
             groups: distinct(&args.groups),
         };
         let closing = Arc::new(Closing::new(&outputs, None));
-        capture(source, outputs, &setup, clock, &closing)
+        capture(source, outputs, filter, &setup, clock, &closing)
     }
 
     /// Compares `got` with the expected file `snapshots/NAME`; writes it instead when
@@ -1620,6 +1696,63 @@ mod tests {
         let expected = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}; set NFLOG_UPDATE_SNAPSHOTS", path.display()));
         assert_eq!(got, expected, "snapshot {name}");
+    }
+
+    #[test]
+    fn count_counts_the_packets_the_filter_takes() {
+        // Regression: with `-g N EXPRESSION`, -c counted the packets received, those the
+        // filter left out included, and stopped before COUNT packets were written;
+        // tcpdump's -c counts the packets that match.
+        let packet = |id, port| recorded_to_port(5, "x", id, port);
+        let batches = vec![
+            vec![packet(1, 53), packet(2, 54), packet(3, 54)],
+            vec![packet(4, 54), packet(5, 53), packet(6, 53)],
+            vec![packet(7, 53)],
+        ];
+        let (text, line) = replay(&["-g", "5", "-c", "2", "udp dst port 53"], batches.clone());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].contains(" ID=1 "), "{text}");
+        assert!(lines[1].contains(" ID=5 "), "{text}");
+        // The reader stopped after the batch of the second match: six received, two
+        // written, three left out; the sixth, past the count, is neither.
+        assert!(
+            line.starts_with("nflog: 2 packets written; received 6 packets"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("; 3 packets left out by the output's filter"),
+            "{line}"
+        );
+        // Several outputs share the filter, judged once: each writes the same two.
+        let args = capture_args(&[
+            "-g",
+            "5",
+            "-c",
+            "2",
+            "-w",
+            "a.txt",
+            "-w",
+            "b.json",
+            "udp dst port 53",
+        ]);
+        let (a, b) = (Shared::default(), Shared::default());
+        let clock = Fixed(SystemTime::UNIX_EPOCH);
+        let (lines, outcome) = replay_into(
+            &args,
+            batches,
+            vec![Box::new(a.clone()), Box::new(b.clone())],
+            &clock,
+        );
+        outcome.unwrap();
+        assert_eq!(lines_of(&a).len(), 2);
+        assert_eq!(lines_of(&b).len(), 2);
+        for output in lines.lines().skip(1) {
+            assert!(
+                output.ends_with("2 packets written; 3 packets left out by the output's filter"),
+                "{lines}"
+            );
+        }
     }
 
     #[test]
@@ -1725,8 +1858,9 @@ mod tests {
             &mut self,
             chunk: &mut Chunk,
             room: Option<u64>,
+            filter: Option<&mut CaptureFilter>,
         ) -> Result<Option<Option<Error>>> {
-            let got = self.0.recv_into(chunk, room)?;
+            let got = self.0.recv_into(chunk, room, filter)?;
             if got.is_none() {
                 self.1.open();
             }
@@ -1795,7 +1929,7 @@ mod tests {
         );
         let closing = Arc::new(Closing::new(&outputs, None));
         let clock = Fixed(SystemTime::UNIX_EPOCH);
-        let (lines, outcome) = capture(source, outputs, &setup, &clock, &closing);
+        let (lines, outcome) = capture(source, outputs, None, &setup, &clock, &closing);
         outcome.unwrap();
         let lines: Vec<&str> = lines.lines().collect();
         assert_eq!(lines.len(), 3, "{lines:?}");

@@ -168,7 +168,8 @@ pub struct OutputArgs {
     #[arg(short = 'U', long = "packet-buffered")]
     pub packet_buffered: bool,
 
-    /// Stop after COUNT packets (1 or more).
+    /// Stop after COUNT packets (1 or more); with -g and an EXPRESSION, COUNT packets the
+    /// expression takes (those it rejects are not counted), as tcpdump's -c.
     #[arg(
         short = 'c',
         long = "count",
@@ -347,7 +348,7 @@ pub struct CaptureArgs {
     /// and egress); the kernel removes the table when nflog exits, however it ends (Linux
     /// 5.12 and later). With -g, the rule is yours and nflog filters in user space: the
     /// packets the expression rejects are counted as filtered in the statistics (and -c
-    /// counts the packets received, filtered ones included).
+    /// counts the packets it takes, as tcpdump's).
     #[arg(value_name = "EXPRESSION")]
     pub expression: Vec<String>,
 

@@ -291,6 +291,29 @@ impl Metrics {
             "Packets dropped because the output's queue was full (it fell behind).",
             &as_refs(&per_output(|o| &o.counters.queue_dropped)),
         );
+        // What each output dropped itself, by the reason its closing statistics give.
+        let by_reason: Vec<(String, u64)> = outputs
+            .iter()
+            .flat_map(|o| {
+                lock(&o.counters.dropped_by_reason)
+                    .iter()
+                    .map(|d| {
+                        let label = format!(
+                            "output=\"{}\",reason=\"{}\"",
+                            escape(&o.name),
+                            escape(&d.reason)
+                        );
+                        (label, d.packets)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        text.counter(
+            "nflog_output_sink_dropped_packets",
+            "Packets the output dropped itself (rows a database refused, messages a \
+             collector lost, packets --linktype raw cannot hold), by reason.",
+            &as_refs(&by_reason),
+        );
         text.counter(
             "nflog_output_errors",
             "Write errors of the output.",
@@ -530,6 +553,7 @@ fn http(status: &str, content_type: &str, body: &str, with_body: bool) -> Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::Dropped;
 
     fn packet(group: u16, prefix: Option<&[u8]>, payload: usize) -> Vec<u8> {
         nflog::PacketRepr {
@@ -556,6 +580,10 @@ mod tests {
         out.written.store(2, Ordering::Relaxed);
         out.queue_dropped.store(1, Ordering::Relaxed);
         out.queue_bytes.store(512, Ordering::Relaxed);
+        out.dropped_by_reason.lock().unwrap().push(Dropped {
+            packets: 6,
+            reason: "skipped: not IP, which --linktype raw cannot hold".to_string(),
+        });
         let stats = Stats {
             datagrams: 2,
             packets: 3,
@@ -592,6 +620,8 @@ mod tests {
             "nflog_output_written_packets_total{output=\"x.pcap\"} 2",
             "nflog_output_dropped_packets_total{output=\"x.pcap\"} 1",
             "nflog_output_errors_total{output=\"x.pcap\"} 0",
+            "nflog_output_sink_dropped_packets_total{output=\"x.pcap\",reason=\"skipped: not IP, \
+             which --linktype raw cannot hold\"} 6",
             "nflog_output_queue_bytes{output=\"x.pcap\"} 512",
             "nflog_last_packet_timestamp_seconds 1764547200.5",
         ] {

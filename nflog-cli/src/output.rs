@@ -10,14 +10,14 @@
 mod destination;
 mod sqlite;
 
-pub use destination::Destination;
+pub use destination::{shown, Destination};
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
@@ -65,9 +65,11 @@ impl OutputSpec {
 pub fn outputs(args: &OutputArgs) -> Result<Vec<OutputSpec>> {
     let mut destinations = Vec::with_capacity(args.write.len().max(1));
     for write in &args.write {
-        let destination = Destination::parse(write.as_os_str())
-            .with_context(|| format!("-w {}", write.display()))?;
-        destinations.push((destination, write.display().to_string()));
+        // As the messages show it: a URL without its password.
+        let named = shown(&write.display().to_string());
+        let destination =
+            Destination::parse(write.as_os_str()).with_context(|| format!("-w {named}"))?;
+        destinations.push((destination, named));
     }
     if destinations.is_empty() {
         destinations.push((Destination::Stdout, "-".to_string()));
@@ -166,7 +168,7 @@ pub fn per_output<T: Copy>(
             let name = args
                 .write
                 .get(at)
-                .map_or_else(|| "-".to_string(), |w| w.display().to_string());
+                .map_or_else(|| "-".to_string(), |w| shown(&w.display().to_string()));
             bail!(
                 "{option} given twice for the output -w {name}: give each -w at most one \
                  {option}, after it"
@@ -382,6 +384,13 @@ pub trait Output: format::Sink + Send {
         Vec::new()
     }
 
+    /// The packets the output dropped itself, every reason together: what
+    /// [`dropped`](Output::dropped) adds up to, without building its list (the writer
+    /// asks after every packet).
+    fn dropped_packets(&self) -> u64 {
+        self.dropped().iter().map(|d| d.packets).sum()
+    }
+
     /// Work of its own, done while its writer waits for packets (a file reopened on
     /// SIGHUP); nothing by default.
     ///
@@ -413,6 +422,8 @@ pub struct Counters {
     pub written: AtomicU64,
     /// Packets the output dropped itself (see [`Output::dropped`]), as of the same packet.
     pub dropped: AtomicU64,
+    /// The same by reason, as [`Output::dropped`] gave them when `dropped` last changed.
+    pub dropped_by_reason: Mutex<Vec<Dropped>>,
     /// Packets dropped because the output's queue was full.
     pub queue_dropped: AtomicU64,
     /// Packets the output's filter left out.
@@ -426,18 +437,29 @@ pub struct Counters {
 impl Counters {
     /// Notes where the output stands after a packet was handed to it.
     pub fn note(&self, handed: u64, output: &dyn Output) {
-        let delivered = output.delivered();
+        // Each count read once: an output whose counts move on a thread of its own (a
+        // database sink) may deliver more between two reads, and a difference of two
+        // reads could underflow.
         self.handed.store(handed, Ordering::Relaxed);
-        self.written.store(delivered, Ordering::Relaxed);
-        self.dropped
-            .store(accounted(output) - delivered, Ordering::Relaxed);
+        self.written.store(output.delivered(), Ordering::Relaxed);
+        let dropped = output.dropped_packets();
+        // Perf: the reasons only when the count moved, not a list built per packet; one
+        // thread writes the count, so a load and a store.
+        if self.dropped.load(Ordering::Relaxed) != dropped {
+            *self
+                .dropped_by_reason
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = output.dropped();
+            self.dropped.store(dropped, Ordering::Relaxed);
+        }
     }
 }
 
 /// Packets handed to an output and accounted for by it: delivered, or dropped with a
-/// reason.
+/// reason. (The command reads each count once where it needs both: see [`Counters::note`].)
+#[cfg(test)]
 pub fn accounted(output: &dyn Output) -> u64 {
-    output.delivered() + output.dropped().iter().map(|d| d.packets).sum::<u64>()
+    output.delivered() + output.dropped_packets()
 }
 
 /// The buffered output of a sink: a count of the bytes the formats produce, over a 256 KiB
@@ -590,6 +612,10 @@ impl Output for Sink {
             packets: self.skipped,
             reason: "skipped: not IP, which --linktype raw cannot hold".to_string(),
         }]
+    }
+
+    fn dropped_packets(&self) -> u64 {
+        self.skipped
     }
 }
 
@@ -897,6 +923,93 @@ mod tests {
         assert_eq!(
             delivered, 3,
             "three whole 332-byte records fit in 1000 bytes"
+        );
+    }
+
+    #[test]
+    fn counters_of_an_output_whose_counts_move_never_underflow() {
+        // Regression: `note` subtracted the delivered count of one call from delivered +
+        // dropped of later calls; an output whose counts move between calls (read from
+        // another thread's snapshot, or in-doubt messages taken back from delivered)
+        // underflowed it: a panic in debug builds, a count near 2^64 in release.
+        struct Moving {
+            /// Calls of `delivered` so far: each one finds fewer delivered.
+            looks: AtomicU64,
+        }
+        impl format::Sink for Moving {
+            fn write(
+                &mut self,
+                _: &Packet<&[u8]>,
+                _: SystemTime,
+                _: &mut dyn ResolveInterface,
+            ) -> io::Result<()> {
+                Ok(())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        impl Output for Moving {
+            fn delivered(&self) -> u64 {
+                100 - 10 * self.looks.fetch_add(1, Ordering::Relaxed)
+            }
+            fn dropped(&self) -> Vec<Dropped> {
+                vec![Dropped {
+                    packets: 2,
+                    reason: "in doubt".to_string(),
+                }]
+            }
+        }
+        let moving = Moving {
+            looks: AtomicU64::new(0),
+        };
+        let counters = Counters::default();
+        counters.note(7, &moving);
+        assert_eq!(counters.handed.load(Ordering::Relaxed), 7);
+        assert_eq!(counters.written.load(Ordering::Relaxed), 100);
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 2);
+        counters.note(8, &moving);
+        assert_eq!(counters.written.load(Ordering::Relaxed), 90);
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            *counters.dropped_by_reason.lock().unwrap(),
+            moving.dropped(),
+            "the reasons, for the metrics"
+        );
+    }
+
+    #[test]
+    fn what_the_command_says_of_a_url_never_shows_its_password() {
+        // Regression: `-w postgress://me:secret@db/logs` (a mistyped scheme) printed the
+        // password in its error, and a database output's statistics line in its label.
+        let args = |w: &[&str]| {
+            let argv = ["nflog", "-g", "5"].iter().chain(w).copied();
+            crate::cli::parse_from(argv).unwrap().capture.output
+        };
+        let e = outputs(&args(&["-w", "postgress://me:secret@db/logs"])).unwrap_err();
+        let text = format!("{e:#}");
+        assert!(
+            text.starts_with("-w postgress://me:***@db/logs: unknown destination scheme"),
+            "{text}"
+        );
+        let e = outputs(&args(&[
+            "-w",
+            "postgres://me:secret@db/logs",
+            "-F",
+            "json",
+            "-F",
+            "text",
+        ]))
+        .unwrap_err();
+        let text = format!("{e:#}");
+        assert!(text.contains("-w postgres://me:***@db/logs"), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+        let specs = outputs(&args(&["-w", "clickhouse://u:secret@h:8123/db?password=x"])).unwrap();
+        let shown = specs[0].destination.to_string();
+        assert_eq!(shown, "clickhouse://u:***@h:8123/db?password=***");
+        assert!(
+            matches!(&specs[0].destination, Destination::Clickhouse(url) if url.contains("secret")),
+            "the sink still connects with the password"
         );
     }
 

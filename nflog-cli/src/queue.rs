@@ -31,6 +31,11 @@ const FIRST_CAPACITY: usize = 64 * 1024;
 #[derive(Debug)]
 pub struct Chunk {
     packets: PacketVec,
+    /// Whether the capture's filter takes each packet, in order, when the reader applied
+    /// it (once for every output, which then all share it); `None` without one.
+    matched: Option<Vec<bool>>,
+    /// Packets the filter takes (all of them without one): what `-c` counts.
+    taken: u64,
     /// When the datagram was received: the time of packets without a kernel timestamp.
     pub received: SystemTime,
     /// The listener's statistics once the datagram was read.
@@ -42,6 +47,8 @@ impl Chunk {
         packets.clear();
         Chunk {
             packets,
+            matched: None,
+            taken: 0,
             received: SystemTime::UNIX_EPOCH,
             stats: Stats::default(),
         }
@@ -49,12 +56,44 @@ impl Chunk {
 
     /// Appends one packet: its bytes and its index.
     pub fn push(&mut self, packet: &Packet<&[u8]>) {
+        debug_assert!(
+            self.matched.is_none(),
+            "a filtered chunk takes judged packets"
+        );
         self.packets.push(packet);
+        self.taken += 1;
+    }
+
+    /// Appends one packet with what the capture's filter said of it: the writers count it
+    /// as written or filtered without judging it again.
+    pub fn push_judged(&mut self, packet: &Packet<&[u8]>, matches: bool) {
+        let packets = self.packets.len();
+        let matched = self.matched.get_or_insert_with(Vec::new);
+        // Only judged packets in a chunk that has any: the flags follow the packets.
+        debug_assert_eq!(matched.len(), packets, "judged and unjudged packets mixed");
+        matched.push(matches);
+        self.packets.push(packet);
+        self.taken += u64::from(matches);
     }
 
     /// The number of packets in the chunk.
     pub fn packets(&self) -> u64 {
         self.packets.len() as u64
+    }
+
+    /// The packets the capture's filter takes (all of them when there is none).
+    pub fn taken(&self) -> u64 {
+        self.taken
+    }
+
+    /// The packets, each with whether the capture's filter takes it: `None` when the
+    /// reader applied no filter.
+    pub fn judged(&self) -> impl Iterator<Item = (Packet<&[u8]>, Option<bool>)> + '_ {
+        let matched = self.matched.as_deref();
+        self.packets
+            .iter()
+            .enumerate()
+            .map(move |(i, packet)| (packet, matched.map(|m| m.get(i).copied().unwrap_or(true))))
     }
 
     /// The packets, in the order they were pushed.
@@ -64,7 +103,7 @@ impl Chunk {
 
     /// The memory the chunk holds: what the queue's limit counts.
     fn footprint(&self) -> usize {
-        self.packets.memory()
+        self.packets.memory() + self.matched.as_ref().map_or(0, Vec::capacity)
     }
 }
 
@@ -247,6 +286,8 @@ impl Producer {
         }
         if taking.is_empty() {
             self.current.packets.clear();
+            self.current.matched = None;
+            self.current.taken = 0;
             return Ok(false);
         }
         let buffer = match self.pool.try_recv() {

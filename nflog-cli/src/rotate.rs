@@ -454,6 +454,13 @@ impl Output for FileOutput {
         all
     }
 
+    /// [`dropped`](Output::dropped)'s sum, without building its list: the writer asks
+    /// after every packet.
+    fn dropped_packets(&self) -> u64 {
+        let before: u64 = self.dropped_before.iter().map(|d| d.packets).sum();
+        before + self.sink.as_ref().map_or(0, Output::dropped_packets)
+    }
+
     /// Reopens the file when SIGHUP asked for it, without waiting for a packet.
     fn idle(&mut self) -> io::Result<()> {
         self.reopen_if_asked()

@@ -173,12 +173,62 @@ impl fmt::Display for Destination {
             Destination::Stdout => write!(f, "-"),
             Destination::File(path) => write!(f, "{}", path.display()),
             Destination::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
-            Destination::Postgres(url) | Destination::Clickhouse(url) => write!(f, "{url}"),
+            // Shown in errors, the statistics and the metrics: never the password.
+            Destination::Postgres(url) | Destination::Clickhouse(url) => {
+                write!(f, "{}", shown(url))
+            }
             Destination::Syslog(to) => write!(f, "syslog://{to}"),
             Destination::SyslogTcp(to) => write!(f, "syslog+tcp://{to}"),
             Destination::Unix(path) => write!(f, "unix:{}", path.display()),
         }
     }
+}
+
+/// A destination as `-w` gave it, fit to show in a message: a URL's password, in its user
+/// part (`postgres://me:secret@db/logs`) or its query (`?password=secret`), becomes `***`.
+/// Anything else is shown as it is.
+pub fn shown(value: &str) -> String {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return value.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, rest) = rest.split_at(authority_end);
+    let mut out = format!("{scheme}://");
+    match authority.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _)) => out.push_str(&format!("{name}:***@{host}")),
+            None => out.push_str(authority),
+        },
+        None => out.push_str(authority),
+    }
+    let Some((path, query)) = rest.split_once('?') else {
+        out.push_str(rest);
+        return out;
+    };
+    out.push_str(path);
+    out.push('?');
+    // libpq and ClickHouse both take the password as a query parameter too.
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) if key.eq_ignore_ascii_case("password") => {
+                out.push_str(key);
+                out.push_str("=***");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -308,6 +358,43 @@ mod tests {
         assert_eq!(
             parse("sqlite:").unwrap_err().to_string(),
             "`sqlite:` needs a database file, as in sqlite:/var/log/nflog.db"
+        );
+    }
+
+    #[test]
+    fn a_url_never_shows_its_password() {
+        // Regression: the statistics, the errors of -w and of the sinks showed a database
+        // URL whole, password included.
+        for (value, expected) in [
+            (
+                "postgres://me:secret@db:5432/logs",
+                "postgres://me:***@db:5432/logs",
+            ),
+            (
+                "postgresql://me:se:cr@et@db/logs?sslmode=require",
+                "postgresql://me:***@db/logs?sslmode=require",
+            ),
+            (
+                "postgres://db/logs?user=me&password=secret&sslmode=require",
+                "postgres://db/logs?user=me&password=***&sslmode=require",
+            ),
+            (
+                "clickhouse://default:secret@127.0.0.1:8123/logs?PASSWORD=x#y",
+                "clickhouse://default:***@127.0.0.1:8123/logs?PASSWORD=***#y",
+            ),
+            ("postgres://me@db/logs", "postgres://me@db/logs"),
+            ("clickhouse://db:8123/x", "clickhouse://db:8123/x"),
+            ("/var/log/a:b@c.json", "/var/log/a:b@c.json"),
+        ] {
+            assert_eq!(shown(value), expected, "{value}");
+            if let Ok(destination) = parse(value) {
+                assert!(!destination.to_string().contains("secret"), "{value}");
+            }
+        }
+        // What a user sees of a mistyped scheme: the value, without the password.
+        assert_eq!(
+            shown("postgress://me:secret@db/logs"),
+            "postgress://me:***@db/logs"
         );
     }
 
