@@ -101,7 +101,8 @@ pub enum Command {
     /// --metrics), a `[rotate]` table (file_size, rotate_seconds, file_count, post_rotate, as
     /// -C, -G, -W and -z), and one `[[output]]` table per output (destination as -w takes it,
     /// format, linktype, queue_size in bytes, filter: an expression as `nflog EXPR` takes
-    /// it). contrib/nflog.toml is a commented example. Any mistake in the file is reported
+    /// it, rotate: the `[rotate]` keys for this file output alone, as in `rotate = {
+    /// file_size = "100M", file_count = 10 }`). contrib/nflog.toml is a commented example. Any mistake in the file is reported
     /// with its line and key before anything is bound.
     Serve(ServeArgs),
     /// Show what nflog does, in a private network namespace: a rule, some traffic, the log.
