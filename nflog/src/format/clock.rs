@@ -29,7 +29,7 @@ impl TimeZone {
     }
 
     /// The moment `secs` and `nanos` after the epoch.
-    fn moment_at(self, secs: u64, nanos: u32) -> Moment {
+    pub(crate) fn moment_at(self, secs: u64, nanos: u32) -> Moment {
         // Times past what the calendar can show (a kernel timestamp is any u64) are shown as
         // the last moment it can, never a panic.
         let utc = i64::try_from(secs)
@@ -59,8 +59,8 @@ pub(crate) struct Calendar {
     /// The second (since the epoch, UTC) whose text is in `text`.
     second: Option<u64>,
     text: Vec<u8>,
-    /// The place in `text` that the format asked to keep.
-    mark: usize,
+    /// The places in `text` that the format asked to keep.
+    marks: [usize; 2],
 }
 
 impl Calendar {
@@ -70,7 +70,7 @@ impl Calendar {
             zone,
             second: None,
             text: Vec::new(),
-            mark: 0,
+            marks: [0; 2],
         }
     }
 
@@ -80,20 +80,20 @@ impl Calendar {
     }
 
     /// What `show` writes for the second `second` (since the epoch) in this zone, and the
-    /// place in it that `show` returned: `show` is called only when the second differs
+    /// places in it that `show` returned: `show` is called only when the second differs
     /// from the last one asked for.
     pub(crate) fn text(
         &mut self,
         second: u64,
-        show: impl FnOnce(&mut Vec<u8>, &Moment) -> usize,
-    ) -> (&[u8], usize) {
+        show: impl FnOnce(&mut Vec<u8>, &Moment) -> [usize; 2],
+    ) -> (&[u8], [usize; 2]) {
         if self.second != Some(second) {
             self.text.clear();
             let moment = self.zone.moment_at(second, 0);
-            self.mark = show(&mut self.text, &moment);
+            self.marks = show(&mut self.text, &moment);
             self.second = Some(second);
         }
-        (&self.text, self.mark)
+        (&self.text, self.marks)
     }
 }
 
@@ -137,10 +137,10 @@ mod tests {
                         let (text, mark) = calendar.text(second, |text, moment| {
                             let shown = moment.time.format("%Y-%m-%d %H:%M:%S %z");
                             text.extend_from_slice(shown.to_string().as_bytes());
-                            7
+                            [7, second as usize]
                         });
                         proptest::prop_assert_eq!(std::str::from_utf8(text).unwrap(), &expected);
-                        proptest::prop_assert_eq!(mark, 7);
+                        proptest::prop_assert_eq!(mark, [7, second as usize]);
                     }
                 }
             }

@@ -286,7 +286,7 @@ fn write_object(
 
     // JSON: timestamp and dvc.
     let (sec, usec) = epoch_parts(packet_time(packet, received));
-    write_timestamp(line.buf, calendar, sec, usec);
+    let sec_digits = write_timestamp(line.buf, calendar, sec, usec);
     line.lit(key!("dvc"));
     line.lit(device);
 
@@ -299,7 +299,8 @@ fn write_object(
         line.lit(key!("oob.prefix"));
         write_lossy_string(line.buf, prefix);
     }
-    line.int(key!("oob.time.sec"), sec);
+    line.lit(key!("oob.time.sec"));
+    line.lit(sec_digits);
     line.int(key!("oob.time.usec"), usec);
     line.int(key!("oob.mark"), packet.mark().unwrap_or(0));
     let indev = packet.indev().unwrap_or(0);
@@ -718,10 +719,20 @@ fn write_name(buf: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: u32) {
 }
 
 /// The object's start and first key, `{"timestamp": `, and its value:
-/// `"%04d-%02d-%02dT%02d:%02d:%02d.%06u%s"` as ulogd's JSON plugin writes it.
-fn write_timestamp(buf: &mut Vec<u8>, calendar: &mut Calendar, sec: u64, usec: u32) {
-    let (text, usec_at) = calendar.text(sec.min(LAST_SHOWN_SECOND), |text, moment| {
-        let moment = moment.time;
+/// `"%04d-%02d-%02dT%02d:%02d:%02d.%06u%s"` as ulogd's JSON plugin writes it. Returns
+/// `sec` in decimal, for `oob.time.sec`, which is written once a second with the rest.
+fn write_timestamp<'c>(
+    buf: &mut Vec<u8>,
+    calendar: &'c mut Calendar,
+    sec: u64,
+    usec: u32,
+) -> &'c [u8] {
+    let zone = calendar.zone();
+    let (text, [usec_at, sec_at]) = calendar.text(sec, |text, moment| {
+        let moment = match sec > LAST_SHOWN_SECOND {
+            true => zone.moment_at(LAST_SHOWN_SECOND, 0).time,
+            false => moment.time,
+        };
         text.extend_from_slice(b"{\"timestamp\": \"");
         // Perf: the calendar fields of a DateTime<FixedOffset> each add the offset again
         // (`naive_local`); the local date and time once, then its fields.
@@ -740,12 +751,17 @@ fn write_timestamp(buf: &mut Vec<u8>, calendar: &mut Calendar, sec: u64, usec: u
             push_two_digits(text, minutes);
         }
         text.push(b'"');
-        usec_at
+        // Then `oob.time.sec`'s value, the unclamped second: the same for the whole second.
+        let sec_at = text.len();
+        push_dec(text, sec);
+        [usec_at, sec_at]
     });
-    let (date, zone) = text.split_at(usec_at);
+    let (date, rest) = text.split_at(usec_at.min(text.len()));
     buf.extend_from_slice(date);
     push_usec(buf, usec);
+    let (zone, seconds) = rest.split_at(sec_at.saturating_sub(usec_at).min(rest.len()));
     buf.extend_from_slice(zone.get(USEC_DIGITS..).unwrap_or_default());
+    seconds
 }
 
 /// The digits of the microseconds in `timestamp`.

@@ -58,38 +58,67 @@ fn push_first<const N: usize>(line: &mut Vec<u8>, bytes: &[u8; N], len: usize) {
 }
 
 /// A number in decimal (`%u`).
-// Perf: two digits per division, from a table, and a short way for one digit, since most of
-// the numbers of a line are small; the digits are counted first so that they are written
-// in place and copied with one store of constant size (figures: docs/benchmarks.md, "Code
-// shaped for speed").
+// Perf: most numbers of a line are below 100: one digit is a push, two a copy from a table,
+// both inlined; longer ones are worked out eight digits at a time in a register and stored
+// at once (figures: docs/benchmarks.md, "Code shaped for speed").
 #[inline]
 pub(crate) fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
     let n = n.into();
     if n < 10 {
         line.push(b'0' + n as u8);
+    } else if n < 100 {
+        let pair = n as usize * 2;
+        line.extend_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
     } else {
         push_dec_long(line, n);
     }
 }
 
-/// A number of two digits or more in decimal.
-fn push_dec_long(line: &mut Vec<u8>, mut n: u64) {
-    let len = n.checked_ilog10().unwrap_or(0) as usize + 1;
-    let mut digits = [0u8; 20];
-    let mut at = len;
-    while n >= 100 && at >= 2 {
-        let pair = (n % 100) as usize * 2;
-        n /= 100;
-        at -= 2;
-        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+/// A number in decimal, for any number.
+fn push_dec_long(line: &mut Vec<u8>, n: u64) {
+    const EIGHT_DIGITS: u64 = 100_000_000;
+    if n < EIGHT_DIGITS {
+        push_eight(line, n as u32, false);
+    } else {
+        // At most three rounds: u64::MAX has 20 digits.
+        push_dec_long(line, n / EIGHT_DIGITS);
+        push_eight(line, (n % EIGHT_DIGITS) as u32, true);
     }
-    if n >= 10 && at >= 2 {
-        let pair = n as usize * 2;
-        digits[at - 2..at].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    } else if at >= 1 {
-        digits[at - 1] = b'0' + n as u8;
-    }
-    push_first(line, &digits, len);
+}
+
+/// The eight decimal digits of `n` (below 10^8) as bytes of a u64, the first digit in the
+/// lowest byte, each byte a digit's value (not yet ASCII).
+// Perf: the digits are split in the lanes of one register, four then two then one (SWAR:
+// x / 100 is (x * 10486) >> 20 for x below 10^4, y / 10 is (y * 103) >> 10 for y below
+// 100, both checked for every value by `eight_digit_lanes_divide_exactly`), then stored as
+// one word: no division per digit, and no small stores read back as a wider load (which
+// stalls the store buffer).
+#[inline]
+fn digit_lanes(n: u32) -> u64 {
+    let n = u64::from(n);
+    // Two lanes of 32 bits: the first four digits, then the last four.
+    let lanes = (n / 10_000) | ((n % 10_000) << 32);
+    // Four lanes of 16 bits, two digits each.
+    let high = ((lanes * 10_486) >> 20) & 0x0000_007f_0000_007f;
+    let lanes = high | ((lanes - 100 * high) << 16);
+    // Eight lanes of 8 bits, one digit each.
+    let high = ((lanes * 103) >> 10) & 0x000f_000f_000f_000f;
+    high | ((lanes - 10 * high) << 8)
+}
+
+/// `n` (below 10^8) in decimal: all eight digits when `padded`, else without leading zeros
+/// (at least one digit).
+#[inline]
+fn push_eight(line: &mut Vec<u8>, n: u32, padded: bool) {
+    let lanes = digit_lanes(n);
+    // Leading zeros are the low bytes that are 0.
+    let zeros = if padded {
+        0
+    } else {
+        (lanes.trailing_zeros() / 8).min(7)
+    };
+    let ascii = (lanes + 0x3030_3030_3030_3030) >> (8 * zeros);
+    push_first(line, &ascii.to_le_bytes(), 8 - zeros as usize);
 }
 
 /// A number below 100 in two digits (`%02u`); larger numbers in as many as they need.
@@ -120,14 +149,9 @@ pub(crate) fn push_usec(line: &mut Vec<u8>, usec: u32) {
         push_dec_long(line, usec.into());
         return;
     }
-    let mut digits = [0u8; 6];
-    let mut n = usec as usize;
-    for at in [4, 2, 0] {
-        let pair = n % 100 * 2;
-        n /= 100;
-        digits[at..at + 2].copy_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
-    }
-    line.extend_from_slice(&digits);
+    // Eight digits, the first two of them zeros.
+    let ascii = (digit_lanes(usec) + 0x3030_3030_3030_3030) >> 16;
+    push_first(line, &ascii.to_le_bytes(), 6);
 }
 
 /// A number in hex with leading zeros to at least `width` digits (`%0Nx` / `%0NX`).
@@ -135,13 +159,14 @@ pub(crate) fn push_hex(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
     let table = if upper { UPPER } else { LOWER };
     let needed = (64 - (n | 1).leading_zeros()).div_ceil(4) as usize;
     let len = needed.max(width).min(16);
-    let mut digits = [b'0'; 16];
+    // Perf: the digits gathered in a register and stored at once (see `digit_lanes`).
+    let mut digits = 0u128;
     let mut n = n;
     for at in (0..len).rev() {
-        digits[at] = table[(n & 0xf) as usize];
+        digits |= u128::from(table[(n & 0xf) as usize]) << (8 * at);
         n >>= 4;
     }
-    push_first(line, &digits, len);
+    push_first(line, &digits.to_le_bytes(), len);
 }
 
 /// A byte in two hex digits (`%02x` / `%02X`).
@@ -177,19 +202,18 @@ pub(crate) fn push_hex_bytes(line: &mut Vec<u8>, bytes: &[u8], separator: Option
 }
 
 /// An IPv4 address in dotted quad.
-// Perf: each octet with its dot from a table, into a buffer on the stack, copied once.
+// Perf: each octet with its dot from a table, gathered in a register, stored at once (see
+// `digit_lanes`).
 pub(crate) fn push_ipv4_addr(line: &mut Vec<u8>, addr: Ipv4Addr) {
-    let mut text = [0u8; 16];
+    let mut text = 0u128;
     let mut len = 0;
     for octet in addr.octets() {
         let (digits, n) = OCTETS[usize::from(octet)];
-        if let Some(out) = text.get_mut(len..len + 4) {
-            out.copy_from_slice(&digits);
-        }
-        len += usize::from(n);
+        text |= u128::from(u32::from_le_bytes(digits)) << (8 * len);
+        len += u32::from(n);
     }
     // The last octet's dot is not the address's.
-    push_first(line, &text, len - 1);
+    push_first(line, &text.to_le_bytes(), len as usize - 1);
 }
 
 /// An IPv6 address as glibc's `inet_ntop` writes it (resolv/inet_ntop.c, `inet_ntop6`;
@@ -346,6 +370,23 @@ mod tests {
             proptest::prop_assert_eq!(put(|l| push_usec(l, v)), format!("{v:06}"));
             proptest::prop_assert_eq!(put(|l| push_two_digits(l, v)), format!("{v:02}"));
             proptest::prop_assert_eq!(put(|l| push_padded(l, v, 4)), format!("{v:04}"));
+        }
+    }
+
+    #[test]
+    fn eight_digit_lanes_divide_exactly() {
+        // The two reciprocals `digit_lanes` multiplies by, for every value they meet.
+        for x in 0..10_000u64 {
+            assert_eq!((x * 10_486) >> 20, x / 100, "{x}");
+        }
+        for y in 0..100u64 {
+            assert_eq!((y * 103) >> 10, y / 10, "{y}");
+        }
+        for n in [
+            0u32, 1, 9, 10, 99, 100, 12_345_678, 99_999_999, 10_000_000, 9_999,
+        ] {
+            assert_eq!(put(|l| push_eight(l, n, true)), format!("{n:08}"));
+            assert_eq!(put(|l| push_eight(l, n, false)), n.to_string());
         }
     }
 

@@ -178,7 +178,7 @@ impl TextFormat {
                 text.push(b' ');
                 push_text(text, host);
                 text.push(b' ');
-                0
+                [0; 2]
             });
             line.extend_from_slice(start);
         }

@@ -114,7 +114,7 @@ impl XmlFormat {
             line.extend_from_slice(b"</month><year>");
             push_dec(line, u32::try_from(time.year()).unwrap_or(0));
             line.extend_from_slice(b"</year></when>");
-            0
+            [0; 2]
         });
         line.extend_from_slice(when);
         if let Some(prefix) = packet.prefix_bytes() {
