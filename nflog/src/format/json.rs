@@ -29,9 +29,13 @@ const LAST_SHOWN_SECOND: u64 = 253_402_300_799;
 
 /// `, "name": `: a key after the first (`timestamp`), with its separators, as one static
 /// string.
+/// With a value, `, "name": value`: a key whose value never changes.
 macro_rules! key {
     ($name:literal) => {
         concat!(", \"", $name, "\": ").as_bytes()
+    };
+    ($name:literal, $value:literal) => {
+        concat!(", \"", $name, "\": ", $value).as_bytes()
     };
 }
 
@@ -294,7 +298,7 @@ fn write_object(
     if let Some(payload) = payload {
         line.int(key!("raw.pktlen"), payload.len() as u64);
     }
-    line.int(key!("raw.pktcount"), 1u8);
+    line.lit(key!("raw.pktcount", "1"));
     if let Some(prefix) = packet.prefix_bytes() {
         line.lit(key!("oob.prefix"));
         write_lossy_string(line.buf, prefix);
@@ -329,7 +333,7 @@ fn write_object(
     if let Some(gid) = packet.gid() {
         line.int(key!("oob.gid"), gid);
     }
-    line.int(key!("raw.label"), 0u8);
+    line.lit(key!("raw.label", "0"));
     if let Some(hwtype) = raw_type {
         line.int(key!("raw.type"), hwtype);
     }
@@ -600,8 +604,7 @@ fn write_tcp(line: &mut Line<'_>, tcp: &Tcp) {
     line.int(key!("tcp.ackseq"), tcp.ack_seq);
     line.int(key!("tcp.window"), tcp.window);
     // BASE: okey_set_u8(ntohs(tcph->doff)), a 4-bit value swapped out of the low byte.
-    line.int(key!("tcp.offset"), 0u8);
-    line.int(key!("tcp.reserved"), 0u8);
+    line.lit(concat!(", \"tcp.offset\": 0", ", \"tcp.reserved\": 0").as_bytes());
     line.int(key!("tcp.urg"), flag(Tcp::URG));
     if tcp.has(Tcp::URG) {
         line.int(key!("tcp.urgp"), tcp.urgent_ptr);

@@ -291,6 +291,14 @@ fn push_tuple(line: &mut Vec<u8>, tuple: &Tuple) {
 /// and bytes that are not UTF-8 replaced (see [`XmlFormat`]).
 fn push_escaped(line: &mut Vec<u8>, text: &[u8]) {
     const REPLACEMENT: &[u8] = "\u{fffd}".as_bytes();
+    // Perf: prefixes are nearly always printable ASCII without markup: one look at each
+    // byte, one copy.
+    if text.iter().all(|&byte| {
+        matches!(byte, 0x20..=0x7e) && !matches!(byte, b'&' | b'<' | b'>' | b'"' | b'\'')
+    }) {
+        line.extend_from_slice(text);
+        return;
+    }
     for chunk in text.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
