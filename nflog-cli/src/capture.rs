@@ -206,6 +206,9 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
             output: opened.output,
             names,
             flush_when_idle: opened.flush_when_idle,
+            // A file's bytes wait in its buffer until a large write anyway (unless -U):
+            // its writer need not wake for every batch.
+            lazy: matches!(spec.destination, Destination::File(_)) && !args.output.packet_buffered,
             queue_size: *queue_size,
             filter: filter.clone(),
             counters: Arc::default(),
@@ -346,6 +349,9 @@ struct Prepared {
     /// Whether to flush it whenever its writer has caught up (standard output, a server),
     /// or when its buffer fills (a file).
     flush_when_idle: bool,
+    /// Whether its writer may be woken for several batches at once rather than each (see
+    /// [`queue::WAKE_AFTER`]).
+    lazy: bool,
     /// The most bytes its queue holds.
     queue_size: usize,
     /// The packets it takes, when not all.
@@ -399,9 +405,9 @@ fn capture<S: Source>(
     closing: &Arc<Closing>,
 ) -> (String, Result<()>) {
     let stop = source.stopper();
-    let lanes: Vec<(usize, Arc<Counters>)> = outputs
+    let lanes: Vec<(usize, Arc<Counters>, bool)> = outputs
         .iter()
-        .map(|o| (o.queue_size, Arc::clone(&o.counters)))
+        .map(|o| (o.queue_size, Arc::clone(&o.counters), o.lazy))
         .collect();
     let (producer, consumers) = queue::fan_out(&lanes);
     let count = setup.output.count;
@@ -1660,6 +1666,7 @@ mod tests {
                 output: Box::new(output::Sink::new(spec.format, spec.link_type(), out).unwrap()),
                 names: Box::new(Numeric),
                 flush_when_idle: true,
+                lazy: false,
                 queue_size: crate::cli::QUEUE_SIZE,
                 filter: filter.clone(),
                 counters: Arc::default(),
@@ -1906,6 +1913,7 @@ mod tests {
                 output: Box::new(output::Sink::new(spec.format, spec.link_type(), out).unwrap()),
                 names: Box::new(Numeric),
                 flush_when_idle: true,
+                lazy: false,
                 queue_size,
                 filter: None,
                 counters: Arc::default(),

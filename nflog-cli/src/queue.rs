@@ -9,12 +9,19 @@
 //! falls so far behind that its queue reaches its limit, the reader leaves that output out
 //! of the chunk it holds, counts the chunk's packets by group as that output's drops, and
 //! goes on: the other outputs get the chunk, and the drops are known and reported.
+//!
+//! A writer that has caught up sleeps until its next chunk. The writer of a file is not
+//! woken for each one: its bytes wait in a buffer anyway until a large write, so it is woken
+//! once [`WAKE_AFTER`] chunks wait, or wakes by itself at its timeout; a writer whose
+//! readers must see each packet as it comes (a terminal, a pipe, a server) is woken for
+//! every chunk.
 
+use std::collections::VecDeque;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
 
 use nflog::{Packet, PacketVec, PerGroup, Stats};
 
@@ -25,6 +32,9 @@ use crate::output::Counters;
 const POOL: usize = 16;
 /// The capacity of a new chunk buffer: a few full kernel batches' worth of packets.
 const FIRST_CAPACITY: usize = 64 * 1024;
+/// The chunks that wait for a file's sleeping writer before the reader wakes it: each
+/// wake-up costs both threads a system call and a context switch, per kernel batch.
+pub const WAKE_AFTER: usize = 8;
 
 /// The packets of one datagram, parsed: each message body copied with its attribute index,
 /// so the writer reads them without parsing again.
@@ -111,23 +121,25 @@ impl Chunk {
 /// large), for one output.
 #[cfg(test)]
 pub fn queue(limit: usize) -> (Producer, Consumer) {
-    let (producer, mut consumers) = fan_out(&[(limit, Arc::default())]);
+    let (producer, mut consumers) = fan_out(&[(limit, Arc::default(), false)]);
     let consumer = consumers.pop().expect("one consumer per limit");
     (producer, consumer)
 }
 
 /// Makes one queue per output, each holding at most its limit in bytes of chunks (and
 /// always one, however large), all fed by one producer: a chunk is shared, not copied.
-/// Each output's counters see its queue's bytes and drops.
-pub fn fan_out(outputs: &[(usize, Arc<Counters>)]) -> (Producer, Vec<Consumer>) {
+/// Each output's counters see its queue's bytes and drops. An output marked lazy (a file)
+/// has its writer woken once [`WAKE_AFTER`] chunks wait, not for each.
+pub fn fan_out(outputs: &[(usize, Arc<Counters>, bool)]) -> (Producer, Vec<Consumer>) {
     let (recycle, pool) = mpsc::channel();
     let pooled = Arc::new(AtomicUsize::new(0));
     let mut lanes = Vec::with_capacity(outputs.len());
     let mut consumers = Vec::with_capacity(outputs.len());
-    for (limit, counters) in outputs {
-        let (chunks, received) = mpsc::channel();
+    for (limit, counters, lazy) in outputs {
+        let line = Arc::new(Line::default());
         lanes.push(Lane {
-            chunks: Some(chunks),
+            line: Some(Arc::clone(&line)),
+            lazy: *lazy,
             counters: Arc::clone(counters),
             limit: *limit,
             drops: Drops::default(),
@@ -135,7 +147,7 @@ pub fn fan_out(outputs: &[(usize, Arc<Counters>)]) -> (Producer, Vec<Consumer>) 
             offered: 0,
         });
         consumers.push(Consumer {
-            chunks: received,
+            line,
             counters: Arc::clone(counters),
         });
     }
@@ -204,10 +216,69 @@ impl Drop for Shared {
     }
 }
 
+/// One output's queue: the chunks waiting for its writer, shared by the reader and the
+/// writer.
+#[derive(Debug, Default)]
+struct Line {
+    state: Mutex<LineState>,
+    /// Signalled when the writer must look again: chunks came, or the reader is gone.
+    ready: Condvar,
+}
+
+/// What a [`Line`] holds.
+#[derive(Debug, Default)]
+struct LineState {
+    chunks: VecDeque<Arc<Shared>>,
+    /// The reader is gone: no chunk comes after those waiting.
+    closed: bool,
+    /// The writer is gone: no chunk is taken any more.
+    gone: bool,
+    /// The writer sleeps until it is woken or its timeout passes.
+    waiting: bool,
+}
+
+impl Line {
+    fn state(&self) -> MutexGuard<'_, LineState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues a chunk, waking a sleeping writer unless it is `lazy` and fewer than
+    /// [`WAKE_AFTER`] chunks wait; `false` when the writer is gone.
+    fn push(&self, chunk: Arc<Shared>, lazy: bool) -> bool {
+        let mut state = self.state();
+        if state.gone {
+            return false;
+        }
+        state.chunks.push_back(chunk);
+        // Perf: a writer is woken once, not again for each chunk that follows before it
+        // runs.
+        let wake = state.waiting && (!lazy || state.chunks.len() >= WAKE_AFTER);
+        if wake {
+            state.waiting = false;
+        }
+        drop(state);
+        if wake {
+            self.ready.notify_one();
+        }
+        true
+    }
+
+    /// Says that no chunk comes any more, waking the writer to take what waits.
+    fn close(&self) {
+        let mut state = self.state();
+        state.closed = true;
+        state.waiting = false;
+        drop(state);
+        self.ready.notify_one();
+    }
+}
+
 /// One output's queue, as the reader sees it.
 struct Lane {
     /// `None` once the output's writer is gone.
-    chunks: Option<Sender<Arc<Shared>>>,
+    line: Option<Arc<Line>>,
+    /// Whether its writer is woken for several chunks at once (a file).
+    lazy: bool,
     /// The output's counters: the bytes waiting in its queue are `queue_bytes`.
     counters: Arc<Counters>,
     limit: usize,
@@ -265,7 +336,7 @@ impl Producer {
         let mut taking = Vec::with_capacity(self.lanes.len());
         let mut open = 0;
         for (i, lane) in self.lanes.iter_mut().enumerate() {
-            if lane.chunks.is_none() {
+            if lane.line.is_none() {
                 // Its writer is gone, and says why: these packets are lost with it.
                 lane.offered += packets;
                 continue;
@@ -315,20 +386,20 @@ impl Producer {
                 + size as u64;
             lane.peak = lane.peak.max(usize::try_from(now).unwrap_or(usize::MAX));
             let gone = lane
-                .chunks
+                .line
                 .as_ref()
-                .is_some_and(|c| c.send(Arc::clone(&shared)).is_err());
+                .is_some_and(|line| !line.push(Arc::clone(&shared), lane.lazy));
             if gone {
                 // The writer stopped, and says why; these packets are lost with it.
                 lane.counters
                     .queue_bytes
                     .fetch_sub(size as u64, Ordering::AcqRel);
-                lane.chunks = None;
+                lane.line = None;
             } else {
                 sent = true;
             }
         }
-        if !sent && self.lanes.iter().all(|l| l.chunks.is_none()) {
+        if !sent && self.lanes.iter().all(|l| l.line.is_none()) {
             return Err(Closed);
         }
         Ok(true)
@@ -360,9 +431,20 @@ impl Producer {
     }
 }
 
+impl Drop for Producer {
+    /// Tells every writer that nothing more comes, once it has taken what waits.
+    fn drop(&mut self) {
+        for lane in &self.lanes {
+            if let Some(line) = &lane.line {
+                line.close();
+            }
+        }
+    }
+}
+
 /// One writer's end.
 pub struct Consumer {
-    chunks: Receiver<Arc<Shared>>,
+    line: Arc<Line>,
     counters: Arc<Counters>,
 }
 
@@ -370,19 +452,41 @@ impl Consumer {
     /// The next chunk, waiting for one; `None` once the reader is gone and the queue empty.
     #[cfg(test)]
     pub fn recv(&self) -> Option<Arc<Shared>> {
-        self.chunks.recv().ok()
+        loop {
+            match self.recv_timeout(Duration::from_secs(3600)) {
+                Ok(Some(chunk)) => return Some(chunk),
+                Ok(None) => {}
+                Err(Closed) => return None,
+            }
+        }
     }
 
-    /// The next chunk, waiting at most `timeout`: `Ok(None)` when none came in time.
+    /// The next chunk, waiting at most `timeout`: `Ok(None)` when none came in time. (A
+    /// lazy output's chunks may wait until then without waking it.)
     ///
     /// # Errors
     ///
     /// [`Closed`] once the reader is gone and the queue empty.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<Option<Arc<Shared>>, Closed> {
-        match self.chunks.recv_timeout(timeout) {
-            Ok(chunk) => Ok(Some(chunk)),
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(Closed),
+        let deadline = Instant::now() + timeout;
+        let mut state = self.line.state();
+        loop {
+            if let Some(chunk) = state.chunks.pop_front() {
+                return Ok(Some(chunk));
+            }
+            if state.closed {
+                return Err(Closed);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            state.waiting = true;
+            state = match self.line.ready.wait_timeout(state, left) {
+                Ok((state, _)) => state,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+            state.waiting = false;
         }
     }
 
@@ -397,6 +501,17 @@ impl Consumer {
         self.counters
             .queue_bytes
             .fetch_sub(chunk.footprint() as u64, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Consumer {
+    /// Tells the reader the writer is gone; the chunks that wait are let go.
+    fn drop(&mut self) {
+        let mut state = self.line.state();
+        state.gone = true;
+        let waiting = std::mem::take(&mut state.chunks);
+        drop(state);
+        drop(waiting);
     }
 }
 
@@ -521,8 +636,10 @@ mod tests {
     fn a_gone_writer_loses_its_packets_and_the_others_get_them() {
         // Regression: once an output's writer was gone, the chunks that followed were
         // offered to it no more, so what it lost fell short of what was received.
-        let (mut producer, mut consumers) =
-            fan_out(&[(1 << 20, Arc::default()), (1 << 20, Arc::default())]);
+        let (mut producer, mut consumers) = fan_out(&[
+            (1 << 20, Arc::default(), false),
+            (1 << 20, Arc::default(), false),
+        ]);
         let second = consumers.pop().unwrap();
         drop(consumers);
         for round in 0..5 {
@@ -541,6 +658,65 @@ mod tests {
             second.done(chunk);
         }
         assert_eq!(got, 15);
+    }
+
+    #[test]
+    fn a_lazy_writer_is_woken_for_several_chunks_or_wakes_by_itself() {
+        let (mut producer, mut consumers) = fan_out(&[(1 << 20, Arc::default(), true)]);
+        let consumer = consumers.pop().unwrap();
+        let asleep = || {
+            while !consumer.line.state().waiting {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        // One chunk does not wake a sleeping file writer: it finds it at its timeout.
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(|| consumer.recv_timeout(Duration::from_secs(2)));
+            asleep();
+            push(&mut producer, &body(1, 10));
+            assert!(producer.send().unwrap());
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(consumer.line.state().waiting, "not woken for one chunk");
+            let chunk = writer.join().unwrap().unwrap();
+            assert_eq!(chunk.unwrap().packets(), 1, "found at the timeout");
+        });
+        // A writer asleep for a long time is woken once WAKE_AFTER chunks wait.
+        let got = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                let mut got = Vec::new();
+                while got.len() < WAKE_AFTER {
+                    let chunk = consumer.recv_timeout(Duration::from_secs(3600)).unwrap();
+                    got.push(chunk.unwrap().packets());
+                }
+                got
+            });
+            asleep();
+            for round in 0..WAKE_AFTER {
+                for _ in 0..=round {
+                    push(&mut producer, &body(1, 10));
+                }
+                assert!(producer.send().unwrap());
+            }
+            writer.join().unwrap()
+        });
+        assert_eq!(got, (1..=WAKE_AFTER as u64).collect::<Vec<_>>(), "in order");
+        // Fewer chunks than that wait when the reader goes: its end wakes the writer, which
+        // takes them before it hears the queue closed.
+        push(&mut producer, &body(1, 10));
+        assert!(producer.send().unwrap());
+        let waited = std::thread::scope(|scope| {
+            let writer = scope.spawn(|| {
+                let mut packets = 0;
+                while let Ok(Some(chunk)) = consumer.recv_timeout(Duration::from_secs(3600)) {
+                    packets += chunk.packets();
+                }
+                packets
+            });
+            asleep();
+            drop(producer);
+            writer.join().unwrap()
+        });
+        assert_eq!(waited, 1);
     }
 
     #[test]

@@ -1591,6 +1591,12 @@ fn receive_external(
     let (sent, tx_cpu) = sender.join().map_err(|_| "sender panicked")??;
     child.signal(libc::SIGINT);
     let reaped = child.reap()?;
+    // Wake-ups, counted exactly where CPU time is not: each sleep of a thread that waited
+    // for packets or for another thread is a voluntary switch (whole life, start-up too).
+    notes.push(format!(
+        "{} voluntary, {} involuntary context switches",
+        reaped.usage.ru_nvcsw, reaped.usage.ru_nivcsw
+    ));
     let stderr = child.stderr_text();
     let exited_cleanly = libc::WIFEXITED(reaped.status) && libc::WEXITSTATUS(reaped.status) == 0;
     if !exited_cleanly {
