@@ -410,3 +410,37 @@ fn without_the_owner_flag_sigkill_leaves_the_table_and_nft_deletes_it() {
         assert_eq!(tables(), "");
     });
 }
+
+#[test]
+fn without_the_owner_flag_a_capture_ended_by_the_watchdog_deletes_the_table() {
+    if !privileged("without_the_owner_flag_a_capture_ended_by_the_watchdog_deletes_the_table") {
+        return;
+    }
+    in_netns(|| {
+        // Standard output a pipe nobody reads: after SIGTERM the writer stays in `write()`,
+        // and the watchdog ends the process (capture.rs, `watch`).
+        let mut child = std::process::Command::new(support::NFLOG)
+            .args(["-n", "--hook", "output", "udp dst port 9999"])
+            .env(NO_OWNER, "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let table = format!("nflog-{pid}-32768");
+        wait_until("nflog installs its rule", || tables().contains(&table));
+        // 3,000 lines of about 250 bytes: far more than the pipe (64 KiB) holds.
+        support::send_paced(9999, 3_000, 100);
+        wait_until("the socket is drained", || {
+            support::socket_queue_empty(32768)
+        });
+        let pid = rustix::process::Pid::from_raw(pid as i32).unwrap();
+        rustix::process::kill_process(pid, Signal::TERM).unwrap();
+        wait_until("the watchdog ends nflog", || {
+            child.try_wait().unwrap().is_some()
+        });
+        assert!(child.wait().unwrap().success());
+        assert_eq!(tables(), "", "deleted before the watchdog's exit");
+    });
+}
