@@ -314,13 +314,7 @@ impl Listener {
         F: FnMut(Packet<&[u8]>),
     {
         while let Some(batch) = self.recv()? {
-            for item in batch {
-                match item {
-                    Ok(packet) => callback(packet),
-                    Err(Error::Parse(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
+            batch.for_each_packet(&mut callback)?;
         }
         Ok(self.stats())
     }

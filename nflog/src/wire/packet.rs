@@ -99,6 +99,90 @@ fn value_at<'b>(body: &'b [u8], slots: &[u32; SLOTS], attr: PacketAttr) -> Optio
     body.get(at + NLA_HDRLEN..at + len)
 }
 
+/// Checks a packet message body (`nfgenmsg` and attributes) and fills `slots`, which must
+/// be all zero, with the offset of the first attribute of each known type: the whole of
+/// [`Packet::new_checked`], on an index the caller placed where the packet will live.
+///
+/// # Errors
+///
+/// As [`Packet::new_checked`].
+// Perf: one pass over the attribute headers, with the minimum sizes in a table, instead of
+// the `Attributes` iterator and a match per attribute; each header read in one load, one
+// comparison for both bounds of its length, unknown types sent to slot 0 without a branch,
+// and the index filled in place, never copied (figures: docs/benchmarks.md, "Code shaped
+// for speed"). `#[inline(always)]`: the callers are the parse loops. The checks and the
+// errors are the iterator's and `check_value`'s; `tests.rs` compares the two on every
+// input of three property tests.
+#[inline(always)]
+pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseError> {
+    if body.len() < NFGENMSG_LEN {
+        return Err(ParseError::Truncated {
+            what: Header::Nfgenmsg,
+            needed: NFGENMSG_LEN,
+            available: body.len(),
+        });
+    }
+    if u32::try_from(body.len()).is_err() {
+        // Messages are at most a few hundred KiB: every offset fits in u32.
+        return Err(ParseError::MessageLength {
+            declared: body.len(),
+            available: u32::MAX as usize,
+        });
+    }
+    let end = body.len();
+    let mut at = NFGENMSG_LEN;
+    while let Some(&header) = body.get(at..).and_then(<[u8]>::first_chunk::<NLA_HDRLEN>) {
+        let header = u32::from_ne_bytes(header);
+        // `nla_len` then `nla_type`, each in host byte order: one load, then the halves.
+        let (len, raw_type) = if cfg!(target_endian = "little") {
+            (header & 0xffff, header >> 16)
+        } else {
+            (header >> 16, header & 0xffff)
+        };
+        let len = len as usize;
+        let kind = raw_type as u16 & NLA_TYPE_MASK;
+        let left = end - at;
+        // Under 4 wraps to a huge value: one comparison for both bounds (`left` >= 4).
+        if len.wrapping_sub(NLA_HDRLEN) > left - NLA_HDRLEN {
+            return Err(ParseError::AttributeLength {
+                kind,
+                declared: len,
+                available: left,
+            });
+        }
+        // Types past the index share slot 0 with type 0 (`NFULA_UNSPEC`): neither is a
+        // known attribute, and slot 0 is cleared below.
+        let k = if usize::from(kind) < SLOTS {
+            usize::from(kind)
+        } else {
+            0
+        };
+        if len - NLA_HDRLEN < usize::from(MIN_VALUE[k]) {
+            check_known(kind, &body[at + NLA_HDRLEN..at + len])?;
+        }
+        if slots[k] == 0 {
+            // `at` is under `body.len()`, checked above to fit in u32.
+            slots[k] = at as u32;
+        }
+        at += align4(len);
+    }
+    if at < end {
+        // One to three bytes after the last attribute: too few for a header.
+        return Err(ParseError::Truncated {
+            what: Header::Attribute,
+            needed: NLA_HDRLEN,
+            available: end - at,
+        });
+    }
+    slots[0] = 0;
+    if slots[PacketAttr::PacketHdr as usize] == 0 {
+        return Err(ParseError::MissingAttribute {
+            attr: PacketAttr::PacketHdr,
+        });
+    }
+    Ok(())
+}
+
 // Perf: the accessors are `#[inline]`, so that reading a field from another crate is a
 // slot lookup and a load, not a call (figures: docs/benchmarks.md, "Code shaped for speed").
 impl<T: AsRef<[u8]>> Packet<T> {
@@ -115,73 +199,16 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// missing `NFULA_PACKET_HDR`.
     // Perf: `#[inline]`, so that the packet is built in place in the caller's frame
     // (`Batch::next` is in another codegen unit) and `Listener::run` costs what a
-    // hand-written recv + parse loop does; and the loop is here rather than in a function
-    // returning the index, which would copy the index once more per packet. One tight loop
-    // over the attribute headers, with the minimum sizes in a table, instead of the
-    // `Attributes` iterator and a match per attribute, for fewer instructions per
-    // attribute; the checks and the errors are the iterator's and `check_value`'s, and
-    // `tests.rs` compares the two on every input of three property tests.
+    // hand-written recv + parse loop does (figures: docs/benchmarks.md, "Code shaped for
+    // speed").
     #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>, ParseError> {
-        let body = buffer.as_ref();
-        if body.len() < NFGENMSG_LEN {
-            return Err(ParseError::Truncated {
-                what: Header::Nfgenmsg,
-                needed: NFGENMSG_LEN,
-                available: body.len(),
-            });
-        }
-        if u32::try_from(body.len()).is_err() {
-            // Messages are at most a few hundred KiB: every offset fits in u32.
-            return Err(ParseError::MessageLength {
-                declared: body.len(),
-                available: u32::MAX as usize,
-            });
-        }
-        let mut slots = [0u32; SLOTS];
-        let end = body.len();
-        let mut at = NFGENMSG_LEN;
-        while at < end {
-            let left = end - at;
-            let Some(&[l0, l1, t0, t1]) = body[at..].first_chunk::<NLA_HDRLEN>() else {
-                return Err(ParseError::Truncated {
-                    what: Header::Attribute,
-                    needed: NLA_HDRLEN,
-                    available: left,
-                });
-            };
-            let len = usize::from(u16::from_ne_bytes([l0, l1]));
-            let kind = u16::from_ne_bytes([t0, t1]) & NLA_TYPE_MASK;
-            if len < NLA_HDRLEN || len > left {
-                return Err(ParseError::AttributeLength {
-                    kind,
-                    declared: len,
-                    available: left,
-                });
-            }
-            let k = usize::from(kind);
-            if k < SLOTS {
-                let min = MIN_VALUE[k];
-                if min != UNKNOWN {
-                    if len - NLA_HDRLEN < usize::from(min) || min == CHECK_FULLY {
-                        if let Some(known) = PacketAttr::from_number(kind) {
-                            check_value(known, &body[at + NLA_HDRLEN..at + len])?;
-                        }
-                    }
-                    if slots[k] == 0 {
-                        // `at` is under `body.len()`, checked above to fit in u32.
-                        slots[k] = at as u32;
-                    }
-                }
-            }
-            at += align4(len);
-        }
-        if slots[PacketAttr::PacketHdr as usize] == 0 {
-            return Err(ParseError::MissingAttribute {
-                attr: PacketAttr::PacketHdr,
-            });
-        }
-        Ok(Packet { buffer, slots })
+        let mut packet = Packet {
+            buffer,
+            slots: [0; SLOTS],
+        };
+        index_into(packet.buffer.as_ref(), &mut packet.slots)?;
+        Ok(packet)
     }
 
     /// A borrowed view of this packet, with the index already computed: no parsing.
@@ -374,14 +401,14 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     #[inline]
     fn be32(&self, attr: PacketAttr) -> Option<u32> {
-        let v = self.value(attr)?;
-        Some(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+        // `first_chunk`: one length check, where indexing checks each byte (the parse
+        // made sure the value is long enough, so it never says `None` for a present one).
+        Some(u32::from_be_bytes(*self.value(attr)?.first_chunk()?))
     }
 
     #[inline]
     fn be16(&self, attr: PacketAttr) -> Option<u16> {
-        let v = self.value(attr)?;
-        Some(u16::from_be_bytes([v[0], v[1]]))
+        Some(u16::from_be_bytes(*self.value(attr)?.first_chunk()?))
     }
 }
 
@@ -534,28 +561,39 @@ impl<T: AsRef<[u8]>> core::hash::Hash for Packet<T> {
     }
 }
 
-/// Marks an attribute type the parser does not know (and skips).
-const UNKNOWN: u8 = u8::MAX;
-/// Marks a type whose value needs more than a size check: `check_value` looks at it.
-const CHECK_FULLY: u8 = u8::MAX - 1;
+/// Marks a type whose value needs more than a size check: above any value's length (at most
+/// 65531), so that the parser always hands it to `check_value`.
+const CHECK_FULLY: u16 = u16::MAX;
 
 /// For each attribute type under [`SLOTS`], the smallest value every accessor can read, as
-/// `check_value` says; the parser calls `check_value` only for a smaller value (to make the
-/// error) or a type marked [`CHECK_FULLY`].
-const MIN_VALUE: [u8; SLOTS] = {
-    let mut table = [UNKNOWN; SLOTS];
+/// `check_value` says (0 for the types the parser does not know); the parser calls
+/// `check_value` only for a smaller value (to make the error) or a type marked
+/// [`CHECK_FULLY`].
+const MIN_VALUE: [u16; SLOTS] = {
+    let mut table = [0; SLOTS];
     let mut kind = 0;
     while kind < SLOTS {
         if let Some(attr) = PacketAttr::from_number(kind as u16) {
             table[kind] = match attr {
                 PacketAttr::Hwaddr | PacketAttr::Vlan => CHECK_FULLY,
-                other => min_value(other) as u8,
+                other => min_value(other) as u16,
             };
         }
         kind += 1;
     }
     table
 };
+
+/// The parser's way out of its loop for a value shorter than [`MIN_VALUE`] says, or one
+/// marked [`CHECK_FULLY`]: the full check, and the error, of `check_value`. Out of line, so
+/// that the loop stays small; every packet with a hardware address takes it once.
+#[inline(never)]
+fn check_known(kind: u16, value: &[u8]) -> Result<(), ParseError> {
+    match PacketAttr::from_number(kind) {
+        Some(known) => check_value(known, value),
+        None => Ok(()),
+    }
+}
 
 /// The smallest value of `attr` that every accessor can read (VLAN and HWADDR need more
 /// than that, as `check_value` says).
