@@ -1028,6 +1028,8 @@ fn queue_chunk(
 struct Writer {
     output: Box<dyn Output>,
     names: Box<dyn ResolveInterface + Send>,
+    /// The interfaces named for the chunk being written (see [`ChunkNames`]).
+    seen: Vec<(u32, Option<Box<[u8]>>)>,
     filter: Option<Expr>,
     /// Packets its filter left out.
     filtered: u64,
@@ -1050,6 +1052,7 @@ impl Writer {
         Writer {
             output: prepared.output,
             names: prepared.names,
+            seen: Vec::new(),
             filter: prepared.filter,
             filtered: 0,
             counters: prepared.counters,
@@ -1080,12 +1083,19 @@ impl Writer {
                 }
                 Err(Closed) => break,
             };
+            // Perf: each interface named once per chunk; the resolver reads the kernel's
+            // link notifications (a system call) at each question.
+            let mut names = ChunkNames {
+                names: self.names.as_mut(),
+                seen: &mut self.seen,
+            };
+            names.seen.clear();
             // The reader queued parsed packets, each with its index: nothing is parsed again.
             for (packet, judged) in chunk.judged() {
                 // The capture's filter judged it in the reader; else the output's own.
                 let matches = match (judged, &self.filter) {
                     (Some(matches), _) => matches,
-                    (None, Some(filter)) => filter.matches(&packet, self.names.as_mut()),
+                    (None, Some(filter)) => filter.matches(&packet, &mut names),
                     (None, None) => true,
                 };
                 if !matches {
@@ -1096,7 +1106,7 @@ impl Writer {
                     continue;
                 }
                 self.output
-                    .write(&packet, chunk.received, self.names.as_mut())
+                    .write(&packet, chunk.received, &mut names)
                     .map_err(write_error)?;
                 self.handed += 1;
                 self.counters.note(self.handed, self.output.as_ref());
@@ -1164,6 +1174,34 @@ impl Writer {
             .iter()
             .find(|lane| Arc::ptr_eq(&lane.counters, &self.counters))
             .map(|lane| &lane.drops)
+    }
+}
+
+/// Interface names for the packets of one chunk: each index asked of the resolver once.
+/// The packets of a chunk came in one kernel batch: the names the first of them finds are
+/// those of the whole batch.
+struct ChunkNames<'a> {
+    names: &'a mut (dyn ResolveInterface + Send),
+    /// The indexes asked for so far, each with its answer: a chunk's packets name a few.
+    seen: &'a mut Vec<(u32, Option<Box<[u8]>>)>,
+}
+
+impl ResolveInterface for ChunkNames<'_> {
+    fn interface_name(&mut self, index: u32) -> Option<&str> {
+        self.interface_name_bytes(index)
+            .and_then(|name| std::str::from_utf8(name).ok())
+    }
+
+    fn interface_name_bytes(&mut self, index: u32) -> Option<&[u8]> {
+        let at = match self.seen.iter().position(|&(seen, _)| seen == index) {
+            Some(at) => at,
+            None => {
+                let name = self.names.interface_name_bytes(index).map(Box::from);
+                self.seen.push((index, name));
+                self.seen.len() - 1
+            }
+        };
+        self.seen.get(at).and_then(|(_, name)| name.as_deref())
     }
 }
 
@@ -1703,6 +1741,39 @@ mod tests {
         let expected = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("{}: {e}; set NFLOG_UPDATE_SNAPSHOTS", path.display()));
         assert_eq!(got, expected, "snapshot {name}");
+    }
+
+    #[test]
+    fn a_chunk_asks_the_resolver_once_per_interface() {
+        /// Names every interface `ethN`, counting the questions.
+        struct Counting(u32);
+        impl ResolveInterface for Counting {
+            fn interface_name(&mut self, _: u32) -> Option<&str> {
+                unreachable!("the formats ask for bytes")
+            }
+            fn interface_name_bytes(&mut self, index: u32) -> Option<&[u8]> {
+                self.0 += 1;
+                match index {
+                    1 => Some(b"eth1"),
+                    2 => Some(b"caf\xe9"),
+                    _ => None,
+                }
+            }
+        }
+        let mut counting = Counting(0);
+        let mut seen = Vec::new();
+        let mut names = ChunkNames {
+            names: &mut counting,
+            seen: &mut seen,
+        };
+        for _ in 0..100 {
+            assert_eq!(names.interface_name_bytes(1), Some(&b"eth1"[..]));
+            assert_eq!(names.interface_name(1), Some("eth1"));
+            assert_eq!(names.interface_name_bytes(2), Some(&b"caf\xe9"[..]));
+            assert_eq!(names.interface_name(2), None, "not UTF-8");
+            assert_eq!(names.interface_name_bytes(9), None);
+        }
+        assert_eq!(counting.0, 3, "one question per interface");
     }
 
     #[test]
