@@ -5,7 +5,10 @@
 //! evaluator (`nflog::filter::Expr::matches`) accepts.
 //!
 //! Two captures at the output hook: one of every packet, one of the expression. Each packet
-//! logged by both is the same skb at the same hook, so its bytes identify it.
+//! logged by both is the same skb at the same hook, so its bytes identify it. Each case
+//! ends with a sentinel datagram carrying its number: the capture of every packet is read
+//! up to it, not until a quiet spell, so a case never takes in the late packets of the one
+//! before when the machine is loaded.
 
 mod support;
 
@@ -21,6 +24,9 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use support::{in_netns, ping4, ping6, privileged, tcp_syn};
 
 const PORTS: [u16; 4] = [22, 53, 8080, 9999];
+/// Where each case's sentinel goes: a port no case sends to, where a socket of the test
+/// listens, so that no ICMP error follows the sentinel.
+const SENTINEL_PORT: u16 = 7;
 
 /// One packet to send.
 #[derive(Debug, Clone)]
@@ -127,16 +133,66 @@ fn transmit(packets: &[Send]) {
     }
 }
 
-/// What `listener` receives until it has been quiet for a while.
-fn drain(listener: &mut Listener) -> Vec<nflog::OwnedPacket> {
+/// The payload bytes that end case `case`'s sentinel datagram.
+fn sentinel(case: usize) -> Vec<u8> {
+    format!("end of case {case}").into_bytes()
+}
+
+/// Sends case `case`'s sentinel, after its packets.
+fn send_sentinel(case: usize) {
+    let s = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    s.send_to(&sentinel(case), (Ipv4Addr::LOCALHOST, SENTINEL_PORT))
+        .unwrap();
+}
+
+/// The logged packet's bytes (the IP packet), which identify it.
+fn payload(p: &nflog::OwnedPacket) -> Vec<u8> {
+    p.view().payload().unwrap_or_default().to_vec()
+}
+
+/// What `listener` receives up to and including case `case`'s sentinel: the kernel logs one
+/// group's packets in order, so that is every packet of the case and nothing after it.
+fn drain_to_sentinel(
+    listener: &mut Listener,
+    case: usize,
+) -> Result<Vec<nflog::OwnedPacket>, TestCaseError> {
+    let end = sentinel(case);
     let mut got = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut quiet = Instant::now();
-    while Instant::now() < deadline && quiet.elapsed() < Duration::from_millis(150) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
         match listener.try_recv().unwrap() {
             Some(batch) => {
                 for p in batch {
-                    got.push(p.unwrap().into_owned());
+                    let packet = p.unwrap().into_owned();
+                    let last = payload(&packet).ends_with(&end);
+                    got.push(packet);
+                    if last {
+                        return Ok(got);
+                    }
+                }
+            }
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    }
+    Err(TestCaseError::fail(format!(
+        "case {case}'s sentinel not logged in 20 s"
+    )))
+}
+
+/// What `listener` receives until it holds at least `expected` packets and has then been
+/// quiet for a while (or 20 s passed): fewer or more than `expected` is for the caller to
+/// judge, and a late packet under load is waited for, not missed.
+fn drain_at_least(listener: &mut Listener, expected: usize) -> Vec<Vec<u8>> {
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut quiet = Instant::now();
+    while Instant::now() < deadline
+        && (got.len() < expected || quiet.elapsed() < Duration::from_millis(150))
+    {
+        match listener.try_recv().unwrap() {
+            Some(batch) => {
+                for p in batch {
+                    got.push(payload(&p.unwrap().into_owned()));
                 }
                 quiet = Instant::now();
             }
@@ -164,7 +220,9 @@ fn the_kernel_logs_exactly_what_the_evaluator_accepts() {
             failure_persistence: None,
             ..Config::default()
         });
+        let _sentinel_sink = UdpSocket::bind((Ipv4Addr::LOCALHOST, SENTINEL_PORT)).unwrap();
         let compared = std::cell::Cell::new(0usize);
+        let cases = std::cell::Cell::new(0usize);
         runner
             .run(
                 &(expression(), proptest::collection::vec(send(), 1..24)),
@@ -181,16 +239,16 @@ fn the_kernel_logs_exactly_what_the_evaluator_accepts() {
                     let guard = output_only(compiled.into_filter(1)).install(group);
                     let _guard = guard.map_err(|e| TestCaseError::fail(format!("{text}: {e}")))?;
                     transmit(&packets);
-                    let all = drain(&mut everything.borrow_mut());
-                    let payload =
-                        |p: &nflog::OwnedPacket| p.view().payload().unwrap_or_default().to_vec();
-                    let mut logged: Vec<Vec<u8>> =
-                        drain(&mut matched).iter().map(payload).collect();
+                    let case = cases.get();
+                    cases.set(case + 1);
+                    send_sentinel(case);
+                    let all = drain_to_sentinel(&mut everything.borrow_mut(), case)?;
                     let mut accepted: Vec<Vec<u8>> = all
                         .iter()
                         .filter(|p| expr.matches(&p.view(), &mut Numeric))
                         .map(payload)
                         .collect();
+                    let mut logged = drain_at_least(&mut matched, accepted.len());
                     accepted.sort();
                     logged.sort();
                     compared.set(compared.get() + all.len());
