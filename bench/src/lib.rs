@@ -114,9 +114,11 @@ pub fn send(packets: u64, size: usize, flows: usize) -> Result<(u64, Duration), 
     Ok((sent, cpu))
 }
 
-/// What a typical consumer reads: the prefix as text, the mark, the payload's length.
+/// What a typical consumer reads, as the C receiver reads it: the prefix's bytes up to
+/// its NUL (its `strlen`; `Packet::prefix`, as text, adds a UTF-8 check the C receiver
+/// does not make), the mark, the payload's length.
 pub fn touch(packet: &Packet<&[u8]>, sink: &mut u64) {
-    let prefix = packet.prefix().map_or(0, |p| p.len() as u64);
+    let prefix = packet.prefix_bytes().map_or(0, |p| p.len() as u64);
     let mark = u64::from(packet.mark().unwrap_or(0));
     let payload = packet.payload().map_or(0, |p| p.len() as u64);
     *sink = sink.wrapping_add(prefix + mark + payload);
