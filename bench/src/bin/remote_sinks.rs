@@ -157,15 +157,17 @@ fn one(
     send(packets, 64, 1)?;
     // Every packet the kernel logged, in the table: as many as the command received, which
     // it says once it is idle; wait for the rows to stop growing, then for the count.
-    let mut last = (0, Instant::now());
+    // Settled when no store's count changed for 5 s: the fewest alone could stand still
+    // on one store (a ClickHouse INSERT of 100,000 rows) while another still grows.
+    let mut last: (Vec<u64>, Instant) = (Vec::new(), Instant::now());
     let (settled, each) = loop {
         let each = rows(())?;
         let n = each.iter().copied().min().unwrap_or(0);
-        if n != last.0 {
-            last = (n, Instant::now());
+        if each != last.0 {
+            last = (each.clone(), Instant::now());
         }
-        if n > 0 && last.1.elapsed() > Duration::from_secs(3) {
-            break (last, each);
+        if n > 0 && last.1.elapsed() > Duration::from_secs(5) {
+            break ((n, last.1), each);
         }
         if first.elapsed() > Duration::from_secs(300) {
             return Err(format!("{name}: rows still arriving after 300 s").into());
