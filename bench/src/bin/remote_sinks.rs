@@ -192,14 +192,25 @@ fn one(
         cpu.as_secs_f64() * 1e6 / received.max(1) as f64
     );
     if destinations.len() > 1 {
-        let lost = received.saturating_sub(settled.0);
+        // Counted again once the command has ended (its outputs drained): what is missing
+        // then is lost, not late; the command's own lines say why.
+        let after = rows(())?;
+        let lost = received.saturating_sub(after.iter().copied().min().unwrap_or(0));
         println!(
-            "|  | rows per store: {} | lost: {lost} | | | |",
+            "|  | rows per store when settled: {}; after exit: {} | lost: {lost} | | | |",
             each.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(" / "),
+            after
+                .iter()
                 .map(u64::to_string)
                 .collect::<Vec<_>>()
                 .join(" / ")
         );
+        for line in text.lines().filter(|l| l.starts_with("nflog: output ")) {
+            println!("|  | {line} | | | | |");
+        }
     }
     let _ = std::fs::remove_file(stderr);
     Ok(())
