@@ -883,10 +883,15 @@ fn packets_logged_while_a_group_is_being_bound_already_follow_its_settings() {
         return;
     }
     in_netns(|| {
-        // Packets flow before, during and after the bind: any packet the kernel logs to the
-        // group once it exists must already be logged with the group's settings (here: no
-        // payload, copy mode meta). Binding and configuring in two requests leaves a window
-        // where the kernel's defaults (the whole packet) apply.
+        // Packets flow before, during and after the bind. Binding and configuring in two
+        // requests leaves a round trip to user space in which the kernel logs with its
+        // defaults (the whole packet, where the group asks for copy mode meta). One request
+        // leaves only the kernel's own instructions between creating the group and
+        // applying its mode (nfulnl_recv_config: instance_create, then nfulnl_set_mode), in
+        // which a packet can still get the defaults: seen on Debian's 6.1 under qemu's
+        // emulation, once in 20 rounds. So: in each round, a packet with the defaults may
+        // come only before the first one with the group's settings (the mode, once set,
+        // stays), and at most one per round; every packet after it follows the settings.
         // A group per round: a socket closed at the end of a round can outlive its close
         // for a moment while another test's thread forks (the child holds the descriptor
         // until it execs), and its group with it.
@@ -918,12 +923,21 @@ fn packets_logged_while_a_group_is_being_bound_already_follow_its_settings() {
                 .unwrap();
             let got = collect(&mut listener, 5, Duration::from_secs(5));
             assert!(got.len() >= 5, "round {round}: {} packets", got.len());
-            for (i, captured) in got.iter().enumerate() {
+            let defaults = got
+                .iter()
+                .take_while(|c| c.view().payload().is_some())
+                .count();
+            assert!(
+                defaults <= 1,
+                "round {round}: {defaults} packets logged with the kernel's defaults before \
+                 the group's copy mode applied"
+            );
+            for (i, captured) in got.iter().enumerate().skip(defaults) {
                 assert_eq!(
                     captured.view().payload(),
                     None,
-                    "round {round}, packet {i}: logged with the kernel's defaults, not the \
-                     group's copy mode"
+                    "round {round}, packet {i}: logged with the kernel's defaults after the \
+                     group's copy mode applied"
                 );
             }
         }

@@ -154,11 +154,14 @@ impl Socket {
     /// owner); [`Error::AlreadyBound`] when this socket has it; others from the kernel.
     pub fn bind_group(&mut self, group: u16, config: &GroupConfig) -> Result<(), Error> {
         config.validate()?;
-        // One request binds and configures: the kernel creates the group and applies the
-        // settings under one lock (nfulnl_recv_config handles NFULA_CFG_CMD first, then the
-        // other attributes of the same message, and checks the flags before it binds). Two
-        // requests would leave a window in which packets are logged with the kernel's
-        // defaults: the whole packet, no conntrack entry.
+        // One request binds and configures: nfulnl_recv_config checks the flags first,
+        // creates the group, then applies the other attributes of the same message. Two
+        // requests leave a window of a round trip to user space in which packets are
+        // logged with the kernel's defaults (the whole packet, no conntrack entry). One
+        // request narrows it to the kernel's few instructions between instance_create,
+        // which publishes the group to the logging path, and nfulnl_set_mode: a packet
+        // logged in between still gets the defaults (seen on 6.1 under emulation), and
+        // nothing user space can send closes that.
         let bound = self.send_config(
             Request::Bind,
             config,
