@@ -1958,15 +1958,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_stuck_output_drops_its_own_packets_and_the_others_lose_nothing() {
-        let batches: Vec<Vec<Vec<u8>>> = (0..50)
+    /// `count` batches of four packets of group 5, prefix `x`, with the ids 0, 1, 2, ...
+    /// of [`recorded_packet`] in order.
+    fn batches_of_four(count: usize) -> Vec<Vec<Vec<u8>>> {
+        (0..count)
             .map(|b| {
                 (0..4)
                     .map(|i| recorded_packet(5, "x", (b * 4 + i) as u8))
                     .collect()
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_stuck_output_drops_its_own_packets_and_the_others_lose_nothing() {
+        let batches = batches_of_four(50);
         // A queue of one byte holds one chunk at a time: the stuck output drops the rest;
         // the other output's queue holds everything (queues are per output).
         let args = capture_args(&["-g", "5", "-w", "stuck.txt", "-w", "all.json"]);
@@ -2061,13 +2067,7 @@ mod tests {
 
     #[test]
     fn a_failed_output_ends_alone_and_says_what_it_lost() {
-        let batches: Vec<Vec<Vec<u8>>> = (0..30)
-            .map(|b| {
-                (0..4)
-                    .map(|i| recorded_packet(5, "x", (b * 4 + i) as u8))
-                    .collect()
-            })
-            .collect();
+        let batches = batches_of_four(30);
         let args = capture_args(&["-g", "5", "-w", "full.txt", "-w", "all.json"]);
         let all = Shared::default();
         // Room for a few text lines: the first flush fails.

@@ -311,6 +311,23 @@ fn assert_once_each(stats: &str, rows: u64, distinct: u64, sent: u64) {
     assert_eq!(distinct, rows, "no row twice");
 }
 
+/// [`assert_once_each`] on the rows of PostgreSQL's table `nflog`.
+fn assert_postgres_holds_once_each(pg: &Postgres, stats: &str, sent: u64) {
+    let counts = pg
+        .psql(
+            "nflog",
+            "SELECT count(*), count(DISTINCT oob_seq_local) FROM nflog",
+        )
+        .unwrap();
+    let (rows, distinct) = counts.trim().split_once('|').unwrap();
+    assert_once_each(
+        stats,
+        rows.parse().unwrap(),
+        distinct.parse().unwrap(),
+        sent,
+    );
+}
+
 #[test]
 fn postgres_stopped_mid_burst_gets_every_row_once() {
     const TEST: &str = "postgres_stopped_mid_burst_gets_every_row_once";
@@ -335,19 +352,7 @@ fn postgres_stopped_mid_burst_gets_every_row_once() {
         });
         let stderr_before = to_db.stderr();
         let stats = stop(to_db);
-        let counts = pg
-            .psql(
-                "nflog",
-                "SELECT count(*), count(DISTINCT oob_seq_local) FROM nflog",
-            )
-            .unwrap();
-        let (rows, distinct) = counts.trim().split_once('|').unwrap();
-        assert_once_each(
-            &stats,
-            rows.parse().unwrap(),
-            distinct.parse().unwrap(),
-            9000,
-        );
+        assert_postgres_holds_once_each(&pg, &stats, 9000);
         assert!(
             stderr_before.contains("connected again"),
             "the outage is reported: {stderr_before}"
@@ -386,19 +391,7 @@ fn postgres_stopped_mid_burst_with_a_small_backlog_gets_every_row_once_from_the_
         });
         let stderr_before = to_db.stderr();
         let stats = stop(to_db);
-        let counts = pg
-            .psql(
-                "nflog",
-                "SELECT count(*), count(DISTINCT oob_seq_local) FROM nflog",
-            )
-            .unwrap();
-        let (rows, distinct) = counts.trim().split_once('|').unwrap();
-        assert_once_each(
-            &stats,
-            rows.parse().unwrap(),
-            distinct.parse().unwrap(),
-            9000,
-        );
+        assert_postgres_holds_once_each(&pg, &stats, 9000);
         assert!(
             spilled > 65536,
             "the gap's rows did not fit the backlog: {spilled} bytes spilled"
