@@ -40,6 +40,12 @@
 //!
 //! - `bare`: `recv` into a 256 KiB buffer and walk the netlink headers only
 //!   (`wire::netlink::Messages`), counting packet messages: the floor;
+//! - `bare-pcap`: the `bare` loop (same socket, buffer and settings) that also writes every
+//!   packet message to `DIR/bare.pcap` as our command's pcap output does (LINKTYPE_NFLOG,
+//!   the message body as the record, timed by `NFULA_TIMESTAMP` or else by a clock read
+//!   once per datagram), through a 256 KiB buffer written whenever it is full
+//!   (`nflog_bench::pcap_floor`): the floor of writing the pcap file. The file is read back
+//!   with the library's pcap reader after the run; a count other than `received` is noted;
 //! - `parse`: the same `recv`, then `Packet::parse` of each message and a look at its prefix,
 //!   mark and payload length: the parser without the listener;
 //! - `listener`: `Listener::run` with a callback that looks at prefix, mark and payload
@@ -133,7 +139,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use nflog::wire::{Messages, MSG_PACKET};
 use nflog::{Flags, GroupConfig, Listener, Packet, Socket, MAX_DATAGRAM};
@@ -141,6 +147,7 @@ use rustix::net::sockopt::Timeout;
 use rustix::net::RecvFlags;
 
 // The same ulogd as the end-to-end test of our JSON output runs.
+use nflog_bench::pcap_floor::{self, PcapFloor};
 use nflog_bench::ulogd::{self, ULOGD};
 use nflog_bench::{
     check_netns, enter_private_netns, netns_inode, nft, send, thread_cpu, timeval, touch, BoxError,
@@ -179,7 +186,7 @@ table inet bench {
 const USAGE: &str = "usage: burst [--packets N] [--size BYTES] [--runs R] [--backlog] \
      [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]] [--offsets OFFSET[,OFFSET...]] \
      [--sender process|thread] [--nflog PATH] [--markdown] [--keep]\n\
-     modes: bare parse listener libnetfilter_log cli-text cli-json cli-xml cli-pcap cli-pcapng \
+     modes: bare bare-pcap parse listener libnetfilter_log cli-text cli-json cli-xml cli-pcap cli-pcapng \
      cli-fanout cli-sqlite cli-pcap-metrics tcpdump ulogd";
 
 /// The first argument that makes this program the sender process of a run.
@@ -211,6 +218,8 @@ struct Args {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Bare,
+    /// The `bare` loop writing every packet as a pcap record: the floor of a pcap file.
+    BarePcap,
     Parse,
     Listener,
     /// A raw `poll` + `recv` loop over a listener's socket into a buffer at this page
@@ -233,8 +242,9 @@ enum Mode {
 }
 
 impl Mode {
-    const ALL: [Mode; 14] = [
+    const ALL: [Mode; 15] = [
         Mode::Bare,
+        Mode::BarePcap,
         Mode::Parse,
         Mode::Listener,
         Mode::CLibrary,
@@ -260,6 +270,7 @@ impl Mode {
     fn fixed_name(self) -> &'static str {
         match self {
             Mode::Bare => "bare",
+            Mode::BarePcap => "bare-pcap",
             Mode::Parse => "parse",
             Mode::Listener => "listener",
             Mode::Offset(_) => "recv@OFFSET",
@@ -281,7 +292,7 @@ impl Mode {
     fn in_process(self) -> bool {
         matches!(
             self,
-            Mode::Bare | Mode::Parse | Mode::Listener | Mode::Offset(_)
+            Mode::Bare | Mode::BarePcap | Mode::Parse | Mode::Listener | Mode::Offset(_)
         )
     }
 
@@ -547,6 +558,17 @@ fn main() -> ExitCode {
                 .map_or("-".into(), |(p, _)| p.display().to_string()),
         );
     }
+    if args.modes.contains(&Mode::BarePcap) {
+        println!(
+            "bare-pcap writes {} ({})",
+            consumers.dir.join("bare.pcap").display(),
+            if args.keep {
+                "kept"
+            } else {
+                "removed after each run"
+            },
+        );
+    }
     for line in &skipped {
         println!("{line}");
     }
@@ -688,7 +710,9 @@ fn parse_args() -> Result<Args, String> {
     }
     if args.backlog {
         if args.chosen && args.modes.iter().any(|m| !m.in_process()) {
-            return Err("--backlog applies to bare, parse, listener and --offsets only".into());
+            return Err(
+                "--backlog applies to bare, bare-pcap, parse, listener and --offsets only".into(),
+            );
         }
         args.modes.retain(|m| m.in_process());
     }
@@ -715,7 +739,11 @@ fn in_private_netns(
     if child_netns != netns {
         return Err("a spawned thread is not in its creator's network namespace".into());
     }
-    if args.modes.iter().any(|m| !m.in_process()) {
+    if args
+        .modes
+        .iter()
+        .any(|&m| !m.in_process() || m == Mode::BarePcap)
+    {
         fs::create_dir_all(&consumers.dir)
             .map_err(|e| format!("{}: {e}", consumers.dir.display()))?;
     }
@@ -727,8 +755,8 @@ fn in_private_netns(
     for _ in 0..args.runs {
         for &mode in &args.modes {
             let outcome = match mode {
-                Mode::Bare | Mode::Parse => {
-                    in_process(|| receive_raw(mode, &args, &config, netns))?
+                Mode::Bare | Mode::BarePcap | Mode::Parse => {
+                    in_process(|| receive_raw(mode, &args, &config, netns, &consumers.dir))?
                 }
                 Mode::Listener => in_process(|| receive_listener(&args, &config, netns))?,
                 Mode::Offset(offset) => {
@@ -820,12 +848,14 @@ impl Clocks {
     }
 }
 
-/// Modes `bare` and `parse`: our socket for the binding, then plain `recv`.
+/// Modes `bare`, `bare-pcap` and `parse`: our socket for the binding, then plain `recv`;
+/// `bare-pcap` writes `dir/bare.pcap`.
 fn receive_raw(
     mode: Mode,
     args: &Args,
     config: &GroupConfig,
     netns: u64,
+    dir: &Path,
 ) -> Result<Outcome, BoxError> {
     let mut socket = Socket::open()?;
     socket.set_receive_buffer(RECEIVE_BUFFER)?;
@@ -843,6 +873,11 @@ fn receive_raw(
     let mut truncated = 0u64;
     let mut overruns = 0u64;
     let mut sink = 0u64;
+    // Created, its header buffered, before the clocks start: as a command's start-up.
+    let mut pcap = match mode {
+        Mode::BarePcap => Some(PcapFloor::create(&dir.join("bare.pcap"))?),
+        _ => None,
+    };
 
     let run = InProcessRun::start(args, config, netns, None)?;
     let (progress, clocks) = (&run.progress, &run.clocks);
@@ -853,8 +888,11 @@ fn receive_raw(
                 datagrams += 1;
                 truncated += u64::from(full_len > buffer.len());
                 let datagram = &buffer[..full_len.min(buffer.len())];
-                received += match mode {
-                    Mode::Bare => walk(datagram),
+                received += match (mode, pcap.as_mut()) {
+                    // The clock is read once per datagram, as our command reads it once
+                    // per kernel batch, for the packets the kernel did not stamp.
+                    (_, Some(pcap)) => pcap.write_datagram(datagram, SystemTime::now())?,
+                    (Mode::Bare, None) => walk(datagram),
                     _ => parse_and_touch(datagram, &mut sink),
                 };
                 progress.received.store(received, Ordering::Relaxed);
@@ -872,10 +910,25 @@ fn receive_raw(
         }
     }
     std::hint::black_box(sink);
+    // The last partial buffer is written inside the measured time: the floor pays for
+    // every byte of the file.
+    let written = pcap.map(|pcap| Ok::<_, BoxError>((pcap.path().to_path_buf(), pcap.finish()?)));
     let mut outcome = run.finish(mode, received, end)?;
     outcome.datagrams = Some(datagrams);
     outcome.truncated = Some(truncated);
     outcome.overruns = Some(overruns);
+    if let Some(written) = written {
+        let (file, written) = written?;
+        let in_file = pcap_floor::count_records(&file)?;
+        if in_file != written {
+            outcome.notes.push(format!(
+                "the file holds {in_file} records, the mode wrote {written}"
+            ));
+        }
+        if !args.keep {
+            let _ = fs::remove_file(&file);
+        }
+    }
     Ok(outcome)
 }
 
