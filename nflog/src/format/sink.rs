@@ -110,6 +110,7 @@ line_sink!(TextFormat, JsonFormat, XmlFormat);
 
 /// The bytes of a record: the NFLOG message body, or for [`LinkType::Raw`] the bare IP
 /// packet ([`raw_ip`]; a packet that has none is not written).
+#[inline]
 fn record_bytes<'p>(packet: &Packet<&'p [u8]>, link_type: LinkType) -> Option<&'p [u8]> {
     match link_type {
         LinkType::Raw => raw_ip(packet),
@@ -144,6 +145,19 @@ pub fn raw_ip<'p>(packet: &Packet<&'p [u8]>) -> Option<&'p [u8]> {
     ip.then_some(header)
 }
 
+/// A kernel timestamp (`NFULA_TIMESTAMP`) as seconds and microseconds when it needs no
+/// clock arithmetic: seconds a pcap record header holds, microseconds below a second. Then
+/// the record's time fields are these numbers, as [`packet_time`] and the writers' clamps
+/// would make them; any other stamp (a crafted one) goes their long way.
+#[inline]
+fn plain_stamp(packet: &Packet<&[u8]>) -> Option<Option<(u32, u32)>> {
+    let (sec, usec) = packet.timestamp_parts()?;
+    Some(match (u32::try_from(sec), u32::try_from(usec)) {
+        (Ok(sec), Ok(usec)) if usec < 1_000_000 => Some((sec, usec)),
+        _ => None,
+    })
+}
+
 /// One record per packet, timed by the kernel's timestamp or else by `received`.
 impl<W: Write> Sink for PcapWriter<W> {
     fn write(
@@ -152,9 +166,15 @@ impl<W: Write> Sink for PcapWriter<W> {
         received: SystemTime,
         _names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
-        match record_bytes(packet, self.link_type()) {
-            Some(data) => self.write_record(packet_time(packet, received), data, data.len()),
-            None => Ok(()),
+        let Some(data) = record_bytes(packet, self.link_type()) else {
+            return Ok(());
+        };
+        match plain_stamp(packet) {
+            Some(Some((sec, usec))) => self.write_record_at(sec, usec, data, data.len()),
+            Some(None) => self.write_record(packet_time(packet, received), data, data.len()),
+            // Unstamped: the packets of a batch share `received`, which the writer keeps
+            // worked out.
+            None => self.write_record(received, data, data.len()),
         }
     }
 
@@ -172,14 +192,17 @@ impl<W: Write> Sink for PcapngWriter<W> {
         received: SystemTime,
         _names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
-        match record_bytes(packet, self.link_type()) {
-            Some(data) => self.write_record(
-                packet.group(),
-                packet_time(packet, received),
-                data,
-                data.len(),
-            ),
-            None => Ok(()),
+        let Some(data) = record_bytes(packet, self.link_type()) else {
+            return Ok(());
+        };
+        let group = packet.group();
+        match plain_stamp(packet) {
+            Some(Some((sec, usec))) => {
+                let micros = u64::from(sec) * 1_000_000 + u64::from(usec);
+                self.write_record_micros(group, micros, data, data.len())
+            }
+            Some(None) => self.write_record(group, packet_time(packet, received), data, data.len()),
+            None => self.write_record(group, received, data, data.len()),
         }
     }
 
@@ -200,6 +223,7 @@ impl<W: Write> Sink for PcapngWriter<W> {
 mod tests {
     use super::*;
     use crate::format::Numeric;
+    use crate::pcap::write::{micros_since_epoch, pcap_time_fields};
     use crate::wire::packet::PacketRepr;
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -380,5 +404,81 @@ mod tests {
             json.contains("\"src_port\": 5000, \"dest_port\": 5001, \"sctp.csum\": 3735928559"),
             "{json}"
         );
+    }
+
+    /// Kernel stamps a record header holds as they are, and the edges where the clock
+    /// arithmetic clamps or refuses them.
+    fn stamp() -> impl proptest::strategy::Strategy<Value = Option<(u64, u64)>> {
+        use proptest::prelude::*;
+        let secs = prop_oneof![
+            any::<u32>().prop_map(u64::from),
+            Just(u64::from(u32::MAX)),
+            Just(u64::from(u32::MAX) + 1),
+            Just(18_446_744_073_709),
+            Just(i64::MAX as u64),
+            Just(u64::MAX),
+            any::<u64>(),
+        ];
+        let usecs = prop_oneof![
+            0u64..1_000_000,
+            Just(999_999),
+            Just(1_000_000),
+            Just(u64::from(u32::MAX) + 1),
+            any::<u64>(),
+        ];
+        proptest::option::of((secs, usecs))
+    }
+
+    proptest::proptest! {
+        /// The pcap and pcapng sinks time their records without the clock arithmetic for
+        /// plain stamps, and work out a received time once for the records that share it:
+        /// their bytes are those of a fresh writer's `write_record` at `packet_time` for
+        /// each record.
+        #[test]
+        fn records_are_timed_as_the_clock_arithmetic_times_them(
+            packets in proptest::collection::vec(
+                (stamp(), 0usize..3, 0u16..3),
+                1..16,
+            ),
+        ) {
+            let received = [
+                UNIX_EPOCH,
+                UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789),
+                UNIX_EPOCH + Duration::from_secs(u64::from(u32::MAX) + 5),
+            ];
+            for link_type in [LinkType::Nflog, LinkType::Raw] {
+                let mut pcap = PcapWriter::new(Vec::new(), link_type).unwrap();
+                let mut pcapng = PcapngWriter::new(Vec::new(), link_type).unwrap();
+                // The references write each record's fields as the clock arithmetic makes
+                // them for it alone, with nothing kept from the record before.
+                let mut want_pcap = PcapWriter::new(Vec::new(), link_type).unwrap();
+                let mut want_pcapng = PcapngWriter::new(Vec::new(), link_type).unwrap();
+                for &(timestamp, at, group) in &packets {
+                    let bytes = PacketRepr {
+                        group,
+                        hook: 1,
+                        timestamp,
+                        payload: Some(vec![0x45; 20]),
+                        ..PacketRepr::default()
+                    }
+                    .to_bytes();
+                    let packet = Packet::parse(&bytes).unwrap();
+                    let when = received[at];
+                    Sink::write(&mut pcap, &packet, when, &mut Numeric).unwrap();
+                    Sink::write(&mut pcapng, &packet, when, &mut Numeric).unwrap();
+                    let data = record_bytes(&packet, link_type).unwrap();
+                    let time = packet_time(&packet, when);
+                    let (seconds, micros) = pcap_time_fields(time);
+                    want_pcap
+                        .write_record_at(seconds, micros, data, data.len())
+                        .unwrap();
+                    want_pcapng
+                        .write_record_micros(group, micros_since_epoch(time), data, data.len())
+                        .unwrap();
+                }
+                proptest::prop_assert_eq!(pcap.into_inner(), want_pcap.into_inner());
+                proptest::prop_assert_eq!(pcapng.into_inner(), want_pcapng.into_inner());
+            }
+        }
     }
 }

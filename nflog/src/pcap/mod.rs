@@ -7,7 +7,7 @@
 
 mod read;
 mod swap;
-mod write;
+pub(crate) mod write;
 
 pub use read::{CaptureReader, ReadError, Record};
 pub use swap::{swap_nflog_tlv_headers, swap_nflog_tlv_headers_to_foreign};

@@ -15,7 +15,7 @@ pub const PCAP_LAST_MICROS: u64 = u32::MAX as u64 * 1_000_000 + 999_999;
 /// Microseconds since the epoch: 0 before it, `u64::MAX` (about the year 586,912, the latest
 /// a pcapng timestamp holds) after what 64 bits hold. A crafted `NFULA_TIMESTAMP` of 1.8e13
 /// seconds or more once overflowed the multiplication here.
-fn micros_since_epoch(time: SystemTime) -> u64 {
+pub(crate) fn micros_since_epoch(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |d| {
         d.as_secs()
             .checked_mul(1_000_000)
@@ -26,10 +26,33 @@ fn micros_since_epoch(time: SystemTime) -> u64 {
 
 /// The seconds and microseconds fields of a pcap record header for `time`, clamped to the
 /// range the header holds (see [`PcapWriter::write_record`]).
-fn pcap_time_fields(time: SystemTime) -> (u32, u32) {
+pub(crate) fn pcap_time_fields(time: SystemTime) -> (u32, u32) {
     let micros = micros_since_epoch(time).min(PCAP_LAST_MICROS);
     // Both fit: the seconds by the clamp above, the microseconds by the remainder.
     ((micros / 1_000_000) as u32, (micros % 1_000_000) as u32)
+}
+
+/// The last time a writer turned into its record header's fields, with those fields.
+///
+/// Perf: the packets of one kernel batch that the kernel did not stamp are all timed by
+/// when the batch was received: one comparison stands for the clock arithmetic of each
+/// record but the first.
+#[derive(Debug, Clone, Copy)]
+struct LastTime<F> {
+    time: SystemTime,
+    fields: F,
+}
+
+impl<F: Copy> LastTime<F> {
+    /// The fields of `time`, worked out by `fields` unless `time` is the last one's.
+    #[inline]
+    fn fields(&mut self, time: SystemTime, fields: impl FnOnce(SystemTime) -> F) -> F {
+        if time != self.time {
+            self.time = time;
+            self.fields = fields(time);
+        }
+        self.fields
+    }
 }
 
 /// Writes a classic pcap file (microsecond timestamps, this host's byte order).
@@ -37,6 +60,7 @@ fn pcap_time_fields(time: SystemTime) -> (u32, u32) {
 pub struct PcapWriter<W: Write> {
     out: W,
     link_type: LinkType,
+    last: LastTime<(u32, u32)>,
 }
 
 impl<W: Write> PcapWriter<W> {
@@ -54,7 +78,14 @@ impl<W: Write> PcapWriter<W> {
         header[16..20].copy_from_slice(&SNAPLEN.to_ne_bytes());
         header[20..24].copy_from_slice(&u32::from(link_type.number()).to_ne_bytes());
         out.write_all(&header)?;
-        Ok(PcapWriter { out, link_type })
+        Ok(PcapWriter {
+            out,
+            link_type,
+            last: LastTime {
+                time: UNIX_EPOCH,
+                fields: pcap_time_fields(UNIX_EPOCH),
+            },
+        })
     }
 
     /// The link type of every record, as the file header says.
@@ -79,8 +110,23 @@ impl<W: Write> PcapWriter<W> {
         data: &[u8],
         orig_len: usize,
     ) -> io::Result<()> {
+        let (seconds, micros) = self.last.fields(time, pcap_time_fields);
+        self.write_record_at(seconds, micros, data, orig_len)
+    }
+
+    /// Writes one record whose header's time fields are `seconds` and `micros` (below
+    /// 1,000,000): [`write_record`](Self::write_record) without the clock arithmetic, for
+    /// a kernel timestamp that is already in those fields' range.
+    #[inline]
+    pub(crate) fn write_record_at(
+        &mut self,
+        seconds: u32,
+        micros: u32,
+        data: &[u8],
+        orig_len: usize,
+    ) -> io::Result<()> {
+        debug_assert!(micros < 1_000_000, "a pcap record's microseconds");
         let caplen = record_len(data)?;
-        let (seconds, micros) = pcap_time_fields(time);
         let mut header = [0u8; 16];
         header[0..4].copy_from_slice(&seconds.to_ne_bytes());
         header[4..8].copy_from_slice(&micros.to_ne_bytes());
@@ -111,17 +157,20 @@ impl<W: Write> PcapWriter<W> {
     }
 }
 
+#[inline]
 fn record_len(data: &[u8]) -> io::Result<u32> {
     match u32::try_from(data.len()) {
         Ok(len) if len <= SNAPLEN => Ok(len),
-        _ => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "record of {} bytes exceeds the snapshot length {SNAPLEN}",
-                data.len()
-            ),
-        )),
+        _ => Err(record_too_long(data.len())),
     }
+}
+
+#[cold]
+fn record_too_long(len: usize) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("record of {len} bytes exceeds the snapshot length {SNAPLEN}"),
+    )
 }
 
 /// Writes a pcapng file: one section, one interface per NFLOG group (named `nflog:N`),
@@ -134,6 +183,7 @@ pub struct PcapngWriter<W: Write> {
     /// interface id.
     interfaces: Vec<u16>,
     scratch: Vec<u8>,
+    last: LastTime<u64>,
 }
 
 /// Interface statistics written at the end of a pcapng file for one group.
@@ -177,6 +227,10 @@ impl<W: Write> PcapngWriter<W> {
             link_type,
             interfaces: Vec::new(),
             scratch: Vec::with_capacity(512),
+            last: LastTime {
+                time: UNIX_EPOCH,
+                fields: micros_since_epoch(UNIX_EPOCH),
+            },
         };
         let mut body = Vec::new();
         body.extend_from_slice(&PCAPNG_BYTE_ORDER_MAGIC.to_ne_bytes());
@@ -234,9 +288,23 @@ impl<W: Write> PcapngWriter<W> {
         data: &[u8],
         orig_len: usize,
     ) -> io::Result<()> {
+        let micros = self.last.fields(time, micros_since_epoch);
+        self.write_record_micros(group, micros, data, orig_len)
+    }
+
+    /// Writes one record for `group`'s interface at `micros` since 1970:
+    /// [`write_record`](Self::write_record) without the clock arithmetic, for a kernel
+    /// timestamp already in microseconds.
+    #[inline]
+    pub(crate) fn write_record_micros(
+        &mut self,
+        group: u16,
+        micros: u64,
+        data: &[u8],
+        orig_len: usize,
+    ) -> io::Result<()> {
         let caplen = record_len(data)?;
         let interface = self.interface(group)?;
-        let micros = micros_since_epoch(time);
         let total = 32 + pad4(data.len()) as u32;
         let orig = u32::try_from(orig_len.max(data.len())).unwrap_or(u32::MAX);
         let mut header = [0u8; 28];
