@@ -150,21 +150,28 @@ impl std::ops::Sub for CpuTime {
 
 /// The calling thread's CPU time.
 pub fn thread_cpu() -> Result<CpuTime, BoxError> {
-    // SAFETY: `rusage` and `timespec` are plain old data; all zero bytes is a valid value.
-    let (mut usage, mut ts): (libc::rusage, libc::timespec) =
-        unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
+    // SAFETY: `rusage` is plain old data; all zero bytes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: `usage` is a live, writable rusage for the duration of the call.
     if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) } != 0 {
         return Err(format!("getrusage: {}", std::io::Error::last_os_error()).into());
     }
+    Ok(CpuTime {
+        clock: thread_clock()?,
+        rusage: timeval(usage.ru_utime) + timeval(usage.ru_stime),
+    })
+}
+
+/// The calling thread's CPU time as the scheduler counts it
+/// (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`), without the `getrusage` of [`thread_cpu`].
+pub fn thread_clock() -> Result<Duration, BoxError> {
+    // SAFETY: `timespec` is plain old data; all zero bytes is a valid value.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
     // SAFETY: `ts` is a live, writable timespec for the duration of the call.
     if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) } != 0 {
         return Err(format!("clock_gettime: {}", std::io::Error::last_os_error()).into());
     }
-    Ok(CpuTime {
-        clock: Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32),
-        rusage: timeval(usage.ru_utime) + timeval(usage.ru_stime),
-    })
+    Ok(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
 }
 
 /// A `timeval` as a duration.

@@ -45,7 +45,9 @@
 //!   the message body as the record, timed by `NFULA_TIMESTAMP` or else by a clock read
 //!   once per datagram), through a 256 KiB buffer written whenever it is full
 //!   (`nflog_bench::pcap_floor`): the floor of writing the pcap file. The file is read back
-//!   with the library's pcap reader after the run; a count other than `received` is noted;
+//!   with the library's pcap reader after the run; a count other than `received` is noted,
+//!   and a note gives the CPU time in `write(2)` (the thread's clock read around each call)
+//!   and the file's bytes per packet;
 //! - `parse`: the same `recv`, then `Packet::parse` of each message and a look at its prefix,
 //!   mark and payload length: the parser without the listener;
 //! - `listener`: `Listener::run` with a callback that looks at prefix, mark and payload
@@ -109,7 +111,8 @@
 //!   scheduler counts it to the nanosecond (`CLOCK_THREAD_CPUTIME_ID` of the receiving thread;
 //!   for a child process the sum over its threads of `/proc/PID/task/*/schedstat`, from just
 //!   before the first send to the end of the burst: start-up and exit are left out), and
-//!   `vs bare`, its ratio to `bare` of the same run;
+//!   `vs bare`, its ratio to `bare` of the same run (and for `cli-pcap`, `cli-pcap-metrics`
+//!   and `tcpdump`, a note with the ratio to `bare-pcap` of the same run, when it ran);
 //! - `rusage ns/p`: the same from `getrusage` (`RUSAGE_THREAD` of the receiving thread; for a
 //!   child process, the `rusage` of `wait4`, its whole life from `exec` to exit), and its
 //!   ratio to `bare`'s. `getrusage` is brought up to date only at ticks and context switches:
@@ -912,21 +915,30 @@ fn receive_raw(
     std::hint::black_box(sink);
     // The last partial buffer is written inside the measured time: the floor pays for
     // every byte of the file.
-    let written = pcap.map(|pcap| Ok::<_, BoxError>((pcap.path().to_path_buf(), pcap.finish()?)));
+    let written = pcap.as_mut().map(PcapFloor::finish);
     let mut outcome = run.finish(mode, received, end)?;
     outcome.datagrams = Some(datagrams);
     outcome.truncated = Some(truncated);
     outcome.overruns = Some(overruns);
-    if let Some(written) = written {
-        let (file, written) = written?;
-        let in_file = pcap_floor::count_records(&file)?;
+    if let (Some(pcap), Some(written)) = (pcap, written) {
+        let written = written?;
+        let file = pcap.path();
+        let in_file = pcap_floor::count_records(file)?;
         if in_file != written {
             outcome.notes.push(format!(
                 "the file holds {in_file} records, the mode wrote {written}"
             ));
         }
+        let bytes = fs::metadata(file).map_or(0, |m| m.len());
+        let (writes, cpu) = pcap.writes();
+        let per_packet = |v: f64| v / received.max(1) as f64;
+        outcome.notes.push(format!(
+            "write(2): {:.1} ns/p of its CPU ({writes} calls, {bytes} bytes, {:.1} a packet)",
+            per_packet(cpu.as_nanos() as f64),
+            per_packet(bytes as f64),
+        ));
         if !args.keep {
-            let _ = fs::remove_file(&file);
+            let _ = fs::remove_file(file);
         }
     }
     Ok(outcome)
@@ -1924,9 +1936,10 @@ fn print_table(outcomes: &[Outcome], runs: u32, modes: &[Mode], markdown: bool) 
     for (i, chunk) in outcomes.chunks(modes.len().max(1)).enumerate() {
         let run = (i + 1).to_string();
         let bare = chunk.iter().find(|o| o.mode == Mode::Bare);
+        let floor = chunk.iter().find(|o| o.mode == Mode::BarePcap);
         for o in chunk {
             rows.push(cells(&run, o, bare));
-            for note in &o.notes {
+            for note in o.notes.iter().cloned().chain(against_pcap_floor(o, floor)) {
                 notes.push(format!("run {run}, {}: {note}", o.mode.name()));
             }
         }
@@ -1939,9 +1952,13 @@ fn print_table(outcomes: &[Outcome], runs: u32, modes: &[Mode], markdown: bool) 
             of_mode.get(of_mode.len() / 2).copied()
         };
         let bare = median(Mode::Bare);
+        let floor = median(Mode::BarePcap);
         for &mode in modes {
             if let Some(outcome) = median(mode) {
                 rows.push(cells("med", outcome, bare));
+                if let Some(note) = against_pcap_floor(outcome, floor) {
+                    notes.push(format!("med, {}: {note}", mode.name()));
+                }
             }
         }
     }
@@ -1991,6 +2008,22 @@ fn print_table(outcomes: &[Outcome], runs: u32, modes: &[Mode], markdown: bool) 
         }
     }
     let _ = std::io::stdout().flush();
+}
+
+/// For a mode that writes pcap, its CPU per packet against `bare-pcap`'s (the floor of
+/// writing the file), when both were measured: a note, so that the table's columns stay
+/// those of every run.
+fn against_pcap_floor(o: &Outcome, floor: Option<&Outcome>) -> Option<String> {
+    if !matches!(o.mode, Mode::CliPcap | Mode::CliPcapMetrics | Mode::Tcpdump) {
+        return None;
+    }
+    let (ours, floor) = (o.rx_ns_per_packet()?, floor?.rx_ns_per_packet()?);
+    (floor > 0.0).then(|| {
+        format!(
+            "{:.2}x bare-pcap's CPU per packet ({ours:.1} against {floor:.1} ns)",
+            ours / floor
+        )
+    })
 }
 
 /// The cells of one row of the table.
