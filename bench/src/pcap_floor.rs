@@ -189,13 +189,11 @@ fn pcap_time_fields(time: SystemTime) -> (u32, u32) {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     match u32::try_from(since.as_secs()) {
         Ok(seconds) => (seconds, since.subsec_micros()),
-        Err(_) => fields_of_micros(PCAP_LAST_MICROS),
+        Err(_) => (
+            (PCAP_LAST_MICROS / 1_000_000) as u32,
+            (PCAP_LAST_MICROS % 1_000_000) as u32,
+        ),
     }
-}
-
-fn fields_of_micros(micros: u64) -> (u32, u32) {
-    let micros = micros.min(PCAP_LAST_MICROS);
-    ((micros / 1_000_000) as u32, (micros % 1_000_000) as u32)
 }
 
 /// The record header's time fields from the packet's `NFULA_TIMESTAMP`, if it has one the
