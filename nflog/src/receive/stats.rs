@@ -3,6 +3,7 @@
 use core::fmt;
 
 use crate::receive::per_group::PerGroup;
+use crate::wire::kind::PacketAttr;
 use crate::wire::packet::Packet;
 
 /// What a [`Listener`](crate::Listener) has received and lost so far.
@@ -153,7 +154,7 @@ impl Accounting {
     #[inline]
     pub(crate) fn packet(&mut self, packet: &Packet<&[u8]>) {
         self.stats.packets += 1;
-        self.stats.bytes += packet.payload().map_or(0, |p| p.len() as u64);
+        self.stats.bytes += packet.value_len(PacketAttr::Payload).unwrap_or(0) as u64;
         if let Some(seq) = packet.seq() {
             self.stats.seq_gaps += u64::from(self.seq.observe(packet.group(), seq));
         }

@@ -106,13 +106,14 @@ fn value_at<'b>(body: &'b [u8], slots: &[u32; SLOTS], attr: PacketAttr) -> Optio
 /// # Errors
 ///
 /// As [`Packet::new_checked`].
-// Perf: one pass over the attribute headers, with the minimum sizes in a table, instead of
-// the `Attributes` iterator and a match per attribute; each header read in one load, one
-// comparison for both bounds of its length, unknown types sent to slot 0 without a branch,
-// and the index filled in place, never copied (figures: docs/benchmarks.md, "Code shaped
-// for speed"). `#[inline(always)]`: the callers are the parse loops. The checks and the
-// errors are the iterator's and `check_value`'s; `tests.rs` compares the two on every
-// input of three property tests.
+// Perf: one pass over the attribute headers, instead of the `Attributes` iterator and a
+// match per attribute: each header read in one load; one table lookup for "at least a
+// header and what the type needs" (`MIN_LEN`), anything else sent out of line; the length's
+// upper bound checked only when the step to the next header fails; the index filled in
+// place, never copied (figures: docs/benchmarks.md, "Code shaped for speed").
+// `#[inline(always)]`: the callers are the parse loops. The checks and the errors are the
+// iterator's and `check_value`'s; `tests.rs` compares the two on every input of three
+// property tests.
 #[inline(always)]
 pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseError> {
     if body.len() < NFGENMSG_LEN {
@@ -130,8 +131,8 @@ pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseErro
         });
     }
     let end = body.len();
-    let mut at = NFGENMSG_LEN;
-    while let Some(&header) = body.get(at..).and_then(<[u8]>::first_chunk::<NLA_HDRLEN>) {
+    let mut rest = &body[NFGENMSG_LEN..];
+    while let Some(&header) = rest.first_chunk::<NLA_HDRLEN>() {
         let header = u32::from_ne_bytes(header);
         // `nla_len` then `nla_type`, each in host byte order: one load, then the halves.
         let (len, raw_type) = if cfg!(target_endian = "little") {
@@ -141,37 +142,37 @@ pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseErro
         };
         let len = len as usize;
         let kind = raw_type as u16 & NLA_TYPE_MASK;
-        let left = end - at;
-        // Under 4 wraps to a huge value: one comparison for both bounds (`left` >= 4).
-        if len.wrapping_sub(NLA_HDRLEN) > left - NLA_HDRLEN {
-            return Err(ParseError::AttributeLength {
-                kind,
-                declared: len,
-                available: left,
-            });
-        }
-        // Types past the index share slot 0 with type 0 (`NFULA_UNSPEC`): neither is a
-        // known attribute, and slot 0 is cleared below.
-        let k = if usize::from(kind) < SLOTS {
-            usize::from(kind)
+        let k = usize::from(kind);
+        let at = end - rest.len();
+        // One table says both "at least a header" and "at least what this type's accessors
+        // read"; types past the table, and every shorter attribute, take the full check.
+        if k < SLOTS && len >= usize::from(MIN_LEN[k]) {
+            if slots[k] == 0 {
+                // `at` is under `body.len()`, checked above to fit in u32.
+                slots[k] = at as u32;
+            }
         } else {
-            0
-        };
-        if len - NLA_HDRLEN < usize::from(MIN_VALUE[k]) {
-            check_known(kind, &body[at + NLA_HDRLEN..at + len])?;
+            index_unusual(body, at, kind, slots)?;
         }
-        if slots[k] == 0 {
-            // `at` is under `body.len()`, checked above to fit in u32.
-            slots[k] = at as u32;
+        match rest.get(align4(len)..) {
+            Some(next) => rest = next,
+            // The last attribute, unpadded, or one that runs past the end.
+            None if len <= rest.len() => rest = &[],
+            None => {
+                return Err(ParseError::AttributeLength {
+                    kind,
+                    declared: len,
+                    available: rest.len(),
+                })
+            }
         }
-        at += align4(len);
     }
-    if at < end {
+    if !rest.is_empty() {
         // One to three bytes after the last attribute: too few for a header.
         return Err(ParseError::Truncated {
             what: Header::Attribute,
             needed: NLA_HDRLEN,
-            available: end - at,
+            available: rest.len(),
         });
     }
     slots[0] = 0;
@@ -203,12 +204,31 @@ impl<T: AsRef<[u8]>> Packet<T> {
     // speed").
     #[inline]
     pub fn new_checked(buffer: T) -> Result<Packet<T>, ParseError> {
-        let mut packet = Packet {
+        let mut packet = Packet::unindexed(buffer);
+        packet.fill_index()?;
+        Ok(packet)
+    }
+
+    /// A packet over `buffer` whose index is still empty (every accessor finds nothing),
+    /// for [`fill_index`](Self::fill_index) to fill where the packet already lives.
+    #[inline(always)]
+    pub(crate) fn unindexed(buffer: T) -> Packet<T> {
+        Packet {
             buffer,
             slots: [0; SLOTS],
-        };
-        index_into(packet.buffer.as_ref(), &mut packet.slots)?;
-        Ok(packet)
+        }
+    }
+
+    /// Checks the body and fills the index of a packet made by
+    /// [`unindexed`](Self::unindexed): [`new_checked`](Self::new_checked) in two steps, so
+    /// that the packet is built where it is used and never moved out of a `Result`.
+    ///
+    /// # Errors
+    ///
+    /// As [`new_checked`](Self::new_checked); the index is then left partly filled.
+    #[inline(always)]
+    pub(crate) fn fill_index(&mut self) -> Result<(), ParseError> {
+        index_into(self.buffer.as_ref(), &mut self.slots)
     }
 
     /// A borrowed view of this packet, with the index already computed: no parsing.
@@ -391,6 +411,17 @@ impl<T: AsRef<[u8]>> Packet<T> {
     #[inline]
     fn value(&self, attr: PacketAttr) -> Option<&[u8]> {
         value_at(self.body(), &self.slots, attr)
+    }
+
+    /// The length of an attribute's value, from its header alone, if the packet has it.
+    #[inline]
+    pub(crate) fn value_len(&self, attr: PacketAttr) -> Option<usize> {
+        let at = *self.slots.get(attr as usize)? as usize;
+        if at == 0 {
+            return None;
+        }
+        let header = self.body().get(at..at + 2)?;
+        Some(usize::from(u16::from_ne_bytes([header[0], header[1]])).saturating_sub(NLA_HDRLEN))
     }
 
     #[inline]
@@ -584,15 +615,43 @@ const MIN_VALUE: [u16; SLOTS] = {
     table
 };
 
-/// The parser's way out of its loop for a value shorter than [`MIN_VALUE`] says, or one
-/// marked [`CHECK_FULLY`]: the full check, and the error, of `check_value`. Out of line, so
-/// that the loop stays small; every packet with a hardware address takes it once.
-#[inline(never)]
-fn check_known(kind: u16, value: &[u8]) -> Result<(), ParseError> {
-    match PacketAttr::from_number(kind) {
-        Some(known) => check_value(known, value),
-        None => Ok(()),
+/// For each attribute type under [`SLOTS`], the smallest whole attribute (header and value)
+/// the parser's loop takes without a closer look: [`MIN_VALUE`] plus the header, so that it
+/// is never under 4 ([`CHECK_FULLY`] stays above any length).
+const MIN_LEN: [u16; SLOTS] = {
+    let mut table = [0; SLOTS];
+    let mut kind = 0;
+    while kind < SLOTS {
+        table[kind] = MIN_VALUE[kind].saturating_add(NLA_HDRLEN as u16);
+        kind += 1;
     }
+    table
+};
+
+/// The parser's way out of its loop for an attribute [`MIN_LEN`] does not let through: a
+/// type past the index, a length under the header or past the body, a value shorter than
+/// its type needs, or a type marked [`CHECK_FULLY`]. Checks it as the `Attributes` iterator
+/// and `check_value` do, and notes it in `slots` when it is known and well formed. Out of
+/// line, so that the loop stays small; every packet with a hardware address takes it once.
+#[inline(never)]
+fn index_unusual(body: &[u8], at: usize, kind: u16, slots: &mut Index) -> Result<(), ParseError> {
+    let left = body.len() - at;
+    let len = usize::from(u16::from_ne_bytes([body[at], body[at + 1]]));
+    if len < NLA_HDRLEN || len > left {
+        return Err(ParseError::AttributeLength {
+            kind,
+            declared: len,
+            available: left,
+        });
+    }
+    if let Some(known) = PacketAttr::from_number(kind) {
+        check_value(known, &body[at + NLA_HDRLEN..at + len])?;
+        let k = usize::from(kind);
+        if k < SLOTS && slots[k] == 0 {
+            slots[k] = at as u32;
+        }
+    }
+    Ok(())
 }
 
 /// The smallest value of `attr` that every accessor can read (VLAN and HWADDR need more
