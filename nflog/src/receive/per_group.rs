@@ -55,12 +55,18 @@ impl<T> PerGroup<T> {
     /// The value of `group`, made by `first` when the group is new.
     #[inline]
     pub fn entry_or_insert_with(&mut self, group: u16, first: impl FnOnce() -> T) -> &mut T {
-        let position = match self.entries.iter().position(|(g, _)| *g == group) {
-            Some(position) => position,
-            None => {
-                self.entries.push((group, first()));
-                self.entries.len() - 1
-            }
+        // Perf: most programs bind one group, so the first entry is tried before the walk:
+        // the library looks its group up for every packet (figures: docs/benchmarks.md,
+        // "Code shaped for speed").
+        let position = match self.entries.first() {
+            Some((g, _)) if *g == group => 0,
+            _ => match self.entries.iter().position(|(g, _)| *g == group) {
+                Some(position) => position,
+                None => {
+                    self.entries.push((group, first()));
+                    self.entries.len() - 1
+                }
+            },
         };
         &mut self.entries[position].1
     }
