@@ -12,12 +12,11 @@ mod sqlite;
 
 pub use destination::{shown, Destination};
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
@@ -391,6 +390,12 @@ pub trait Output: format::Sink + Send {
         self.dropped().iter().map(|d| d.packets).sum()
     }
 
+    /// [`delivered`](Output::delivered) and [`dropped_packets`](Output::dropped_packets),
+    /// each read once, in one call: what the writer asks after every packet.
+    fn counts(&self) -> (u64, u64) {
+        (self.delivered(), self.dropped_packets())
+    }
+
     /// Work of its own, done while its writer waits for packets (a file reopened on
     /// SIGHUP); nothing by default.
     ///
@@ -440,9 +445,9 @@ impl Counters {
         // Each count read once: an output whose counts move on a thread of its own (a
         // database sink) may deliver more between two reads, and a difference of two
         // reads could underflow.
+        let (written, dropped) = output.counts();
         self.handed.store(handed, Ordering::Relaxed);
-        self.written.store(output.delivered(), Ordering::Relaxed);
-        let dropped = output.dropped_packets();
+        self.written.store(written, Ordering::Relaxed);
         // Perf: the reasons only when the count moved, not a list built per packet; one
         // thread writes the count, so a load and a store.
         if self.dropped.load(Ordering::Relaxed) != dropped {
@@ -462,9 +467,43 @@ pub fn accounted(output: &dyn Output) -> u64 {
     output.delivered() + output.dropped_packets()
 }
 
-/// The buffered output of a sink: a count of the bytes the formats produce, over a 256 KiB
-/// buffer, over a count of the bytes the system accepted.
-type Out = Counted<BufWriter<Counted<Box<dyn Write + Send>>>>;
+/// The buffered output of a sink: a 256 KiB buffer over a count of the bytes the system
+/// accepted. The bytes the formats produced are those the system accepted and those still
+/// in the buffer.
+type Out = BufWriter<Counted<Box<dyn Write + Send>>>;
+
+/// A format over its buffered output, one variant for each the command writes.
+///
+/// Perf: a packet goes from the sink to its format through a `match` the compiler inlines,
+/// not a call through a vtable, and the sink reads the buffer's counts directly.
+enum Format {
+    Text(Lines<TextFormat, Out>),
+    Json(Lines<JsonFormat, Out>),
+    Xml(Lines<XmlFormat, Out>),
+    Pcap(PcapWriter<Out>),
+    Pcapng(PcapngWriter<Out>),
+}
+
+/// `$body` with `$w` bound to the format of whichever variant `$format` is.
+macro_rules! each_format {
+    ($format:expr, $w:ident => $body:expr) => {
+        match $format {
+            Format::Text($w) => $body,
+            Format::Json($w) => $body,
+            Format::Xml($w) => $body,
+            Format::Pcap($w) => $body,
+            Format::Pcapng($w) => $body,
+        }
+    };
+}
+
+impl Format {
+    /// The buffered output.
+    #[inline]
+    fn out(&mut self) -> &mut Out {
+        each_format!(self, w => w.get_mut())
+    }
+}
 
 /// A format with its output, and which of the packets written reached the system.
 ///
@@ -474,13 +513,13 @@ type Out = Counted<BufWriter<Counted<Box<dyn Write + Send>>>>;
 /// byte the system accepted.
 pub struct Sink {
     /// The format with its output.
-    output: Box<dyn format::Sink + Send>,
-    /// Bytes produced by the formats (headers included).
-    produced: Arc<AtomicU64>,
-    /// Bytes the system accepted.
-    accepted: Arc<AtomicU64>,
-    /// Where each packet not yet known to be delivered ends, in produced bytes.
-    pending: VecDeque<u64>,
+    format: Format,
+    /// Bytes produced by the formats (headers included), as of the last write or flush.
+    produced: u64,
+    /// Where each packet written ends, in produced bytes: those before `settled` are
+    /// delivered, the others not yet known to be. Emptied whenever all are delivered.
+    pending: Vec<u64>,
+    settled: usize,
     delivered: u64,
     /// Whether records are bare IP packets (`--linktype raw` to pcap or pcapng).
     raw: bool,
@@ -508,59 +547,73 @@ impl Sink {
         out: Box<dyn Write + Send>,
         groups: &[u16],
     ) -> io::Result<Sink> {
-        let accepted = Arc::new(AtomicU64::new(0));
-        let produced = Arc::new(AtomicU64::new(0));
-        let out: Out = Counted::new(
-            BufWriter::with_capacity(256 * 1024, Counted::new(out, Arc::clone(&accepted))),
-            Arc::clone(&produced),
-        );
+        let out: Out = BufWriter::with_capacity(256 * 1024, Counted::new(out));
         let link_type = match linktype {
             LinkTypeArg::Nflog => LinkType::Nflog,
             LinkTypeArg::Raw => LinkType::Raw,
         };
         let raw = link_type == LinkType::Raw
             && matches!(format, OutputFormat::Pcap | OutputFormat::Pcapng);
-        let output: Box<dyn format::Sink + Send> = match format {
-            OutputFormat::Text => Box::new(Lines::new(TextFormat::new(), out)),
-            OutputFormat::Json => Box::new(Lines::new(JsonFormat::new(), out)),
-            OutputFormat::Xml => Box::new(Lines::new(XmlFormat::new(), out)),
-            OutputFormat::Pcap => Box::new(PcapWriter::new(out, link_type)?),
+        let format = match format {
+            OutputFormat::Text => Format::Text(Lines::new(TextFormat::new(), out)),
+            OutputFormat::Json => Format::Json(Lines::new(JsonFormat::new(), out)),
+            OutputFormat::Xml => Format::Xml(Lines::new(XmlFormat::new(), out)),
+            OutputFormat::Pcap => Format::Pcap(PcapWriter::new(out, link_type)?),
             OutputFormat::Pcapng => {
                 let mut writer = PcapngWriter::new(out, link_type)?;
                 for &group in groups {
                     writer.interface(group)?;
                 }
-                Box::new(writer)
+                Format::Pcapng(writer)
             }
         };
-        Ok(Sink {
-            output,
-            produced,
-            accepted,
-            pending: VecDeque::new(),
+        let mut sink = Sink {
+            format,
+            produced: 0,
+            pending: Vec::new(),
+            settled: 0,
             delivered: 0,
             raw,
             skipped: 0,
-        })
+        };
+        sink.look();
+        Ok(sink)
     }
 
     /// The bytes the format produced so far, its header included: the size of the file
     /// once flushed (tcpdump's `-C` compares it, buffer included, with the limit).
     pub fn bytes(&self) -> u64 {
-        self.produced.load(Ordering::Relaxed)
+        self.produced
     }
 
-    /// Counts the packets that reached the system since the last look.
-    fn settle(&mut self) {
-        let accepted = self.accepted.load(Ordering::Relaxed);
-        while self.pending.front().is_some_and(|&end| end <= accepted) {
-            self.pending.pop_front();
+    /// Notes the bytes produced so far; returns those the system accepted.
+    #[inline]
+    fn look(&mut self) -> u64 {
+        let out = self.format.out();
+        let accepted = out.get_ref().count;
+        self.produced = accepted + out.buffer().len() as u64;
+        accepted
+    }
+
+    /// Counts the packets that reached the system, now that it accepted `accepted` bytes.
+    #[inline]
+    fn settle(&mut self, accepted: u64) {
+        while let Some(&end) = self.pending.get(self.settled) {
+            if end > accepted {
+                break;
+            }
+            self.settled += 1;
             self.delivered += 1;
+        }
+        if self.settled == self.pending.len() {
+            self.pending.clear();
+            self.settled = 0;
         }
     }
 }
 
 impl format::Sink for Sink {
+    #[inline]
     fn write(
         &mut self,
         packet: &Packet<&[u8]>,
@@ -572,25 +625,28 @@ impl format::Sink for Sink {
             self.skipped += 1;
             return Ok(());
         }
-        let written = self.output.write(packet, received, names);
+        let written =
+            each_format!(&mut self.format, w => format::Sink::write(w, packet, received, names));
+        let accepted = self.look();
         if written.is_ok() {
-            self.pending
-                .push_back(self.produced.load(Ordering::Relaxed));
+            self.pending.push(self.produced);
         }
-        self.settle();
+        self.settle(accepted);
         written
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        let flushed = self.output.flush();
-        self.settle();
+        let flushed = each_format!(&mut self.format, w => format::Sink::flush(w));
+        let accepted = self.look();
+        self.settle(accepted);
         flushed
     }
 
     /// Ends the output: the pcapng statistics of each group, then a flush.
     fn finish(&mut self, groups: &[(u16, InterfaceStats)]) -> io::Result<()> {
-        let finished = self.output.finish(groups);
-        self.settle();
+        let finished = each_format!(&mut self.format, w => format::Sink::finish(w, groups));
+        let accepted = self.look();
+        self.settle(accepted);
         finished
     }
 }
@@ -617,6 +673,11 @@ impl Output for Sink {
     fn dropped_packets(&self) -> u64 {
         self.skipped
     }
+
+    #[inline]
+    fn counts(&self) -> (u64, u64) {
+        (self.delivered, self.skipped)
+    }
 }
 
 /// A writer that counts the bytes its inner writer accepted. (`write_all` is left to the
@@ -627,15 +688,16 @@ impl Output for Sink {
 /// statistics were printed, bytes no count would include.
 struct Counted<W> {
     inner: W,
-    count: Arc<AtomicU64>,
+    /// The bytes `inner` accepted.
+    count: u64,
     failed: bool,
 }
 
 impl<W> Counted<W> {
-    fn new(inner: W, count: Arc<AtomicU64>) -> Self {
+    fn new(inner: W) -> Self {
         Counted {
             inner,
-            count,
+            count: 0,
             failed: false,
         }
     }
@@ -655,16 +717,13 @@ fn failed_before() -> io::Error {
 }
 
 impl<W: Write> Write for Counted<W> {
-    #[inline]
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         if self.failed {
             return Err(failed_before());
         }
         let written = self.inner.write(bytes);
         let n = self.check(written)?;
-        // Perf: one thread writes the count, so a load and a store, not an atomic add.
-        let count = self.count.load(Ordering::Relaxed) + n as u64;
-        self.count.store(count, Ordering::Relaxed);
+        self.count += n as u64;
         Ok(n)
     }
 
@@ -1011,6 +1070,51 @@ mod tests {
             matches!(&specs[0].destination, Destination::Clickhouse(url) if url.contains("secret")),
             "the sink still connects with the password"
         );
+    }
+
+    #[test]
+    fn bytes_are_what_the_file_holds_once_flushed() {
+        // The bytes produced are those the system accepted and those in the buffer: -C
+        // compares them with its limit before each packet, flushed or not.
+        for format in [
+            OutputFormat::Pcap,
+            OutputFormat::Pcapng,
+            OutputFormat::Text,
+            OutputFormat::Json,
+        ] {
+            let (disk, held, _) = SmallDisk::new(usize::MAX);
+            let mut sink = Sink::new(format, LinkTypeArg::Nflog, Box::new(disk)).unwrap();
+            let mut delivered = 0;
+            // Small records, and records of 60,000 bytes that fill the 256 KiB buffer
+            // and go through it.
+            for (i, len) in [10, 60_000, 20, 60_000, 60_000, 60_000, 60_000, 5]
+                .into_iter()
+                .enumerate()
+            {
+                let bytes = body(len);
+                let packet = Packet::parse(&bytes).unwrap();
+                sink.write(&packet, SystemTime::UNIX_EPOCH, &mut Numeric)
+                    .unwrap();
+                let produced = sink.bytes();
+                let on_disk = held.lock().unwrap().len() as u64;
+                assert!(on_disk <= produced, "{format:?}, packet {i}");
+                assert!(sink.delivered() >= delivered, "{format:?}, packet {i}");
+                delivered = sink.delivered();
+                if i % 2 == 1 {
+                    sink.flush().unwrap();
+                    assert_eq!(held.lock().unwrap().len() as u64, produced, "{format:?}");
+                    assert_eq!(sink.bytes(), produced, "{format:?}");
+                    assert_eq!(sink.delivered(), i as u64 + 1, "{format:?}");
+                }
+            }
+            sink.finish(&[]).unwrap();
+            assert_eq!(
+                held.lock().unwrap().len() as u64,
+                sink.bytes(),
+                "{format:?}"
+            );
+            assert_eq!(sink.delivered(), 8, "{format:?}");
+        }
     }
 
     #[test]

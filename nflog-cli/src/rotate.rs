@@ -109,6 +109,7 @@ impl Reopen {
     }
 
     /// The requests so far.
+    #[inline]
     fn requests(&self) -> u64 {
         self.0.load(Ordering::Acquire)
     }
@@ -301,16 +302,26 @@ impl FileOutput {
     }
 
     /// The current sink.
+    #[inline]
     fn sink(&mut self) -> io::Result<&mut Sink> {
-        self.sink.as_mut().ok_or_else(|| {
-            io::Error::other("the output has no file: opening the next one failed before")
-        })
+        self.sink.as_mut().ok_or_else(no_file)
     }
 
     /// Moves to the next file when it is time: a reopen asked for, the time window over,
     /// the file full (in that order: a new time window starts a file anyway).
+    #[inline]
     fn turn(&mut self, now: SystemTime) -> io::Result<()> {
         self.reopen_if_asked()?;
+        // Perf: a file that neither -G nor -C rotates goes on without a look at the time or
+        // the size, in the caller.
+        if self.file.windows.is_none() && self.file.size.is_none() {
+            return Ok(());
+        }
+        self.turn_when_due(now)
+    }
+
+    /// [`turn`](Self::turn) for a file that rotates, once a reopen is served.
+    fn turn_when_due(&mut self, now: SystemTime) -> io::Result<()> {
         let file = &mut self.file;
         if let Some(windows) = &mut file.windows {
             if windows.turn(now) {
@@ -333,6 +344,7 @@ impl FileOutput {
     }
 
     /// Reopens the file if a reopen was asked for since the last.
+    #[inline]
     fn reopen_if_asked(&mut self) -> io::Result<()> {
         let requests = self.file.reopen.requests();
         if requests == self.file.served {
@@ -368,6 +380,7 @@ impl FileOutput {
     /// Reopens the current file by its name (logrotate moved it, or made a new one): a file
     /// of lines is appended to; a pcap or pcapng file the name still names is kept, else a
     /// new one starts with its header.
+    #[cold]
     fn reopen(&mut self) -> io::Result<()> {
         let file = &self.file;
         let binary = matches!(file.format, OutputFormat::Pcap | OutputFormat::Pcapng);
@@ -415,6 +428,12 @@ impl FileOutput {
     }
 }
 
+/// What a file output without a file says: the error of its last rotation ended it.
+#[cold]
+fn no_file() -> io::Error {
+    io::Error::other("the output has no file: opening the next one failed before")
+}
+
 impl format::Sink for FileOutput {
     /// Writes one packet, to the next file when a reopen was asked for or the current file
     /// is full or old enough; `received` stands in for packets without a kernel timestamp,
@@ -459,6 +478,12 @@ impl Output for FileOutput {
     fn dropped_packets(&self) -> u64 {
         let before: u64 = self.dropped_before.iter().map(|d| d.packets).sum();
         before + self.sink.as_ref().map_or(0, Output::dropped_packets)
+    }
+
+    fn counts(&self) -> (u64, u64) {
+        let (delivered, dropped) = self.sink.as_ref().map_or((0, 0), Output::counts);
+        let before: u64 = self.dropped_before.iter().map(|d| d.packets).sum();
+        (self.delivered_before + delivered, before + dropped)
     }
 
     /// Reopens the file when SIGHUP asked for it, without waiting for a packet.

@@ -382,6 +382,11 @@ impl<W: Write> PcapngWriter<W> {
         self.out
     }
 
+    /// The output.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     fn write_block(&mut self, block_type: u32, body: &[u8]) -> io::Result<()> {
         let total = (12 + body.len()) as u32;
         self.scratch.clear();
