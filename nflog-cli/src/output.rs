@@ -441,7 +441,8 @@ pub struct Counters {
 
 impl Counters {
     /// Notes where the output stands after a packet was handed to it.
-    pub fn note(&self, handed: u64, output: &dyn Output) {
+    #[inline]
+    pub fn note<O: Output + ?Sized>(&self, handed: u64, output: &O) {
         // Each count read once: an output whose counts move on a thread of its own (a
         // database sink) may deliver more between two reads, and a difference of two
         // reads could underflow.

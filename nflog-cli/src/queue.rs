@@ -106,6 +106,12 @@ impl Chunk {
             .map(move |(i, packet)| (packet, matched.map(|m| m.get(i).copied().unwrap_or(true))))
     }
 
+    /// Whether the reader applied the capture's filter to the packets (see
+    /// [`judged`](Self::judged)).
+    pub fn is_judged(&self) -> bool {
+        self.matched.is_some()
+    }
+
     /// The packets, in the order they were pushed.
     pub fn iter(&self) -> impl Iterator<Item = Packet<&[u8]>> + '_ {
         self.packets.iter()

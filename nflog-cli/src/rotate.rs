@@ -438,6 +438,7 @@ impl format::Sink for FileOutput {
     /// Writes one packet, to the next file when a reopen was asked for or the current file
     /// is full or old enough; `received` stands in for packets without a kernel timestamp,
     /// and is the time `-G` goes by.
+    #[inline]
     fn write(
         &mut self,
         packet: &Packet<&[u8]>,
@@ -480,6 +481,7 @@ impl Output for FileOutput {
         before + self.sink.as_ref().map_or(0, Output::dropped_packets)
     }
 
+    #[inline]
     fn counts(&self) -> (u64, u64) {
         let (delivered, dropped) = self.sink.as_ref().map_or((0, 0), Output::counts);
         let before: u64 = self.dropped_before.iter().map(|d| d.packets).sum();
