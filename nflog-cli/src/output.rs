@@ -441,7 +441,7 @@ pub struct Counters {
 
 impl Counters {
     /// Notes where the output stands after a packet was handed to it.
-    #[inline]
+    #[inline(always)]
     pub fn note<O: Output + ?Sized>(&self, handed: u64, output: &O) {
         // Each count read once: an output whose counts move on a thread of its own (a
         // database sink) may deliver more between two reads, and a difference of two
@@ -449,15 +449,22 @@ impl Counters {
         let (written, dropped) = output.counts();
         self.handed.store(handed, Ordering::Relaxed);
         self.written.store(written, Ordering::Relaxed);
-        // Perf: the reasons only when the count moved, not a list built per packet; one
-        // thread writes the count, so a load and a store.
+        // Perf: the reasons only when the count moved, not a list built per packet, and
+        // apart (cold), so that the rest inlines into the writer's loop; one thread writes
+        // the count, so a load and a store.
         if self.dropped.load(Ordering::Relaxed) != dropped {
-            *self
-                .dropped_by_reason
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = output.dropped();
-            self.dropped.store(dropped, Ordering::Relaxed);
+            self.note_dropped(dropped, output.dropped());
         }
+    }
+
+    /// Notes that the output dropped `dropped` packets in all, for `reasons`.
+    #[cold]
+    fn note_dropped(&self, dropped: u64, reasons: Vec<Dropped>) {
+        *self
+            .dropped_by_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = reasons;
+        self.dropped.store(dropped, Ordering::Relaxed);
     }
 }
 

@@ -160,6 +160,9 @@ fn plain_stamp(packet: &Packet<&[u8]>) -> Option<Option<(u32, u32)>> {
 
 /// One record per packet, timed by the kernel's timestamp or else by `received`.
 impl<W: Write> Sink for PcapWriter<W> {
+    // Perf: inline, so that a writer generic over its output (the command's file output)
+    // writes a record without a call for each layer.
+    #[inline]
     fn write(
         &mut self,
         packet: &Packet<&[u8]>,
@@ -186,6 +189,7 @@ impl<W: Write> Sink for PcapWriter<W> {
 /// One record per packet on its group's interface; [`finish`](Sink::finish) writes each
 /// group's statistics.
 impl<W: Write> Sink for PcapngWriter<W> {
+    #[inline]
     fn write(
         &mut self,
         packet: &Packet<&[u8]>,
