@@ -432,14 +432,26 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     #[inline]
     fn be32(&self, attr: PacketAttr) -> Option<u32> {
-        // `first_chunk`: one length check, where indexing checks each byte (the parse
-        // made sure the value is long enough, so it never says `None` for a present one).
-        Some(u32::from_be_bytes(*self.value(attr)?.first_chunk()?))
+        Some(u32::from_be_bytes(*self.value_start(attr)?))
     }
 
     #[inline]
     fn be16(&self, attr: PacketAttr) -> Option<u16> {
-        Some(u16::from_be_bytes(*self.value(attr)?.first_chunk()?))
+        Some(u16::from_be_bytes(*self.value_start(attr)?))
+    }
+
+    /// The first `N` bytes of an attribute's value, if the packet has the attribute: the
+    /// parse made sure every known value is at least as long as its type's accessor reads
+    /// (`MIN_VALUE`), so they are the value's own.
+    // Perf: read after the header without taking the value's slice first, which would
+    // check its end as well (figures: docs/benchmarks.md, "Code shaped for speed").
+    #[inline]
+    fn value_start<const N: usize>(&self, attr: PacketAttr) -> Option<&[u8; N]> {
+        let at = *self.slots.get(attr as usize)? as usize;
+        if at == 0 {
+            return None;
+        }
+        self.body().get(at + NLA_HDRLEN..)?.first_chunk::<N>()
     }
 }
 
