@@ -332,13 +332,17 @@ pub fn run_planned(args: &CaptureArgs, planned: Vec<Planned>) -> Result<()> {
     }
 }
 
-/// How the statistics name an output: `-w DEST (FORMAT)`.
+/// How the statistics name an output: `-w DEST (FORMAT)`, where a database or a syslog
+/// output names its kind, since `-F` does not apply to it.
 fn label(spec: &output::OutputSpec) -> String {
-    format!(
-        "-w {} ({})",
-        spec.destination,
-        output::format_name(spec.format)
-    )
+    let kind = match spec.destination {
+        Destination::Stdout | Destination::File(_) => output::format_name(spec.format),
+        Destination::Sqlite(_) => "sqlite",
+        Destination::Postgres(_) => "postgres",
+        Destination::Clickhouse(_) => "clickhouse",
+        Destination::Syslog(_) | Destination::SyslogTcp(_) | Destination::Unix(_) => "syslog",
+    };
+    format!("-w {} ({kind})", spec.destination)
 }
 
 /// One output, opened, with what its writing thread needs.
@@ -2255,6 +2259,46 @@ mod tests {
             .find(what)
             .unwrap_or_else(|| panic!("{what:?} in {line}"))];
         before.rsplit(' ').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn statistics_name_a_database_or_syslog_output_by_its_kind_not_text() {
+        let labels = |args: &[&str]| -> Vec<String> {
+            output::outputs(&capture_args(args).output)
+                .unwrap()
+                .iter()
+                .map(label)
+                .collect()
+        };
+        assert_eq!(
+            labels(&[
+                "-g",
+                "5",
+                "-w",
+                "sqlite:a.db",
+                "-w",
+                "postgres://nflog:secret@127.0.0.1:5432/logs",
+                "-w",
+                "clickhouse://127.0.0.1:8123/logs",
+                "-w",
+                "syslog://127.0.0.1:514",
+                "-w",
+                "unix:/dev/log",
+                "-w",
+                "a.pcap",
+                "-w",
+                "-",
+            ]),
+            [
+                "-w sqlite:a.db (sqlite)",
+                "-w postgres://nflog:***@127.0.0.1:5432/logs (postgres)",
+                "-w clickhouse://127.0.0.1:8123/logs (clickhouse)",
+                "-w syslog://127.0.0.1:514 (syslog)",
+                "-w unix:/dev/log (syslog)",
+                "-w a.pcap (pcap)",
+                "-w - (text)",
+            ]
+        );
     }
 
     #[test]
