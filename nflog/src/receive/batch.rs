@@ -31,10 +31,6 @@ impl<'a> Batch<'a> {
     pub fn is_truncated(&self) -> bool {
         self.truncated
     }
-
-    fn finish(&mut self) {
-        self.messages = Messages::new(&[]);
-    }
 }
 
 impl<'a> Batch<'a> {
@@ -50,20 +46,26 @@ impl<'a> Batch<'a> {
         mut on_packet: impl FnMut(Packet<&'a [u8]>) -> Option<R>,
         mut on_error: impl FnMut(Error) -> Option<R>,
     ) -> Option<R> {
-        loop {
-            let message = match self.messages.next()? {
+        // Perf: the walk's place in the datagram is kept in a local, put back once at the
+        // end, so that it can stay in registers while packets go to the consumer.
+        let mut messages = core::mem::replace(&mut self.messages, Messages::new(&[]));
+        let stop = loop {
+            let Some(message) = messages.next() else {
+                break None;
+            };
+            let message = match message {
                 Ok(message) => message,
                 Err(ParseError::MessageLength { .. } | ParseError::Truncated { .. })
                     if self.truncated =>
                 {
                     // The message the buffer cut: already counted as a truncation.
-                    self.finish();
-                    return None;
+                    messages = Messages::new(&[]);
+                    break None;
                 }
                 Err(e) => {
                     self.accounting.stats.malformed += 1;
                     match on_error(e.into()) {
-                        Some(r) => return Some(r),
+                        Some(r) => break Some(r),
                         None => continue,
                     }
                 }
@@ -85,8 +87,8 @@ impl<'a> Batch<'a> {
                     }
                 }
                 NLMSG_DONE => {
-                    self.finish();
-                    return None;
+                    messages = Messages::new(&[]);
+                    break None;
                 }
                 NLMSG_ERROR => match message.error_code() {
                     Ok(Some(0)) => None, // a stray acknowledgement
@@ -105,9 +107,11 @@ impl<'a> Batch<'a> {
                 _ => None,
             };
             if stop.is_some() {
-                return stop;
+                break stop;
             }
-        }
+        };
+        self.messages = messages;
+        stop
     }
 
     /// Calls `callback` for each packet; a message that does not parse is counted in
