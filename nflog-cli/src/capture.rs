@@ -981,18 +981,20 @@ fn copy_batch<'a>(
         if room.is_some_and(|r| chunk.taken() >= r) {
             continue;
         }
-        match item {
+        // Perf: the packet read where the batch left it, not moved out of its `Result`
+        // with its index.
+        match &item {
             Ok(packet) => match filter.as_deref_mut() {
                 Some(f) => {
-                    let matches = f.expr.matches(&packet, f.names.as_mut());
-                    chunk.push_judged(&packet, matches);
+                    let matches = f.expr.matches(packet, f.names.as_mut());
+                    chunk.push_judged(packet, matches);
                 }
-                None => chunk.push(&packet),
+                None => chunk.push(packet),
             },
             Err(Error::Parse(e)) => {
                 output::warn(&format!("nflog: skipped a malformed message: {e}"));
             }
-            Err(e) => return Some(e),
+            Err(_) => return item.err(),
         }
     }
     None
