@@ -95,6 +95,33 @@ struct GroupSeq {
     rebound: bool,
 }
 
+impl GroupSeq {
+    /// A group's entry made by its first packet, numbered `seq`.
+    fn first(seq: u32) -> GroupSeq {
+        GroupSeq {
+            next: seq,
+            lost: 0,
+            rebound: false,
+        }
+    }
+
+    /// Takes one packet's number; returns how many packets are missing before it.
+    fn step(&mut self, seq: u32) -> u32 {
+        if self.rebound && seq.wrapping_sub(self.next) >= 1 << 31 {
+            // Going back after a rebinding: the new instance's numbers, from 0.
+            self.rebound = false;
+            self.next = 0;
+        }
+        let gap = seq.wrapping_sub(self.next);
+        self.next = seq.wrapping_add(1);
+        // A number below the expected one (the group was rebound elsewhere, or numbers
+        // wrapped oddly) is a restart, not a loss of four billion packets.
+        let gap = if gap < 1 << 31 { gap } else { 0 };
+        self.lost += u64::from(gap);
+        gap
+    }
+}
+
 impl SeqTracker {
     /// Notes that `group` was bound: a new instance numbers its packets from 0.
     ///
@@ -146,22 +173,10 @@ impl SeqTracker {
     #[inline(never)]
     fn observe_entry(&mut self, group: u16, seq: u32) -> u32 {
         self.settle();
-        let entry = self.groups.entry_or_insert_with(group, || GroupSeq {
-            next: seq,
-            lost: 0,
-            rebound: false,
-        });
-        if entry.rebound && seq.wrapping_sub(entry.next) >= 1 << 31 {
-            // Going back after a rebinding: the new instance's numbers, from 0.
-            entry.rebound = false;
-            entry.next = 0;
-        }
-        let gap = seq.wrapping_sub(entry.next);
-        entry.next = seq.wrapping_add(1);
-        // A number below the expected one (the group was rebound elsewhere, or numbers
-        // wrapped oddly) is a restart, not a loss of four billion packets.
-        let gap = if gap < 1 << 31 { gap } else { 0 };
-        entry.lost += u64::from(gap);
+        let entry = self
+            .groups
+            .entry_or_insert_with(group, || GroupSeq::first(seq));
+        let gap = entry.step(seq);
         self.last = Some((group, entry.next));
         gap
     }
@@ -197,8 +212,8 @@ impl Accounting {
 mod tests {
     use super::*;
 
-    /// The tracker as it was before the last group's number was kept aside: one entry per
-    /// group, looked up for every packet.
+    /// The tracker without the last group's number kept aside: each packet goes through
+    /// its group's entry, looked up for every packet.
     #[derive(Default)]
     struct Reference {
         groups: Vec<(u16, GroupSeq)>,
@@ -227,23 +242,7 @@ mod tests {
         }
 
         fn observe(&mut self, group: u16, seq: u32) -> u32 {
-            let entry = self.entry(
-                group,
-                GroupSeq {
-                    next: seq,
-                    lost: 0,
-                    rebound: false,
-                },
-            );
-            if entry.rebound && seq.wrapping_sub(entry.next) >= 1 << 31 {
-                entry.rebound = false;
-                entry.next = 0;
-            }
-            let gap = seq.wrapping_sub(entry.next);
-            entry.next = seq.wrapping_add(1);
-            let gap = if gap < 1 << 31 { gap } else { 0 };
-            entry.lost += u64::from(gap);
-            gap
+            self.entry(group, GroupSeq::first(seq)).step(seq)
         }
 
         fn lost(&self, group: u16) -> u64 {
