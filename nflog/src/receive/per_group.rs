@@ -56,8 +56,8 @@ impl<T> PerGroup<T> {
     #[inline]
     pub fn entry_or_insert_with(&mut self, group: u16, first: impl FnOnce() -> T) -> &mut T {
         // Perf: most programs bind one group, so the first entry is tried before the walk:
-        // the library looks its group up for every packet (figures: docs/benchmarks.md,
-        // "Code shaped for speed").
+        // a program counting per group (the command's reader and writers) looks its group up
+        // for every packet (figures: docs/benchmarks.md, "Code shaped for speed").
         let position = match self.entries.first() {
             Some((g, _)) if *g == group => 0,
             _ => match self.entries.iter().position(|(g, _)| *g == group) {
