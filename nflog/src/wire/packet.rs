@@ -87,13 +87,20 @@ impl Vlan {
     }
 }
 
+/// Where the header of `attr` sits in the body, if the packet has it (0, the nfgenmsg's
+/// place, means absent).
+#[inline]
+fn header_at(slots: &[u32; SLOTS], attr: PacketAttr) -> Option<usize> {
+    match *slots.get(attr as usize)? {
+        0 => None,
+        at => Some(at as usize),
+    }
+}
+
 /// The value of the attribute whose header sits at `slots[attr]`, if the packet has it.
 #[inline]
 fn value_at<'b>(body: &'b [u8], slots: &[u32; SLOTS], attr: PacketAttr) -> Option<&'b [u8]> {
-    let at = *slots.get(attr as usize)? as usize;
-    if at == 0 {
-        return None;
-    }
+    let at = header_at(slots, attr)?;
     let header = body.get(at..at + NLA_HDRLEN)?;
     let len = usize::from(u16::from_ne_bytes([header[0], header[1]]));
     body.get(at + NLA_HDRLEN..at + len)
@@ -416,10 +423,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The length of an attribute's value, from its header alone, if the packet has it.
     #[inline]
     pub(crate) fn value_len(&self, attr: PacketAttr) -> Option<usize> {
-        let at = *self.slots.get(attr as usize)? as usize;
-        if at == 0 {
-            return None;
-        }
+        let at = header_at(&self.slots, attr)?;
         let header = self.body().get(at..at + 2)?;
         Some(usize::from(u16::from_ne_bytes([header[0], header[1]])).saturating_sub(NLA_HDRLEN))
     }
@@ -447,10 +451,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     // check its end as well (figures: docs/benchmarks.md, "Code shaped for speed").
     #[inline]
     fn value_start<const N: usize>(&self, attr: PacketAttr) -> Option<&[u8; N]> {
-        let at = *self.slots.get(attr as usize)? as usize;
-        if at == 0 {
-            return None;
-        }
+        let at = header_at(&self.slots, attr)?;
         self.body().get(at + NLA_HDRLEN..)?.first_chunk::<N>()
     }
 }
