@@ -3,10 +3,12 @@
  * libnetfilter_log's public API, with the settings given on the command line, that looks
  * at each packet's payload, prefix and mark as the benchmark's other receivers do.
  *
- *   nflog_c_receiver GROUP QTHRESH NLBUFSIZ TIMEOUT_CS RCVBUF SEQ(0|1)
+ *   nflog_c_receiver GROUP QTHRESH NLBUFSIZ TIMEOUT_CS RCVBUF SEQ(0|1) WAIT(poll|recv)
  *
- * It waits with poll() and receives with recv() into a static buffer, as a plain C
- * program does. On SIGINT or SIGTERM it prints one line on standard error that the
+ * It receives with recv() into a static buffer. WAIT `poll` waits with poll() before each
+ * recv(), as a program that watches other descriptors too does; `recv` blocks in recv()
+ * alone, the loop of libnetfilter_log's own example (utils/nfulnl_test.c) and of most of
+ * its users, one system call per datagram. On SIGINT or SIGTERM it prints one line on standard error that the
  * benchmark reads:
  *
  *   libnetfilter_log: N packets, D datagrams, O overruns, buffer at page offset 0xNNN
@@ -79,16 +81,17 @@ int main(int argc, char **argv)
 	struct tally tally = { 0, 0 };
 	struct sigaction action;
 	unsigned long long datagrams = 0, overruns = 0;
-	int fd, rcvbuf;
+	int fd, rcvbuf, use_poll;
 
-	if (argc != 7) {
+	if (argc != 8 || (strcmp(argv[7], "poll") && strcmp(argv[7], "recv"))) {
 		fprintf(stderr, "usage: nflog_c_receiver GROUP QTHRESH NLBUFSIZ TIMEOUT_CS "
-				"RCVBUF SEQ\n");
+				"RCVBUF SEQ poll|recv\n");
 		return 2;
 	}
+	use_poll = !strcmp(argv[7], "poll");
 	memset(&action, 0, sizeof action);
 	action.sa_handler = on_signal;
-	/* No SA_RESTART: a signal ends the wait in poll() with EINTR. */
+	/* No SA_RESTART: a signal ends the wait in poll() or recv() with EINTR. */
 	sigaction(SIGINT, &action, NULL);
 	sigaction(SIGTERM, &action, NULL);
 
@@ -126,7 +129,7 @@ int main(int argc, char **argv)
 		struct pollfd readable = { .fd = fd, .events = POLLIN };
 		ssize_t length;
 
-		if (poll(&readable, 1, -1) < 0) {
+		if (use_poll && poll(&readable, 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("poll");

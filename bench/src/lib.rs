@@ -136,6 +136,10 @@ pub struct CpuTime {
     /// context switches, so it undercounts a thread that runs for a few milliseconds
     /// without blocking (the backlog mode).
     pub rusage: Duration,
+    /// Voluntary context switches (`ru_nvcsw`): each sleep waiting for packets.
+    pub voluntary: u64,
+    /// Involuntary context switches (`ru_nivcsw`): each time the scheduler took the CPU.
+    pub involuntary: u64,
 }
 
 impl std::ops::Sub for CpuTime {
@@ -144,6 +148,8 @@ impl std::ops::Sub for CpuTime {
         CpuTime {
             clock: self.clock.saturating_sub(earlier.clock),
             rusage: self.rusage.saturating_sub(earlier.rusage),
+            voluntary: self.voluntary.saturating_sub(earlier.voluntary),
+            involuntary: self.involuntary.saturating_sub(earlier.involuntary),
         }
     }
 }
@@ -159,6 +165,8 @@ pub fn thread_cpu() -> Result<CpuTime, BoxError> {
     Ok(CpuTime {
         clock: thread_clock()?,
         rusage: timeval(usage.ru_utime) + timeval(usage.ru_stime),
+        voluntary: usage.ru_nvcsw as u64,
+        involuntary: usage.ru_nivcsw as u64,
     })
 }
 

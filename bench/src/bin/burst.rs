@@ -74,6 +74,11 @@
 //!   compiled with `cc` into DIR when libnetfilter-log-dev is installed), `poll` + `recv`,
 //!   with the in-process modes' settings (copy packet 0xffff, `--qthresh`, `--nlbufsiz`,
 //!   flush timeout 100 ms, flag SEQ, SO_RCVBUFFORCE 64 MiB);
+//! - `libnetfilter_log-recv`: the same C receiver blocking in `recv` alone, the loop of
+//!   libnetfilter_log's own example (`utils/nfulnl_test.c`): one system call a datagram;
+//! - `listener-proc`: its twin in Rust, `Listener::run` in a single-threaded process of its
+//!   own (this program, `--listen-child`) with the same settings, looking at each packet
+//!   as `listener` does, stopped by SIGINT through its stop handle;
 //! - `tcpdump`: `tcpdump -n -i nflog:9 -w /dev/null`, when `tcpdump` is on the PATH;
 //! - `ulogd`: ulogd2 (`/usr/sbin/ulogd -c DIR/ulogd.conf`) with the stack
 //!   `NFLOG, BASE, IFINDEX, IP2STR, HWHDR, JSON` on group 9, writing JSON lines to
@@ -189,11 +194,14 @@ table inet bench {
 const USAGE: &str = "usage: burst [--packets N] [--size BYTES] [--runs R] [--backlog] \
      [--qthresh N] [--nlbufsiz BYTES] [--only MODE[,MODE...]] [--offsets OFFSET[,OFFSET...]] \
      [--sender process|thread] [--nflog PATH] [--markdown] [--keep]\n\
-     modes: bare bare-pcap parse listener libnetfilter_log cli-text cli-json cli-xml cli-pcap cli-pcapng \
+     modes: bare bare-pcap parse listener listener-proc libnetfilter_log libnetfilter_log-recv cli-text cli-json cli-xml cli-pcap cli-pcapng \
      cli-fanout cli-sqlite cli-pcap-metrics tcpdump ulogd";
 
 /// The first argument that makes this program the sender process of a run.
 const SEND_CHILD: &str = "--send-child";
+/// The first argument that makes this program the receiving process of mode
+/// `listener-proc`.
+const LISTEN_CHILD: &str = "--listen-child";
 
 #[derive(Debug, Clone)]
 struct Args {
@@ -228,8 +236,12 @@ enum Mode {
     /// A raw `poll` + `recv` loop over a listener's socket into a buffer at this page
     /// offset (`--offsets`).
     Offset(u16),
-    /// A C receiver on libnetfilter_log, in a process of its own.
+    /// A C receiver on libnetfilter_log, in a process of its own: `poll` + `recv`.
     CLibrary,
+    /// The same C receiver blocking in `recv` alone, as libnetfilter_log's example does.
+    CLibraryRecv,
+    /// A `Listener` in a single-threaded process of its own, as the C receiver runs.
+    ListenerProcess,
     CliText,
     CliJson,
     CliXml,
@@ -245,12 +257,14 @@ enum Mode {
 }
 
 impl Mode {
-    const ALL: [Mode; 15] = [
+    const ALL: [Mode; 17] = [
         Mode::Bare,
         Mode::BarePcap,
         Mode::Parse,
         Mode::Listener,
+        Mode::ListenerProcess,
         Mode::CLibrary,
+        Mode::CLibraryRecv,
         Mode::CliText,
         Mode::CliJson,
         Mode::CliXml,
@@ -278,6 +292,8 @@ impl Mode {
             Mode::Listener => "listener",
             Mode::Offset(_) => "recv@OFFSET",
             Mode::CLibrary => "libnetfilter_log",
+            Mode::ListenerProcess => "listener-proc",
+            Mode::CLibraryRecv => "libnetfilter_log-recv",
             Mode::CliText => "cli-text",
             Mode::CliJson => "cli-json",
             Mode::CliXml => "cli-xml",
@@ -411,8 +427,8 @@ impl Consumers {
                 "ulogd2 with its JSON plugin is not installed (apt-get install ulogd2 ulogd2-json)"
                     .into(),
             ),
-            Mode::CLibrary => self.c_receiver.as_ref().err().cloned(),
-            Mode::Tcpdump | Mode::Ulogd => None,
+            Mode::CLibrary | Mode::CLibraryRecv => self.c_receiver.as_ref().err().cloned(),
+            Mode::Tcpdump | Mode::Ulogd | Mode::ListenerProcess => None,
             _ if self.nflog.is_none() => Some(format!(
                 "{} not found: cargo build --release --workspace --bins, or --nflog PATH",
                 args.nflog.display()
@@ -479,6 +495,12 @@ fn main() -> ExitCode {
     if std::env::args_os().nth(1).is_some_and(|a| a == SEND_CHILD) {
         return send_child();
     }
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == LISTEN_CHILD)
+    {
+        return listen_child();
+    }
     let mut args = match parse_args() {
         Ok(args) => args,
         Err(message) => {
@@ -499,7 +521,7 @@ fn main() -> ExitCode {
         }
     };
     let mut consumers = Consumers::find(&args);
-    if args.modes.contains(&Mode::CLibrary) {
+    if args.modes.contains(&Mode::CLibrary) || args.modes.contains(&Mode::CLibraryRecv) {
         consumers.build_c_receiver();
     }
     let mut skipped = Vec::new();
@@ -1118,7 +1140,11 @@ impl InProcessRun {
             tx_cpu,
             wall: self.clocks.wall(end, &self.progress),
             peak_rss_kib: None,
-            notes: Vec::new(),
+            // The external modes' note, for the receiving thread alone, while it received.
+            notes: vec![format!(
+                "{} voluntary, {} involuntary context switches",
+                rx_cpu.voluntary, rx_cpu.involuntary
+            )],
         })
     }
 }
@@ -1238,6 +1264,83 @@ fn send_child() -> ExitCode {
         }
         Err(e) => {
             eprintln!("burst {SEND_CHILD}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The listener process's stop handle, for its signal handler.
+static LISTEN_STOP: std::sync::OnceLock<nflog::StopHandle> = std::sync::OnceLock::new();
+
+/// SIGINT and SIGTERM in the listener process: `OnceLock::get` is one atomic load and
+/// `StopHandle::stop` is async-signal-safe.
+extern "C" fn stop_listening(_signal: libc::c_int) {
+    if let Some(stop) = LISTEN_STOP.get() {
+        stop.stop();
+    }
+}
+
+/// The receiving process of mode `listener-proc` (`burst --listen-child QTHRESH NLBUFSIZ
+/// TIMEOUT_CS RCVBUF`): the C receiver's twin in Rust. One thread binds group 9 with the C
+/// receiver's settings, runs `Listener::run` looking at each packet as `listener` does
+/// (`touch`), and on SIGINT or SIGTERM prints `listener: N packets, D datagrams, T
+/// truncated, O overruns, G seqgaps` on standard error. No other thread: a process whose
+/// file table is not shared takes a descriptor for each system call without the atomic
+/// reference count a threaded one pays, as the single-threaded C receiver does.
+fn listen_child() -> ExitCode {
+    let numbers: Vec<u64> = std::env::args()
+        .skip(2)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let [qthresh, nlbufsiz, timeout_cs, rcvbuf] = numbers[..] else {
+        eprintln!("burst {LISTEN_CHILD}: needs QTHRESH NLBUFSIZ TIMEOUT_CS RCVBUF");
+        return ExitCode::from(2);
+    };
+    let run = || -> Result<String, BoxError> {
+        let config = GroupConfig::new()
+            .queue_threshold(u32::try_from(qthresh)?)
+            .nlbufsiz(u32::try_from(nlbufsiz)?)
+            .flush_timeout(Duration::from_millis(timeout_cs * 10))
+            .flags(Flags::SEQ);
+        let mut listener = Listener::builder()
+            .group(GROUP)
+            .config(config)
+            .receive_buffer(Some(usize::try_from(rcvbuf)?))
+            .bind()?;
+        LISTEN_STOP
+            .set(listener.stop_handle())
+            .map_err(|_| "the stop handle was set twice")?;
+        for signal in [libc::SIGINT, libc::SIGTERM] {
+            // SAFETY: `action` is fully initialised (zeroed, then the handler and an empty
+            // mask); the handler only makes async-signal-safe calls (see `stop_listening`).
+            let rc = unsafe {
+                let mut action: libc::sigaction = std::mem::zeroed();
+                action.sa_sigaction = stop_listening as extern "C" fn(libc::c_int) as usize;
+                libc::sigemptyset(&mut action.sa_mask);
+                libc::sigaction(signal, &action, std::ptr::null_mut())
+            };
+            if rc != 0 {
+                return Err(format!("sigaction: {}", std::io::Error::last_os_error()).into());
+            }
+        }
+        let (mut packets, mut sink) = (0u64, 0u64);
+        let stats = listener.run(|packet| {
+            touch(&packet, &mut sink);
+            packets += 1;
+        })?;
+        std::hint::black_box(sink);
+        Ok(format!(
+            "listener: {packets} packets, {} datagrams, {} truncated, {} overruns, {} seqgaps",
+            stats.datagrams, stats.truncated, stats.overruns, stats.seq_gaps
+        ))
+    };
+    match run() {
+        Ok(line) => {
+            eprintln!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("burst {LISTEN_CHILD}: {e}");
             ExitCode::from(1)
         }
     }
@@ -1447,7 +1550,7 @@ fn external_command(
     let dir = &consumers.dir;
     let missing = || format!("{} is not available", mode.name());
     Ok(match mode {
-        Mode::CLibrary => {
+        Mode::CLibrary | Mode::CLibraryRecv => {
             let program = consumers.c_receiver.as_ref().map_err(|_| missing())?;
             let mut command = Command::new(program);
             // The in-process modes' settings: group, queue threshold, nlbufsiz, flush
@@ -1459,6 +1562,24 @@ fn external_command(
                 (config.flush_timeout.as_millis() / 10).to_string(),
                 RECEIVE_BUFFER.to_string(),
                 "1".to_string(),
+                if mode == Mode::CLibrary {
+                    "poll"
+                } else {
+                    "recv"
+                }
+                .to_string(),
+            ]);
+            (command, None)
+        }
+        Mode::ListenerProcess => {
+            let mut command = Command::new(std::env::current_exe()?);
+            // As the C receiver's: queue threshold, nlbufsiz, flush timeout (centiseconds),
+            // receive buffer; group 9 and flag SEQ are fixed.
+            command.arg(LISTEN_CHILD).args([
+                args.qthresh.to_string(),
+                args.nlbufsiz.to_string(),
+                (config.flush_timeout.as_millis() / 10).to_string(),
+                RECEIVE_BUFFER.to_string(),
             ]);
             (command, None)
         }
@@ -1690,7 +1811,7 @@ fn receive_external(
         notes,
     };
     match mode {
-        Mode::CLibrary => {
+        Mode::CLibrary | Mode::CLibraryRecv => {
             let line = stderr
                 .lines()
                 .find(|l| l.starts_with("libnetfilter_log: "))
@@ -1703,6 +1824,21 @@ fn receive_external(
                 let offset = offset.split(" (").next().unwrap_or(offset);
                 outcome.notes.push(format!("receive buffer at {offset}"));
             }
+        }
+        Mode::ListenerProcess => {
+            let line = stderr
+                .lines()
+                .find(|l| l.starts_with("listener: "))
+                .ok_or_else(|| format!("the listener process printed no counts: {stderr}"))?;
+            let field = |after: &str| {
+                number_before(line, after)
+                    .ok_or_else(|| format!("no number before {after:?} in {line:?}"))
+            };
+            outcome.received = field(" packets")?;
+            outcome.datagrams = Some(field(" datagrams")?);
+            outcome.truncated = Some(field(" truncated")?);
+            outcome.overruns = Some(field(" overruns")?);
+            outcome.seq_gaps = Some(field(" seqgaps")?);
         }
         Mode::Tcpdump => {
             outcome.received = number_before(&stderr, " packets captured")
