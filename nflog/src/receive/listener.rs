@@ -8,8 +8,8 @@ use crate::error::Error;
 use crate::namespace::Netns;
 use crate::receive::batch::Batch;
 use crate::receive::stats::{Accounting, Stats};
-use crate::receive::stop::StopHandle;
-use crate::socket::{Socket, MAX_DATAGRAM};
+use crate::receive::stop::{is_wake_up, StopHandle, StopLink};
+use crate::socket::{wait_readable, Socket, MAX_DATAGRAM};
 use crate::wire::packet::Packet;
 
 /// The receive buffer size a [`ListenerBuilder`] asks for by default: 8 MiB (the kernel
@@ -31,11 +31,13 @@ pub const DEFAULT_GROWTH_LIMIT: usize = 64 * 1024 * 1024;
 /// ENOBUFS (the kernel dropped batches because the receive buffer was full) never ends
 /// reception: it is counted in [`Stats::overruns`] and receiving goes on.
 pub struct Listener {
+    /// Declared (so dropped) before the socket: no stop sends on a closed descriptor.
+    _link: StopLink,
     socket: Socket,
     grow_limit: Option<usize>,
     buffer: PageAligned,
-    /// Whether a receive found the socket empty: from then on [`recv`](Self::recv) waits
-    /// before it receives.
+    /// Whether a receive found the socket empty: from then on [`recv`](Self::recv) blocks
+    /// in its receive.
     drained: bool,
     /// Receives that found the socket empty, for the tests of waiting first.
     #[cfg(test)]
@@ -152,7 +154,9 @@ impl ListenerBuilder {
         }
         let mut accounting = Accounting::default();
         accounting.stats.receive_buffer = socket.receive_buffer()?;
+        let stop = StopHandle::new();
         let mut listener = Listener {
+            _link: stop.link(socket.as_raw_fd()),
             socket,
             grow_limit: self.grow_limit,
             buffer: PageAligned::new(self.buffer_size),
@@ -160,7 +164,7 @@ impl ListenerBuilder {
             #[cfg(test)]
             empty_receives: 0,
             accounting,
-            stop: StopHandle::new()?,
+            stop,
             groups: Vec::with_capacity(self.groups.len()),
         };
         for group in self.groups {
@@ -331,22 +335,24 @@ impl Listener {
                 return Ok(None);
             }
             // Perf: a reader that keeps up finds the socket empty after each datagram;
-            // once it did, waiting before each receive rather than after a failed one
-            // spares it a receive that fails with EAGAIN per datagram: poll + recv, as a
-            // C reader does. A reader that falls behind pays a poll that returns at once
-            // instead, the same two calls. Until the first empty receive (a backlog after
-            // binding) it receives without waiting. Datagrams held aside during a
-            // configuration request do not make the descriptor readable: those are taken
-            // without waiting.
-            if self.drained && !self.socket.has_pending() {
-                self.stop
-                    .wait(self.socket.as_fd(), None)
-                    .map_err(|e| Error::io("waiting for nfnetlink_log", e))?;
-                if self.stop.is_stopped() {
+            // once it did, it blocks in the receive itself, one system call a datagram, as
+            // libnetfilter_log's own loop does (a wait with `poll` first costs a second,
+            // on two descriptors, and a receive without waiting that fails with EAGAIN a
+            // third). The stop handle wakes a blocked receive with a datagram of its own
+            // (see receive/stop.rs). Until the first empty receive (a backlog after
+            // binding) it receives without blocking. Datagrams held aside during a
+            // configuration request are taken without blocking too.
+            let received = if self.drained && !self.socket.has_pending() {
+                if !self.stop.begin_wait() {
                     return Ok(None);
                 }
-            }
-            if let Some(full_len) = self.receive_datagram()? {
+                let received = self.receive(true);
+                self.stop.end_wait();
+                received?
+            } else {
+                self.receive(false)?
+            };
+            if let Some(full_len) = received {
                 return Ok(Some(self.batch(full_len)));
             }
         }
@@ -374,9 +380,24 @@ impl Listener {
     /// With [`batch`](Self::batch), the two halves of [`try_recv`](Self::try_recv), for
     /// callers that loop on `None` (the async listener) and must return the batch.
     pub(crate) fn receive_datagram(&mut self) -> Result<Option<usize>, Error> {
+        self.receive(false)
+    }
+
+    /// Receives one datagram into the buffer, blocking when `block` (then `None` means
+    /// "look at the stop flag, and call again"), else `None` when there is none.
+    fn receive(&mut self, block: bool) -> Result<Option<usize>, Error> {
         loop {
-            match self.socket.recv(self.buffer.as_mut_slice(), false) {
+            match self.socket.recv(self.buffer.as_mut_slice(), block) {
                 Ok(full_len) => {
+                    let buffer = self.buffer.as_slice();
+                    if is_wake_up(&buffer[..full_len.min(buffer.len())]) {
+                        // A stop handle's, not the kernel's log: neither counted nor
+                        // parsed. Blocked, the caller looks at the flag.
+                        if block {
+                            return Ok(None);
+                        }
+                        continue;
+                    }
                     self.accounting.stats.datagrams += 1;
                     if full_len > self.buffer.as_slice().len() {
                         self.accounting.stats.truncated += 1;
@@ -387,7 +408,21 @@ impl Listener {
                     self.accounting.stats.overruns += 1;
                     self.grow_receive_buffer();
                 }
+                // A signal: its handler may have stopped the listener.
+                Err(e) if e.kind() == io::ErrorKind::Interrupted && block => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && block => {
+                    // The descriptor was made non-blocking (an event loop's, or
+                    // `Socket::set_nonblocking`): wait until it is readable instead, which
+                    // a stop's wake-up makes it too, then look at the flag.
+                    #[cfg(test)]
+                    {
+                        self.empty_receives += 1;
+                    }
+                    wait_readable([self.socket.as_fd()], None)
+                        .map_err(|e| Error::io("waiting for nfnetlink_log", e))?;
+                    return Ok(None);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     self.drained = true;
                     #[cfg(test)]
@@ -563,6 +598,54 @@ mod tests {
         assert!(listener.recv().unwrap().is_none());
         stopper.join().unwrap();
         assert_eq!(listener.empty_receives, 1);
+    }
+
+    /// Stops `listener` from another thread after a while.
+    fn stop_soon(listener: &Listener) -> std::thread::JoinHandle<()> {
+        let stop = listener.stop_handle();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            stop.stop();
+        })
+    }
+
+    #[test]
+    fn a_stop_wakes_a_blocked_receive_and_its_wake_up_is_neither_counted_nor_parsed() {
+        let mut listener = unbound();
+        assert!(listener.try_recv().unwrap().is_none());
+        let stopper = stop_soon(&listener);
+        assert!(listener.recv().unwrap().is_none());
+        stopper.join().unwrap();
+        let stats = listener.stats();
+        assert_eq!((stats.datagrams, stats.malformed), (0, 0), "{stats:?}");
+    }
+
+    #[test]
+    fn a_stale_wake_up_is_dropped_by_the_next_receive() {
+        let mut listener = unbound();
+        // As a stop that raced the end of a receive leaves it: the kernel's answer queued.
+        crate::socket::send_wake_up(listener.socket.as_raw_fd()).unwrap();
+        crate::socket::send_wake_up(listener.socket.as_raw_fd()).unwrap();
+        assert!(listener.try_recv().unwrap().is_none());
+        assert_eq!(listener.empty_receives, 1, "both dropped, then found empty");
+        let stats = listener.stats();
+        assert_eq!((stats.datagrams, stats.malformed), (0, 0), "{stats:?}");
+    }
+
+    #[test]
+    fn recv_on_a_non_blocking_descriptor_waits_instead_of_spinning() {
+        let mut listener = unbound();
+        listener.socket().set_nonblocking(true).unwrap();
+        assert!(listener.try_recv().unwrap().is_none());
+        let stopper = stop_soon(&listener);
+        assert!(listener.recv().unwrap().is_none());
+        stopper.join().unwrap();
+        // One receive found it empty before waiting, one after: not one per spin.
+        assert!(
+            listener.empty_receives <= 3,
+            "{} empty receives",
+            listener.empty_receives
+        );
     }
 
     #[test]

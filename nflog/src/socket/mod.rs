@@ -36,7 +36,7 @@ use crate::wire::kind::{cfg, MSG_PACKET, NLMSG_ERROR};
 use crate::wire::netlink::Messages;
 use netns::NamespaceFd;
 
-pub(crate) use sys::{eventfd, eventfd_signal, wait_readable};
+pub(crate) use sys::{send_wake_up, wait_readable};
 
 /// The largest datagram the kernel can send on this socket: a batch of at most
 /// `nlbufsiz` = 128 KiB lives in an allocation the kernel rounds up to 256 KiB, and one
@@ -413,7 +413,8 @@ impl Socket {
         let deadline = Instant::now() + self.ack_timeout;
         let mut sent = Vec::new();
         loop {
-            self.sequence = self.sequence.wrapping_add(1);
+            // Never 0 after wrapping around: that is the stop handle's wake-up.
+            self.sequence = self.sequence.wrapping_add(1).max(1);
             let sequence = self.sequence;
             let mut out = Vec::with_capacity(64);
             message.emit(sequence, &mut out);

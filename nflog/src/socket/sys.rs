@@ -4,7 +4,7 @@
 #![allow(unsafe_code)]
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
@@ -179,17 +179,17 @@ pub fn set_netlink_flag(fd: BorrowedFd<'_>, option: i32, on: bool) -> io::Result
     }
 }
 
-/// Makes a non-blocking, close-on-exec eventfd.
-pub fn eventfd() -> io::Result<OwnedFd> {
-    use rustix::event::EventfdFlags;
-    Ok(rustix::event::eventfd(
-        0,
-        EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK,
-    )?)
-}
-
-/// Adds 1 to an eventfd; async-signal-safe.
-pub fn eventfd_signal(fd: BorrowedFd<'_>) {
-    // A full counter (EAGAIN) is already readable, which is all a waiter needs.
-    let _ = rustix::io::write(fd, &1u64.to_ne_bytes());
+/// Sends a [`StopHandle`](crate::StopHandle)'s wake-up request on the socket `fd`, without
+/// waiting: one `send(2)`, async-signal-safe.
+pub fn send_wake_up(fd: RawFd) -> io::Result<()> {
+    // SAFETY: the caller holds `fd` open for the duration of the call (the stop handle's
+    // link protocol, receive/stop.rs: the descriptor is cleared, and in-flight sends are
+    // waited for, before the socket is closed).
+    let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+    rustix::net::send(
+        fd,
+        &crate::receive::stop::WAKE_UP,
+        SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+    )?;
+    Ok(())
 }
