@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::SystemTime;
 
 use super::clock::{epoch_parts, Calendar};
-use super::names::{interface_pieces, Piece};
+use super::names::{interface_pieces, shown_as_is, Piece};
 use super::put::{
     push_date_time, push_dec, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
     push_two_digits, push_usec,
@@ -703,8 +703,17 @@ impl Line<'_> {
 /// like the text format (its name, escaped; `if:N` when unnamed).
 fn write_name(buf: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: u32) {
     buf.push(b'"');
-    if index != 0 {
-        interface_pieces(names, index, |piece| match piece {
+    if index == 0 {
+        buf.push(b'"');
+        return;
+    }
+    let name = names.interface_name_bytes(index);
+    match name {
+        // `"` is the one byte shown as it is that JSON escapes.
+        Some(name) if name.iter().all(|&byte| shown_as_is(byte) && byte != b'"') => {
+            buf.extend_from_slice(name);
+        }
+        _ => interface_pieces(name, index, |piece| match piece {
             Piece::Plain(text) => escape_into(buf, text),
             // The value's `\xNN` and `\\`, each backslash escaped for JSON.
             Piece::Byte(byte) => {
@@ -716,7 +725,7 @@ fn write_name(buf: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: u32) {
                 buf.extend_from_slice(b"if:");
                 push_dec(buf, index);
             }
-        });
+        }),
     }
     buf.push(b'"');
 }

@@ -51,21 +51,20 @@ pub(crate) enum Piece<'a> {
     Index(u32),
 }
 
-/// Calls `piece` for each piece of interface `index` as the text and JSON formats show
-/// it, so that both say the same thing the same way (the JSON string's value is the text
-/// format's word):
+/// Calls `piece` for each piece of interface `index`, named `name` by the resolver, as the
+/// text and JSON formats show it, so that both say the same thing the same way (the JSON
+/// string's value is the text format's word):
 ///
 /// - a name is shown as it is, except that a backslash is `\\` and a control character or
 ///   a byte that is not UTF-8 is `\xNN`: `eth0`, `caf\xe9` (Latin-1 `café`);
 /// - an interface the resolver cannot name (`nflog -n`, `nflog read`, an interface that is
 ///   gone) is `if:N`, its index: the kernel refuses `:` in a name (`dev_valid_name`), so
 ///   this can be no interface's name, where the bare index `5` could be.
-pub(crate) fn interface_pieces(
-    names: &mut dyn ResolveInterface,
-    index: u32,
-    mut piece: impl FnMut(Piece<'_>),
-) {
-    let Some(name) = names.interface_name_bytes(index) else {
+///
+/// A name of bytes that are all [`shown_as_is`] is one [`Piece::Plain`], itself: the
+/// formats write such a name without calling this.
+pub(crate) fn interface_pieces(name: Option<&[u8]>, index: u32, mut piece: impl FnMut(Piece<'_>)) {
+    let Some(name) = name else {
         piece(Piece::Index(index));
         return;
     };
@@ -91,6 +90,15 @@ pub(crate) fn interface_pieces(
             piece(Piece::Byte(byte));
         }
     }
+}
+
+/// Whether `byte` of an interface name is shown as it is, wherever it is in the name:
+/// printable ASCII but the backslash, which [`interface_pieces`] escapes.
+// Perf: names are nearly always such bytes (`eth0`, `lo`): the formats check each byte of
+// the name against this and copy it whole, without the walk through its UTF-8 chunks.
+#[inline]
+pub(crate) fn shown_as_is(byte: u8) -> bool {
+    byte.is_ascii_graphic() && byte != b'\\'
 }
 
 /// A resolver for tests: 1 `lo`, 2 Latin-1 `café`, 3 `a\x0ab` (the four characters), 4 a
@@ -123,7 +131,8 @@ mod tests {
 
     fn pieces(names: &mut dyn ResolveInterface, index: u32) -> Vec<String> {
         let mut out = Vec::new();
-        interface_pieces(names, index, |piece| out.push(format!("{piece:?}")));
+        let name = names.interface_name_bytes(index);
+        interface_pieces(name, index, |piece| out.push(format!("{piece:?}")));
         out
     }
 

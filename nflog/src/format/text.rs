@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
 use super::clock::{epoch_parts, Calendar, TimeZone};
-use super::names::{interface_pieces, Piece};
+use super::names::{interface_pieces, shown_as_is, Piece};
 use super::packet_time;
 use super::put::{
     push_dec, push_hex, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
@@ -359,7 +359,12 @@ pub(super) fn push_interface(
     let Some(index) = index.filter(|&i| i != 0) else {
         return;
     };
-    interface_pieces(names, index, |piece| match piece {
+    let name = names.interface_name_bytes(index);
+    if let Some(name) = name.filter(|name| name.iter().all(|&byte| shown_as_is(byte))) {
+        line.extend_from_slice(name);
+        return;
+    }
+    interface_pieces(name, index, |piece| match piece {
         Piece::Plain(text) => line.extend_from_slice(text.as_bytes()),
         Piece::Byte(byte) => {
             line.extend_from_slice(b"\\x");
