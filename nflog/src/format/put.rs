@@ -74,16 +74,35 @@ pub(crate) fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
     }
 }
 
+/// 10^8: the numbers [`push_eight`] writes are below it.
+const EIGHT_DIGITS: u64 = 100_000_000;
+
 /// A number in decimal, for any number.
+// Perf: the numbers of a line that reach this have three to eight digits (ports, lengths,
+// checksums, identifiers, microseconds), written by one `push_eight`; longer ones go to a
+// function of their own, so that this one is not recursive and saves no registers. Never
+// inlined, so that `push_dec` stays small enough to be inlined at every call.
+#[inline(never)]
 fn push_dec_long(line: &mut Vec<u8>, n: u64) {
-    const EIGHT_DIGITS: u64 = 100_000_000;
     if n < EIGHT_DIGITS {
         push_eight(line, n as u32, false);
     } else {
-        // At most three rounds: u64::MAX has 20 digits.
-        push_dec_long(line, n / EIGHT_DIGITS);
-        push_eight(line, (n % EIGHT_DIGITS) as u32, true);
+        push_dec_over_eight(line, n);
     }
+}
+
+/// A number of nine digits or more (u64::MAX has 20): the first eight or fewer, then
+/// eight more once or twice.
+#[inline(never)]
+fn push_dec_over_eight(line: &mut Vec<u8>, n: u64) {
+    let high = n / EIGHT_DIGITS;
+    if high < EIGHT_DIGITS {
+        push_eight(line, high as u32, false);
+    } else {
+        push_eight(line, (high / EIGHT_DIGITS) as u32, false);
+        push_eight(line, (high % EIGHT_DIGITS) as u32, true);
+    }
+    push_eight(line, (n % EIGHT_DIGITS) as u32, true);
 }
 
 /// The eight decimal digits of `n` (below 10^8) as bytes of a u64, the first digit in the
