@@ -116,8 +116,9 @@ fn value_at<'b>(body: &'b [u8], slots: &[u32; SLOTS], attr: PacketAttr) -> Optio
 // Perf: one pass over the attribute headers, instead of the `Attributes` iterator and a
 // match per attribute: each header read in one load; one table lookup for "at least a
 // header and what the type needs" (`MIN_LEN`), anything else sent out of line; the length's
-// upper bound checked only when the step to the next header fails; the index filled in
-// place, never copied (figures: docs/benchmarks.md, "Code shaped for speed").
+// upper bound checked only when the step to the next header fails; the walk's place kept
+// as the offset the index stores, and each header read with one bounds check; the index
+// filled in place, never copied (figures: docs/benchmarks.md, "Code shaped for speed").
 // `#[inline(always)]`: the callers are the parse loops. The checks and the errors are the
 // iterator's and `check_value`'s; `tests.rs` compares the two on every input of three
 // property tests.
@@ -138,8 +139,12 @@ pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseErro
         });
     }
     let end = body.len();
-    let mut rest = &body[NFGENMSG_LEN..];
-    while let Some(&header) = rest.first_chunk::<NLA_HDRLEN>() {
+    // `at <= end` throughout.
+    let mut at = NFGENMSG_LEN;
+    while let Some(&header) = body
+        .get(at..at + NLA_HDRLEN)
+        .and_then(<[u8]>::first_chunk::<NLA_HDRLEN>)
+    {
         let header = u32::from_ne_bytes(header);
         // `nla_len` then `nla_type`, each in host byte order: one load, then the halves.
         let (len, raw_type) = if cfg!(target_endian = "little") {
@@ -150,7 +155,6 @@ pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseErro
         let len = len as usize;
         let kind = raw_type as u16 & NLA_TYPE_MASK;
         let k = usize::from(kind);
-        let at = end - rest.len();
         // One table says both "at least a header" and "at least what this type's accessors
         // read"; types past the table, and every shorter attribute, take the full check.
         if k < SLOTS && len >= usize::from(MIN_LEN[k]) {
@@ -161,25 +165,27 @@ pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseErro
         } else {
             index_unusual(body, at, kind, slots)?;
         }
-        match rest.get(align4(len)..) {
-            Some(next) => rest = next,
+        let next = at + align4(len);
+        if next > end {
             // The last attribute, unpadded, or one that runs past the end.
-            None if len <= rest.len() => rest = &[],
-            None => {
-                return Err(ParseError::AttributeLength {
-                    kind,
-                    declared: len,
-                    available: rest.len(),
-                })
+            if len <= end - at {
+                at = end;
+                break;
             }
+            return Err(ParseError::AttributeLength {
+                kind,
+                declared: len,
+                available: end - at,
+            });
         }
+        at = next;
     }
-    if !rest.is_empty() {
+    if at != end {
         // One to three bytes after the last attribute: too few for a header.
         return Err(ParseError::Truncated {
             what: Header::Attribute,
             needed: NLA_HDRLEN,
-            available: rest.len(),
+            available: end - at,
         });
     }
     slots[0] = 0;
