@@ -135,7 +135,10 @@
 //!   writing 5 to `/proc/self/clear_refs` (it includes the sender thread). The socket's
 //!   receive queue is kernel memory and appears in neither.
 //!
-//! With `--runs R` above 1, lines `med` give each mode's run with the median CPU per packet.
+//! With `--runs R` above 1, lines `med` give each mode's run with the median CPU per packet,
+//! and lines `paired` our receivers (`listener`, `listener-proc`) against the C receivers
+//! (`libnetfilter_log`, `libnetfilter_log-recv`) run by run: each ratio taken within one run,
+//! so that what drifts between runs cancels out, then their median.
 #![allow(unsafe_code)]
 
 use std::ffi::OsString;
@@ -2143,7 +2146,47 @@ fn print_table(outcomes: &[Outcome], runs: u32, modes: &[Mode], markdown: bool) 
             }
         }
     }
+    for line in paired_ratios(outcomes, modes) {
+        println!("{line}");
+    }
     let _ = std::io::stdout().flush();
+}
+
+/// Our receivers against the C receivers, run by run: each ratio of CPU per packet is taken
+/// within one run, where the modes ran one after the other, so that what drifts between runs
+/// (the machine's speed, the host's other guests) cancels out; then their median, lowest and
+/// highest. One line per pair that ran, with two runs or more.
+fn paired_ratios(outcomes: &[Outcome], modes: &[Mode]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let runs: Vec<&[Outcome]> = outcomes.chunks(modes.len().max(1)).collect();
+    if runs.len() < 2 {
+        return lines;
+    }
+    for ours in [Mode::Listener, Mode::ListenerProcess] {
+        for theirs in [Mode::CLibrary, Mode::CLibraryRecv] {
+            let mut ratios: Vec<f64> = runs
+                .iter()
+                .filter_map(|run| {
+                    let cpu = |mode: Mode| run.iter().find(|o| o.mode == mode)?.rx_ns_per_packet();
+                    let (a, b) = (cpu(ours)?, cpu(theirs)?);
+                    (b > 0.0).then(|| a / b)
+                })
+                .collect();
+            if ratios.len() < 2 {
+                continue;
+            }
+            ratios.sort_by(f64::total_cmp);
+            let listed: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+            lines.push(format!(
+                "paired: {} / {}, per run (sorted) {}; median {:.2}",
+                ours.name(),
+                theirs.name(),
+                listed.join(" "),
+                ratios[ratios.len() / 2]
+            ));
+        }
+    }
+    lines
 }
 
 /// For a mode that writes pcap, its CPU per packet against `bare-pcap`'s (the floor of
