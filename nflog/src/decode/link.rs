@@ -329,12 +329,14 @@ pub fn network_header<'a>(packet: &Packet<&'a [u8]>) -> NetworkHeader<'a> {
         header: payload,
     };
     let family = packet.family();
-    let starts_with_link = payload_start(family, packet.hook()) == PayloadStart::Link;
+    // Perf: asked only of the families where the hook can put a link-layer header first,
+    // not of every IPv4 and IPv6 packet.
+    let starts_with_link = || payload_start(family, packet.hook()) == PayloadStart::Link;
     match family {
         // No NFULA_L2HDR here, nor any hardware attribute at the output hook: the header
         // is what dev_hard_header wrote, read as Ethernet.
-        Family::Arp if starts_with_link => arp_behind_ethernet(payload),
-        Family::Bridge | Family::Netdev if starts_with_link || is_tpid(packet.hw_protocol()) => {
+        Family::Arp if starts_with_link() => arp_behind_ethernet(payload),
+        Family::Bridge | Family::Netdev if starts_with_link() || is_tpid(packet.hw_protocol()) => {
             match decode_link(packet) {
                 Some(
                     link @ Link {
