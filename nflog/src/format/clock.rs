@@ -4,6 +4,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
 
+use super::packet_time;
+use crate::wire::packet::Packet;
+
 /// The time zone the text, JSON and XML formats write times in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimeZone {
@@ -61,6 +64,9 @@ pub(crate) struct Calendar {
     text: Vec<u8>,
     /// The places in `text` that the format asked to keep.
     marks: [usize; 2],
+    /// The last `received` time asked for by [`packet_parts`](Calendar::packet_parts), with
+    /// its seconds and microseconds.
+    received: Option<(SystemTime, (u64, u32))>,
 }
 
 impl Calendar {
@@ -71,12 +77,40 @@ impl Calendar {
             second: None,
             text: Vec::new(),
             marks: [0; 2],
+            received: None,
         }
     }
 
     /// The zone the times are shown in.
     pub(crate) fn zone(&self) -> TimeZone {
         self.zone
+    }
+
+    /// Seconds and microseconds since the epoch of a packet's time, as
+    /// `epoch_parts(packet_time(packet, received))` gives them.
+    // Perf: a kernel stamp whose numbers are plain is those numbers; the time of a packet
+    // without one is `received`, which the packets of a batch share: worked out once for
+    // them all, not a `duration_since` per packet.
+    #[inline]
+    pub(crate) fn packet_parts(
+        &mut self,
+        packet: &Packet<&[u8]>,
+        received: SystemTime,
+    ) -> (u64, u32) {
+        match packet.timestamp_parts() {
+            Some((sec, usec)) if usec < 1_000_000 && sec <= u64::from(u32::MAX) => {
+                (sec, usec as u32)
+            }
+            Some(_) => epoch_parts(packet_time(packet, received)),
+            None => match self.received {
+                Some((time, parts)) if time == received => parts,
+                _ => {
+                    let parts = epoch_parts(received);
+                    self.received = Some((received, parts));
+                    parts
+                }
+            },
+        }
     }
 
     /// What `show` writes for the second `second` (since the epoch) in this zone, and the
@@ -141,6 +175,44 @@ mod tests {
                         });
                         proptest::prop_assert_eq!(std::str::from_utf8(text).unwrap(), &expected);
                         proptest::prop_assert_eq!(mark, [7, second as usize]);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn packet_parts_agree_with_the_packet_time(
+            stamps in proptest::collection::vec(
+                proptest::option::of((
+                    proptest::prop_oneof![
+                        0u64..5_000_000_000,
+                        proptest::prelude::any::<u64>(),
+                        proptest::prelude::Just(u64::from(u32::MAX)),
+                        proptest::prelude::Just(u64::from(u32::MAX) + 1),
+                    ],
+                    proptest::prop_oneof![0u64..2_000_000, proptest::prelude::any::<u64>()],
+                )),
+                1..8,
+            ),
+            received in proptest::collection::vec((0u64..5_000_000_000, 0u32..1_000_000_000), 1..4),
+        ) {
+            // Every packet against every received time, each asked twice in a row (the
+            // cache answers the second time), and times that come back after another.
+            let mut calendar = Calendar::new(TimeZone::Utc);
+            for &(secs, nanos) in received.iter().chain(&received) {
+                let received = UNIX_EPOCH + Duration::new(secs, nanos);
+                for &timestamp in &stamps {
+                    let body = crate::wire::packet::PacketRepr {
+                        timestamp,
+                        ..Default::default()
+                    }
+                    .to_bytes();
+                    let packet = Packet::parse(&body).unwrap();
+                    let expected = epoch_parts(packet_time(&packet, received));
+                    for _ in 0..2 {
+                        proptest::prop_assert_eq!(calendar.packet_parts(&packet, received), expected);
                     }
                 }
             }

@@ -7,13 +7,13 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::SystemTime;
 
-use super::clock::{epoch_parts, Calendar};
+use super::clock::Calendar;
 use super::names::{interface_pieces, shown_as_is, Piece};
 use super::put::{
     push_date_time, push_dec, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
     push_two_digits, push_usec,
 };
-use super::{packet_time, TimeZone};
+use super::TimeZone;
 use crate::conntrack::{Conntrack, CtInfo, Tuple};
 use crate::decode::{
     self, Cut, Decoded, Icmp, Layer, Network, Sctp, Tcp, Transport, ETHERNET_HEADER_LEN,
@@ -289,7 +289,7 @@ fn write_object(
     };
 
     // JSON: timestamp and dvc.
-    let (sec, usec) = epoch_parts(packet_time(packet, received));
+    let (sec, usec) = calendar.packet_parts(packet, received);
     let sec_digits = write_timestamp(line.buf, calendar, sec, usec);
     line.lit(key!("dvc"));
     line.lit(device);

@@ -6,9 +6,8 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
-use super::clock::{epoch_parts, Calendar, TimeZone};
+use super::clock::{Calendar, TimeZone};
 use super::names::{interface_pieces, shown_as_is, Piece};
-use super::packet_time;
 use super::put::{
     push_dec, push_hex, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
     push_two_digits,
@@ -171,7 +170,7 @@ impl TextFormat {
         let line = &mut self.line;
         line.clear();
         if self.header {
-            let (second, _) = epoch_parts(packet_time(packet, received));
+            let (second, _) = self.calendar.packet_parts(packet, received);
             let host = &self.host;
             let (start, _) = self.calendar.text(second, |text, moment| {
                 push_ctime(text, &moment.time);

@@ -6,8 +6,7 @@ use std::time::SystemTime;
 
 use chrono::{Datelike, Timelike};
 
-use super::clock::{epoch_parts, Calendar, TimeZone};
-use super::packet_time;
+use super::clock::{Calendar, TimeZone};
 use super::put::{push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_two_digits};
 use crate::conntrack::{Conntrack, CtInfo, Status, Tuple};
 use crate::format::ResolveInterface;
@@ -93,7 +92,7 @@ impl XmlFormat {
     ) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        let (second, _) = epoch_parts(packet_time(packet, received));
+        let (second, _) = self.calendar.packet_parts(packet, received);
         let (when, _) = self.calendar.text(second, |line, moment| {
             // Perf: the calendar fields of a DateTime<FixedOffset> each add the offset again
             // (`naive_local`); the local date and time once, then its fields.
