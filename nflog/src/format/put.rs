@@ -178,6 +178,14 @@ pub(crate) fn push_hex(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
     let table = if upper { UPPER } else { LOWER };
     let needed = (64 - (n | 1).leading_zeros()).div_ceil(4) as usize;
     let len = needed.max(width).min(16);
+    if len <= 8 {
+        // Perf: up to eight digits (marks, identifiers: u32) without a loop: the nibbles
+        // spread to the bytes of one register, each made a digit at once (SWAR, see
+        // `digit_lanes`).
+        let digits = hex_lanes(n as u32, upper).swap_bytes() >> (8 * (8 - len));
+        push_first(line, &digits.to_le_bytes(), len);
+        return;
+    }
     // Perf: the digits gathered in a register and stored at once (see `digit_lanes`).
     let mut digits = 0u128;
     let mut n = n;
@@ -186,6 +194,26 @@ pub(crate) fn push_hex(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
         n >>= 4;
     }
     push_first(line, &digits.to_le_bytes(), len);
+}
+
+/// The eight hex digits of `n` in ASCII as the bytes of a u64, the last digit in the
+/// lowest byte.
+#[inline]
+fn hex_lanes(n: u32, upper: bool) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let n = u64::from(n);
+    // Two lanes of 16 bits in 32, then four of 8 in 16, then eight of 4 in 8.
+    let lanes = (n & 0xffff) | (n & 0xffff_0000) << 16;
+    let lanes = (lanes & 0x0000_00ff_0000_00ff) | (lanes & 0x0000_ff00_0000_ff00) << 8;
+    let lanes = (lanes & 0x000f_000f_000f_000f) | (lanes & 0x00f0_00f0_00f0_00f0) << 4;
+    // A lane of 10 or more carries into its bit 4: those get the letters' offset.
+    let letters = ((lanes + 6 * ONES) >> 4) & ONES;
+    let offset = if upper {
+        b'A' - b'0' - 10
+    } else {
+        b'a' - b'0' - 10
+    };
+    lanes + 0x30 * ONES + letters * u64::from(offset)
 }
 
 /// A byte in two hex digits (`%02x` / `%02X`).
@@ -321,6 +349,28 @@ mod tests {
         assert_eq!(put(|l| push_hex(l, 0xa0, 2, true)), "A0");
         assert_eq!(put(|l| push_hex(l, 0x1, 8, false)), "00000001");
         assert_eq!(put(|l| push_hex(l, u64::MAX, 1, false)), "ffffffffffffffff");
+        for v in [
+            0u64,
+            9,
+            0xa,
+            0xf,
+            0x10,
+            0x2a,
+            0x9abc_def0,
+            0xffff_ffff,
+            0x1_0000_0000,
+        ] {
+            for width in [0, 1, 2, 8, 9] {
+                assert_eq!(
+                    put(|l| push_hex(l, v, width, false)),
+                    format!("{v:0width$x}")
+                );
+                assert_eq!(
+                    put(|l| push_hex(l, v, width, true)),
+                    format!("{v:0width$X}")
+                );
+            }
+        }
         assert_eq!(
             put(|l| push_hex_bytes(l, &[0, 0xab, 8], Some(b':'))),
             "00:ab:08"
@@ -360,6 +410,13 @@ mod tests {
                 put(|l| push_hex(l, v, width, true)),
                 format!("{v:0w$X}", w = width.min(16))
             );
+        }
+
+        #[test]
+        fn short_hex_agrees_with_format(v in proptest::prelude::any::<u32>(), width in 0usize..10) {
+            let v = u64::from(v);
+            proptest::prop_assert_eq!(put(|l| push_hex(l, v, width, false)), format!("{v:0width$x}"));
+            proptest::prop_assert_eq!(put(|l| push_hex(l, v, width, true)), format!("{v:0width$X}"));
         }
 
         #[test]
