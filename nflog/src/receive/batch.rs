@@ -112,18 +112,17 @@ impl<'a> Batch<'a> {
     }
 
     /// Calls `callback` for each packet; a message that does not parse is counted in
-    /// [`Stats::malformed`](crate::Stats::malformed) and skipped. Returns the first other
-    /// error (an error message from the kernel), leaving the rest of the datagram to be
-    /// counted when the batch is dropped, as [`next`](Iterator::next) would.
+    /// [`Stats::malformed`](crate::Stats::malformed) and skipped: [`Listener::run`]'s walk.
+    ///
+    /// [`Listener::run`]: crate::Listener::run
+    // Perf: a walk of its own rather than `for_each_packet` with a closure that ignores the
+    // error: that one costs `run` about 30 instructions a packet (figures:
+    // docs/benchmarks.md, "Code shaped for speed").
     #[inline]
-    pub(crate) fn for_each_packet(
+    pub(crate) fn run_callback(
         mut self,
         callback: &mut impl FnMut(Packet<&'a [u8]>),
     ) -> Result<(), Error> {
-        // Perf: the walk's place in the datagram is kept in a local, put back once at the
-        // end, so that it can stay in registers while packets go to the callback; the
-        // iterator, which returns after each packet, walks the batch's own (figures:
-        // docs/benchmarks.md, "Code shaped for speed").
         let mut messages = core::mem::replace(&mut self.messages, Messages::new(&[]));
         let stop = Self::walk(
             &mut messages,
@@ -135,6 +134,49 @@ impl<'a> Batch<'a> {
             },
             |error| match error {
                 Error::Parse(_) => None,
+                other => Some(other),
+            },
+        );
+        self.messages = messages;
+        match stop {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Calls `on_packet` for each packet and `on_malformed` for each message that does not
+    /// parse (counted in [`Stats::malformed`](crate::Stats::malformed) too, then skipped),
+    /// in the datagram's order: what iterating yields, without each packet wrapped in
+    /// `Option<Result<..>>`. Returns the first other error, leaving the rest of the
+    /// datagram to be counted when the batch is dropped, as [`next`](Iterator::next) would.
+    ///
+    /// # Errors
+    ///
+    /// An error message from the kernel among the packets ([`Error::Kernel`]).
+    #[inline]
+    pub fn for_each_packet(
+        mut self,
+        mut on_packet: impl FnMut(Packet<&'a [u8]>),
+        mut on_malformed: impl FnMut(ParseError),
+    ) -> Result<(), Error> {
+        // Perf: the walk's place in the datagram is kept in a local, put back once at the
+        // end, so that it can stay in registers while packets go to the callback; the
+        // iterator, which returns after each packet, walks the batch's own (figures:
+        // docs/benchmarks.md, "Code shaped for speed").
+        let mut messages = core::mem::replace(&mut self.messages, Messages::new(&[]));
+        let stop = Self::walk(
+            &mut messages,
+            self.accounting,
+            self.truncated,
+            |packet| {
+                on_packet(packet);
+                None
+            },
+            |error| match error {
+                Error::Parse(e) => {
+                    on_malformed(e);
+                    None
+                }
                 other => Some(other),
             },
         );
@@ -494,9 +536,11 @@ mod tests {
         push_packet(&mut datagram, 4, 8, Some(6)); // after DONE: never counted
         let mut acc = Accounting::default();
         let mut marks = Vec::new();
-        let result =
-            Batch::new(&datagram, false, &mut acc)
-                .for_each_packet(&mut |p: Packet<&[u8]>| marks.push(p.mark().unwrap()));
+        let mut malformed = Vec::new();
+        let result = Batch::new(&datagram, false, &mut acc).for_each_packet(
+            |p| marks.push(p.mark().unwrap()),
+            |e| malformed.push(e.to_string()),
+        );
         assert!(
             matches!(
                 result,
@@ -509,6 +553,10 @@ mod tests {
             "{result:?}"
         );
         assert_eq!(marks, vec![1, 2]);
+        assert_eq!(
+            malformed,
+            vec!["packet message lacks attribute NFULA_PACKET_HDR (1)".to_string()]
+        );
         let expected = Stats {
             packets: 3,
             bytes: 18,
@@ -542,10 +590,12 @@ mod tests {
         datagram[second..second + 4].copy_from_slice(&4000u32.to_ne_bytes());
         let mut acc = Accounting::default();
         let mut marks = Vec::new();
+        let mut malformed = 0;
         Batch::new(&datagram, false, &mut acc)
-            .for_each_packet(&mut |p: Packet<&[u8]>| marks.push(p.mark().unwrap()))
+            .for_each_packet(|p| marks.push(p.mark().unwrap()), |_| malformed += 1)
             .unwrap();
         assert_eq!(marks, vec![1]);
+        assert_eq!(malformed, 1);
         assert_eq!((acc.stats.packets, acc.stats.malformed), (1, 1));
     }
 

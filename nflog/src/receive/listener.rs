@@ -318,7 +318,7 @@ impl Listener {
         F: FnMut(Packet<&[u8]>),
     {
         while let Some(batch) = self.recv()? {
-            batch.for_each_packet(&mut callback)?;
+            batch.run_callback(&mut callback)?;
         }
         Ok(self.stats())
     }
