@@ -973,31 +973,93 @@ fn read_into<S: Source>(
 /// after the packets before it were copied.
 fn copy_batch<'a>(
     chunk: &mut Chunk,
-    batch: impl IntoIterator<Item = Result<Packet<&'a [u8]>, Error>>,
+    batch: impl Walk<'a>,
     room: Option<u64>,
     mut filter: Option<&mut CaptureFilter>,
 ) -> Option<Error> {
-    for item in batch {
-        if room.is_some_and(|r| chunk.taken() >= r) {
-            continue;
-        }
-        // Perf: the packet read where the batch left it, not moved out of its `Result`
-        // with its index.
-        match &item {
-            Ok(packet) => match filter.as_deref_mut() {
-                Some(f) => {
-                    let matches = f.expr.matches(packet, f.names.as_mut());
-                    chunk.push_judged(packet, matches);
+    // Perf: the library's callback walk, not its iterator: no packet is wrapped in
+    // `Option<Result<..>>` (figures: docs/benchmarks.md, "Code shaped for speed").
+    let full = std::cell::Cell::new(is_full(chunk, room));
+    let failed = batch
+        .walk(
+            |packet| {
+                if !full.get() {
+                    copy_packet(chunk, &packet, filter.as_deref_mut());
+                    full.set(is_full(chunk, room));
                 }
-                None => chunk.push(packet),
             },
-            Err(Error::Parse(e)) => {
-                output::warn(&format!("nflog: skipped a malformed message: {e}"));
-            }
-            Err(_) => return item.err(),
-        }
+            |e| {
+                if !full.get() {
+                    output::warn(&format!("nflog: skipped a malformed message: {e}"));
+                }
+            },
+        )
+        .err();
+    // Once `room` is full an error is skipped, as packets are: none is taken after an
+    // error, so the room is full now exactly when it was then.
+    failed.filter(|_| !full.get())
+}
+
+/// A batch's packets and the messages that did not parse, in order, up to the first other
+/// error: what [`copy_batch`] takes.
+trait Walk<'a> {
+    /// Calls `on_packet` for each packet and `on_malformed` for each message that did not
+    /// parse; returns the first other error, which ends the walk.
+    fn walk(
+        self,
+        on_packet: impl FnMut(Packet<&'a [u8]>),
+        on_malformed: impl FnMut(nflog::ParseError),
+    ) -> Result<(), Error>;
+}
+
+impl<'a> Walk<'a> for nflog::Batch<'a> {
+    fn walk(
+        self,
+        on_packet: impl FnMut(Packet<&'a [u8]>),
+        on_malformed: impl FnMut(nflog::ParseError),
+    ) -> Result<(), Error> {
+        self.for_each_packet(on_packet, on_malformed)
     }
-    None
+}
+
+/// Packets recorded for the tests, walked as [`nflog::Batch::for_each_packet`] walks a
+/// datagram.
+#[cfg(test)]
+struct Items<I>(I);
+
+#[cfg(test)]
+impl<'a, I: IntoIterator<Item = Result<Packet<&'a [u8]>, Error>>> Walk<'a> for Items<I> {
+    fn walk(
+        self,
+        mut on_packet: impl FnMut(Packet<&'a [u8]>),
+        mut on_malformed: impl FnMut(nflog::ParseError),
+    ) -> Result<(), Error> {
+        for item in self.0 {
+            match item {
+                Ok(packet) => on_packet(packet),
+                Err(Error::Parse(e)) => on_malformed(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `room` packets of `chunk` are taken already.
+fn is_full(chunk: &Chunk, room: Option<u64>) -> bool {
+    room.is_some_and(|r| chunk.taken() >= r)
+}
+
+/// [`copy_batch`]'s step for one packet: copied into `chunk` with what `filter` says of it.
+#[inline]
+fn copy_packet(chunk: &mut Chunk, packet: &Packet<&[u8]>, filter: Option<&mut CaptureFilter>) {
+    match filter {
+        Some(f) => {
+            let matches = f.expr.matches(packet, f.names.as_mut());
+            chunk.push_judged(packet, matches);
+        }
+        None => chunk.push(packet),
+    }
 }
 
 /// Queues the chunk filled by [`copy_batch`] and counts its packets; returns whether to go
@@ -1544,7 +1606,7 @@ mod tests {
             Err(kernel_error()),
             Packet::parse(&bodies[2]).map_err(Error::from),
         ];
-        let failed = copy_batch(producer.chunk(), batch, None, None);
+        let failed = copy_batch(producer.chunk(), Items(batch), None, None);
         assert!(matches!(failed, Some(Error::Kernel { errno: 105, .. })));
         let mut queued = 0;
         let outcome = queue_chunk(&mut producer, None, &mut queued, failed);
@@ -1558,11 +1620,40 @@ mod tests {
     }
 
     #[test]
+    fn an_error_after_the_count_is_reached_is_skipped_as_its_packets_are() {
+        let kernel_error = || Error::Kernel {
+            request: nflog::Request::Receive,
+            group: None,
+            errno: 105,
+        };
+        let (mut producer, consumer) = queue::queue(1 << 20);
+        let bodies = [body(b"one"), body(b"two"), body(b"three")];
+        let batch = vec![
+            Packet::parse(&bodies[0]).map_err(Error::from),
+            Packet::parse(&bodies[1]).map_err(Error::from),
+            Err(kernel_error()),
+            Packet::parse(&bodies[2]).map_err(Error::from),
+        ];
+        assert!(copy_batch(producer.chunk(), Items(batch), Some(2), None).is_none());
+        let mut queued = 0;
+        assert!(queue_chunk(&mut producer, Some(2), &mut queued, None).is_ok());
+        assert_eq!(consumer.recv().unwrap().packets(), 2);
+        // Before the count is reached, the same error ends the batch.
+        let batch = vec![
+            Packet::parse(&bodies[0]).map_err(Error::from),
+            Err(kernel_error()),
+            Packet::parse(&bodies[1]).map_err(Error::from),
+        ];
+        let failed = copy_batch(producer.chunk(), Items(batch), Some(2), None);
+        assert!(matches!(failed, Some(Error::Kernel { errno: 105, .. })));
+    }
+
+    #[test]
     fn count_limits_the_packets_copied() {
         let (mut producer, consumer) = queue::queue(1 << 20);
         let bodies = [body(b"one"), body(b"two"), body(b"three")];
         let batch = bodies.iter().map(|b| Packet::parse(b).map_err(Error::from));
-        assert!(copy_batch(producer.chunk(), batch, Some(2), None).is_none());
+        assert!(copy_batch(producer.chunk(), Items(batch), Some(2), None).is_none());
         let mut queued = 1;
         let go_on = queue_chunk(&mut producer, Some(3), &mut queued, None).unwrap();
         assert!(!go_on, "three packets queued in all");
@@ -1690,7 +1781,7 @@ mod tests {
             let packets = batch
                 .iter()
                 .map(|body| Packet::parse(body.as_slice()).map_err(Error::from));
-            Ok(Some(copy_batch(chunk, packets, room, filter)))
+            Ok(Some(copy_batch(chunk, Items(packets), room, filter)))
         }
 
         fn stats(&self) -> Stats {
