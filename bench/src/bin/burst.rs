@@ -1833,10 +1833,7 @@ fn receive_external(
                 .lines()
                 .find(|l| l.starts_with("listener: "))
                 .ok_or_else(|| format!("the listener process printed no counts: {stderr}"))?;
-            let field = |after: &str| {
-                number_before(line, after)
-                    .ok_or_else(|| format!("no number before {after:?} in {line:?}"))
-            };
+            let field = |after: &str| number_in(line, after);
             outcome.received = field(" packets")?;
             outcome.datagrams = Some(field(" datagrams")?);
             outcome.truncated = Some(field(" truncated")?);
@@ -1859,10 +1856,7 @@ fn receive_external(
                 .lines()
                 .find(|l| l.starts_with("nflog: received "))
                 .ok_or_else(|| format!("nflog printed no statistics: {stderr}"))?;
-            let field = |after: &str| {
-                number_before(line, after)
-                    .ok_or_else(|| format!("no number before {after:?} in {line:?}"))
-            };
+            let field = |after: &str| number_in(line, after);
             let from_kernel = field(" packets (")?;
             outcome.datagrams = Some(field(" batches")?);
             outcome.overruns = Some(field(" kernel overruns")?);
@@ -1902,10 +1896,7 @@ fn receive_external(
                 .lines()
                 .find(|l| l.contains(" packets written; received "))
                 .ok_or_else(|| format!("nflog printed no statistics: {stderr}"))?;
-            let field = |after: &str| {
-                number_before(line, after)
-                    .ok_or_else(|| format!("no number before {after:?} in {line:?}"))
-            };
+            let field = |after: &str| number_in(line, after);
             // What reached the file is what counts: packets its queue dropped, or that a
             // failing output lost, were received from the kernel but are lost all the same.
             let written = field(" packets written")?;
@@ -1958,6 +1949,12 @@ const FANOUT: [(Mode, &str); 3] = [
     (Mode::CliPcapng, "burst.pcapng"),
     (Mode::CliText, "burst.txt"),
 ];
+
+/// The number that ends just before the first `needle` in a consumer's statistics `line`,
+/// or an error that quotes the line.
+fn number_in(line: &str, needle: &str) -> Result<u64, String> {
+    number_before(line, needle).ok_or_else(|| format!("no number before {needle:?} in {line:?}"))
+}
 
 /// The number that ends just before the first `needle` in `text`.
 fn number_before(text: &str, needle: &str) -> Option<u64> {
