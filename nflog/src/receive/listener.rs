@@ -399,7 +399,7 @@ impl Listener {
                         continue;
                     }
                     self.accounting.stats.datagrams += 1;
-                    if full_len > self.buffer.as_slice().len() {
+                    if full_len > buffer.len() {
                         self.accounting.stats.truncated += 1;
                     }
                     return Ok(Some(full_len));
@@ -588,11 +588,7 @@ mod tests {
         let mut listener = unbound();
         assert!(listener.try_recv().unwrap().is_none());
         assert_eq!(listener.empty_receives, 1);
-        let stop = listener.stop_handle();
-        let stopper = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            stop.stop();
-        });
+        let stopper = stop_soon(&listener);
         // The socket was found empty: recv waits (until the stop) instead of trying a
         // receive that fails with EAGAIN first.
         assert!(listener.recv().unwrap().is_none());
@@ -651,11 +647,7 @@ mod tests {
     #[test]
     fn recv_tries_a_receive_before_waiting_when_nothing_was_found_empty_yet() {
         let mut listener = unbound();
-        let stop = listener.stop_handle();
-        let stopper = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(50));
-            stop.stop();
-        });
+        let stopper = stop_soon(&listener);
         assert!(listener.recv().unwrap().is_none());
         stopper.join().unwrap();
         assert_eq!(listener.empty_receives, 1);

@@ -29,8 +29,10 @@ use crate::socket::send_wake_up;
 use crate::wire::kind::{NLMSG_ERROR, NLMSG_NOOP, NLM_F_ACK, NLM_F_REQUEST};
 use crate::wire::netlink::{Messages, NLMSG_HDRLEN};
 
-/// The sequence number of a wake-up request. The socket's own requests never use it.
+/// The sequence number of a wake-up request. The socket's own requests never use it: they
+/// skip 0 when their counter wraps (`Socket::request`), which this assertion keeps true.
 pub(crate) const WAKE_UP_SEQUENCE: u32 = 0;
+const _: () = assert!(WAKE_UP_SEQUENCE == 0, "Socket::request skips 0 only");
 
 /// Stops a [`Listener`](crate::Listener)'s [`run`](crate::Listener::run) and
 /// [`recv`](crate::Listener::recv), even while they wait for the kernel.
