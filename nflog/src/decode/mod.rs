@@ -23,6 +23,7 @@ pub use link::{
     TPID_8021Q,
 };
 
+use crate::wire::family::Family;
 use crate::wire::packet::Packet;
 use crate::wire::proto::{be16, be32};
 
@@ -392,6 +393,22 @@ impl Ah {
 /// and one that starts with a link-layer header other than Ethernet is
 /// [`Cut::Malformed`]`(`[`Layer::Network`]`)`.
 pub fn decode(packet: &Packet<&[u8]>) -> Decoded {
+    let family = packet.family();
+    // Perf: the ipv4 and ipv6 hooks see no link-layer header (`network_header` gives the
+    // whole payload at offset 0): the payload is decoded at once, with no header to find
+    // and no result to copy again (figures: docs/benchmarks.md, "Code shaped for speed").
+    if matches!(family, Family::Ipv4 | Family::Ipv6) {
+        return match packet.payload() {
+            Some(payload) => decode_payload(packet.hw_protocol(), family, payload),
+            None => Decoded::default(),
+        };
+    }
+    decode_at_network_header(packet)
+}
+
+/// [`decode`] for any family: the payload decoded from where [`network_header`] finds the
+/// network header.
+fn decode_at_network_header(packet: &Packet<&[u8]>) -> Decoded {
     match network_header(packet) {
         NetworkHeader::At {
             protocol,
@@ -419,7 +436,6 @@ pub fn decode(packet: &Packet<&[u8]>) -> Decoded {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::family::Family;
 
     /// An IPv4 header of `ihl` words carrying `protocol`, then `rest`.
     fn ipv4(ihl: u8, protocol: u8, rest: &[u8]) -> Vec<u8> {
@@ -429,6 +445,46 @@ mod tests {
         ip.resize(usize::from(ihl) * 4, 1); // options: NOPs
         ip.extend_from_slice(rest);
         ip
+    }
+
+    use proptest::strategy::Strategy;
+
+    proptest::proptest! {
+        /// The ipv4 and ipv6 families' shortcut decodes what the header search would,
+        /// whatever the EtherType, hook and bytes.
+        #[test]
+        fn inet_families_decode_as_the_network_header_says(
+            family in proptest::prop_oneof![
+                proptest::prelude::Just(Family::Ipv4),
+                proptest::prelude::Just(Family::Ipv6),
+            ],
+            hw_protocol in proptest::prop_oneof![
+                proptest::prelude::Just(0x0800u16),
+                proptest::prelude::Just(0x86dd),
+                proptest::prelude::Just(0x0806),
+                proptest::prelude::Just(0),
+                proptest::prelude::any::<u16>(),
+            ],
+            hook in 0u8..8,
+            payload in proptest::option::of(proptest::prop_oneof![
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80),
+                (proptest::collection::vec(proptest::prelude::any::<u8>(), 20..80), 5u8..8)
+                    .prop_map(|(mut ip, ihl)| { ip[0] = 0x40 | ihl; ip }),
+                proptest::collection::vec(proptest::prelude::any::<u8>(), 40..100)
+                    .prop_map(|mut ip| { ip[0] = 0x60; ip }),
+            ]),
+        ) {
+            let body = crate::wire::packet::PacketRepr {
+                family,
+                hw_protocol,
+                hook,
+                payload,
+                ..Default::default()
+            }
+            .to_bytes();
+            let packet = Packet::parse(&body).unwrap();
+            proptest::prop_assert_eq!(decode(&packet), decode_at_network_header(&packet));
+        }
     }
 
     #[test]
