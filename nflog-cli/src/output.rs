@@ -528,6 +528,9 @@ pub struct Sink {
     /// delivered, the others not yet known to be. Emptied whenever all are delivered.
     pending: Vec<u64>,
     settled: usize,
+    /// The bytes the system had accepted when `pending` was last settled: until that count
+    /// moves, no packet can have become delivered.
+    settled_at: u64,
     delivered: u64,
     /// Whether records are bare IP packets (`--linktype raw` to pcap or pcapng).
     raw: bool,
@@ -580,11 +583,12 @@ impl Sink {
             produced: 0,
             pending: Vec::new(),
             settled: 0,
+            settled_at: 0,
             delivered: 0,
             raw,
             skipped: 0,
         };
-        sink.look();
+        sink.settled_at = sink.look();
         Ok(sink)
     }
 
@@ -606,6 +610,7 @@ impl Sink {
     /// Counts the packets that reached the system, now that it accepted `accepted` bytes.
     #[inline]
     fn settle(&mut self, accepted: u64) {
+        self.settled_at = accepted;
         while let Some(&end) = self.pending.get(self.settled) {
             if end > accepted {
                 break;
@@ -639,7 +644,13 @@ impl format::Sink for Sink {
         if written.is_ok() {
             self.pending.push(self.produced);
         }
-        self.settle(accepted);
+        // Perf: a packet's write moves the accepted count only when it empties the buffer
+        // into the file (once per 256 KiB); until then nothing settles: no walk of
+        // `pending` per packet (figures: docs/benchmarks.md, "Code shaped for speed"). A
+        // record just written ends past what was accepted before it, in the buffer.
+        if accepted != self.settled_at {
+            self.settle(accepted);
+        }
         written
     }
 
@@ -1123,6 +1134,47 @@ mod tests {
             );
             assert_eq!(sink.delivered(), 8, "{format:?}");
         }
+    }
+
+    #[test]
+    fn delivered_follows_the_file_after_each_packet_without_a_flush() {
+        // Packets become delivered when a write empties the buffer into the file, not
+        // only at a flush: after each packet, the count is the records the file holds.
+        // pcap: 300-byte payloads fill the 256 KiB buffer after about 790 records, those
+        // of 60,000 bytes after four.
+        for (len, packets) in [(300, 3000), (60_000, 20)] {
+            let record = 16 + 4 + 8 + 4 + len;
+            let (disk, held, _) = SmallDisk::new(usize::MAX);
+            let mut sink =
+                Sink::new(OutputFormat::Pcap, LinkTypeArg::Nflog, Box::new(disk)).unwrap();
+            let bytes = body(len);
+            let packet = Packet::parse(&bytes).unwrap();
+            for i in 0..packets {
+                sink.write(&packet, SystemTime::UNIX_EPOCH, &mut Numeric)
+                    .unwrap();
+                let whole = (held.lock().unwrap().len().saturating_sub(24) / record) as u64;
+                assert_eq!(sink.delivered(), whole, "{len} bytes, packet {i}");
+            }
+            assert!(
+                sink.delivered() > 0,
+                "{len} bytes: the buffer went to the file"
+            );
+        }
+        // Text: the lines the file holds.
+        let (disk, held, _) = SmallDisk::new(usize::MAX);
+        let mut sink = Sink::new(OutputFormat::Text, LinkTypeArg::Nflog, Box::new(disk)).unwrap();
+        let bytes = body(300);
+        let packet = Packet::parse(&bytes).unwrap();
+        let (mut lines, mut seen) = (0, 0);
+        for i in 0..3000 {
+            sink.write(&packet, SystemTime::UNIX_EPOCH, &mut Numeric)
+                .unwrap();
+            let held = held.lock().unwrap();
+            lines += held[seen..].iter().filter(|&&b| b == b'\n').count() as u64;
+            seen = held.len();
+            assert_eq!(sink.delivered(), lines, "text, packet {i}");
+        }
+        assert!(lines > 0, "text: the buffer went to the file");
     }
 
     #[test]
