@@ -82,13 +82,26 @@ const EIGHT_DIGITS: u64 = 100_000_000;
 // checksums, identifiers, microseconds), written by one `push_eight`; longer ones go to a
 // function of their own, so that this one is not recursive and saves no registers. Never
 // inlined, so that `push_dec` stays small enough to be inlined at every call.
+//
+// Perf: the room for the eight bytes is checked first, and made out of line
+// (`push_dec_long_grown`), so that the common path calls nothing and saves no registers.
 #[inline(never)]
 fn push_dec_long(line: &mut Vec<u8>, n: u64) {
-    if n < EIGHT_DIGITS {
-        push_eight(line, n as u32, false);
-    } else {
+    if n >= EIGHT_DIGITS {
         push_dec_over_eight(line, n);
+    } else if line.capacity() - line.len() < 8 {
+        push_dec_long_grown(line, n as u32);
+    } else {
+        push_eight(line, n as u32, false);
     }
+}
+
+/// [`push_dec_long`] of a number below 10^8 for a line without room for eight more bytes.
+#[cold]
+#[inline(never)]
+fn push_dec_long_grown(line: &mut Vec<u8>, n: u32) {
+    line.reserve(8);
+    push_eight(line, n, false);
 }
 
 /// A number of nine digits or more (u64::MAX has 20): the first eight or fewer, then
@@ -394,8 +407,14 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn decimal_agrees_with_display(v in proptest::prelude::any::<u64>()) {
+        fn decimal_agrees_with_display(v in proptest::prelude::any::<u64>(), room in 0usize..12) {
             proptest::prop_assert_eq!(put(|l| push_dec(l, v)), v.to_string());
+            // After text already there, with `room` bytes to spare or none: the number
+            // goes after it, whether the line must grow or not.
+            let mut line = Vec::with_capacity(4 + room);
+            line.extend_from_slice(b"LEN=");
+            push_dec(&mut line, v);
+            proptest::prop_assert_eq!(String::from_utf8(line).unwrap(), format!("LEN={v}"));
         }
     }
 
