@@ -187,7 +187,25 @@ pub(crate) fn push_usec(line: &mut Vec<u8>, usec: u32) {
 }
 
 /// A number in hex with leading zeros to at least `width` digits (`%0Nx` / `%0NX`).
+// Perf: a number below 256 in one or two digits (a mark, most words of an IPv6 address)
+// is a pair from the table, inlined; the rest is worked out out of line.
+#[inline]
 pub(crate) fn push_hex(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
+    if n < 256 && width <= 2 {
+        let [high, low] = HEX_PAIRS[usize::from(upper)][n as usize];
+        if n < 16 && width < 2 {
+            line.push(low);
+        } else {
+            line.extend_from_slice(&[high, low]);
+        }
+        return;
+    }
+    push_hex_long(line, n, width, upper);
+}
+
+/// [`push_hex`] of a number of three digits or more, or wider.
+#[inline(never)]
+fn push_hex_long(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
     let table = if upper { UPPER } else { LOWER };
     let needed = (64 - (n | 1).leading_zeros()).div_ceil(4) as usize;
     let len = needed.max(width).min(16);
@@ -429,6 +447,12 @@ mod tests {
                 put(|l| push_hex(l, v, width, true)),
                 format!("{v:0w$X}", w = width.min(16))
             );
+        }
+
+        #[test]
+        fn small_hex_agrees_with_format(v in 0u64..300, width in 0usize..4) {
+            proptest::prop_assert_eq!(put(|l| push_hex(l, v, width, false)), format!("{v:0width$x}"));
+            proptest::prop_assert_eq!(put(|l| push_hex(l, v, width, true)), format!("{v:0width$X}"));
         }
 
         #[test]
