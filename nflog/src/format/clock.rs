@@ -116,18 +116,28 @@ impl Calendar {
     /// What `show` writes for the second `second` (since the epoch) in this zone, and the
     /// places in it that `show` returned: `show` is called only when the second differs
     /// from the last one asked for.
+    // Perf: the check of the second inlined into the line's writer, the new second's text
+    // written out of line (`show_second`): the writer's inlining then does not depend on
+    // what `show` does (figures: docs/benchmarks.md, "Code shaped for speed").
+    #[inline]
     pub(crate) fn text(
         &mut self,
         second: u64,
         show: impl FnOnce(&mut Vec<u8>, &Moment) -> [usize; 2],
     ) -> (&[u8], [usize; 2]) {
         if self.second != Some(second) {
-            self.text.clear();
-            let moment = self.zone.moment_at(second, 0);
-            self.marks = show(&mut self.text, &moment);
-            self.second = Some(second);
+            self.show_second(second, show);
         }
         (&self.text, self.marks)
+    }
+
+    /// Writes the text of `second` with `show`, for [`text`](Self::text).
+    #[inline(never)]
+    fn show_second(&mut self, second: u64, show: impl FnOnce(&mut Vec<u8>, &Moment) -> [usize; 2]) {
+        self.text.clear();
+        let moment = self.zone.moment_at(second, 0);
+        self.marks = show(&mut self.text, &moment);
+        self.second = Some(second);
     }
 }
 
