@@ -11,7 +11,7 @@ use super::clock::Calendar;
 use super::names::{interface_pieces, shown_as_is, Piece};
 use super::put::{
     push_date_time, push_dec, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
-    push_two_digits, push_usec,
+    push_two_digits, Micros,
 };
 use super::TimeZone;
 use crate::conntrack::{Conntrack, CtInfo, Tuple};
@@ -292,6 +292,7 @@ fn write_object(
 
     // JSON: timestamp and dvc.
     let (sec, usec) = calendar.packet_parts(packet, received);
+    let usec = Micros::new(usec);
     let sec_digits = write_timestamp(line.buf, calendar, device, sec, usec);
 
     // NFLOG.
@@ -305,7 +306,8 @@ fn write_object(
     }
     line.lit(key!("oob.time.sec"));
     line.lit(sec_digits);
-    line.int(key!("oob.time.usec"), usec);
+    line.lit(key!("oob.time.usec"));
+    usec.push(line.buf);
     line.int(key!("oob.mark"), packet.mark().unwrap_or(0));
     let indev = packet.indev().unwrap_or(0);
     let outdev = packet.outdev().unwrap_or(0);
@@ -752,7 +754,7 @@ fn write_timestamp<'c>(
     calendar: &'c mut Calendar,
     device: &[u8],
     sec: u64,
-    usec: u32,
+    usec: Micros,
 ) -> &'c [u8] {
     let zone = calendar.zone();
     let (text, [usec_at, sec_at]) = calendar.text(sec, |text, moment| {
@@ -787,7 +789,7 @@ fn write_timestamp<'c>(
     });
     let (date, rest) = text.split_at(usec_at.min(text.len()));
     buf.extend_from_slice(date);
-    push_usec(buf, usec);
+    usec.push_padded(buf);
     let (zone, seconds) = rest.split_at(sec_at.saturating_sub(usec_at).min(rest.len()));
     buf.extend_from_slice(zone.get(USEC_DIGITS..).unwrap_or_default());
     seconds

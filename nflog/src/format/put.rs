@@ -142,7 +142,13 @@ fn digit_lanes(n: u32) -> u64 {
 /// (at least one digit).
 #[inline]
 fn push_eight(line: &mut Vec<u8>, n: u32, padded: bool) {
-    let lanes = digit_lanes(n);
+    push_lanes(line, digit_lanes(n), padded);
+}
+
+/// The eight digits of [`digit_lanes`] in ASCII: all of them when `padded`, else without
+/// leading zeros (at least one digit).
+#[inline]
+fn push_lanes(line: &mut Vec<u8>, lanes: u64, padded: bool) {
     // Leading zeros are the low bytes that are 0.
     let zeros = if padded {
         0
@@ -177,13 +183,56 @@ pub(crate) fn push_padded(line: &mut Vec<u8>, n: impl Into<u64>, width: usize) {
 /// needs.
 #[inline]
 pub(crate) fn push_usec(line: &mut Vec<u8>, usec: u32) {
-    if usec >= 1_000_000 {
-        push_dec_long(line, usec.into());
-        return;
+    Micros::new(usec).push_padded(line);
+}
+
+/// Microseconds split into digits once, for a line that shows them twice: padded in a time
+/// (`.000042`), then as a number (`42`).
+// Perf: the JSON line's `timestamp` and `oob.time.usec` share the one split (figures:
+// docs/benchmarks.md, "Code shaped for speed").
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Micros {
+    usec: u32,
+    /// `digit_lanes(usec)`, for `usec` below a million; 0 (unused) above.
+    lanes: u64,
+}
+
+/// A million: the microseconds [`Micros`] splits are below it.
+const MICROS_PER_SECOND: u32 = 1_000_000;
+
+impl Micros {
+    /// `usec`, split into digits when below a million.
+    #[inline]
+    pub(crate) fn new(usec: u32) -> Micros {
+        let lanes = if usec < MICROS_PER_SECOND {
+            digit_lanes(usec)
+        } else {
+            0
+        };
+        Micros { usec, lanes }
     }
-    // Eight digits, the first two of them zeros.
-    let ascii = (digit_lanes(usec) + 0x3030_3030_3030_3030) >> 16;
-    push_first(line, &ascii.to_le_bytes(), 6);
+
+    /// In six digits (`%06u`); a larger number in as many as it needs.
+    #[inline]
+    pub(crate) fn push_padded(self, line: &mut Vec<u8>) {
+        if self.usec >= MICROS_PER_SECOND {
+            push_dec_long(line, self.usec.into());
+            return;
+        }
+        // Eight digits, the first two of them zeros.
+        let ascii = (self.lanes + 0x3030_3030_3030_3030) >> 16;
+        push_first(line, &ascii.to_le_bytes(), 6);
+    }
+
+    /// In decimal (`%u`).
+    #[inline]
+    pub(crate) fn push(self, line: &mut Vec<u8>) {
+        if self.usec >= MICROS_PER_SECOND {
+            push_dec_long(line, self.usec.into());
+            return;
+        }
+        push_lanes(line, self.lanes, false);
+    }
 }
 
 /// A number in hex with leading zeros to at least `width` digits (`%0Nx` / `%0NX`).
@@ -487,8 +536,18 @@ mod tests {
         #[test]
         fn fixed_widths_agree_with_format(v in 0u32..2_000_000) {
             proptest::prop_assert_eq!(put(|l| push_usec(l, v)), format!("{v:06}"));
+            proptest::prop_assert_eq!(put(|l| Micros::new(v).push(l)), v.to_string());
             proptest::prop_assert_eq!(put(|l| push_two_digits(l, v)), format!("{v:02}"));
             proptest::prop_assert_eq!(put(|l| push_padded(l, v, 4)), format!("{v:04}"));
+        }
+    }
+
+    #[test]
+    fn microseconds_as_printf_writes_them() {
+        for v in [0, 1, 9, 10, 99_999, 100_000, 999_999, 1_000_000, u32::MAX] {
+            let micros = Micros::new(v);
+            assert_eq!(put(|l| micros.push_padded(l)), format!("{v:06}"));
+            assert_eq!(put(|l| micros.push(l)), v.to_string());
         }
     }
 
