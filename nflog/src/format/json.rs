@@ -19,6 +19,7 @@ use crate::decode::{
     self, Cut, Decoded, Icmp, Layer, Network, Sctp, Tcp, Transport, ETHERNET_HEADER_LEN,
 };
 use crate::format::ResolveInterface;
+use crate::wire::kind::PacketAttr;
 use crate::wire::packet::Packet;
 // BASE treats ESP and SCTP specially; HWHDR writes ARPHRD_VOID as `raw.type` for a source
 // address without header.
@@ -300,9 +301,9 @@ fn write_object(
         line.int(key!("raw.pktlen"), payload.len() as u64);
     }
     line.lit(key!("raw.pktcount", "1"));
-    if let Some(prefix) = packet.prefix_bytes() {
+    if let Some(prefix) = packet.attribute(PacketAttr::Prefix) {
         line.lit(key!("oob.prefix"));
-        write_lossy_string(line.buf, prefix);
+        write_prefix(line.buf, prefix);
     }
     line.lit(key!("oob.time.sec"));
     line.lit(sec_digits);
@@ -834,6 +835,30 @@ fn write_lossy_string(buf: &mut Vec<u8>, bytes: &[u8]) {
     buf.push(b'"');
 }
 
+/// The value of a packet's prefix attribute as `oob.prefix` shows it: up to its terminating
+/// NUL ([`Packet::prefix_bytes`]), through [`write_lossy_string`].
+// Perf: one look at each byte finds both where the prefix ends and that nothing in it needs
+// escaping, the common case, where the NUL and the escapes took a walk each (figures:
+// docs/benchmarks.md, "Code shaped for speed").
+#[inline]
+fn write_prefix(buf: &mut Vec<u8>, value: &[u8]) {
+    let plain = value
+        .iter()
+        .position(|&byte| byte >= 0x80 || !PLAIN[usize::from(byte)])
+        .unwrap_or(value.len());
+    match value.get(plain) {
+        None | Some(0) => {
+            buf.push(b'"');
+            buf.extend_from_slice(&value[..plain]);
+            buf.push(b'"');
+        }
+        Some(_) => {
+            let end = value.iter().position(|&byte| byte == 0);
+            write_lossy_string(buf, &value[..end.unwrap_or(value.len())]);
+        }
+    }
+}
+
 /// jansson's escaping: `"` and `\`, the short forms of `\b \f \n \r \t`, other control
 /// characters as `\u00XX` (uppercase hex); `/`, DEL and other non-ASCII are written raw,
 /// except the three characters that line-splitting tools take for a line end (see
@@ -929,7 +954,6 @@ mod tests {
     use crate::format::Numeric;
     use crate::wire::attr::emit;
     use crate::wire::family::Family;
-    use crate::wire::kind::PacketAttr;
     use crate::wire::packet::PacketRepr;
 
     /// Names index 1 "lo" and index 2 "eth0", nothing else.
@@ -2003,5 +2027,37 @@ mod tests {
         }
         .to_bytes();
         assert!(line(&body).ends_with("\"nflog.group\": 7}\n"));
+    }
+
+    proptest::proptest! {
+        /// The prefix as one walk writes it, against the NUL found first and then the
+        /// string escaped: any bytes, NULs, escapes and UTF-8 anywhere, or none.
+        #[test]
+        fn prefix_in_one_walk_is_the_prefix_escaped(
+            value in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just(0u8),
+                    proptest::prelude::Just(b'"'),
+                    proptest::prelude::Just(b'\\'),
+                    proptest::prelude::Just(0xc3),
+                    proptest::prelude::Just(0xa9),
+                    0x20u8..0x7f,
+                    proptest::prelude::any::<u8>(),
+                ],
+                0..24,
+            ),
+        ) {
+            let mut body = vec![2, 0, 0, 1];
+            body.extend_from_slice(&8u16.to_ne_bytes());
+            body.extend_from_slice(&1u16.to_ne_bytes());
+            body.extend_from_slice(&[0x08, 0x00, 3, 0]);
+            emit(&mut body, PacketAttr::Prefix as u16, &value);
+            let packet = Packet::parse(&body).unwrap();
+            let mut expected = Vec::new();
+            write_lossy_string(&mut expected, packet.prefix_bytes().unwrap());
+            let mut shown = Vec::new();
+            write_prefix(&mut shown, packet.attribute(PacketAttr::Prefix).unwrap());
+            proptest::prop_assert_eq!(shown, expected);
+        }
     }
 }
