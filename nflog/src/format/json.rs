@@ -8,10 +8,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::SystemTime;
 
 use super::clock::Calendar;
-use super::names::{interface_pieces, shown_as_is, Piece};
+use super::names::{push_pieces, shown_as_is};
 use super::put::{
-    push_date_time, push_dec, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
-    push_two_digits, Micros,
+    push_date_time, push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_two_digits,
+    Micros,
 };
 use super::TimeZone;
 use crate::conntrack::{Conntrack, CtInfo, Tuple};
@@ -738,19 +738,8 @@ fn write_name(buf: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: u32) {
 /// The inside of [`write_name`]'s string for a name that is not copied whole.
 #[inline(never)]
 fn write_name_pieces(buf: &mut Vec<u8>, name: Option<&[u8]>, index: u32) {
-    interface_pieces(name, index, |piece| match piece {
-        Piece::Plain(text) => escape_into(buf, text),
-        // The value's `\xNN` and `\\`, each backslash escaped for JSON.
-        Piece::Byte(byte) => {
-            buf.extend_from_slice(b"\\\\x");
-            push_hex_byte(buf, byte, false);
-        }
-        Piece::Backslash => buf.extend_from_slice(b"\\\\\\\\"),
-        Piece::Index(index) => {
-            buf.extend_from_slice(b"if:");
-            push_dec(buf, index);
-        }
-    });
+    // The value's `\xNN` and `\\`, each backslash escaped for JSON.
+    push_pieces(buf, name, index, escape_into, b"\\\\");
 }
 
 /// The object's start and first key, `{"timestamp": `, and its value:
@@ -2042,29 +2031,10 @@ mod tests {
         /// string escaped: any bytes, NULs, escapes and UTF-8 anywhere, or none.
         #[test]
         fn prefix_in_one_walk_is_the_prefix_escaped(
-            value in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::prelude::Just(0u8),
-                    proptest::prelude::Just(b'"'),
-                    proptest::prelude::Just(b'\\'),
-                    proptest::prelude::Just(0xc3),
-                    proptest::prelude::Just(0xa9),
-                    0x20u8..0x7f,
-                    proptest::prelude::any::<u8>(),
-                ],
-                0..24,
-            ),
+            value in super::super::prefix_values(),
         ) {
-            let mut body = vec![2, 0, 0, 1];
-            body.extend_from_slice(&8u16.to_ne_bytes());
-            body.extend_from_slice(&1u16.to_ne_bytes());
-            body.extend_from_slice(&[0x08, 0x00, 3, 0]);
-            emit(&mut body, PacketAttr::Prefix as u16, &value);
-            let packet = Packet::parse(&body).unwrap();
-            let mut expected = Vec::new();
-            write_lossy_string(&mut expected, packet.prefix_bytes().unwrap());
-            let mut shown = Vec::new();
-            write_prefix(&mut shown, packet.attribute(PacketAttr::Prefix).unwrap());
+            let (shown, expected) =
+                super::super::prefix_both_ways(&value, write_lossy_string, write_prefix);
             proptest::prop_assert_eq!(shown, expected);
         }
     }

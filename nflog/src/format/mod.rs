@@ -53,3 +53,49 @@ use crate::wire::packet::Packet;
 pub fn packet_time(packet: &Packet<&[u8]>, received: SystemTime) -> SystemTime {
     packet.timestamp().unwrap_or(received)
 }
+
+/// For the formats' tests: prefix values of any bytes, a NUL and bytes to escape anywhere
+/// (a `"`, a backslash, DEL, the two bytes of UTF-8 `é`), or none.
+#[cfg(test)]
+pub(crate) fn prefix_values() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::{any, Just};
+    proptest::collection::vec(
+        proptest::prop_oneof![
+            Just(0u8),
+            Just(b'"'),
+            Just(b'\\'),
+            Just(0x7f),
+            Just(0xc3),
+            Just(0xa9),
+            0x20u8..0x7f,
+            any::<u8>(),
+        ],
+        0..24,
+    )
+}
+
+/// For the formats' tests: what `one_walk` writes for a packet whose prefix attribute's
+/// value is `value` as it is (terminated by a NUL or not), and what `general` writes for
+/// its prefix as [`Packet::prefix_bytes`] gives it: the two must agree.
+#[cfg(test)]
+pub(crate) fn prefix_both_ways(
+    value: &[u8],
+    general: fn(&mut Vec<u8>, &[u8]),
+    one_walk: fn(&mut Vec<u8>, &[u8]),
+) -> (Vec<u8>, Vec<u8>) {
+    let mut body = vec![2, 0, 0, 1];
+    body.extend_from_slice(&8u16.to_ne_bytes());
+    body.extend_from_slice(&1u16.to_ne_bytes());
+    body.extend_from_slice(&[0x08, 0x00, 3, 0]);
+    crate::wire::attr::emit(
+        &mut body,
+        crate::wire::kind::PacketAttr::Prefix as u16,
+        value,
+    );
+    let packet = Packet::parse(&body).unwrap();
+    let (mut shown, mut expected) = (Vec::new(), Vec::new());
+    let raw = packet.attribute(crate::wire::kind::PacketAttr::Prefix);
+    one_walk(&mut shown, raw.unwrap());
+    general(&mut expected, packet.prefix_bytes().unwrap());
+    (shown, expected)
+}

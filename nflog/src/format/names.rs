@@ -1,6 +1,7 @@
 //! Naming interfaces in output: the trait every format takes, its two implementations, and
 //! how the text and JSON formats show an interface.
 
+use super::put::{push_dec, push_hex_byte};
 use crate::socket::names::InterfaceNames;
 
 /// Something that names interfaces by index.
@@ -90,6 +91,34 @@ pub(crate) fn interface_pieces(name: Option<&[u8]>, index: u32, mut piece: impl 
             piece(Piece::Byte(byte));
         }
     }
+}
+
+/// Writes interface `index`, named `name`, as [`interface_pieces`] shows it, in a format's
+/// own spelling: plain text through `plain`, and `backslash` for each backslash of the
+/// value's `\xNN` and `\\` (`\` in the text line, `\\` inside a JSON string).
+pub(crate) fn push_pieces(
+    line: &mut Vec<u8>,
+    name: Option<&[u8]>,
+    index: u32,
+    plain: fn(&mut Vec<u8>, &str),
+    backslash: &[u8],
+) {
+    interface_pieces(name, index, |piece| match piece {
+        Piece::Plain(text) => plain(line, text),
+        Piece::Byte(byte) => {
+            line.extend_from_slice(backslash);
+            line.push(b'x');
+            push_hex_byte(line, byte, false);
+        }
+        Piece::Backslash => {
+            line.extend_from_slice(backslash);
+            line.extend_from_slice(backslash);
+        }
+        Piece::Index(index) => {
+            line.extend_from_slice(b"if:");
+            push_dec(line, index);
+        }
+    });
 }
 
 /// Whether `byte` of an interface name is shown as it is, wherever it is in the name:

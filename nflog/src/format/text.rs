@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 
 use super::clock::{Calendar, TimeZone};
-use super::names::{interface_pieces, shown_as_is, Piece};
+use super::names::{push_pieces, shown_as_is};
 use super::put::{
     push_dec, push_hex, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
     push_two_digits,
@@ -364,18 +364,8 @@ pub(super) fn push_interface(
         line.extend_from_slice(name);
         return;
     }
-    interface_pieces(name, index, |piece| match piece {
-        Piece::Plain(text) => line.extend_from_slice(text.as_bytes()),
-        Piece::Byte(byte) => {
-            line.extend_from_slice(b"\\x");
-            push_hex_byte(line, byte, false);
-        }
-        Piece::Backslash => line.extend_from_slice(b"\\\\"),
-        Piece::Index(index) => {
-            line.extend_from_slice(b"if:");
-            push_dec(line, index);
-        }
-    });
+    let plain: fn(&mut Vec<u8>, &str) = |line, text| line.extend_from_slice(text.as_bytes());
+    push_pieces(line, name, index, plain, b"\\");
 }
 
 /// `MAC=` and the hardware header, `hh:hh:...` in lowercase, or `MAC= ` without one.
@@ -1631,27 +1621,10 @@ mod tests {
         /// text escaped: any bytes, NULs and escapes anywhere, or none.
         #[test]
         fn prefix_in_one_walk_is_the_prefix_escaped(
-            value in proptest::collection::vec(
-                proptest::prop_oneof![
-                    proptest::prelude::Just(0u8),
-                    proptest::prelude::Just(b'\\'),
-                    proptest::prelude::Just(0x7f),
-                    0x20u8..0x7f,
-                    proptest::prelude::any::<u8>(),
-                ],
-                0..24,
-            ),
+            value in super::super::prefix_values(),
         ) {
-            let mut body = vec![2, 0, 0, 1];
-            body.extend_from_slice(&8u16.to_ne_bytes());
-            body.extend_from_slice(&1u16.to_ne_bytes());
-            body.extend_from_slice(&[0x08, 0x00, 3, 0]);
-            emit(&mut body, PacketAttr::Prefix as u16, &value);
-            let packet = Packet::parse(&body).unwrap();
-            let mut expected = Vec::new();
-            push_text(&mut expected, packet.prefix_bytes().unwrap());
-            let mut shown = Vec::new();
-            push_prefix(&mut shown, packet.attribute(PacketAttr::Prefix).unwrap());
+            let (shown, expected) =
+                super::super::prefix_both_ways(&value, push_text, push_prefix);
             proptest::prop_assert_eq!(shown, expected);
         }
     }
