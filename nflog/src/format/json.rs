@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::SystemTime;
 
-use super::clock::Calendar;
+use super::clock::{Calendar, SecondText};
 use super::names::{push_pieces, shown_as_is};
 use super::put::{
     push_date_time, push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_two_digits,
@@ -294,7 +294,7 @@ fn write_object(
     // JSON: timestamp and dvc.
     let (sec, usec) = calendar.packet_parts(packet, received);
     let usec = Micros::new(usec);
-    let sec_digits = write_timestamp(line.buf, calendar, device, sec, usec);
+    let (calendar_text, sec_at) = write_timestamp(line.buf, calendar, device, sec, usec);
 
     // NFLOG.
     if let Some(payload) = payload {
@@ -306,7 +306,7 @@ fn write_object(
         write_prefix(line.buf, prefix);
     }
     line.lit(key!("oob.time.sec"));
-    line.lit(sec_digits);
+    calendar_text.push(line.buf, sec_at, usize::MAX);
     line.lit(key!("oob.time.usec"));
     usec.push(line.buf);
     line.int(key!("oob.mark"), packet.mark().unwrap_or(0));
@@ -744,8 +744,8 @@ fn write_name_pieces(buf: &mut Vec<u8>, name: Option<&[u8]>, index: u32) {
 
 /// The object's start and first key, `{"timestamp": `, and its value:
 /// `"%04d-%02d-%02dT%02d:%02d:%02d.%06u%s"` as ulogd's JSON plugin writes it, then the
-/// `dvc` key and its value, `device`. Returns `sec` in decimal, for `oob.time.sec`, which
-/// is written once a second with the rest.
+/// `dvc` key and its value, `device`. Returns the calendar's text and where `sec` is in it,
+/// in decimal, for `oob.time.sec`, which is written once a second with the rest.
 // Perf: `dvc` follows the time's last piece in the calendar's text: one copy for both.
 fn write_timestamp<'c>(
     buf: &mut Vec<u8>,
@@ -753,7 +753,7 @@ fn write_timestamp<'c>(
     device: &[u8],
     sec: u64,
     usec: Micros,
-) -> &'c [u8] {
+) -> (SecondText<'c>, usize) {
     let zone = calendar.zone();
     let (text, [usec_at, sec_at]) = calendar.text(sec, |text, moment| {
         let moment = match sec > LAST_SHOWN_SECOND {
@@ -785,12 +785,10 @@ fn write_timestamp<'c>(
         push_dec(text, sec);
         [usec_at, sec_at]
     });
-    let (date, rest) = text.split_at(usec_at.min(text.len()));
-    buf.extend_from_slice(date);
+    text.push(buf, 0, usec_at);
     usec.push_padded(buf);
-    let (zone, seconds) = rest.split_at(sec_at.saturating_sub(usec_at).min(rest.len()));
-    buf.extend_from_slice(zone.get(USEC_DIGITS..).unwrap_or_default());
-    seconds
+    text.push(buf, usec_at.saturating_add(USEC_DIGITS), sec_at);
+    (text, sec_at)
 }
 
 /// The digits of the microseconds in `timestamp`.

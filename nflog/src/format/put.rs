@@ -51,7 +51,7 @@ const OCTETS: [([u8; 4], u8); 256] = {
 // Perf: a copy of a constant size is a few stores, where a copy of `len` bytes is a call
 // to memcpy; the bytes past `len` are cut off again at once.
 #[inline(always)]
-fn push_first<const N: usize>(line: &mut Vec<u8>, bytes: &[u8; N], len: usize) {
+pub(crate) fn push_first<const N: usize>(line: &mut Vec<u8>, bytes: &[u8; N], len: usize) {
     let start = line.len();
     line.extend_from_slice(bytes);
     line.truncate(start + len);

@@ -180,7 +180,7 @@ impl TextFormat {
                 text.push(b' ');
                 [0; 2]
             });
-            line.extend_from_slice(start);
+            start.push(line, 0, usize::MAX);
         }
         if let Some(prefix) = packet.attribute(PacketAttr::Prefix) {
             push_prefix(line, prefix);

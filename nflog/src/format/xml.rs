@@ -115,7 +115,7 @@ impl XmlFormat {
             line.extend_from_slice(b"</year></when>");
             [0; 2]
         });
-        line.extend_from_slice(when);
+        line.extend_from_slice(when.bytes());
         if let Some(prefix) = packet.prefix_bytes() {
             line.extend_from_slice(b"<prefix>");
             push_escaped(line, prefix);
