@@ -984,10 +984,7 @@ fn copy_batch<'a>(
         // taken: a walk of its own, with no look at the room or the filter per packet
         // (figures: docs/benchmarks.md, "Code shaped for speed").
         return batch
-            .walk(
-                |packet| chunk.push(&packet),
-                |e| output::warn(&format!("nflog: skipped a malformed message: {e}")),
-            )
+            .walk(|packet| chunk.push(&packet), warn_malformed)
             .err();
     }
     let full = std::cell::Cell::new(is_full(chunk, room));
@@ -1001,7 +998,7 @@ fn copy_batch<'a>(
             },
             |e| {
                 if !full.get() {
-                    output::warn(&format!("nflog: skipped a malformed message: {e}"));
+                    warn_malformed(e);
                 }
             },
         )
@@ -1009,6 +1006,11 @@ fn copy_batch<'a>(
     // Once `room` is full an error is skipped, as packets are: none is taken after an
     // error, so the room is full now exactly when it was then.
     failed.filter(|_| !full.get())
+}
+
+/// Warns that a message of a batch did not parse and was skipped (the statistics count it).
+fn warn_malformed(e: nflog::ParseError) {
+    output::warn(&format!("nflog: skipped a malformed message: {e}"));
 }
 
 /// A batch's packets and the messages that did not parse, in order, up to the first other
