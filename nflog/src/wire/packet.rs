@@ -115,10 +115,11 @@ fn value_at<'b>(body: &'b [u8], slots: &[u32; SLOTS], attr: PacketAttr) -> Optio
 /// As [`Packet::new_checked`].
 // Perf: one pass over the attribute headers, instead of the `Attributes` iterator and a
 // match per attribute: each header read in one load; one table lookup for "at least a
-// header and what the type needs" (`MIN_LEN`), anything else sent out of line; the length's
-// upper bound checked only when the step to the next header fails; the walk's place kept
-// as the offset the index stores, and each header read with one bounds check; the index
-// filled in place, never copied (figures: docs/benchmarks.md, "Code shaped for speed").
+// header and what the type needs" (`MIN_LEN`), anything else sent out of line; the walk's
+// place kept as the offset the index stores; one bounds check per attribute, its header's,
+// and whether an attribute fits in the body asked only of the last one, after the loop;
+// the index filled in place, never copied (figures: docs/benchmarks.md, "Code shaped for
+// speed").
 // `#[inline(always)]`: the callers are the parse loops. The checks and the errors are the
 // iterator's and `check_value`'s; `tests.rs` compares the two on every input of three
 // property tests.
@@ -139,21 +140,25 @@ pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseErro
         });
     }
     let end = body.len();
-    // `at <= end` throughout.
     let mut at = NFGENMSG_LEN;
+    // The last attribute's length and type, for the checks after the loop.
+    let (mut len, mut kind) = (0, 0);
+    // The header's bounds check is the only one in the loop: an attribute that runs past
+    // the body leaves no room for another header after it, so it is the last one read, and
+    // whether it fits is asked after the loop.
     while let Some(&header) = body
         .get(at..at + NLA_HDRLEN)
         .and_then(<[u8]>::first_chunk::<NLA_HDRLEN>)
     {
         let header = u32::from_ne_bytes(header);
         // `nla_len` then `nla_type`, each in host byte order: one load, then the halves.
-        let (len, raw_type) = if cfg!(target_endian = "little") {
+        let (header_len, raw_type) = if cfg!(target_endian = "little") {
             (header & 0xffff, header >> 16)
         } else {
             (header >> 16, header & 0xffff)
         };
-        let len = len as usize;
-        let kind = raw_type as u16 & NLA_TYPE_MASK;
+        len = header_len as usize;
+        kind = raw_type as u16 & NLA_TYPE_MASK;
         let k = usize::from(kind);
         // One table says both "at least a header" and "at least what this type's accessors
         // read"; types past the table, and every shorter attribute, take the full check.
@@ -165,20 +170,19 @@ pub(crate) fn index_into(body: &[u8], slots: &mut Index) -> Result<(), ParseErro
         } else {
             index_unusual(body, at, kind, slots)?;
         }
-        let next = at + align4(len);
-        if next > end {
-            // The last attribute, unpadded, or one that runs past the end.
-            if len <= end - at {
-                at = end;
-                break;
-            }
+        at += align4(len);
+    }
+    if at > end {
+        // The last attribute, unpadded, or one that runs past the end.
+        let last = at - align4(len);
+        if len > end - last {
             return Err(ParseError::AttributeLength {
                 kind,
                 declared: len,
-                available: end - at,
+                available: end - last,
             });
         }
-        at = next;
+        at = end;
     }
     if at != end {
         // One to three bytes after the last attribute: too few for a header.

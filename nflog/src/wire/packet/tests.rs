@@ -969,6 +969,27 @@ fn attribute_past_the_end_is_an_error() {
 }
 
 #[test]
+fn the_last_attributes_fit_is_judged_by_its_length_not_its_padding() {
+    // A payload of 6 bytes after a mark: nla_len 10, padded to 12. The loop checks only the
+    // room for a next header; whether the last attribute fits is checked after it.
+    let whole = with_header(&[(2, &7u32.to_be_bytes()), (9, &[0x45; 6])]);
+    // Padded, or without one or both bytes of its padding (the kernel leaves it out).
+    for cut in 0..=2 {
+        let p = Packet::parse(&whole[..whole.len() - cut]).unwrap();
+        assert_eq!((p.mark(), p.payload()), (Some(7), Some(&[0x45u8; 6][..])));
+    }
+    // One byte of the value missing: the payload, not the mark, is named.
+    assert_eq!(
+        Packet::parse(&whole[..whole.len() - 3]).unwrap_err(),
+        ParseError::AttributeLength {
+            kind: 9,
+            declared: 10,
+            available: 9
+        }
+    );
+}
+
+#[test]
 fn stray_bytes_after_the_last_attribute_are_an_error() {
     for stray in 1..NLA_HDRLEN {
         let mut bytes = with_header(&[]);
