@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
 
 use super::packet_time;
-use super::put::push_first;
+use super::put::Put;
 use crate::wire::packet::Packet;
 
 /// The time zone the text, JSON and XML formats write times in.
@@ -175,7 +175,7 @@ impl<'a> SecondText<'a> {
 
     /// Appends the bytes from `start` to `end` of the text (as much of them as there is).
     #[inline]
-    pub(crate) fn push(self, line: &mut Vec<u8>, start: usize, end: usize) {
+    pub(crate) fn push(self, line: &mut impl Put, start: usize, end: usize) {
         let end = end.min(self.len);
         let start = start.min(end);
         match self
@@ -183,8 +183,8 @@ impl<'a> SecondText<'a> {
             .get(start..)
             .and_then(<[u8]>::first_chunk::<SLACK>)
         {
-            Some(chunk) if end - start <= SLACK => push_first(line, chunk, end - start),
-            _ => line.extend_from_slice(&self.padded[start..end]),
+            Some(chunk) if end - start <= SLACK => line.put_first(chunk, end - start),
+            _ => line.put(&self.padded[start..end]),
         }
     }
 }

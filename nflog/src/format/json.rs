@@ -11,7 +11,7 @@ use super::clock::{Calendar, SecondText};
 use super::names::{push_pieces, shown_as_is};
 use super::put::{
     push_date_time, push_dec, push_hex_bytes, push_ipv4_addr, push_ipv6_addr, push_two_digits,
-    Micros,
+    FixedLine, LineRoom, Micros, Put,
 };
 use super::TimeZone;
 use crate::conntrack::{Conntrack, CtInfo, Tuple};
@@ -197,7 +197,10 @@ pub struct JsonFormat {
     calendar: Calendar,
     /// The `dvc` value as a JSON string, escaped once.
     device: Vec<u8>,
-    /// The line being built, kept between packets so that its allocation is reused.
+    /// The room the line is written in.
+    room: Box<LineRoom>,
+    /// A line that does not fit in `room`, kept between packets so that its allocation is
+    /// reused.
     line: Vec<u8>,
 }
 
@@ -213,7 +216,8 @@ impl JsonFormat {
         JsonFormat {
             calendar: Calendar::new(TimeZone::Local),
             device: quoted_string("Netfilter"),
-            line: Vec::with_capacity(1024),
+            room: LineRoom::new(),
+            line: Vec::new(),
         }
     }
 
@@ -246,32 +250,44 @@ impl JsonFormat {
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
-        self.line.clear();
-        let mut line = Line {
-            buf: &mut self.line,
-        };
-        write_object(
-            &mut line,
+        let line = FixedLine::new(&mut self.room);
+        let line = write_object(
+            line,
             packet,
             received,
             names,
             &mut self.calendar,
             &self.device,
         );
-        line.buf.extend_from_slice(b"}\n");
+        if let Some(line) = line.written() {
+            return out.write_all(line);
+        }
+        // Longer than the room: written again, into a `Vec` that grows.
+        self.line.clear();
+        self.line = write_object(
+            std::mem::take(&mut self.line),
+            packet,
+            received,
+            names,
+            &mut self.calendar,
+            &self.device,
+        );
         out.write_all(&self.line)
     }
 }
 
-/// Writes every key of one packet, in ulogd's order, then ours.
-fn write_object(
-    line: &mut Line<'_>,
+/// Writes every key of one packet, in ulogd's order, then ours, and the object's end.
+// Perf: the line taken and given back by value, and every writer it calls on the common
+// path inlined, so that a `FixedLine`'s place stays in a register (figures:
+// docs/benchmarks.md, "Code shaped for speed").
+fn write_object<P: Put>(
+    mut line: P,
     packet: &Packet<&[u8]>,
     received: SystemTime,
     names: &mut dyn ResolveInterface,
     calendar: &mut Calendar,
     device: &[u8],
-) {
+) -> P {
     let decoded = decode::decode(packet);
     let payload = packet.payload();
 
@@ -294,7 +310,7 @@ fn write_object(
     // JSON: timestamp and dvc.
     let (sec, usec) = calendar.packet_parts(packet, received);
     let usec = Micros::new(usec);
-    let (calendar_text, sec_at) = write_timestamp(line.buf, calendar, device, sec, usec);
+    let (calendar_text, sec_at) = write_timestamp(&mut line, calendar, device, sec, usec);
 
     // NFLOG.
     if let Some(payload) = payload {
@@ -303,12 +319,12 @@ fn write_object(
     line.lit(key!("raw.pktcount", "1"));
     if let Some(prefix) = packet.attribute(PacketAttr::Prefix) {
         line.lit(key!("oob.prefix"));
-        write_prefix(line.buf, prefix);
+        write_prefix(&mut line, prefix);
     }
     line.lit(key!("oob.time.sec"));
-    calendar_text.push(line.buf, sec_at, usize::MAX);
+    calendar_text.push(&mut line, sec_at, usize::MAX);
     line.lit(key!("oob.time.usec"));
-    usec.push(line.buf);
+    usec.push(&mut line);
     line.int(key!("oob.mark"), packet.mark().unwrap_or(0));
     let indev = packet.indev().unwrap_or(0);
     let outdev = packet.outdev().unwrap_or(0);
@@ -345,7 +361,7 @@ fn write_object(
     }
 
     // BASE.
-    write_base(line, &decoded, payload.unwrap_or(&[]));
+    write_base(&mut line, &decoded, payload.unwrap_or(&[]));
 
     // IFINDEX.
     // Perf: an index of 0 (no interface, one of the two at every hook but FORWARD) written
@@ -354,14 +370,14 @@ fn write_object(
         0 => line.lit(key!("oob.in", "\"\"")),
         _ => {
             line.lit(key!("oob.in"));
-            write_name(line.buf, names, indev);
+            write_name(&mut line, names, indev);
         }
     }
     match outdev {
         0 => line.lit(key!("oob.out", "\"\"")),
         _ => {
             line.lit(key!("oob.out"));
-            write_name(line.buf, names, outdev);
+            write_name(&mut line, names, outdev);
         }
     }
 
@@ -369,22 +385,22 @@ fn write_object(
     match decoded.network {
         Some(Network::Ipv4(ip)) => {
             line.lit(key!("src_ip"));
-            write_quoted_ipv4(line.buf, ip.src);
+            write_quoted_ipv4(&mut line, ip.src);
             line.lit(key!("dest_ip"));
-            write_quoted_ipv4(line.buf, ip.dst);
+            write_quoted_ipv4(&mut line, ip.dst);
         }
         Some(Network::Ipv6(ip)) => {
             line.lit(key!("src_ip"));
-            write_quoted_ipv6(line.buf, ip.src);
+            write_quoted_ipv6(&mut line, ip.src);
             line.lit(key!("dest_ip"));
-            write_quoted_ipv6(line.buf, ip.dst);
+            write_quoted_ipv6(&mut line, ip.dst);
         }
         Some(Network::Arp(arp)) => {
             if let Some(addresses) = arp.ethernet_ipv4 {
                 line.lit(key!("arp.saddr.str"));
-                write_quoted_ipv4(line.buf, addresses.sender_ip);
+                write_quoted_ipv4(&mut line, addresses.sender_ip);
                 line.lit(key!("arp.daddr.str"));
-                write_quoted_ipv4(line.buf, addresses.target_ip);
+                write_quoted_ipv4(&mut line, addresses.target_ip);
             }
         }
         None => {}
@@ -397,15 +413,15 @@ fn write_object(
     }
     if let Some(source) = hwaddr.or(ethernet.map(|header| &header[6..12])) {
         line.lit(key!("mac.saddr.str"));
-        write_hex_string(line.buf, source);
+        write_hex_string(&mut line, source);
     }
     if let Some(header) = ethernet {
         line.lit(key!("mac.daddr.str"));
-        write_hex_string(line.buf, &header[..6]);
+        write_hex_string(&mut line, &header[..6]);
     }
     if let (Some(len), Some(header)) = (hwlen, hwheader) {
         line.lit(key!("mac.str"));
-        write_hex_string(line.buf, &header[..header.len().min(usize::from(len))]);
+        write_hex_string(&mut line, &header[..header.len().min(usize::from(len))]);
     }
 
     // Ours.
@@ -413,8 +429,10 @@ fn write_object(
 
     // The conntrack entry (flag CONNTRACK). A malformed NFULA_CT writes none of its keys.
     if let Ok(Some(ct)) = Conntrack::from_packet(packet) {
-        write_conntrack(line, &ct, CtInfo::from_packet(packet));
+        line = write_conntrack(line, &ct, CtInfo::from_packet(packet));
     }
+    line.put(b"}\n");
+    line
 }
 
 /// The keys of one direction of a conntrack entry.
@@ -464,13 +482,13 @@ const REPLY: DirectionKeys = DirectionKeys {
 /// `ESTABLISHED_REPLY`, ...), `ct.status` (the `IPS_*` bits) with `ct.status.str`
 /// (`SEEN_REPLY|ASSURED|CONFIRMED`), `ct.zone` and `ct.timeout` (seconds). Each key only
 /// when the kernel sent its attribute.
-fn write_conntrack(line: &mut Line<'_>, ct: &Conntrack<'_>, info: Option<CtInfo>) {
+fn write_conntrack<P: Put>(mut line: P, ct: &Conntrack<'_>, info: Option<CtInfo>) -> P {
     for (keys, tuple, counters) in [
         (&ORIGINAL, ct.original(), ct.counters_original()),
         (&REPLY, ct.reply(), ct.counters_reply()),
     ] {
         if let Some(tuple) = tuple {
-            write_tuple(line, keys, &tuple);
+            write_tuple(&mut line, keys, &tuple);
         }
         if let Some(counters) = counters {
             line.int(keys.pktlen, counters.bytes);
@@ -486,17 +504,17 @@ fn write_conntrack(line: &mut Line<'_>, ct: &Conntrack<'_>, info: Option<CtInfo>
     if let Some(info) = info {
         line.lit(key!("ct.state"));
         match info.name() {
-            Some(name) => write_string(line.buf, name),
-            None => push_dec(line.buf, info.number()),
+            Some(name) => line.put_with(|line| write_string(line, name)),
+            None => push_dec(&mut line, info.number()),
         }
     }
     if let Some(status) = ct.status() {
         line.int(key!("ct.status"), status.bits());
         line.lit(key!("ct.status.str"));
-        line.buf.push(b'"');
+        line.push(b'"');
         // Names and hexadecimal digits only: nothing to escape.
-        line.buf.extend_from_slice(status.to_string().as_bytes());
-        line.buf.push(b'"');
+        line.put(status.to_string().as_bytes());
+        line.push(b'"');
     }
     if let Some(zone) = ct.zone() {
         line.int(key!("ct.zone"), zone);
@@ -504,18 +522,19 @@ fn write_conntrack(line: &mut Line<'_>, ct: &Conntrack<'_>, info: Option<CtInfo>
     if let Some(timeout) = ct.timeout() {
         line.int(key!("ct.timeout"), timeout);
     }
+    line
 }
 
-fn write_tuple(line: &mut Line<'_>, keys: &DirectionKeys, tuple: &Tuple) {
+fn write_tuple(line: &mut impl Put, keys: &DirectionKeys, tuple: &Tuple) {
     for (key, addr) in [(keys.saddr, tuple.src), (keys.daddr, tuple.dst)] {
         match addr {
             Some(IpAddr::V4(addr)) => {
                 line.lit(key);
-                write_quoted_ipv4(line.buf, addr);
+                write_quoted_ipv4(line, addr);
             }
             Some(IpAddr::V6(addr)) => {
                 line.lit(key);
-                write_quoted_ipv6(line.buf, addr);
+                write_quoted_ipv6(line, addr);
             }
             None => {}
         }
@@ -543,7 +562,8 @@ fn write_tuple(line: &mut Line<'_>, keys: &DirectionKeys, tuple: &Tuple) {
 }
 
 /// The keys of ulogd's BASE plugin: network, transport, ARP and SCTP headers.
-fn write_base(line: &mut Line<'_>, decoded: &Decoded, payload: &[u8]) {
+#[inline]
+fn write_base(line: &mut impl Put, decoded: &Decoded, payload: &[u8]) {
     match decoded.network {
         Some(Network::Ipv4(ip)) => {
             line.int(key!("ip.protocol"), ip.protocol);
@@ -611,7 +631,8 @@ fn write_base(line: &mut Line<'_>, decoded: &Decoded, payload: &[u8]) {
     }
 }
 
-fn write_tcp(line: &mut Line<'_>, tcp: &Tcp) {
+#[inline]
+fn write_tcp(line: &mut impl Put, tcp: &Tcp) {
     let flag = |bit| u8::from(tcp.has(bit));
     line.int(key!("src_port"), tcp.src_port);
     line.int(key!("dest_port"), tcp.dst_port);
@@ -635,7 +656,8 @@ fn write_tcp(line: &mut Line<'_>, tcp: &Tcp) {
     line.int(key!("tcp.csum"), tcp.checksum);
 }
 
-fn write_icmp(line: &mut Line<'_>, icmp: &Icmp, v6: bool) {
+#[inline]
+fn write_icmp(line: &mut impl Put, icmp: &Icmp, v6: bool) {
     let (type_key, code_key, id_key, seq_key, csum_key) = if v6 {
         (
             key!("icmpv6.type"),
@@ -691,28 +713,26 @@ pub(super) fn sctp(decoded: &Decoded, payload: &[u8]) -> Option<(u16, u16, u32)>
     Some((sctp.src_port, sctp.dst_port, sctp.checksum))
 }
 
-/// An object being written.
-struct Line<'b> {
-    buf: &'b mut Vec<u8>,
-}
-
-impl Line<'_> {
+/// The keys of an object being written.
+trait Line: Put {
     /// Writes `bytes`: a key from [`key!`], with its separators.
     // Perf: inlined at each call, so that the key's length is a constant and its copy a few
     // stores, not a call to memcpy, and one copy for the separators and the key together;
     // `int` likewise (figures: docs/benchmarks.md, "Code shaped for speed").
     #[inline(always)]
     fn lit(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
+        self.put(bytes);
     }
 
     /// Writes a key from [`key!`] and a number.
     #[inline(always)]
     fn int(&mut self, key: &[u8], value: impl Into<u64>) {
         self.lit(key);
-        push_dec(self.buf, value.into());
+        push_dec(self, value.into());
     }
 }
+
+impl<P: Put> Line for P {}
 
 /// Interface `index` as a JSON string: `""` for 0, else as [`interface_pieces`] shows it,
 /// like the text format (its name, escaped; `if:N` when unnamed).
@@ -720,16 +740,16 @@ impl Line<'_> {
 // line (`write_name_pieces`), so that the common name costs no call of its own (figures:
 // docs/benchmarks.md, "Code shaped for speed").
 #[inline]
-fn write_name(buf: &mut Vec<u8>, names: &mut dyn ResolveInterface, index: u32) {
+fn write_name(buf: &mut impl Put, names: &mut dyn ResolveInterface, index: u32) {
     buf.push(b'"');
     if index != 0 {
         let name = names.interface_name_bytes(index);
         match name {
             // `"` is the one byte shown as it is that JSON escapes.
             Some(name) if name.iter().all(|&byte| shown_as_is(byte) && byte != b'"') => {
-                buf.extend_from_slice(name);
+                buf.put(name);
             }
-            _ => write_name_pieces(buf, name, index),
+            _ => buf.put_with(|buf| write_name_pieces(buf, name, index)),
         }
     }
     buf.push(b'"');
@@ -747,8 +767,9 @@ fn write_name_pieces(buf: &mut Vec<u8>, name: Option<&[u8]>, index: u32) {
 /// `dvc` key and its value, `device`. Returns the calendar's text and where `sec` is in it,
 /// in decimal, for `oob.time.sec`, which is written once a second with the rest.
 // Perf: `dvc` follows the time's last piece in the calendar's text: one copy for both.
+#[inline]
 fn write_timestamp<'c>(
-    buf: &mut Vec<u8>,
+    buf: &mut impl Put,
     calendar: &'c mut Calendar,
     device: &[u8],
     sec: u64,
@@ -836,7 +857,7 @@ fn write_lossy_string(buf: &mut Vec<u8>, bytes: &[u8]) {
 // escaping, the common case, where the NUL and the escapes took a walk each (figures:
 // docs/benchmarks.md, "Code shaped for speed").
 #[inline]
-fn write_prefix(buf: &mut Vec<u8>, value: &[u8]) {
+fn write_prefix(buf: &mut impl Put, value: &[u8]) {
     let plain = value
         .iter()
         .position(|&byte| byte >= 0x80 || !PLAIN[usize::from(byte)])
@@ -844,12 +865,12 @@ fn write_prefix(buf: &mut Vec<u8>, value: &[u8]) {
     match value.get(plain) {
         None | Some(0) => {
             buf.push(b'"');
-            buf.extend_from_slice(&value[..plain]);
+            buf.put(&value[..plain]);
             buf.push(b'"');
         }
         Some(_) => {
             let end = value.iter().position(|&byte| byte == 0);
-            write_lossy_string(buf, &value[..end.unwrap_or(value.len())]);
+            buf.put_with(|buf| write_lossy_string(buf, &value[..end.unwrap_or(value.len())]));
         }
     }
 }
@@ -920,21 +941,24 @@ const PLAIN: [bool; 256] = {
 };
 
 /// Bytes as HWHDR writes them: `%02x` joined by `:`, quoted.
-fn write_hex_string(buf: &mut Vec<u8>, bytes: &[u8]) {
+#[inline]
+fn write_hex_string(buf: &mut impl Put, bytes: &[u8]) {
     buf.push(b'"');
-    push_hex_bytes(buf, bytes, Some(b':'));
+    buf.put_with(|buf| push_hex_bytes(buf, bytes, Some(b':')));
     buf.push(b'"');
 }
 
-fn write_quoted_ipv4(buf: &mut Vec<u8>, addr: Ipv4Addr) {
+#[inline]
+fn write_quoted_ipv4(buf: &mut impl Put, addr: Ipv4Addr) {
     buf.push(b'"');
     push_ipv4_addr(buf, addr);
     buf.push(b'"');
 }
 
-fn write_quoted_ipv6(buf: &mut Vec<u8>, addr: Ipv6Addr) {
+#[inline]
+fn write_quoted_ipv6(buf: &mut impl Put, addr: Ipv6Addr) {
     buf.push(b'"');
-    push_ipv6_addr(buf, &addr);
+    buf.put_with(|buf| push_ipv6_addr(buf, &addr));
     buf.push(b'"');
 }
 
@@ -1453,6 +1477,29 @@ mod tests {
             value["oob.prefix"],
             "a\"b\\c\td\u{1}e\u{1f}/\u{7f}\u{e9}\n\r\u{8}\u{c}"
         );
+    }
+
+    #[test]
+    fn a_line_longer_than_its_room_is_written_whole() {
+        // Escaped, the prefix alone is six times the room: the line is written again into
+        // a `Vec`, and the next line, which fits, in the room again.
+        let prefix: Vec<u8> = (0..crate::format::put::LINE_ROOM)
+            .map(|i| [b'\x01', b'a', b'"'][i % 3])
+            .collect();
+        let long = PacketRepr {
+            prefix: Some(prefix.clone()),
+            ..repr(2, 0x0800, 1)
+        }
+        .to_bytes();
+        let short = repr(2, 0x0800, 1).to_bytes();
+        let mut format = JsonFormat::new();
+        let first = line_with(&mut format, &short);
+        let text = line_with(&mut format, &long);
+        assert!(text.len() > crate::format::put::LINE_ROOM, "{}", text.len());
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["oob.prefix"].as_str().unwrap().as_bytes(), prefix);
+        assert_eq!(value["nflog.group"], 7, "{text}");
+        assert_eq!(line_with(&mut format, &short), first);
     }
 
     #[test]

@@ -57,20 +57,193 @@ pub(crate) fn push_first<const N: usize>(line: &mut Vec<u8>, bytes: &[u8; N], le
     line.truncate(start + len);
 }
 
+/// Where a line is written: a `Vec<u8>` that grows, or a [`FixedLine`] of a fixed room.
+pub(crate) trait Put: Sized {
+    /// Appends the first `len` bytes of `bytes` (`len` at most `N`, `N` at most [`PIECE`]).
+    fn put_first<const N: usize>(&mut self, bytes: &[u8; N], len: usize);
+
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+
+    /// Appends what `write` writes to a `Vec<u8>`: for the pieces written only that way.
+    fn put_with(&mut self, write: impl FnOnce(&mut Vec<u8>));
+
+    /// Appends one byte.
+    #[inline(always)]
+    fn push(&mut self, byte: u8) {
+        self.put_first(&[byte], 1);
+    }
+
+    /// A number of three digits or more in decimal, as [`push_dec`] writes it.
+    fn put_dec_long(&mut self, n: u64);
+}
+
+impl Put for Vec<u8> {
+    #[inline(always)]
+    fn put_first<const N: usize>(&mut self, bytes: &[u8; N], len: usize) {
+        push_first(self, bytes, len);
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+
+    #[inline(always)]
+    fn put_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        write(self);
+    }
+
+    #[inline(always)]
+    fn push(&mut self, byte: u8) {
+        Vec::push(self, byte);
+    }
+
+    #[inline(always)]
+    fn put_dec_long(&mut self, n: u64) {
+        push_dec_long(self, n);
+    }
+}
+
+/// The room of a [`FixedLine`]: a JSON line of a packet is about 600 bytes, one with a
+/// conntrack entry or IPv6 addresses about a thousand.
+pub(crate) const LINE_ROOM: usize = 4096;
+
+/// The most bytes a [`Put::put_first`] copies, and the most a [`Put::put`] copies in a
+/// constant size.
+pub(crate) const PIECE: usize = 64;
+
+/// A line written into a buffer of a fixed room, [`LINE_ROOM`] bytes, with the place it has
+/// reached; a line that does not fit is found out at its end ([`written`](Self::written)),
+/// and the caller writes it again into a `Vec<u8>`.
+// Perf: a line's writer takes and gives back the line by value, two words, so that the
+// place is a register; a copy of a constant size is made after one comparison of the
+// place with a constant (`LINE_ROOM - PIECE`), where a `Vec`'s pushes each load its
+// capacity and address again, compare and store its length (figures: docs/benchmarks.md,
+// "Code shaped for speed"). Past `LINE_ROOM - PIECE` nothing more is copied, only the
+// place moves on: it never goes back, so such a line is never used.
+pub(crate) struct FixedLine<'b> {
+    room: &'b mut LineRoom,
+    at: usize,
+}
+
+/// The room of a [`FixedLine`], kept between lines.
+#[derive(Debug, Clone)]
+pub(crate) struct LineRoom {
+    bytes: [u8; LINE_ROOM],
+    /// Where the pieces of [`Put::put_with`] are written before they are copied in.
+    scratch: Vec<u8>,
+}
+
+impl LineRoom {
+    /// An empty room.
+    pub(crate) fn new() -> Box<LineRoom> {
+        Box::new(LineRoom {
+            bytes: [0; LINE_ROOM],
+            scratch: Vec::new(),
+        })
+    }
+}
+
+impl<'b> FixedLine<'b> {
+    /// An empty line in `room`.
+    pub(crate) fn new(room: &'b mut LineRoom) -> Self {
+        FixedLine { room, at: 0 }
+    }
+
+    /// The line, or `None` when it did not fit.
+    pub(crate) fn written(&self) -> Option<&[u8]> {
+        match self.at <= LINE_ROOM - PIECE {
+            true => self.room.bytes.get(..self.at),
+            false => None,
+        }
+    }
+}
+
+/// [`Put::put`] of more than [`PIECE`] bytes into `buf` at `at`: the place after them, or
+/// past the room when they do not fit.
+// Perf: the line's fields passed by value, so that the line itself is not passed (its
+// place then stays in a register in the line's writer).
+#[inline(never)]
+fn put_long(buf: &mut [u8; LINE_ROOM], at: usize, bytes: &[u8]) -> usize {
+    let end = at.wrapping_add(bytes.len());
+    match buf.get_mut(at..end) {
+        Some(room) => {
+            room.copy_from_slice(bytes);
+            end
+        }
+        None => at.max(LINE_ROOM + 1),
+    }
+}
+
+impl Put for FixedLine<'_> {
+    #[inline(always)]
+    fn put_first<const N: usize>(&mut self, bytes: &[u8; N], len: usize) {
+        const { assert!(N <= PIECE) };
+        if self.at <= LINE_ROOM - PIECE {
+            if let Some(room) = self.room.bytes.get_mut(self.at..self.at + N) {
+                room.copy_from_slice(bytes);
+            }
+        }
+        self.at = self.at.wrapping_add(len);
+    }
+
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        if bytes.len() > PIECE {
+            self.at = put_long(&mut self.room.bytes, self.at, bytes);
+            return;
+        }
+        if self.at <= LINE_ROOM - PIECE {
+            if let Some(room) = self.room.bytes.get_mut(self.at..self.at + bytes.len()) {
+                room.copy_from_slice(bytes);
+            }
+        }
+        self.at = self.at.wrapping_add(bytes.len());
+    }
+
+    #[inline]
+    fn put_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let LineRoom { bytes, scratch } = &mut *self.room;
+        scratch.clear();
+        write(scratch);
+        self.at = put_long(bytes, self.at.min(LINE_ROOM + 1), scratch);
+    }
+
+    #[inline(always)]
+    fn put_dec_long(&mut self, n: u64) {
+        match n < EIGHT_DIGITS {
+            true => {
+                let (ascii, len) = dec_ascii(n as u32);
+                self.put_first(&ascii.to_le_bytes(), len);
+            }
+            false => self.put_with(|line| push_dec_over_eight(line, n)),
+        }
+    }
+}
+
+/// `n` (below 10^8) in decimal without leading zeros, as the bytes of a u64 (the first
+/// digit in the lowest byte), and how many of them there are.
+// Perf: out of line, returned in two registers, so that the line's place stays in one.
+#[inline(never)]
+fn dec_ascii(n: u32) -> (u64, usize) {
+    lanes_ascii(digit_lanes(n), false)
+}
+
 /// A number in decimal (`%u`).
 // Perf: most numbers of a line are below 100: one digit is a push, two a copy from a table,
 // both inlined; longer ones are worked out eight digits at a time in a register and stored
 // at once (figures: docs/benchmarks.md, "Code shaped for speed").
 #[inline]
-pub(crate) fn push_dec(line: &mut Vec<u8>, n: impl Into<u64>) {
+pub(crate) fn push_dec(line: &mut impl Put, n: impl Into<u64>) {
     let n = n.into();
     if n < 10 {
         line.push(b'0' + n as u8);
     } else if n < 100 {
         let pair = n as usize * 2;
-        line.extend_from_slice(&DIGIT_PAIRS[pair..pair + 2]);
+        line.put_first(&[DIGIT_PAIRS[pair], DIGIT_PAIRS[pair + 1]], 2);
     } else {
-        push_dec_long(line, n);
+        line.put_dec_long(n);
     }
 }
 
@@ -148,7 +321,15 @@ fn push_eight(line: &mut Vec<u8>, n: u32, padded: bool) {
 /// The eight digits of [`digit_lanes`] in ASCII: all of them when `padded`, else without
 /// leading zeros (at least one digit).
 #[inline]
-fn push_lanes(line: &mut Vec<u8>, lanes: u64, padded: bool) {
+fn push_lanes(line: &mut impl Put, lanes: u64, padded: bool) {
+    let (ascii, len) = lanes_ascii(lanes, padded);
+    line.put_first(&ascii.to_le_bytes(), len);
+}
+
+/// The eight digits of [`digit_lanes`] in ASCII, as the bytes of a u64, and how many of
+/// them to write: all of them when `padded`, else without leading zeros (at least one).
+#[inline]
+fn lanes_ascii(lanes: u64, padded: bool) -> (u64, usize) {
     // Leading zeros are the low bytes that are 0.
     let zeros = if padded {
         0
@@ -156,7 +337,7 @@ fn push_lanes(line: &mut Vec<u8>, lanes: u64, padded: bool) {
         (lanes.trailing_zeros() / 8).min(7)
     };
     let ascii = (lanes + 0x3030_3030_3030_3030) >> (8 * zeros);
-    push_first(line, &ascii.to_le_bytes(), 8 - zeros as usize);
+    (ascii, 8 - zeros as usize)
 }
 
 /// A number below 100 in two digits (`%02u`); larger numbers in as many as they need.
@@ -214,21 +395,21 @@ impl Micros {
 
     /// In six digits (`%06u`); a larger number in as many as it needs.
     #[inline]
-    pub(crate) fn push_padded(self, line: &mut Vec<u8>) {
+    pub(crate) fn push_padded(self, line: &mut impl Put) {
         if self.usec >= MICROS_PER_SECOND {
-            push_dec_long(line, self.usec.into());
+            line.put_dec_long(self.usec.into());
             return;
         }
         // Eight digits, the first two of them zeros.
         let ascii = (self.lanes + 0x3030_3030_3030_3030) >> 16;
-        push_first(line, &ascii.to_le_bytes(), 6);
+        line.put_first(&ascii.to_le_bytes(), 6);
     }
 
     /// In decimal (`%u`).
     #[inline]
-    pub(crate) fn push(self, line: &mut Vec<u8>) {
+    pub(crate) fn push(self, line: &mut impl Put) {
         if self.usec >= MICROS_PER_SECOND {
-            push_dec_long(line, self.usec.into());
+            line.put_dec_long(self.usec.into());
             return;
         }
         push_lanes(line, self.lanes, false);
@@ -331,7 +512,8 @@ pub(crate) fn push_hex_bytes(line: &mut Vec<u8>, bytes: &[u8], separator: Option
 /// An IPv4 address in dotted quad.
 // Perf: each octet with its dot from a table, gathered in a register, stored at once (see
 // `digit_lanes`).
-pub(crate) fn push_ipv4_addr(line: &mut Vec<u8>, addr: Ipv4Addr) {
+#[inline]
+pub(crate) fn push_ipv4_addr(line: &mut impl Put, addr: Ipv4Addr) {
     let mut text = 0u128;
     let mut len = 0;
     for octet in addr.octets() {
@@ -340,7 +522,7 @@ pub(crate) fn push_ipv4_addr(line: &mut Vec<u8>, addr: Ipv4Addr) {
         len += u32::from(n);
     }
     // The last octet's dot is not the address's.
-    push_first(line, &text.to_le_bytes(), len as usize - 1);
+    line.put_first(&text.to_le_bytes(), len as usize - 1);
 }
 
 /// An IPv6 address as glibc's `inet_ntop` writes it (resolv/inet_ntop.c, `inet_ntop6`;
@@ -539,6 +721,54 @@ mod tests {
             proptest::prop_assert_eq!(put(|l| Micros::new(v).push(l)), v.to_string());
             proptest::prop_assert_eq!(put(|l| push_two_digits(l, v)), format!("{v:02}"));
             proptest::prop_assert_eq!(put(|l| push_padded(l, v, 4)), format!("{v:04}"));
+        }
+    }
+
+    /// One write to a [`Put`], for `fixed_line_writes_what_a_vec_writes`.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        First(u64, usize),
+        Bytes(Vec<u8>),
+        With(Vec<u8>),
+        Dec(u64),
+    }
+
+    fn put_piece(line: &mut impl Put, piece: &Piece) {
+        match piece {
+            Piece::First(word, len) => line.put_first(&word.to_le_bytes(), *len),
+            Piece::Bytes(bytes) => line.put(bytes),
+            Piece::With(bytes) => line.put_with(|line| line.extend_from_slice(bytes)),
+            Piece::Dec(n) => push_dec(line, *n),
+        }
+    }
+
+    fn piece() -> impl proptest::strategy::Strategy<Value = Piece> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (any::<u64>(), 0usize..=8).prop_map(|(word, len)| Piece::First(word, len)),
+            proptest::collection::vec(any::<u8>(), 0..200).prop_map(Piece::Bytes),
+            proptest::collection::vec(any::<u8>(), 0..300).prop_map(Piece::With),
+            any::<u64>().prop_map(Piece::Dec),
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fixed_line_writes_what_a_vec_writes(
+            pieces in proptest::collection::vec(piece(), 0..80),
+        ) {
+            let mut room = LineRoom::new();
+            let mut fixed = FixedLine::new(&mut room);
+            let mut vec = Vec::new();
+            for piece in &pieces {
+                put_piece(&mut fixed, piece);
+                put_piece(&mut vec, piece);
+            }
+            // A line is either given whole or not at all, and always when it fits.
+            match fixed.written() {
+                Some(line) => proptest::prop_assert_eq!(line, &vec[..]),
+                None => proptest::prop_assert!(vec.len() > LINE_ROOM - PIECE),
+            }
         }
     }
 
