@@ -420,17 +420,17 @@ impl Micros {
 // Perf: a number below 256 in one or two digits (a mark, most words of an IPv6 address)
 // is a pair from the table, inlined; the rest is worked out out of line.
 #[inline]
-pub(crate) fn push_hex(line: &mut Vec<u8>, n: u64, width: usize, upper: bool) {
+pub(crate) fn push_hex(line: &mut impl Put, n: u64, width: usize, upper: bool) {
     if n < 256 && width <= 2 {
         let [high, low] = HEX_PAIRS[usize::from(upper)][n as usize];
         if n < 16 && width < 2 {
             line.push(low);
         } else {
-            line.extend_from_slice(&[high, low]);
+            line.put_first(&[high, low], 2);
         }
         return;
     }
-    push_hex_long(line, n, width, upper);
+    line.put_with(|line| push_hex_long(line, n, width, upper));
 }
 
 /// [`push_hex`] of a number of three digits or more, or wider.
@@ -479,8 +479,8 @@ fn hex_lanes(n: u32, upper: bool) -> u64 {
 
 /// A byte in two hex digits (`%02x` / `%02X`).
 #[inline]
-pub(crate) fn push_hex_byte(line: &mut Vec<u8>, byte: u8, upper: bool) {
-    line.extend_from_slice(&HEX_PAIRS[usize::from(upper)][usize::from(byte)]);
+pub(crate) fn push_hex_byte(line: &mut impl Put, byte: u8, upper: bool) {
+    line.put_first(&HEX_PAIRS[usize::from(upper)][usize::from(byte)], 2);
 }
 
 /// Bytes as lowercase hex, two digits each (`%02x`), with `separator` between them.

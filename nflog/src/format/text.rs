@@ -10,7 +10,7 @@ use super::clock::{Calendar, TimeZone};
 use super::names::{push_pieces, shown_as_is};
 use super::put::{
     push_dec, push_hex, push_hex_byte, push_hex_bytes, push_ipv4_addr, push_ipv6_addr,
-    push_two_digits,
+    push_two_digits, FixedLine, LineRoom, Put,
 };
 use crate::conntrack::{Conntrack, CtInfo};
 use crate::decode::{
@@ -107,7 +107,9 @@ pub struct TextFormat {
     host: Vec<u8>,
     /// Whether lines start with the time and host (`Mmm dd HH:MM:SS host `).
     header: bool,
-    /// The line being built, reused from packet to packet.
+    /// The room the line is written in.
+    room: Box<LineRoom>,
+    /// A line that does not fit in `room`, reused from packet to packet.
     line: Vec<u8>,
 }
 
@@ -127,7 +129,8 @@ impl TextFormat {
             calendar: Calendar::new(TimeZone::Local),
             host: host.to_vec(),
             header: true,
-            line: Vec::with_capacity(512),
+            room: LineRoom::new(),
+            line: Vec::new(),
         }
     }
 
@@ -168,95 +171,118 @@ impl TextFormat {
         received: SystemTime,
         names: &mut dyn ResolveInterface,
     ) -> io::Result<()> {
-        let line = &mut self.line;
-        line.clear();
-        if self.header {
-            let (second, _) = self.calendar.packet_parts(packet, received);
-            let host = &self.host;
-            let (start, _) = self.calendar.text(second, |text, moment| {
-                push_ctime(text, &moment.time);
-                text.push(b' ');
-                push_text(text, host);
-                text.push(b' ');
-                [0; 2]
-            });
-            start.push(line, 0, usize::MAX);
+        let calendar = self.header.then_some(&mut self.calendar);
+        let line = FixedLine::new(&mut self.room);
+        let line = write_line(line, calendar, &self.host, packet, received, names);
+        if let Some(line) = line.written() {
+            return out.write_all(line);
         }
-        if let Some(prefix) = packet.attribute(PacketAttr::Prefix) {
-            push_prefix(line, prefix);
-            line.push(b' ');
-        }
-        line.extend_from_slice(b"IN=");
-        push_interface(line, names, packet.indev());
-        line.extend_from_slice(b" OUT=");
-        push_interface(line, names, packet.outdev());
-        line.push(b' ');
-        // nf_log_syslog.c: "if (physindev && in != physindev)", likewise for physoutdev.
-        if let Some(port) = packet.physindev().filter(|&p| Some(p) != packet.indev()) {
-            line.extend_from_slice(b"PHYSIN=");
-            push_interface(line, names, Some(port));
-            line.push(b' ');
-        }
-        if let Some(port) = packet.physoutdev().filter(|&p| Some(p) != packet.outdev()) {
-            line.extend_from_slice(b"PHYSOUT=");
-            push_interface(line, names, Some(port));
-            line.push(b' ');
-        }
-        push_mac(line, packet);
-        push_family_part(line, packet);
-        if let Some(uid) = packet.uid() {
-            line.extend_from_slice(b"UID=");
-            push_dec(line, uid);
-            line.push(b' ');
-        }
-        if let Some(gid) = packet.gid() {
-            line.extend_from_slice(b"GID=");
-            push_dec(line, gid);
-            line.push(b' ');
-        }
-        // ulogd2's NFLOG input always sets oob.mark (0 without NFULA_MARK).
-        line.extend_from_slice(b"MARK=0x");
-        push_hex(line, packet.mark().unwrap_or(0).into(), 1, false);
-        line.push(b' ');
-        // A malformed NFULA_CT writes none of its fields.
-        if let Ok(Some(ct)) = Conntrack::from_packet(packet) {
-            push_conntrack(line, &ct, CtInfo::from_packet(packet));
-        }
-        line.extend_from_slice(b"GROUP=");
-        push_dec(line, packet.group());
-        line.extend_from_slice(b" \n");
-        out.write_all(line)
+        // Longer than the room: written again, into a `Vec` that grows.
+        self.line.clear();
+        let calendar = self.header.then_some(&mut self.calendar);
+        let line = std::mem::take(&mut self.line);
+        self.line = write_line(line, calendar, &self.host, packet, received, names);
+        out.write_all(&self.line)
     }
 }
 
+/// Writes the line of one packet, starting with the time and `host` when given a calendar.
+// Perf: the line taken and given back by value, and the writers it calls on the common
+// path inlined, so that a `FixedLine`'s place stays in a register (figures:
+// docs/benchmarks.md, "Code shaped for speed").
+fn write_line<P: Put>(
+    mut line: P,
+    calendar: Option<&mut Calendar>,
+    host: &[u8],
+    packet: &Packet<&[u8]>,
+    received: SystemTime,
+    names: &mut dyn ResolveInterface,
+) -> P {
+    if let Some(calendar) = calendar {
+        let (second, _) = calendar.packet_parts(packet, received);
+        let (start, _) = calendar.text(second, |text, moment| {
+            push_ctime(text, &moment.time);
+            text.push(b' ');
+            push_text(text, host);
+            text.push(b' ');
+            [0; 2]
+        });
+        start.push(&mut line, 0, usize::MAX);
+    }
+    if let Some(prefix) = packet.attribute(PacketAttr::Prefix) {
+        push_prefix(&mut line, prefix);
+        line.push(b' ');
+    }
+    line.put(b"IN=");
+    push_interface(&mut line, names, packet.indev());
+    line.put(b" OUT=");
+    push_interface(&mut line, names, packet.outdev());
+    line.push(b' ');
+    // nf_log_syslog.c: "if (physindev && in != physindev)", likewise for physoutdev.
+    if let Some(port) = packet.physindev().filter(|&p| Some(p) != packet.indev()) {
+        line.put(b"PHYSIN=");
+        push_interface(&mut line, names, Some(port));
+        line.push(b' ');
+    }
+    if let Some(port) = packet.physoutdev().filter(|&p| Some(p) != packet.outdev()) {
+        line.put(b"PHYSOUT=");
+        push_interface(&mut line, names, Some(port));
+        line.push(b' ');
+    }
+    push_mac(&mut line, packet);
+    push_family_part(&mut line, packet);
+    if let Some(uid) = packet.uid() {
+        line.put(b"UID=");
+        push_dec(&mut line, uid);
+        line.push(b' ');
+    }
+    if let Some(gid) = packet.gid() {
+        line.put(b"GID=");
+        push_dec(&mut line, gid);
+        line.push(b' ');
+    }
+    // ulogd2's NFLOG input always sets oob.mark (0 without NFULA_MARK).
+    line.put(b"MARK=0x");
+    push_hex(&mut line, packet.mark().unwrap_or(0).into(), 1, false);
+    line.push(b' ');
+    // A malformed NFULA_CT writes none of its fields.
+    if let Ok(Some(ct)) = Conntrack::from_packet(packet) {
+        line = push_conntrack(line, &ct, CtInfo::from_packet(packet));
+    }
+    line.put(b"GROUP=");
+    push_dec(&mut line, packet.group());
+    line.put(b" \n");
+    line
+}
+
 /// The conntrack fields, each followed by a space (see [`TextFormat`], "Additions").
-fn push_conntrack(line: &mut Vec<u8>, ct: &Conntrack<'_>, info: Option<CtInfo>) {
+fn push_conntrack<P: Put>(mut line: P, ct: &Conntrack<'_>, info: Option<CtInfo>) -> P {
     if let Some(id) = ct.id() {
-        line.extend_from_slice(b"CTID=");
-        push_dec(line, id);
+        line.put(b"CTID=");
+        push_dec(&mut line, id);
         line.push(b' ');
     }
     if let Some(info) = info {
-        line.extend_from_slice(b"CTSTATE=");
+        line.put(b"CTSTATE=");
         match info.name() {
-            Some(name) => line.extend_from_slice(name.as_bytes()),
-            None => push_dec(line, info.number()),
+            Some(name) => line.put(name.as_bytes()),
+            None => push_dec(&mut line, info.number()),
         }
         line.push(b' ');
     }
     if let Some(status) = ct.status() {
-        line.extend_from_slice(b"CTSTATUS=");
-        line.extend_from_slice(status.to_string().as_bytes());
+        line.put(b"CTSTATUS=");
+        line.put(status.to_string().as_bytes());
         line.push(b' ');
     }
     if let Some(mark) = ct.mark() {
-        line.extend_from_slice(b"CTMARK=0x");
-        push_hex(line, mark.into(), 1, false);
+        line.put(b"CTMARK=0x");
+        push_hex(&mut line, mark.into(), 1, false);
         line.push(b' ');
     }
     if let Some(zone) = ct.zone() {
-        line.extend_from_slice(b"CTZONE=");
-        push_dec(line, zone);
+        line.put(b"CTZONE=");
+        push_dec(&mut line, zone);
         line.push(b' ');
     }
     for (direction, tuple, counters) in [
@@ -266,19 +292,19 @@ fn push_conntrack(line: &mut Vec<u8>, ct: &Conntrack<'_>, info: Option<CtInfo>) 
         if let Some(tuple) = tuple {
             for (name, addr) in [(&b"SRC="[..], tuple.src), (b"DST=", tuple.dst)] {
                 if let Some(addr) = addr {
-                    push_key(line, direction, name);
+                    push_key(&mut line, direction, name);
                     match addr {
-                        IpAddr::V4(addr) => push_ipv4_addr(line, addr),
-                        IpAddr::V6(addr) => push_ipv6_addr(line, &addr),
+                        IpAddr::V4(addr) => push_ipv4_addr(&mut line, addr),
+                        IpAddr::V6(addr) => line.put_with(|line| push_ipv6_addr(line, &addr)),
                     }
                     line.push(b' ');
                 }
             }
             if let Some(protocol) = tuple.protocol {
-                push_key(line, direction, b"PROTO=");
+                push_key(&mut line, direction, b"PROTO=");
                 match protocol_name(protocol) {
-                    Some(name) => line.extend_from_slice(name),
-                    None => push_dec(line, protocol),
+                    Some(name) => line.put(name),
+                    None => push_dec(&mut line, protocol),
                 }
                 line.push(b' ');
             }
@@ -290,27 +316,29 @@ fn push_conntrack(line: &mut Vec<u8>, ct: &Conntrack<'_>, info: Option<CtInfo>) 
                 (b"CODE=", tuple.icmp_code.map(u16::from)),
             ] {
                 if let Some(value) = value {
-                    push_key(line, direction, name);
-                    push_dec(line, value);
+                    push_key(&mut line, direction, name);
+                    push_dec(&mut line, value);
                     line.push(b' ');
                 }
             }
         }
         if let Some(counters) = counters {
-            push_key(line, direction, b"PKTS=");
-            push_dec(line, counters.packets);
+            push_key(&mut line, direction, b"PKTS=");
+            push_dec(&mut line, counters.packets);
             line.push(b' ');
-            push_key(line, direction, b"BYTES=");
-            push_dec(line, counters.bytes);
+            push_key(&mut line, direction, b"BYTES=");
+            push_dec(&mut line, counters.bytes);
             line.push(b' ');
         }
     }
+    line
 }
 
 /// `ORIGSRC=`, `REPLYDPT=`, ...: a conntrack direction and a field.
-fn push_key(line: &mut Vec<u8>, direction: &[u8], name: &[u8]) {
-    line.extend_from_slice(direction);
-    line.extend_from_slice(name);
+#[inline]
+fn push_key(line: &mut impl Put, direction: &[u8], name: &[u8]) {
+    line.put(direction);
+    line.put(name);
 }
 
 /// The name `PROTO=` gives a transport protocol in a conntrack tuple.
@@ -351,8 +379,9 @@ pub(super) fn push_ctime(line: &mut Vec<u8>, time: &DateTime<FixedOffset>) {
 
 /// An interface as [`interface_pieces`] shows it (its name, escaped; `if:N` when unnamed),
 /// nothing for none or index 0 (as ulogd2's IFINDEX writes "" for 0).
+#[inline]
 pub(super) fn push_interface(
-    line: &mut Vec<u8>,
+    line: &mut impl Put,
     names: &mut dyn ResolveInterface,
     index: Option<u32>,
 ) {
@@ -361,11 +390,11 @@ pub(super) fn push_interface(
     };
     let name = names.interface_name_bytes(index);
     if let Some(name) = name.filter(|name| name.iter().all(|&byte| shown_as_is(byte))) {
-        line.extend_from_slice(name);
+        line.put(name);
         return;
     }
     let plain: fn(&mut Vec<u8>, &str) = |line, text| line.extend_from_slice(text.as_bytes());
-    push_pieces(line, name, index, plain, b"\\");
+    line.put_with(|line| push_pieces(line, name, index, plain, b"\\"));
 }
 
 /// `MAC=` and the hardware header, `hh:hh:...` in lowercase, or `MAC= ` without one.
@@ -373,7 +402,7 @@ pub(super) fn push_interface(
 // POSTROUTING) writes `MAC= ` as one constant, with no call (figures: docs/benchmarks.md,
 // "Code shaped for speed").
 #[inline]
-fn push_mac(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
+fn push_mac(line: &mut impl Put, packet: &Packet<&[u8]>) {
     let header = packet.hwheader().unwrap_or_default();
     // ulogd2 prints NFULA_HWLEN bytes of NFULA_HWHEADER; never more than there are.
     let len = packet
@@ -381,22 +410,23 @@ fn push_mac(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
         .map_or(header.len(), usize::from)
         .min(header.len());
     if len == 0 {
-        line.extend_from_slice(b"MAC= ");
+        line.put(b"MAC= ");
         return;
     }
-    line.extend_from_slice(b"MAC=");
-    push_hex_bytes(line, &header[..len], Some(b':'));
+    line.put(b"MAC=");
+    line.put_with(|line| push_hex_bytes(line, &header[..len], Some(b':')));
     line.push(b' ');
 }
 
 /// The part after `MAC=`, chosen by family, and by EtherType for bridge and netdev.
-fn push_family_part(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
+#[inline]
+fn push_family_part(line: &mut impl Put, packet: &Packet<&[u8]>) {
     match packet.family() {
         Family::Ipv4 | Family::Ipv6 | Family::Arp => push_network(line, packet),
         Family::Bridge | Family::Netdev => match packet.hw_protocol() {
             ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_ARP => push_network(line, packet),
             ethertype => {
-                line.extend_from_slice(b"PROTO=");
+                line.put(b"PROTO=");
                 push_dec(line, ethertype);
                 line.push(b' ');
             }
@@ -407,7 +437,8 @@ fn push_family_part(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
 }
 
 /// The IPv4, IPv6 or ARP part of a packet whose payload should hold one.
-fn push_network(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
+#[inline]
+fn push_network(line: &mut impl Put, packet: &Packet<&[u8]>) {
     // Copy mode meta: no payload, nothing to say (ulogd2 prints a line of zeros).
     let Some(payload) = packet.payload() else {
         return;
@@ -421,40 +452,41 @@ fn push_network(line: &mut Vec<u8>, packet: &Packet<&[u8]>) {
             push_arp(line, None, true);
         }
         None => match decoded.cut {
-            Some(Cut::Malformed(_)) => line.extend_from_slice(b"MALFORMED "),
-            _ => line.extend_from_slice(b"TRUNCATED "),
+            Some(Cut::Malformed(_)) => line.put(b"MALFORMED "),
+            _ => line.put(b"TRUNCATED "),
         },
     }
 }
 
-fn push_ipv4(line: &mut Vec<u8>, ip: &Ipv4, decoded: &Decoded, payload: &[u8]) {
-    line.extend_from_slice(b"SRC=");
+#[inline]
+fn push_ipv4(line: &mut impl Put, ip: &Ipv4, decoded: &Decoded, payload: &[u8]) {
+    line.put(b"SRC=");
     push_ipv4_addr(line, ip.src);
-    line.extend_from_slice(b" DST=");
+    line.put(b" DST=");
     push_ipv4_addr(line, ip.dst);
-    line.extend_from_slice(b" LEN=");
+    line.put(b" LEN=");
     push_dec(line, ip.total_len);
     // printpkt.c: TOS = tos & IPTOS_TOS_MASK (0x1E) without "0x", PREC = tos & 0xE0.
-    line.extend_from_slice(b" TOS=");
+    line.put(b" TOS=");
     push_hex_byte(line, ip.tos & 0x1e, true);
-    line.extend_from_slice(b" PREC=0x");
+    line.put(b" PREC=0x");
     push_hex_byte(line, ip.tos & 0xe0, true);
-    line.extend_from_slice(b" TTL=");
+    line.put(b" TTL=");
     push_dec(line, ip.ttl);
-    line.extend_from_slice(b" ID=");
+    line.put(b" ID=");
     push_dec(line, ip.id);
     line.push(b' ');
     if ip.reserved_flag {
-        line.extend_from_slice(b"CE ");
+        line.put(b"CE ");
     }
     if ip.dont_fragment {
-        line.extend_from_slice(b"DF ");
+        line.put(b"DF ");
     }
     if ip.more_fragments {
-        line.extend_from_slice(b"MF ");
+        line.put(b"MF ");
     }
     if ip.fragment_offset != 0 {
-        line.extend_from_slice(b"FRAG:");
+        line.put(b"FRAG:");
         push_dec(line, ip.fragment_offset);
         line.push(b' ');
     }
@@ -470,26 +502,27 @@ fn push_ipv4(line: &mut Vec<u8>, ip: &Ipv4, decoded: &Decoded, payload: &[u8]) {
     );
 }
 
-fn push_ipv6(line: &mut Vec<u8>, ip: &Ipv6, decoded: &Decoded, payload: &[u8]) {
-    line.extend_from_slice(b"SRC=");
-    push_ipv6_addr(line, &ip.src);
-    line.extend_from_slice(b" DST=");
-    push_ipv6_addr(line, &ip.dst);
-    line.extend_from_slice(b" LEN=");
+#[inline]
+fn push_ipv6(line: &mut impl Put, ip: &Ipv6, decoded: &Decoded, payload: &[u8]) {
+    line.put(b"SRC=");
+    line.put_with(|line| push_ipv6_addr(line, &ip.src));
+    line.put(b" DST=");
+    line.put_with(|line| push_ipv6_addr(line, &ip.dst));
+    line.put(b" LEN=");
     push_dec(line, u32::from(ip.payload_len) + 40);
-    line.extend_from_slice(b" TC=");
+    line.put(b" TC=");
     push_dec(line, ip.traffic_class);
-    line.extend_from_slice(b" HOPLIMIT=");
+    line.put(b" HOPLIMIT=");
     push_dec(line, ip.hop_limit);
-    line.extend_from_slice(b" FLOWLBL=");
+    line.put(b" FLOWLBL=");
     push_dec(line, ip.flow_label);
     line.push(b' ');
     let mut later_fragment = false;
     if let Some(fragment) = ip.fragment {
         // printpkt.c: "FRAG: %u ID: %08x ", the offset in bytes (offlg & 0xfff8).
-        line.extend_from_slice(b"FRAG: ");
+        line.put(b"FRAG: ");
         push_dec(line, u32::from(fragment.offset) * 8);
-        line.extend_from_slice(b" ID: ");
+        line.put(b" ID: ");
         push_hex(line, fragment.id.into(), 8, false);
         line.push(b' ');
         later_fragment = fragment.offset != 0;
@@ -510,8 +543,9 @@ fn upper_layer<'a>(decoded: &Decoded, payload: &'a [u8]) -> &'a [u8] {
 ///
 /// `rest` gives the bytes after the network headers; it is called only for what `decode`
 /// does not read.
+#[inline]
 fn push_protocol<'a>(
-    line: &mut Vec<u8>,
+    line: &mut impl Put,
     v6: bool,
     protocol: u8,
     later_fragment: bool,
@@ -527,18 +561,18 @@ fn push_protocol<'a>(
         IPPROTO_ICMP if !v6 => b"ICMP",
         IPPROTO_ICMPV6 if v6 => b"ICMPv6",
         _ => {
-            line.extend_from_slice(b"PROTO=");
+            line.put(b"PROTO=");
             push_dec(line, protocol);
             line.push(b' ');
             // An extension header was cut: `protocol` is that header's number.
             if matches!(decoded.cut, Some(Cut::Extension)) {
-                line.extend_from_slice(b"INCOMPLETE ");
+                line.put(b"INCOMPLETE ");
             }
             return;
         }
     };
-    line.extend_from_slice(b"PROTO=");
-    line.extend_from_slice(name);
+    line.put(b"PROTO=");
+    line.put(name);
     line.push(b' ');
     // nf_log_syslog.c: a fragment with a non-zero offset has no transport header; the
     // kernel prints "PROTO=TCP " (UDP, ICMP) and nothing more.
@@ -550,11 +584,11 @@ fn push_protocol<'a>(
         // A data offset below 5 is malformed, but the fixed fields are there to print.
         (IPPROTO_TCP, _) => Tcp::parse_fixed(rest()).is_some_and(|tcp| push_tcp(line, &tcp)),
         (IPPROTO_UDP, Some(Transport::Udp(udp))) => {
-            line.extend_from_slice(b"SPT=");
+            line.put(b"SPT=");
             push_dec(line, udp.src_port);
-            line.extend_from_slice(b" DPT=");
+            line.put(b" DPT=");
             push_dec(line, udp.dst_port);
-            line.extend_from_slice(b" LEN=");
+            line.put(b" LEN=");
             push_dec(line, udp.len);
             line.push(b' ');
             true
@@ -563,9 +597,9 @@ fn push_protocol<'a>(
         (IPPROTO_ICMPV6, Some(Transport::Icmpv6(icmp))) => push_icmpv6(line, &icmp),
         // ulogd2's BASE needs a whole `struct sctphdr` (12 bytes).
         (IPPROTO_SCTP, _) => Sctp::parse(rest()).is_some_and(|sctp| {
-            line.extend_from_slice(b"SPT=");
+            line.put(b"SPT=");
             push_dec(line, sctp.src_port);
-            line.extend_from_slice(b" DPT=");
+            line.put(b" DPT=");
             push_dec(line, sctp.dst_port);
             line.push(b' ');
             true
@@ -577,21 +611,22 @@ fn push_protocol<'a>(
         _ => false,
     };
     if !complete {
-        line.extend_from_slice(b"INCOMPLETE ");
+        line.put(b"INCOMPLETE ");
     }
 }
 
 /// `SPT= DPT= SEQ= ACK= WINDOW= ` the flags `URGP=`, as printpkt.c writes them.
-fn push_tcp(line: &mut Vec<u8>, tcp: &Tcp) -> bool {
-    line.extend_from_slice(b"SPT=");
+#[inline]
+fn push_tcp(line: &mut impl Put, tcp: &Tcp) -> bool {
+    line.put(b"SPT=");
     push_dec(line, tcp.src_port);
-    line.extend_from_slice(b" DPT=");
+    line.put(b" DPT=");
     push_dec(line, tcp.dst_port);
-    line.extend_from_slice(b" SEQ=");
+    line.put(b" SEQ=");
     push_dec(line, tcp.seq);
-    line.extend_from_slice(b" ACK=");
+    line.put(b" ACK=");
     push_dec(line, tcp.ack_seq);
-    line.extend_from_slice(b" WINDOW=");
+    line.put(b" WINDOW=");
     push_dec(line, tcp.window);
     line.push(b' ');
     for (flag, name) in [
@@ -603,18 +638,19 @@ fn push_tcp(line: &mut Vec<u8>, tcp: &Tcp) -> bool {
         (Tcp::FIN, b"FIN "),
     ] {
         if tcp.has(flag) {
-            line.extend_from_slice(name);
+            line.put(name);
         }
     }
     // ulogd2's BASE sets tcp.urgp only when URG is set.
-    line.extend_from_slice(b"URGP=");
+    line.put(b"URGP=");
     push_dec(line, if tcp.has(Tcp::URG) { tcp.urgent_ptr } else { 0 });
     line.push(b' ');
     true
 }
 
-fn push_spi(line: &mut Vec<u8>, spi: u32) -> bool {
-    line.extend_from_slice(b"SPI=0x");
+#[inline]
+fn push_spi(line: &mut impl Put, spi: u32) -> bool {
+    line.put(b"SPI=0x");
     push_hex(line, spi.into(), 1, false);
     line.push(b' ');
     true
@@ -622,7 +658,8 @@ fn push_spi(line: &mut Vec<u8>, spi: u32) -> bool {
 
 /// `TYPE= CODE= ` and the extra field of the type (nf_log_syslog.c switches on the type;
 /// ulogd2 on the code, which is its bug).
-fn push_icmp(line: &mut Vec<u8>, icmp: &Icmp) -> bool {
+#[inline]
+fn push_icmp(line: &mut impl Put, icmp: &Icmp) -> bool {
     push_type_code(line, icmp);
     let [r0, r1, r2, r3] = icmp.rest;
     match icmp.icmp_type {
@@ -630,19 +667,19 @@ fn push_icmp(line: &mut Vec<u8>, icmp: &Icmp) -> bool {
         0 | 8 => push_echo(line, icmp),
         // Parameter problem: the pointer, the first byte after the checksum.
         12 => {
-            line.extend_from_slice(b"PARAMETER=");
+            line.put(b"PARAMETER=");
             push_dec(line, r0);
             line.push(b' ');
         }
         // Redirect.
         5 => {
-            line.extend_from_slice(b"GATEWAY=");
+            line.put(b"GATEWAY=");
             push_ipv4_addr(line, Ipv4Addr::new(r0, r1, r2, r3));
             line.push(b' ');
         }
         // Destination unreachable, fragmentation needed: the next-hop MTU.
         3 if icmp.code == 4 => {
-            line.extend_from_slice(b"MTU=");
+            line.put(b"MTU=");
             push_dec(line, u16::from_be_bytes([r2, r3]));
             line.push(b' ');
         }
@@ -652,12 +689,13 @@ fn push_icmp(line: &mut Vec<u8>, icmp: &Icmp) -> bool {
 }
 
 /// `TYPE= CODE= `, `ID= SEQ= ` for echo, `MTU= ` for packet too big.
-fn push_icmpv6(line: &mut Vec<u8>, icmp: &Icmp) -> bool {
+#[inline]
+fn push_icmpv6(line: &mut impl Put, icmp: &Icmp) -> bool {
     push_type_code(line, icmp);
     match icmp.icmp_type {
         128 | 129 => push_echo(line, icmp),
         2 => {
-            line.extend_from_slice(b"MTU=");
+            line.put(b"MTU=");
             push_dec(line, u32::from_be_bytes(icmp.rest));
             line.push(b' ');
         }
@@ -666,54 +704,57 @@ fn push_icmpv6(line: &mut Vec<u8>, icmp: &Icmp) -> bool {
     true
 }
 
-fn push_type_code(line: &mut Vec<u8>, icmp: &Icmp) {
-    line.extend_from_slice(b"TYPE=");
+#[inline]
+fn push_type_code(line: &mut impl Put, icmp: &Icmp) {
+    line.put(b"TYPE=");
     push_dec(line, icmp.icmp_type);
-    line.extend_from_slice(b" CODE=");
+    line.put(b" CODE=");
     push_dec(line, icmp.code);
     line.push(b' ');
 }
 
-fn push_echo(line: &mut Vec<u8>, icmp: &Icmp) {
+#[inline]
+fn push_echo(line: &mut impl Put, icmp: &Icmp) {
     let [r0, r1, r2, r3] = icmp.rest;
-    line.extend_from_slice(b"ID=");
+    line.put(b"ID=");
     push_dec(line, u16::from_be_bytes([r0, r1]));
-    line.extend_from_slice(b" SEQ=");
+    line.put(b" SEQ=");
     push_dec(line, u16::from_be_bytes([r2, r3]));
     line.push(b' ');
 }
 
 /// printpkt.c `printpkt_arp`: `SRC= DST= PROTO=ARP ` and the operation.
-fn push_arp(line: &mut Vec<u8>, arp: Option<&Arp>, cut: bool) {
+#[inline]
+fn push_arp(line: &mut impl Put, arp: Option<&Arp>, cut: bool) {
     let addresses = arp.and_then(|arp| arp.ethernet_ipv4);
     if let Some(addresses) = addresses {
-        line.extend_from_slice(b"SRC=");
+        line.put(b"SRC=");
         push_ipv4_addr(line, addresses.sender_ip);
-        line.extend_from_slice(b" DST=");
+        line.put(b" DST=");
         push_ipv4_addr(line, addresses.target_ip);
         line.push(b' ');
     }
-    line.extend_from_slice(b"PROTO=ARP ");
+    line.put(b"PROTO=ARP ");
     if let Some(arp) = arp {
         match arp.operation {
-            1 => line.extend_from_slice(b"REQUEST "),
-            2 => line.extend_from_slice(b"REPLY "),
+            1 => line.put(b"REQUEST "),
+            2 => line.put(b"REPLY "),
             // ARPOP_NAK
-            10 => line.extend_from_slice(b"NAK "),
+            10 => line.put(b"NAK "),
             code => {
-                line.extend_from_slice(b"CODE=");
+                line.put(b"CODE=");
                 push_dec(line, code);
                 line.push(b' ');
             }
         }
         if let (2, Some(addresses)) = (arp.operation, addresses) {
-            line.extend_from_slice(b"REPLY_MAC=");
-            push_hex_bytes(line, &addresses.sender_mac, Some(b':'));
+            line.put(b"REPLY_MAC=");
+            line.put_with(|line| push_hex_bytes(line, &addresses.sender_mac, Some(b':')));
             line.push(b' ');
         }
     }
     if cut {
-        line.extend_from_slice(b"INCOMPLETE ");
+        line.put(b"INCOMPLETE ");
     }
 }
 
@@ -723,16 +764,16 @@ fn push_arp(line: &mut Vec<u8>, arp: Option<&Arp>, cut: bool) {
 // escaping, the common case, where the NUL and the escapes took a walk each (figures:
 // docs/benchmarks.md, "Code shaped for speed").
 #[inline]
-fn push_prefix(line: &mut Vec<u8>, value: &[u8]) {
+fn push_prefix(line: &mut impl Put, value: &[u8]) {
     let plain = value
         .iter()
         .position(|&byte| byte < 0x20 || byte == 0x7f || byte == b'\\')
         .unwrap_or(value.len());
     match value.get(plain) {
-        None | Some(0) => line.extend_from_slice(&value[..plain]),
+        None | Some(0) => line.put(&value[..plain]),
         Some(_) => {
             let end = value.iter().position(|&byte| byte == 0);
-            push_text(line, &value[..end.unwrap_or(value.len())]);
+            line.put_with(|line| push_text(line, &value[..end.unwrap_or(value.len())]));
         }
     }
 }
@@ -1233,6 +1274,48 @@ mod tests {
         assert_eq!(
             with_prefix(Some(b"a\nb")),
             "Nov 28 04:35:06 golden a\\x0ab IN= OUT= MAC= MARK=0x100 GROUP=5 \n"
+        );
+    }
+
+    #[test]
+    fn a_line_longer_than_its_room_is_written_whole() {
+        // Escaped, the prefix alone is longer than the room: the line is written again
+        // into a `Vec`, and the next line, which fits, in the room again.
+        let prefix: Vec<u8> = (0..crate::format::put::LINE_ROOM)
+            .map(|i| [b'\n', b'a', b'\\'][i % 3])
+            .collect();
+        let escaped: String = (0..crate::format::put::LINE_ROOM)
+            .map(|i| ["\\x0a", "a", "\\\\"][i % 3])
+            .collect();
+        let body = |prefix: Option<Vec<u8>>| {
+            PacketRepr {
+                prefix,
+                mark: Some(0x100),
+                ..repr(2, 5, 0x0800, 3)
+            }
+            .to_bytes()
+        };
+        let (long, short) = (body(Some(prefix)), body(None));
+        let mut format = TextFormat::new()
+            .time_zone(TimeZone::Utc)
+            .hostname("golden");
+        let mut line = |body: &[u8]| {
+            let mut out = Vec::new();
+            let packet = Packet::parse(body).unwrap();
+            let time = UNIX_EPOCH + Duration::from_secs(GOLDEN_SEC);
+            format.write(&mut out, &packet, time, &mut Names).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let tail = "MARK=0x100 GROUP=5 \n";
+        let first = line(&short);
+        assert_eq!(
+            line(&long),
+            format!("Nov 28 04:35:06 golden {escaped} IN= OUT= MAC= {tail}")
+        );
+        assert_eq!(line(&short), first);
+        assert_eq!(
+            first,
+            format!("Nov 28 04:35:06 golden IN= OUT= MAC= {tail}")
         );
     }
 
