@@ -3,7 +3,7 @@
 use crate::error::{Error, ParseError, Request};
 use crate::receive::stats::Accounting;
 use crate::wire::kind::{MSG_PACKET, NLMSG_DONE, NLMSG_ERROR};
-use crate::wire::netlink::Messages;
+use crate::wire::netlink::{Message, Messages};
 use crate::wire::packet::Packet;
 
 /// The packets of one datagram, in the order the kernel queued them.
@@ -49,6 +49,15 @@ impl<'a> Batch<'a> {
         mut on_error: impl FnMut(Error) -> Option<R>,
     ) -> Option<R> {
         loop {
+            // Perf: a whole packet message, nearly every message, is taken as itself, not
+            // as an `Option<Result<..>>` whose other cases must be ruled out first
+            // (figures: docs/benchmarks.md, "Code shaped for speed").
+            if let Some(message) = messages.next_of_type(MSG_PACKET) {
+                match Self::packet(message, accounting, &mut on_packet, &mut on_error) {
+                    Some(r) => break Some(r),
+                    None => continue,
+                }
+            }
             let Some(message) = messages.next() else {
                 break None;
             };
@@ -70,21 +79,9 @@ impl<'a> Batch<'a> {
                 }
             };
             let stop = match message.message_type() {
-                MSG_PACKET => {
-                    // Perf: the packet is built in place and handed on from there; a
-                    // `Result<Packet, _>` would be moved out of, and copied, on every packet.
-                    let mut packet = Packet::unindexed(message.body());
-                    match packet.fill_index() {
-                        Ok(()) => {
-                            accounting.packet(&packet);
-                            on_packet(packet)
-                        }
-                        Err(e) => {
-                            accounting.stats.malformed += 1;
-                            on_error(e.into())
-                        }
-                    }
-                }
+                // `next_of_type` takes every whole packet message; one that came here would
+                // still be a packet.
+                MSG_PACKET => Self::packet(message, accounting, &mut on_packet, &mut on_error),
                 NLMSG_DONE => {
                     *messages = Messages::new(&[]);
                     break None;
@@ -107,6 +104,30 @@ impl<'a> Batch<'a> {
             };
             if stop.is_some() {
                 break stop;
+            }
+        }
+    }
+
+    /// Parses a packet message and hands the packet to `on_packet`, or its error, counted,
+    /// to `on_error`.
+    #[inline(always)]
+    fn packet<R>(
+        message: Message<'a>,
+        accounting: &mut Accounting,
+        on_packet: &mut impl FnMut(Packet<&'a [u8]>) -> Option<R>,
+        on_error: &mut impl FnMut(Error) -> Option<R>,
+    ) -> Option<R> {
+        // Perf: the packet is built in place and handed on from there; a
+        // `Result<Packet, _>` would be moved out of, and copied, on every packet.
+        let mut packet = Packet::unindexed(message.body());
+        match packet.fill_index() {
+            Ok(()) => {
+                accounting.packet(&packet);
+                on_packet(packet)
+            }
+            Err(e) => {
+                accounting.stats.malformed += 1;
+                on_error(e.into())
             }
         }
     }
