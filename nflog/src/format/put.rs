@@ -17,6 +17,19 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
     6061626364656667686970717273747576777879\
     8081828384858687888990919293949596979899";
 
+/// [`DIGIT_PAIRS`] as arrays of two.
+// Perf: a pair is then one load and one store of two bytes, where two bytes picked from the
+// string are two of each.
+const PAIRS: [[u8; 2]; 100] = {
+    let mut pairs = [[0u8; 2]; 100];
+    let mut n = 0;
+    while n < 100 {
+        pairs[n] = [DIGIT_PAIRS[2 * n], DIGIT_PAIRS[2 * n + 1]];
+        n += 1;
+    }
+    pairs
+};
+
 /// Each byte as two hex digits, lowercase and uppercase.
 const HEX_PAIRS: [[[u8; 2]; 256]; 2] = {
     let mut pairs = [[[0u8; 2]; 256]; 2];
@@ -240,8 +253,7 @@ pub(crate) fn push_dec(line: &mut impl Put, n: impl Into<u64>) {
     if n < 10 {
         line.push(b'0' + n as u8);
     } else if n < 100 {
-        let pair = n as usize * 2;
-        line.put_first(&[DIGIT_PAIRS[pair], DIGIT_PAIRS[pair + 1]], 2);
+        line.put_first(&PAIRS[n as usize], 2);
     } else {
         line.put_dec_long(n);
     }
