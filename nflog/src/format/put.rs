@@ -237,8 +237,10 @@ impl Put for FixedLine<'_> {
 
 /// `n` (below 10^8) in decimal without leading zeros, as the bytes of a u64 (the first
 /// digit in the lowest byte), and how many of them there are.
-// Perf: out of line, returned in two registers, so that the line's place stays in one.
-#[inline(never)]
+// Perf: inlined into the room's writer of a long number, whose place is then a register
+// throughout, not saved across a call (figures: docs/benchmarks.md, "Code shaped for
+// speed"); `Vec`'s `push_dec_long` stays out of line.
+#[inline]
 fn dec_ascii(n: u32) -> (u64, usize) {
     lanes_ascii(digit_lanes(n), false)
 }
