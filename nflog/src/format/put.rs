@@ -248,8 +248,9 @@ fn dec_ascii(n: u32) -> (u64, usize) {
 /// A number in decimal (`%u`).
 // Perf: most numbers of a line are below 100: one digit is a push, two a copy from a table,
 // both inlined; longer ones are worked out eight digits at a time in a register and stored
-// at once (figures: docs/benchmarks.md, "Code shaped for speed").
-#[inline]
+// at once (figures: docs/benchmarks.md, "Code shaped for speed"). Always inlined: the text
+// line's writer, with its many numbers, kept it a call.
+#[inline(always)]
 pub(crate) fn push_dec(line: &mut impl Put, n: impl Into<u64>) {
     let n = n.into();
     if n < 10 {
