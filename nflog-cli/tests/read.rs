@@ -444,3 +444,39 @@ fn a_bad_filter_says_where_and_prints_nothing() {
         "{stderr}"
     );
 }
+
+/// A record whose kernel time stamp is past the calendar's last second (2^62 seconds), read
+/// in a time zone east of UTC (`TZ=XYZ-14`, POSIX for UTC+14): every format prints it, the
+/// time as the zone's last moment. The formats asked chrono for a local date past the
+/// calendar's end, and the command panicked.
+#[test]
+fn a_stamp_past_the_calendar_is_printed_east_of_utc() {
+    let scratch = Scratch::new();
+    let record = PacketRepr {
+        group: 5,
+        hook: 1,
+        prefix: Some(b"far".to_vec()),
+        timestamp: Some((1 << 62, 7)),
+        payload: Some(udp(9)),
+        ..PacketRepr::default()
+    }
+    .to_bytes();
+    let mut w = PcapWriter::new(Vec::new(), LinkType::Nflog).unwrap();
+    w.write_record(at(1_700_000_000), &record, record.len())
+        .unwrap();
+    let path = scratch.join("far.pcap");
+    fs::write(&path, w.into_inner()).unwrap();
+    for format in ["text", "json", "xml"] {
+        let out = std::process::Command::new(support::NFLOG)
+            .args(["read", path.to_str().unwrap(), "-F", format])
+            .env("TZ", "XYZ-14")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run nflog");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stdout} {stderr}");
+        assert_eq!(stdout.lines().count(), 1, "{format}: {stdout}");
+        assert!(stdout.contains("far"), "{format}: {stdout}");
+    }
+}

@@ -112,3 +112,76 @@ fn a_pcapng_section_header_declaring_16_mib_in_a_small_file_is_not_allocated() {
         "allocated {largest} bytes for a 20-byte file"
     );
 }
+
+/// Found by `packet`: a packet message whose `NFULA_TIMESTAMP` says 0x400000006b0a6a04
+/// seconds, past the last second the calendar can show. The time was clamped to that last
+/// moment in UTC, and the text format, at UTC+14 (the fuzz targets' zone), then asked
+/// chrono for a local date past the calendar's end, which panics.
+static PACKET_PAST_THE_CALENDAR: [u8; 164] = [
+    0x02, 0x00, 0x00, 0x15, 0x08, 0x00, 0x01, 0x00, 0x08, 0x00, 0x01, 0x00, //
+    0x07, 0x00, 0x0a, 0x00, 0x69, 0x74, 0x00, 0x00, 0x08, 0x00, 0x04, 0x00, //
+    0x00, 0x00, 0x00, 0x01, 0x10, 0x00, 0x08, 0x00, 0x00, 0x06, 0x00, 0x00, //
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06, 0x00, 0x0f, 0x00, //
+    0x03, 0x04, 0x00, 0x00, 0x06, 0x00, 0x11, 0x00, 0x00, 0x0e, 0x00, 0x00, //
+    0x12, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, //
+    0x00, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x14, 0x00, 0x03, 0x00, //
+    0x40, 0x00, 0x00, 0x00, 0x6b, 0x0a, 0x6a, 0x04, 0x00, 0x00, 0x00, 0x00, //
+    0x00, 0x04, 0x1c, 0xfe, 0x40, 0x00, 0x09, 0x00, 0x45, 0x00, 0x00, 0x3c, //
+    0x39, 0xee, 0xc0, 0x7e, 0xbf, 0xf3, 0x02, 0xcc, 0x7f, 0x00, 0x00, 0x01, //
+    0x7f, 0x00, 0x00, 0x01, 0x90, 0x66, 0x15, 0xb3, 0x5e, 0xfb, 0xad, 0xb4, //
+    0x00, 0x00, 0x00, 0x00, 0xa0, 0x02, 0xff, 0xd7, 0xfe, 0x30, 0x00, 0x00, //
+    0x02, 0x04, 0xff, 0xd7, 0x04, 0x02, 0x08, 0x0a, 0x61, 0xda, 0x3f, 0x0f, //
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x03, 0x03, 0x0a, //
+];
+
+#[test]
+fn a_stamp_past_the_calendar_is_written_in_a_zone_east_of_utc() {
+    use nflog::format::{JsonFormat, ResolveInterface, TextFormat, TimeZone, XmlFormat};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    struct NoNames;
+    impl ResolveInterface for NoNames {
+        fn interface_name(&mut self, _: u32) -> Option<&str> {
+            None
+        }
+    }
+    let packet = nflog::Packet::parse(&PACKET_PAST_THE_CALENDAR[..]).expect("it parses");
+    assert_eq!(
+        packet.timestamp_parts(),
+        Some((0x4000_0000_6b0a_6a04, 0x0004_1cfe))
+    );
+    let received = UNIX_EPOCH + Duration::from_secs(1_795_840_506);
+    for zone in [
+        TimeZone::Fixed(14 * 3600),
+        TimeZone::Fixed(-12 * 3600),
+        TimeZone::Utc,
+    ] {
+        let mut out = Vec::new();
+        TextFormat::new()
+            .time_zone(zone)
+            .hostname("h")
+            .write(&mut out, &packet, received, &mut NoNames)
+            .expect("writing to a Vec");
+        // The calendar's last day, 31 December of year 262143, in every zone.
+        assert!(
+            out.starts_with(b"Dec 31 "),
+            "{zone:?}: {}",
+            String::from_utf8_lossy(&out)
+        );
+        out.clear();
+        JsonFormat::new()
+            .time_zone(zone)
+            .write(&mut out, &packet, received, &mut NoNames)
+            .expect("writing to a Vec");
+        let text = std::str::from_utf8(&out).expect("JSON is UTF-8");
+        assert!(
+            serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v.is_object()),
+            "{zone:?}: {text}"
+        );
+        out.clear();
+        XmlFormat::new()
+            .time_zone(zone)
+            .write(&mut out, &packet, received, &mut NoNames)
+            .expect("writing to a Vec");
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, FixedOffset, Local, Offset, Utc};
+use chrono::{DateTime, FixedOffset, Local, NaiveDateTime, Offset, Utc};
 
 use super::packet_time;
 use super::put::Put;
@@ -45,8 +45,13 @@ impl TimeZone {
             TimeZone::Utc => Utc.fix(),
             TimeZone::Fixed(seconds) => FixedOffset::east_opt(seconds).unwrap_or(Utc.fix()),
         };
+        // East of UTC, the calendar ends sooner: its last moment, less the offset, is the
+        // last one this zone can show (chrono panics on a local time past it).
+        let last = NaiveDateTime::MAX
+            .checked_sub_offset(offset)
+            .map_or(DateTime::<Utc>::MAX_UTC, |last| last.and_utc());
         Moment {
-            time: utc.with_timezone(&offset),
+            time: utc.min(last).with_timezone(&offset),
         }
     }
 }
@@ -207,6 +212,32 @@ mod tests {
             let moment = zone.moment(far);
             assert!(moment.time.timestamp() > 0);
         }
+    }
+
+    /// A time past the calendar's end in a zone east of UTC (found by the `packet` fuzz
+    /// target: a kernel stamp of about 2^62 seconds, written as text at UTC+14) is shown as the
+    /// zone's last moment: the formats read its local date, which chrono cannot give for a
+    /// local time past `NaiveDateTime::MAX`.
+    #[test]
+    fn times_past_the_calendar_east_of_utc_show_its_last_moment() {
+        let zones = [
+            TimeZone::Fixed(14 * 3600),
+            TimeZone::Fixed(1),
+            TimeZone::Fixed(-12 * 3600),
+            TimeZone::Utc,
+            TimeZone::Local,
+        ];
+        for zone in zones {
+            for secs in [u64::MAX, 1 << 63, (1 << 63) - 1, 1 << 62] {
+                let local = zone.moment_at(secs, 999_999_999).time.naive_local();
+                assert!(local <= NaiveDateTime::MAX, "{zone:?} at {secs}");
+            }
+        }
+        let east = TimeZone::Fixed(14 * 3600).moment_at(u64::MAX, 0).time;
+        assert_eq!(east.naive_local(), NaiveDateTime::MAX);
+        assert_eq!(east.offset().local_minus_utc(), 14 * 3600);
+        let west = TimeZone::Fixed(-12 * 3600).moment_at(u64::MAX, 0).time;
+        assert_eq!(west.naive_utc(), NaiveDateTime::MAX);
     }
 
     proptest::proptest! {
