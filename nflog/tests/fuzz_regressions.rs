@@ -178,6 +178,11 @@ fn a_stamp_past_the_calendar_is_written_in_a_zone_east_of_utc() {
             serde_json::from_str::<serde_json::Value>(text).is_ok_and(|v| v.is_object()),
             "{zone:?}: {text}"
         );
+        // JSON's `timestamp` string ends at the year 9999, in the zone's own time.
+        assert!(
+            text.starts_with("{\"timestamp\": \"9999-12-31T23:59:59."),
+            "{zone:?}: {text}"
+        );
         out.clear();
         XmlFormat::new()
             .time_zone(zone)

@@ -777,8 +777,18 @@ fn write_timestamp<'c>(
 ) -> (SecondText<'c>, usize) {
     let zone = calendar.zone();
     let (text, [usec_at, sec_at]) = calendar.text(sec, |text, moment| {
-        let moment = match sec > LAST_SHOWN_SECOND {
-            true => zone.moment_at(LAST_SHOWN_SECOND, 0).time,
+        // The last second shown is 9999-12-31T23:59:59 in the zone's own time: east of
+        // UTC it comes before LAST_SHOWN_SECOND, west of it after (by less than a day).
+        let moment = match sec > LAST_SHOWN_SECOND - 86_400 {
+            true => {
+                let at_last = zone.moment_at(LAST_SHOWN_SECOND, 0).time;
+                let gmtoff = i64::from(at_last.offset().local_minus_utc());
+                let last = LAST_SHOWN_SECOND.saturating_add_signed(-gmtoff);
+                match sec > last {
+                    true => zone.moment_at(last, 0).time,
+                    false => moment.time,
+                }
+            }
             false => moment.time,
         };
         text.extend_from_slice(b"{\"timestamp\": \"");
@@ -1626,6 +1636,50 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    /// Past the year 9999 the `timestamp` string shows 9999-12-31T23:59:59 in the zone's own
+    /// time, east or west of UTC; before it, the time itself. It was clamped at that second
+    /// in UTC: at UTC+14 the string read `10000-01-01T13:59:59`.
+    #[test]
+    fn times_past_the_year_9999_show_its_last_second_in_every_zone() {
+        let shown = |zone: TimeZone, sec: u64| {
+            let b = PacketRepr {
+                timestamp: Some((sec, 5)),
+                ..repr(2, 0x0800, 1)
+            }
+            .to_bytes();
+            let text = line_with(&mut JsonFormat::new().time_zone(zone), &b);
+            let start = text.find("\"timestamp\": \"").expect("a timestamp") + 14;
+            text[start..].split('"').next().unwrap().to_owned()
+        };
+        let last = LAST_SHOWN_SECOND;
+        for sec in [last + 12 * 3600 + 1, last + 86_400, 1 << 40, u64::MAX / 4] {
+            assert_eq!(shown(TimeZone::Utc, sec), "9999-12-31T23:59:59.000005");
+            assert_eq!(
+                shown(TimeZone::Fixed(14 * 3600), sec),
+                "9999-12-31T23:59:59.000005+1400"
+            );
+            assert_eq!(
+                shown(TimeZone::Fixed(-12 * 3600), sec),
+                "9999-12-31T23:59:59.000005-1200"
+            );
+        }
+        assert_eq!(shown(TimeZone::Utc, last + 1), "9999-12-31T23:59:59.000005");
+        // West of UTC the last hours of 9999 are shown as they are; east of it, the
+        // calendar's last second comes 14 hours sooner.
+        assert_eq!(
+            shown(TimeZone::Fixed(-12 * 3600), last + 3600),
+            "9999-12-31T12:59:59.000005-1200"
+        );
+        assert_eq!(
+            shown(TimeZone::Fixed(14 * 3600), last - 14 * 3600),
+            "9999-12-31T23:59:59.000005+1400"
+        );
+        assert_eq!(
+            shown(TimeZone::Fixed(14 * 3600), last - 14 * 3600 - 1),
+            "9999-12-31T23:59:58.000005+1400"
+        );
     }
 
     /// An Ethernet/IPv4 ARP request from SRC_MAC, 192.0.2.1, for 192.0.2.7.
