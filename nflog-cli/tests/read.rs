@@ -467,15 +467,11 @@ fn a_stamp_past_the_calendar_is_printed_east_of_utc() {
     let path = scratch.join("far.pcap");
     fs::write(&path, w.into_inner()).unwrap();
     for format in ["text", "json", "xml"] {
-        let out = std::process::Command::new(support::NFLOG)
-            .args(["read", path.to_str().unwrap(), "-F", format])
-            .env("TZ", "XYZ-14")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run nflog");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{format}: {stdout} {stderr}");
+        let (status, stdout, stderr) = support::nflog_output_with(
+            &["read", path.to_str().unwrap(), "-F", format],
+            &[("TZ", "XYZ-14")],
+        );
+        assert_eq!(status.code(), Some(0), "{format}: {stdout} {stderr}");
         assert_eq!(stdout.lines().count(), 1, "{format}: {stdout}");
         assert!(stdout.contains("far"), "{format}: {stdout}");
     }

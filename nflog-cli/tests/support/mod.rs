@@ -166,8 +166,14 @@ impl Drop for Proc {
 /// Runs the command under test to its end (it must not wait for packets) and returns its
 /// status, stdout and stderr.
 pub fn nflog_output(args: &[&str]) -> (ExitStatus, String, String) {
+    nflog_output_with(args, &[])
+}
+
+/// [`nflog_output`] with environment variables set for the command (`TZ`, say).
+pub fn nflog_output_with(args: &[&str], env: &[(&str, &str)]) -> (ExitStatus, String, String) {
     let out = Command::new(NFLOG)
         .args(args)
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .output()
         .expect("run nflog");
